@@ -1,0 +1,7 @@
+//! The `timewait` command.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    timewait::cli::main()
+}

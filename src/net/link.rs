@@ -1,0 +1,331 @@
+//! Point-to-point links: propagation delay, serialisation at a bandwidth, a drop-tail queue,
+//! seeded loss, duplication and jitter, and up/down state. Each direction is independent.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::str::FromStr;
+
+use rand::{Rng, RngExt};
+
+use super::packet::NodeId;
+use crate::sim::{Duration, SimRng, SimTime, parse_scaled_decimal};
+
+/// Index of a link in the network.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct LinkId(pub u32);
+
+/// One direction of a link: side 0 sends from `ends[0]` to `ends[1]`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Port {
+    /// The link.
+    pub link: LinkId,
+    /// Which end transmits (0 or 1).
+    pub side: u8,
+}
+
+/// A data rate in bits per second.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct Bandwidth(pub u64);
+
+impl Bandwidth {
+    /// Time to put `bytes` on the wire, rounded up to the nanosecond.
+    pub fn serialisation(self, bytes: usize) -> Duration {
+        let bits = bytes as u128 * 8;
+        let nanos = (bits * 1_000_000_000).div_ceil(self.0 as u128);
+        Duration::from_nanos(nanos.min(u64::MAX as u128) as u64)
+    }
+}
+
+impl FromStr for Bandwidth {
+    type Err = String;
+
+    /// Parses "100Mbps", "1.5Gbps", "64kbps", "9600bps".
+    fn from_str(s: &str) -> Result<Bandwidth, String> {
+        let t = s.trim();
+        for (suffix, unit) in [
+            ("Gbps", 1_000_000_000u64),
+            ("Mbps", 1_000_000),
+            ("kbps", 1_000),
+            ("Kbps", 1_000),
+            ("bps", 1),
+        ] {
+            if let Some(n) = t.strip_suffix(suffix) {
+                let bps = parse_scaled_decimal(n.trim_end(), unit)
+                    .map_err(|e| format!("invalid bandwidth \"{s}\": {e}"))?;
+                if bps == 0 {
+                    return Err(format!("invalid bandwidth \"{s}\": must be above zero"));
+                }
+                return Ok(Bandwidth(bps));
+            }
+        }
+        Err(format!(
+            "invalid bandwidth \"{s}\": expected a number and a unit (bps, kbps, Mbps, Gbps), e.g. \"100Mbps\""
+        ))
+    }
+}
+
+impl fmt::Display for Bandwidth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        for (unit, name) in [
+            (1_000_000_000, "Gbps"),
+            (1_000_000, "Mbps"),
+            (1_000, "kbps"),
+        ] {
+            if b >= unit && b % unit == 0 {
+                return write!(f, "{}{}", b / unit, name);
+            }
+        }
+        write!(f, "{b}bps")
+    }
+}
+
+/// A link's fixed properties.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkParams {
+    /// One-way propagation delay.
+    pub delay: Duration,
+    /// Serialisation rate; `None` puts packets on the wire instantly.
+    pub bandwidth: Option<Bandwidth>,
+    /// Packets that may wait behind the one being sent before drop-tail discards arrivals.
+    pub queue_limit: u32,
+    /// Probability each packet is lost.
+    pub loss: f64,
+    /// Probability each packet is delivered twice.
+    pub duplicate: f64,
+    /// Extra delay drawn uniformly from [0, jitter] per packet (may reorder packets).
+    pub jitter: Duration,
+}
+
+impl Default for LinkParams {
+    fn default() -> Self {
+        LinkParams {
+            delay: Duration::from_millis(1),
+            bandwidth: None,
+            queue_limit: 1000,
+            loss: 0.0,
+            duplicate: 0.0,
+            jitter: Duration::ZERO,
+        }
+    }
+}
+
+/// Why a link refused a packet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LinkDrop {
+    /// The drop-tail queue was full.
+    QueueFull,
+    /// The seeded loss draw discarded it.
+    Loss,
+    /// The link was down.
+    Down,
+}
+
+/// When a transmitted packet (and a duplicate, if one was made) reaches the far end.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Transmission {
+    /// Arrival time of the packet.
+    pub arrival: SimTime,
+    /// Arrival time of a duplicate copy, if the link made one.
+    pub duplicate: Option<SimTime>,
+}
+
+struct Direction {
+    /// Start times of packets waiting behind the one on the wire, oldest first.
+    waiting: VecDeque<SimTime>,
+    busy_until: SimTime,
+    rng: SimRng,
+}
+
+/// A full-duplex point-to-point link.
+pub struct Link {
+    /// The two nodes it joins.
+    pub ends: [NodeId; 2],
+    /// Fixed properties.
+    pub params: LinkParams,
+    up: bool,
+    epoch: u32,
+    dirs: [Direction; 2],
+}
+
+impl Link {
+    /// A link that is up, with one random stream per direction.
+    pub fn new(ends: [NodeId; 2], params: LinkParams, rngs: [SimRng; 2]) -> Link {
+        let [r0, r1] = rngs;
+        let dir = |rng| Direction {
+            waiting: VecDeque::new(),
+            busy_until: SimTime::ZERO,
+            rng,
+        };
+        Link {
+            ends,
+            params,
+            up: true,
+            epoch: 0,
+            dirs: [dir(r0), dir(r1)],
+        }
+    }
+
+    /// True while the link carries packets.
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// Changes with every transition to down; packets in flight from an earlier epoch are lost.
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+
+    /// Brings the link up or down. Going down empties both queues.
+    pub fn set_up(&mut self, up: bool, now: SimTime) {
+        if self.up && !up {
+            self.epoch = self.epoch.wrapping_add(1);
+            for d in &mut self.dirs {
+                d.waiting.clear();
+                d.busy_until = now;
+            }
+        }
+        self.up = up;
+    }
+
+    /// The node at the receiving end of `side`.
+    pub fn far_end(&self, side: u8) -> NodeId {
+        self.ends[1 - side as usize]
+    }
+
+    /// Packets waiting (not counting the one on the wire) in direction `side` at `now`.
+    pub fn queue_len(&mut self, side: u8, now: SimTime) -> usize {
+        let d = &mut self.dirs[side as usize];
+        while d.waiting.front().is_some_and(|&start| start <= now) {
+            d.waiting.pop_front();
+        }
+        d.waiting.len()
+    }
+
+    /// Offers a packet of `bytes` to direction `side` at `now`.
+    pub fn transmit(
+        &mut self,
+        side: u8,
+        now: SimTime,
+        bytes: usize,
+    ) -> Result<Transmission, LinkDrop> {
+        if !self.up {
+            return Err(LinkDrop::Down);
+        }
+        let limit = self.params.queue_limit as usize;
+        let queued = self.queue_len(side, now);
+        let p = &self.params;
+        let d = &mut self.dirs[side as usize];
+        let start = d.busy_until.max(now);
+        if start > now && queued >= limit {
+            return Err(LinkDrop::QueueFull);
+        }
+        let done = match p.bandwidth {
+            Some(bw) => start + bw.serialisation(bytes),
+            None => start,
+        };
+        if start > now {
+            d.waiting.push_back(start);
+        }
+        d.busy_until = done;
+        // Draws happen only for enabled features, in a fixed order, so enabling one on this
+        // link never shifts another link's stream.
+        if p.loss > 0.0 && d.rng.random_bool(p.loss) {
+            return Err(LinkDrop::Loss);
+        }
+        let base = done + p.delay;
+        let arrival = base + jitter(&mut d.rng, p.jitter);
+        let duplicate = if p.duplicate > 0.0 && d.rng.random_bool(p.duplicate) {
+            Some(base + jitter(&mut d.rng, p.jitter))
+        } else {
+            None
+        };
+        Ok(Transmission { arrival, duplicate })
+    }
+}
+
+/// A uniform draw from [0, max]; no draw at all when jitter is off.
+fn jitter(rng: &mut SimRng, max: Duration) -> Duration {
+    if max.is_zero() {
+        Duration::ZERO
+    } else {
+        Duration::from_nanos(rng.next_u64() % (max.as_nanos() + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::component_rng;
+
+    fn link(params: LinkParams) -> Link {
+        Link::new(
+            [NodeId(0), NodeId(1)],
+            params,
+            [component_rng(1, "a"), component_rng(1, "b")],
+        )
+    }
+
+    #[test]
+    fn fifteen_hundred_bytes_at_100_mbps_take_120_us() {
+        let bw: Bandwidth = "100Mbps".parse().unwrap();
+        // 1500 B * 8 = 12,000 bits; 12,000 / 100e6 b/s = 120e-6 s.
+        assert_eq!(bw.serialisation(1500), Duration::from_micros(120));
+        let mut l = link(LinkParams {
+            delay: Duration::from_millis(1),
+            bandwidth: Some(bw),
+            ..LinkParams::default()
+        });
+        let t = l.transmit(0, SimTime::ZERO, 1500).unwrap();
+        assert_eq!(t.arrival, SimTime::ZERO + Duration::from_micros(1120));
+        // A second packet offered at the same instant waits for the first to finish.
+        let t2 = l.transmit(0, SimTime::ZERO, 1500).unwrap();
+        assert_eq!(t2.arrival, SimTime::ZERO + Duration::from_micros(1240));
+    }
+
+    #[test]
+    fn a_full_drop_tail_queue_drops_the_next_packet() {
+        let limit = 3;
+        let mut l = link(LinkParams {
+            bandwidth: Some(Bandwidth(1_000_000)),
+            queue_limit: limit,
+            ..LinkParams::default()
+        });
+        // One packet goes on the wire at once; `limit` more wait; the next is dropped.
+        for _ in 0..=limit {
+            l.transmit(0, SimTime::ZERO, 1000).unwrap();
+        }
+        assert_eq!(l.queue_len(0, SimTime::ZERO), limit as usize);
+        assert_eq!(l.transmit(0, SimTime::ZERO, 1000), Err(LinkDrop::QueueFull));
+        // The other direction has its own queue.
+        assert!(l.transmit(1, SimTime::ZERO, 1000).is_ok());
+        // Once the first packet is serialised (8 ms at 1 Mb/s), a slot frees up.
+        let later = SimTime::ZERO + Duration::from_millis(8);
+        assert_eq!(l.queue_len(0, later), limit as usize - 1);
+        assert!(l.transmit(0, later, 1000).is_ok());
+    }
+
+    #[test]
+    fn a_down_link_refuses_packets() {
+        let mut l = link(LinkParams::default());
+        let e = l.epoch();
+        l.set_up(false, SimTime::ZERO);
+        assert_eq!(l.transmit(0, SimTime::ZERO, 100), Err(LinkDrop::Down));
+        assert_ne!(l.epoch(), e);
+    }
+
+    #[test]
+    fn bandwidth_parses_and_prints() {
+        assert_eq!(
+            "100Mbps".parse::<Bandwidth>().unwrap(),
+            Bandwidth(100_000_000)
+        );
+        assert_eq!(
+            "1.5Gbps".parse::<Bandwidth>().unwrap(),
+            Bandwidth(1_500_000_000)
+        );
+        assert_eq!(Bandwidth(100_000_000).to_string(), "100Mbps");
+        assert!("0Mbps".parse::<Bandwidth>().is_err());
+        assert!("100".parse::<Bandwidth>().is_err());
+    }
+}

@@ -1,0 +1,107 @@
+//! Longest-prefix-match routing tables that can change while the simulation runs.
+
+use std::net::Ipv4Addr;
+
+use super::addr::Prefix;
+use super::link::Port;
+
+/// Where a route sends matching packets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum NextHop {
+    /// Out of this port, to the neighbour at its far end.
+    Port(Port),
+    /// Discarded (a black hole route).
+    Drop,
+}
+
+/// One routing table entry.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Route<H = NextHop> {
+    /// Destinations it matches.
+    pub prefix: Prefix,
+    /// What to do with them.
+    pub next: H,
+}
+
+/// A routing table: the most specific matching prefix wins. Generic over the next hop so
+/// checks that work on names (the scenario's reachability warning) share the same matching.
+#[derive(Clone, Debug)]
+pub struct RoutingTable<H = NextHop> {
+    /// Kept sorted by prefix length, longest first, so the first match is the best.
+    routes: Vec<Route<H>>,
+}
+
+impl<H> Default for RoutingTable<H> {
+    fn default() -> Self {
+        RoutingTable { routes: Vec::new() }
+    }
+}
+
+impl<H: Copy> RoutingTable<H> {
+    /// Adds a route, replacing any with the same prefix.
+    pub fn set(&mut self, prefix: Prefix, next: H) {
+        self.remove(prefix);
+        let at = self
+            .routes
+            .iter()
+            .position(|r| r.prefix.prefix_len() < prefix.prefix_len())
+            .unwrap_or(self.routes.len());
+        self.routes.insert(at, Route { prefix, next });
+    }
+
+    /// Removes the route for exactly `prefix`; true if there was one.
+    pub fn remove(&mut self, prefix: Prefix) -> bool {
+        let before = self.routes.len();
+        self.routes.retain(|r| r.prefix != prefix);
+        self.routes.len() != before
+    }
+
+    /// The best route for `dst`.
+    pub fn lookup(&self, dst: Ipv4Addr) -> Option<H> {
+        self.routes
+            .iter()
+            .find(|r| r.prefix.contains(dst))
+            .map(|r| r.next)
+    }
+
+    /// All routes, most specific first.
+    pub fn routes(&self) -> &[Route<H>] {
+        &self.routes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::LinkId;
+
+    fn port(n: u32) -> NextHop {
+        NextHop::Port(Port {
+            link: LinkId(n),
+            side: 0,
+        })
+    }
+
+    #[test]
+    fn most_specific_prefix_wins_whatever_the_insertion_order() {
+        let mut t = RoutingTable::default();
+        t.set("0.0.0.0/0".parse().unwrap(), port(0));
+        t.set("10.0.1.0/24".parse().unwrap(), port(2));
+        t.set("10.0.0.0/8".parse().unwrap(), port(1));
+        assert_eq!(t.lookup("10.0.1.9".parse().unwrap()), Some(port(2)));
+        assert_eq!(t.lookup("10.9.9.9".parse().unwrap()), Some(port(1)));
+        assert_eq!(t.lookup("192.0.2.1".parse().unwrap()), Some(port(0)));
+    }
+
+    #[test]
+    fn replacing_and_removing_routes() {
+        let mut t = RoutingTable::default();
+        let p: Prefix = "10.0.1.0/24".parse().unwrap();
+        t.set(p, port(1));
+        t.set(p, NextHop::Drop);
+        assert_eq!(t.routes().len(), 1);
+        assert_eq!(t.lookup("10.0.1.1".parse().unwrap()), Some(NextHop::Drop));
+        assert!(t.remove(p));
+        assert_eq!(t.lookup("10.0.1.1".parse().unwrap()), None);
+    }
+}

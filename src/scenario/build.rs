@@ -1,0 +1,456 @@
+//! Cross-reference checks (names, neighbours, addresses) and the translation to a
+//! [`WorldConfig`].
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::error::{Location, ScenarioError, Warning, nearest};
+use super::schema::{self, LinkState, RouteSection, TtlModeName};
+use super::{AppSection, Scenario, SpannedApp};
+use crate::net::{LinkId, LinkParams, NodeId, NodeKind, Prefix, RoutingTable, TtlMode};
+use crate::sim::Duration;
+use crate::world::apps::{AppSpec, DatagramSpec};
+use crate::world::{
+    AppConfig, LinkChange, LinkConfig, NodeConfig, RouteChange, RouteTarget, WorldConfig,
+};
+
+/// Words a route's `via` may use instead of a neighbour's name.
+const VIA_DROP: &str = "drop";
+const VIA_NONE: &str = "none";
+
+struct Ctx<'a> {
+    file: &'a str,
+    source: &'a str,
+    names: BTreeMap<String, NodeId>,
+    nodes: Vec<NodeConfig>,
+    links: Vec<LinkConfig>,
+    /// Per node, its neighbours.
+    neighbours: Vec<Vec<NodeId>>,
+}
+
+impl Ctx<'_> {
+    fn error(
+        &self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        msg: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError::at(self.file, self.source, Some(span), field, msg)
+    }
+
+    fn line_of(&self, span: &Range<usize>) -> usize {
+        Location::at(self.file, self.source, span.start).line
+    }
+
+    /// Resolves a node name, suggesting the nearest one on a typo.
+    fn node(&self, name: &Spanned<String>, field: &str) -> Result<NodeId, ScenarioError> {
+        if let Some(id) = self.names.get(name.get_ref()) {
+            return Ok(*id);
+        }
+        let hint = match nearest(name.get_ref(), self.names.keys().map(String::as_str)) {
+            Some(n) => format!(" (did you mean `{n}`?)"),
+            None => format!(
+                " (nodes are: {})",
+                self.names.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        Err(self.error(
+            name.span(),
+            field,
+            format!("unknown node `{}`{hint}", name.get_ref()),
+        ))
+    }
+
+    fn name(&self, id: NodeId) -> &str {
+        &self.nodes[id.0 as usize].name
+    }
+
+    /// Resolves `via`: a neighbour of `from`, "drop", or (if allowed) "none".
+    fn via(
+        &self,
+        from: NodeId,
+        via: &Spanned<String>,
+        field: &str,
+        allow_none: bool,
+    ) -> Result<RouteTarget, ScenarioError> {
+        match via.get_ref().as_str() {
+            VIA_DROP => return Ok(RouteTarget::Drop),
+            VIA_NONE if allow_none => return Ok(RouteTarget::Remove),
+            _ => {}
+        }
+        let to = self.node(via, field)?;
+        if !self.neighbours[from.0 as usize].contains(&to) {
+            let around: Vec<&str> = self.neighbours[from.0 as usize]
+                .iter()
+                .map(|n| self.name(*n))
+                .collect();
+            return Err(self.error(
+                via.span(),
+                field,
+                format!(
+                    "`{}` is not a neighbour of `{}`; its links go to: {}",
+                    via.get_ref(),
+                    self.name(from),
+                    if around.is_empty() {
+                        "nothing".to_string()
+                    } else {
+                        around.join(", ")
+                    }
+                ),
+            ));
+        }
+        Ok(RouteTarget::Via(to))
+    }
+
+    fn routes(
+        &self,
+        from: NodeId,
+        routes: &[RouteSection],
+        path: &str,
+    ) -> Result<Vec<(Prefix, RouteTarget)>, ScenarioError> {
+        let mut out: Vec<(Prefix, RouteTarget)> = Vec::new();
+        for (i, r) in routes.iter().enumerate() {
+            let field = format!("{path}.routes[{i}]");
+            let prefix = r.dest.get_ref().0;
+            if out.iter().any(|(p, _)| *p == prefix) {
+                return Err(self.error(
+                    r.dest.span(),
+                    format!("{field}.dest"),
+                    format!("a second route for {prefix}; each destination may appear once"),
+                ));
+            }
+            out.push((
+                prefix,
+                self.via(from, &r.via, &format!("{field}.via"), false)?,
+            ));
+        }
+        Ok(out)
+    }
+}
+
+pub(crate) fn build(
+    name: &str,
+    file: &str,
+    source: &str,
+    doc: schema::File,
+    apps: Vec<SpannedApp>,
+) -> Result<Scenario, ScenarioError> {
+    let mut cx = Ctx {
+        file,
+        source,
+        names: BTreeMap::new(),
+        nodes: Vec::new(),
+        links: Vec::new(),
+        neighbours: Vec::new(),
+    };
+
+    // Names and addresses.
+    let mut spans: Vec<Range<usize>> = Vec::new();
+    let mut addrs: BTreeMap<Ipv4Addr, Range<usize>> = BTreeMap::new();
+    let declared = doc
+        .host
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (format!("host[{i}]"), &h.name, NodeKind::Host, Some(&h.addr)))
+        .chain(doc.router.iter().enumerate().map(|(i, r)| {
+            (
+                format!("router[{i}]"),
+                &r.name,
+                NodeKind::Router,
+                r.addr.as_ref(),
+            )
+        }));
+    for (path, node_name, kind, addr) in declared {
+        let n = node_name.get_ref();
+        if n.is_empty() || n == VIA_DROP || n == VIA_NONE {
+            return Err(cx.error(
+                node_name.span(),
+                format!("{path}.name"),
+                format!("`{n}` cannot name a node (\"drop\" and \"none\" are reserved for routes)"),
+            ));
+        }
+        if let Some(first) = cx.names.get(n) {
+            let line = cx.line_of(&spans[first.0 as usize]);
+            return Err(cx.error(
+                node_name.span(),
+                format!("{path}.name"),
+                format!("duplicate node name `{n}` (first defined at line {line})"),
+            ));
+        }
+        let mut owned = Vec::new();
+        if let Some(a) = addr {
+            let ip = a.get_ref().0;
+            if let Some(first) = addrs.get(&ip) {
+                let line = cx.line_of(first);
+                return Err(cx.error(
+                    a.span(),
+                    format!("{path}.addr"),
+                    format!("duplicate address {ip} (first used at line {line})"),
+                ));
+            }
+            addrs.insert(ip, a.span());
+            owned.push(ip);
+        }
+        let id = NodeId(cx.nodes.len() as u32);
+        cx.names.insert(n.clone(), id);
+        spans.push(node_name.span());
+        cx.nodes.push(NodeConfig {
+            name: n.clone(),
+            kind,
+            addrs: owned,
+            routes: Vec::new(),
+            icmp_time_exceeded: false,
+        });
+        cx.neighbours.push(Vec::new());
+    }
+
+    // Links.
+    for (i, l) in doc.link.iter().enumerate() {
+        let path = format!("link[{i}]");
+        let [a, b] = l.ends.get_ref();
+        let ea = cx.node(a, &format!("{path}.ends[0]"))?;
+        let eb = cx.node(b, &format!("{path}.ends[1]"))?;
+        if ea == eb {
+            return Err(cx.error(
+                l.ends.span(),
+                format!("{path}.ends"),
+                format!("a link cannot join `{}` to itself", a.get_ref()),
+            ));
+        }
+        if cx.neighbours[ea.0 as usize].contains(&eb) {
+            return Err(cx.error(
+                l.ends.span(),
+                format!("{path}.ends"),
+                format!(
+                    "a second link between `{}` and `{}`; routes name neighbours, so at most one link may join two nodes",
+                    a.get_ref(),
+                    b.get_ref()
+                ),
+            ));
+        }
+        cx.neighbours[ea.0 as usize].push(eb);
+        cx.neighbours[eb.0 as usize].push(ea);
+        cx.links.push(LinkConfig {
+            ends: [ea, eb],
+            params: LinkParams {
+                delay: l.delay.0,
+                bandwidth: l.bandwidth.map(|r| r.0),
+                queue_limit: l.queue,
+                loss: l.loss.0,
+                duplicate: l.duplicate.0,
+                jitter: l.jitter.map_or(Duration::ZERO, |j| j.0),
+            },
+        });
+    }
+
+    // Routes at t = 0.
+    for (i, h) in doc.host.iter().enumerate() {
+        let id = cx.names[h.name.get_ref()];
+        let path = format!("host[{i}]");
+        let routes = if h.routes.is_empty() {
+            match cx.neighbours[id.0 as usize].as_slice() {
+                [only] => vec![(
+                    Prefix::new(Ipv4Addr::UNSPECIFIED, 0),
+                    RouteTarget::Via(*only),
+                )],
+                [] => {
+                    return Err(cx.error(
+                        h.name.span(),
+                        format!("{path}.name"),
+                        format!(
+                            "host `{}` has no link; add a [[link]] with it as an end",
+                            h.name.get_ref()
+                        ),
+                    ));
+                }
+                _ => {
+                    return Err(cx.error(
+                        h.name.span(),
+                        format!("{path}.routes"),
+                        format!(
+                            "host `{}` has several links, so it needs `routes` to choose between them",
+                            h.name.get_ref()
+                        ),
+                    ));
+                }
+            }
+        } else {
+            cx.routes(id, &h.routes, &path)?
+        };
+        cx.nodes[id.0 as usize].routes = routes;
+    }
+    for (i, r) in doc.router.iter().enumerate() {
+        let id = cx.names[r.name.get_ref()];
+        let path = format!("router[{i}]");
+        cx.nodes[id.0 as usize].routes = cx.routes(id, &r.routes, &path)?;
+        if let Some(icmp) = r.icmp_time_exceeded.as_ref().filter(|v| *v.get_ref()) {
+            if r.addr.is_none() {
+                return Err(cx.error(
+                    icmp.span(),
+                    format!("{path}.icmp_time_exceeded"),
+                    "a router needs an `addr` to send ICMP time-exceeded from",
+                ));
+            }
+            cx.nodes[id.0 as usize].icmp_time_exceeded = true;
+        }
+    }
+
+    // Scheduled changes.
+    let mut route_changes = Vec::new();
+    for (i, c) in doc.route_change.iter().enumerate() {
+        let path = format!("route_change[{i}]");
+        let node = cx.node(&c.router, &format!("{path}.router"))?;
+        let target = cx.via(node, &c.via, &format!("{path}.via"), true)?;
+        route_changes.push(RouteChange {
+            at: c.at.0,
+            node,
+            prefix: c.dest.get_ref().0,
+            target,
+        });
+    }
+    let mut link_changes = Vec::new();
+    for (i, c) in doc.link_change.iter().enumerate() {
+        let path = format!("link_change[{i}]");
+        let [a, b] = c.ends.get_ref();
+        let ea = cx.node(a, &format!("{path}.ends[0]"))?;
+        let eb = cx.node(b, &format!("{path}.ends[1]"))?;
+        let Some(link) = cx
+            .links
+            .iter()
+            .position(|l| l.ends == [ea, eb] || l.ends == [eb, ea])
+        else {
+            return Err(cx.error(
+                c.ends.span(),
+                format!("{path}.ends"),
+                format!("no link joins `{}` and `{}`", a.get_ref(), b.get_ref()),
+            ));
+        };
+        link_changes.push(LinkChange {
+            at: c.at.0,
+            link: LinkId(link as u32),
+            up: c.state == LinkState::Up,
+        });
+    }
+
+    // Applications.
+    let mut app_configs = Vec::new();
+    let mut warnings = Vec::new();
+    for app in &apps {
+        let path = format!("app[{}]", app.index);
+        match &app.section {
+            AppSection::Datagram(d) => {
+                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                if d.count > 1 && d.interval.is_none() {
+                    return Err(cx.error(
+                        app.span.clone(),
+                        format!("{path}.interval"),
+                        "sending more than one datagram needs an `interval`",
+                    ));
+                }
+                let to = d.to.get_ref().0;
+                if let Some(problem) = reachability(&cx, host, to) {
+                    warnings.push(Warning {
+                        location: Location::at(file, source, d.to.span().start),
+                        field: format!("{path}.to"),
+                        message: format!("at t = 0, {problem}"),
+                    });
+                }
+                app_configs.push(AppConfig {
+                    host,
+                    spec: AppSpec::Datagram(DatagramSpec {
+                        to,
+                        port: d.port,
+                        src_port: d.src_port,
+                        start: d.start.map_or(Duration::ZERO, |s| s.0),
+                        interval: d.interval.map_or(Duration::from_secs(1), |i| i.0),
+                        count: d.count,
+                        size: d.size,
+                        ttl: d.ttl.map(|t| t.0),
+                    }),
+                });
+            }
+        }
+    }
+
+    let sim = &doc.simulation;
+    Ok(Scenario {
+        name: name.to_string(),
+        file: file.to_string(),
+        source: source.to_string(),
+        duration: sim.duration.0,
+        config: WorldConfig {
+            seed: sim.seed,
+            ttl_mode: match sim.ttl_mode {
+                TtlModeName::Hops => TtlMode::Hops,
+                TtlModeName::Seconds => TtlMode::Seconds,
+            },
+            default_ttl: sim.default_ttl.0,
+            nodes: cx.nodes,
+            links: cx.links,
+            route_changes,
+            link_changes,
+            apps: app_configs,
+        },
+        warnings,
+    })
+}
+
+/// Resolves an app's host, which must be a host and not a router.
+fn host_of(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<NodeId, ScenarioError> {
+    let id = cx.node(name, field)?;
+    if cx.nodes[id.0 as usize].kind != NodeKind::Host {
+        return Err(cx.error(
+            name.span(),
+            field,
+            format!(
+                "`{}` is a router; applications run on hosts",
+                name.get_ref()
+            ),
+        ));
+    }
+    Ok(id)
+}
+
+/// Follows the t = 0 tables from `from` towards `dst`; describes the problem if it never arrives.
+fn reachability(cx: &Ctx<'_>, from: NodeId, dst: Ipv4Addr) -> Option<String> {
+    let mut path = vec![from];
+    let mut at = from;
+    loop {
+        let node = &cx.nodes[at.0 as usize];
+        if node.addrs.contains(&dst) {
+            return None;
+        }
+        if node.kind == NodeKind::Host && at != from {
+            return Some(format!(
+                "packets for {dst} reach host `{}`, which does not forward",
+                node.name
+            ));
+        }
+        let mut table: RoutingTable<RouteTarget> = RoutingTable::default();
+        for (p, t) in &node.routes {
+            table.set(*p, *t);
+        }
+        let next = match table.lookup(dst) {
+            None | Some(RouteTarget::Remove) => {
+                return Some(format!("`{}` has no route to {dst}", node.name));
+            }
+            Some(RouteTarget::Drop) => {
+                return Some(format!("`{}` drops packets for {dst}", node.name));
+            }
+            Some(RouteTarget::Via(n)) => n,
+        };
+        if let Some(start) = path.iter().position(|n| *n == next) {
+            let cycle: Vec<&str> = path[start..]
+                .iter()
+                .chain(std::iter::once(&next))
+                .map(|n| cx.name(*n))
+                .collect();
+            return Some(format!("packets for {dst} loop: {}", cycle.join(" -> ")));
+        }
+        path.push(next);
+        at = next;
+    }
+}

@@ -1,0 +1,167 @@
+//! The TCP segment as the model exchanges it, plus the provenance tag the audit reads.
+
+use std::fmt;
+
+use super::seq::SeqNum;
+use crate::sim::SimTime;
+
+/// TCP control bits (RFC 9293 §3.1).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Flags(pub u8);
+
+impl Flags {
+    /// No more data from sender.
+    pub const FIN: Flags = Flags(0x01);
+    /// Synchronize sequence numbers.
+    pub const SYN: Flags = Flags(0x02);
+    /// Reset the connection.
+    pub const RST: Flags = Flags(0x04);
+    /// Push function.
+    pub const PSH: Flags = Flags(0x08);
+    /// Acknowledgment field is significant.
+    pub const ACK: Flags = Flags(0x10);
+
+    /// True if every bit of `other` is set.
+    pub const fn contains(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+    /// Wire bits, as in the TCP header.
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+    /// True if FIN is set.
+    pub const fn fin(self) -> bool {
+        self.0 & 0x01 != 0
+    }
+    /// True if SYN is set.
+    pub const fn syn(self) -> bool {
+        self.0 & 0x02 != 0
+    }
+    /// True if RST is set.
+    pub const fn rst(self) -> bool {
+        self.0 & 0x04 != 0
+    }
+    /// True if ACK is set.
+    pub const fn ack(self) -> bool {
+        self.0 & 0x10 != 0
+    }
+}
+
+impl std::ops::BitOr for Flags {
+    type Output = Flags;
+    fn bitor(self, o: Flags) -> Flags {
+        Flags(self.0 | o.0)
+    }
+}
+
+impl fmt::Display for Flags {
+    /// tcpdump-like: "S", "S.", ".", "P.", "F.", "R", "R.".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        for (flag, c) in [
+            (Flags::SYN, 'S'),
+            (Flags::FIN, 'F'),
+            (Flags::RST, 'R'),
+            (Flags::PSH, 'P'),
+        ] {
+            if self.contains(flag) {
+                s.push(c);
+            }
+        }
+        if self.ack() {
+            s.push('.');
+        }
+        if s.is_empty() {
+            s.push_str("none");
+        }
+        f.write_str(&s)
+    }
+}
+
+impl fmt::Debug for Flags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Identifies one connection incarnation across the whole run (host index, per-host counter).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Default)]
+pub struct ConnId {
+    /// The host that created the socket.
+    pub host: u32,
+    /// Creation order on that host, from 1.
+    pub n: u32,
+}
+
+/// Provenance carried by every segment, never read by TCP's logic: which incarnation sent it,
+/// at which stream offset its payload starts, and what the network did to the packet.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Tag {
+    /// The sending incarnation.
+    pub conn: ConnId,
+    /// Stream offset (bytes since the sender's SYN) of the first payload byte.
+    pub offset: u64,
+    /// The packet that carried the segment (set by the network).
+    pub packet: u64,
+    /// When that packet was sent (set by the network).
+    pub sent_at: SimTime,
+    /// When it reached the receiving host (set by the network).
+    pub arrived_at: SimTime,
+    /// Its IP TTL on arrival (set by the network).
+    pub ttl_left: u8,
+    /// True if the sender had sent these bytes before.
+    pub retransmission: bool,
+}
+
+/// TCP timestamps option (RFC 7323).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Timestamps {
+    /// Sender's clock.
+    pub tsval: u32,
+    /// Echo of the peer's most recent clock.
+    pub tsecr: u32,
+}
+
+/// A TCP segment: the header fields the model uses, the payload bytes and the audit tag.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct Segment {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// SEG.SEQ.
+    pub seq: SeqNum,
+    /// SEG.ACK (meaningful when ACK is set).
+    pub ack: SeqNum,
+    /// Control bits.
+    pub flags: Flags,
+    /// SEG.WND (unscaled).
+    pub window: u16,
+    /// MSS option, sent on SYNs.
+    pub mss: Option<u16>,
+    /// Timestamps option.
+    pub timestamps: Option<Timestamps>,
+    /// Payload bytes.
+    pub payload: Vec<u8>,
+    /// Provenance for the audit.
+    pub tag: Tag,
+}
+
+impl Segment {
+    /// SEG.LEN: payload plus one for each of SYN and FIN.
+    pub fn seg_len(&self) -> u32 {
+        self.payload.len() as u32 + self.flags.syn() as u32 + self.flags.fin() as u32
+    }
+
+    /// TCP header length in bytes, options padded to 32-bit words.
+    pub fn header_len(&self) -> usize {
+        let mut opts = 0;
+        if self.mss.is_some() {
+            opts += 4;
+        }
+        if self.timestamps.is_some() {
+            opts += 12; // 10 bytes plus two NOPs of padding, as Linux sends it
+        }
+        20 + opts
+    }
+}

@@ -1,0 +1,510 @@
+//! The world: wires the network to the event queue, runs applications on hosts, and reports
+//! everything to an [`Observer`].
+
+pub mod apps;
+mod config;
+mod trace;
+
+use std::net::Ipv4Addr;
+
+pub use config::{
+    AppConfig, LinkChange, LinkConfig, NodeConfig, RouteChange, RouteTarget, WorldConfig,
+};
+pub use trace::{DropReason, NetworkEvent, NullObserver, Observer, PacketEvent, PacketEventKind};
+
+use apps::App;
+
+use crate::net::{
+    Body, Datagram, Icmp, Link, Network, NextHop, Node, NodeId, NodeKind, Packet, Port, Provenance,
+    Verdict,
+};
+use crate::sim::{Duration, EventQueue, SimTime, component_rng};
+
+/// Index of an application in the world.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct AppId(pub u32);
+
+enum Event {
+    /// A packet reaches the far end of a link.
+    Arrive {
+        port: Port,
+        epoch: u32,
+        packet: Packet,
+    },
+    RouteChange(u32),
+    LinkChange(u32),
+    AppStart(u32),
+    AppTimer {
+        app: u32,
+        token: u64,
+    },
+}
+
+/// Counters a run keeps whatever the observer.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct RunStats {
+    /// Events taken from the queue.
+    pub events: u64,
+    /// Packets created (including link duplicates).
+    pub packets: u64,
+    /// Time of the last event run.
+    pub end: SimTime,
+}
+
+/// Everything but the applications, so an app can be called with mutable access to the rest.
+struct Core {
+    net: Network,
+    queue: EventQueue<Event>,
+    default_ttl: u8,
+    route_changes: Vec<RouteChange>,
+    link_changes: Vec<LinkChange>,
+    app_hosts: Vec<NodeId>,
+    ip_ids: Vec<u16>,
+    stats: RunStats,
+}
+
+/// A network with its applications, ready to run.
+pub struct World {
+    core: Core,
+    apps: Vec<Box<dyn App>>,
+}
+
+/// Why a configuration could not be turned into a world (the scenario layer checks first, so
+/// this means a configuration built by hand was inconsistent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl World {
+    /// Builds the network and applications described by `config`.
+    pub fn new(config: &WorldConfig) -> Result<World, ConfigError> {
+        let node_count = config.nodes.len();
+        let mut nodes: Vec<Node> = config
+            .nodes
+            .iter()
+            .map(|n| Node {
+                name: n.name.clone(),
+                kind: n.kind,
+                addrs: n.addrs.clone(),
+                ports: Vec::new(),
+                routes: Default::default(),
+                icmp_time_exceeded: n.icmp_time_exceeded,
+            })
+            .collect();
+        let mut links = Vec::with_capacity(config.links.len());
+        for (i, l) in config.links.iter().enumerate() {
+            for end in l.ends {
+                if end.0 as usize >= node_count {
+                    return Err(ConfigError(format!(
+                        "link {i} names node {} of {node_count}",
+                        end.0
+                    )));
+                }
+            }
+            let [a, b] = l.ends.map(|n| config.nodes[n.0 as usize].name.as_str());
+            let rngs = [
+                component_rng(config.seed, &format!("link:{a}->{b}")),
+                component_rng(config.seed, &format!("link:{b}->{a}")),
+            ];
+            let id = crate::net::LinkId(i as u32);
+            nodes[l.ends[0].0 as usize]
+                .ports
+                .push(Port { link: id, side: 0 });
+            nodes[l.ends[1].0 as usize]
+                .ports
+                .push(Port { link: id, side: 1 });
+            links.push(Link::new(l.ends, l.params.clone(), rngs));
+        }
+        let mut net = Network {
+            nodes,
+            links,
+            ttl_mode: config.ttl_mode,
+        };
+        for (i, n) in config.nodes.iter().enumerate() {
+            let id = NodeId(i as u32);
+            for (prefix, target) in &n.routes {
+                apply_route(&mut net, id, *prefix, *target)?;
+            }
+        }
+        let mut queue = EventQueue::new();
+        for (i, c) in config.route_changes.iter().enumerate() {
+            queue.schedule(SimTime::ZERO + c.at, Event::RouteChange(i as u32));
+        }
+        for (i, c) in config.link_changes.iter().enumerate() {
+            queue.schedule(SimTime::ZERO + c.at, Event::LinkChange(i as u32));
+        }
+        let mut apps = Vec::new();
+        let mut app_hosts = Vec::new();
+        for (i, a) in config.apps.iter().enumerate() {
+            apps.push(a.spec.instantiate(AppId(i as u32)));
+            app_hosts.push(a.host);
+            queue.schedule(SimTime::ZERO, Event::AppStart(i as u32));
+        }
+        Ok(World {
+            core: Core {
+                net,
+                queue,
+                default_ttl: config.default_ttl,
+                route_changes: config.route_changes.clone(),
+                link_changes: config.link_changes.clone(),
+                app_hosts,
+                ip_ids: vec![0; node_count],
+                stats: RunStats::default(),
+            },
+            apps,
+        })
+    }
+
+    /// The network, for inspection.
+    pub fn network(&self) -> &Network {
+        &self.core.net
+    }
+
+    /// The simulation clock.
+    pub fn now(&self) -> SimTime {
+        self.core.queue.now()
+    }
+
+    /// Runs every event up to and including `until`, reporting to `obs`.
+    pub fn run(&mut self, until: SimTime, obs: &mut dyn Observer) -> RunStats {
+        while let Some(t) = self.core.queue.peek_time() {
+            if t > until {
+                break;
+            }
+            let Some((_, event)) = self.core.queue.pop() else {
+                break;
+            };
+            self.core.stats.events += 1;
+            self.core.stats.end = t;
+            self.dispatch(event, obs);
+        }
+        self.core.stats
+    }
+
+    fn dispatch(&mut self, event: Event, obs: &mut dyn Observer) {
+        match event {
+            Event::Arrive {
+                port,
+                epoch,
+                packet,
+            } => self.arrive(port, epoch, packet, obs),
+            Event::RouteChange(i) => self.core.route_change(i as usize, obs),
+            Event::LinkChange(i) => self.core.link_change(i as usize, obs),
+            Event::AppStart(i) => self.with_app(i, obs, |app, ctx| app.start(ctx)),
+            Event::AppTimer { app, token } => self.with_app(app, obs, |a, ctx| a.timer(ctx, token)),
+        }
+    }
+
+    fn with_app(
+        &mut self,
+        app: u32,
+        obs: &mut dyn Observer,
+        f: impl FnOnce(&mut dyn App, &mut AppCtx<'_>),
+    ) {
+        let host = self.core.app_hosts[app as usize];
+        let mut ctx = AppCtx {
+            core: &mut self.core,
+            obs,
+            app: AppId(app),
+            host,
+        };
+        f(self.apps[app as usize].as_mut(), &mut ctx);
+    }
+
+    fn arrive(&mut self, port: Port, epoch: u32, mut packet: Packet, obs: &mut dyn Observer) {
+        let core = &mut self.core;
+        let now = core.queue.now();
+        let link = &core.net.links[port.link.0 as usize];
+        let node = link.far_end(port.side);
+        if link.epoch() != epoch {
+            core.report(
+                obs,
+                PacketEventKind::Drop(DropReason::LinkDown),
+                node,
+                &packet,
+            );
+            return;
+        }
+        match core.net.arrive(node, &mut packet, now) {
+            Verdict::Local => self.deliver(node, packet, obs),
+            Verdict::Forward(out) => {
+                core.report(obs, PacketEventKind::Forward, node, &packet);
+                core.transmit(obs, node, out, packet);
+            }
+            Verdict::TtlExpired => {
+                core.report(obs, PacketEventKind::TtlExpired, node, &packet);
+                core.time_exceeded(obs, node, &packet);
+            }
+            Verdict::NoRoute => core.drop(obs, node, &packet, DropReason::NoRoute),
+            Verdict::Blackhole => core.drop(obs, node, &packet, DropReason::Blackhole),
+            Verdict::NotForwarding => core.drop(obs, node, &packet, DropReason::NotForwarding),
+        }
+    }
+
+    /// A packet reached the node it is addressed to.
+    fn deliver(&mut self, node: NodeId, packet: Packet, obs: &mut dyn Observer) {
+        let core = &mut self.core;
+        if core.net.node(node).kind == NodeKind::Router {
+            core.drop(obs, node, &packet, DropReason::ToRouter);
+            return;
+        }
+        core.report(obs, PacketEventKind::Deliver, node, &packet);
+    }
+}
+
+impl Core {
+    fn report(&self, obs: &mut dyn Observer, kind: PacketEventKind, node: NodeId, packet: &Packet) {
+        obs.packet(
+            &self.net,
+            &PacketEvent {
+                time: self.queue.now(),
+                kind,
+                node,
+                packet,
+            },
+        );
+    }
+
+    fn drop(&self, obs: &mut dyn Observer, node: NodeId, packet: &Packet, why: DropReason) {
+        self.report(obs, PacketEventKind::Drop(why), node, packet);
+    }
+
+    fn next_packet_id(&mut self) -> u64 {
+        self.stats.packets += 1;
+        self.stats.packets
+    }
+
+    /// Sends a packet a node originates: stamps provenance and routes it.
+    fn originate(&mut self, obs: &mut dyn Observer, node: NodeId, mut packet: Packet) {
+        let now = self.queue.now();
+        let ip_id = &mut self.ip_ids[node.0 as usize];
+        *ip_id = ip_id.wrapping_add(1);
+        packet.ip_id = *ip_id;
+        packet.ttl_clock = now;
+        packet.meta = Provenance {
+            id: self.next_packet_id(),
+            sent_at: now,
+            sender: node,
+            copy_of: None,
+        };
+        match self.net.originate(node, &packet) {
+            Verdict::Forward(port) => {
+                self.report(obs, PacketEventKind::Send, node, &packet);
+                self.transmit(obs, node, port, packet);
+            }
+            Verdict::Local => {
+                self.report(obs, PacketEventKind::Send, node, &packet);
+                self.report(obs, PacketEventKind::Deliver, node, &packet);
+            }
+            Verdict::Blackhole => self.drop(obs, node, &packet, DropReason::Blackhole),
+            _ => self.drop(obs, node, &packet, DropReason::NoRoute),
+        }
+    }
+
+    /// Offers a packet to a link and schedules its arrival (and any duplicate's).
+    fn transmit(&mut self, obs: &mut dyn Observer, node: NodeId, port: Port, packet: Packet) {
+        let now = self.queue.now();
+        let link = self.net.link_mut(port.link);
+        let epoch = link.epoch();
+        match link.transmit(port.side, now, packet.wire_len()) {
+            Ok(tx) => {
+                if let Some(at) = tx.duplicate {
+                    let mut copy = packet.clone();
+                    copy.meta.copy_of = Some(packet.meta.id);
+                    copy.meta.id = self.next_packet_id();
+                    self.report(obs, PacketEventKind::Duplicate, node, &copy);
+                    self.queue.schedule(
+                        at,
+                        Event::Arrive {
+                            port,
+                            epoch,
+                            packet: copy,
+                        },
+                    );
+                }
+                self.queue.schedule(
+                    tx.arrival,
+                    Event::Arrive {
+                        port,
+                        epoch,
+                        packet,
+                    },
+                );
+            }
+            Err(why) => self.drop(obs, node, &packet, why.into()),
+        }
+    }
+
+    /// ICMP time exceeded back to the source, if this router sends them (never about ICMP).
+    fn time_exceeded(&mut self, obs: &mut dyn Observer, router: NodeId, dead: &Packet) {
+        let node = self.net.node(router);
+        if !node.icmp_time_exceeded || matches!(dead.body, Body::Icmp(_)) {
+            return;
+        }
+        let Some(&src) = node.addrs.first() else {
+            return;
+        };
+        let packet = Packet {
+            src,
+            dst: dead.src,
+            ttl: self.default_ttl,
+            ip_id: 0,
+            body: Body::Icmp(Icmp::TimeExceeded(dead.quote())),
+            ttl_clock: SimTime::ZERO,
+            meta: placeholder_provenance(router),
+        };
+        self.originate(obs, router, packet);
+    }
+
+    fn route_change(&mut self, i: usize, obs: &mut dyn Observer) {
+        let c = self.route_changes[i];
+        let note = match c.target {
+            RouteTarget::Via(n) => format!("{} via {}", c.prefix, self.net.node(n).name),
+            RouteTarget::Drop => format!("{} blackhole", c.prefix),
+            RouteTarget::Remove => format!("{} removed", c.prefix),
+        };
+        // The scenario layer checked the neighbour; a failure here leaves the table unchanged.
+        let _ = apply_route(&mut self.net, c.node, c.prefix, c.target);
+        obs.network(
+            &self.net,
+            &NetworkEvent {
+                time: self.queue.now(),
+                node: c.node,
+                kind: "route_change",
+                note,
+            },
+        );
+    }
+
+    fn link_change(&mut self, i: usize, obs: &mut dyn Observer) {
+        let c = self.link_changes[i];
+        let now = self.queue.now();
+        let link = self.net.link_mut(c.link);
+        link.set_up(c.up, now);
+        let ends = link.ends;
+        let note = format!(
+            "{} - {}",
+            self.net.node(ends[0]).name,
+            self.net.node(ends[1]).name
+        );
+        obs.network(
+            &self.net,
+            &NetworkEvent {
+                time: now,
+                node: ends[0],
+                kind: if c.up { "link_up" } else { "link_down" },
+                note,
+            },
+        );
+    }
+}
+
+fn placeholder_provenance(sender: NodeId) -> Provenance {
+    Provenance {
+        id: 0,
+        sent_at: SimTime::ZERO,
+        sender,
+        copy_of: None,
+    }
+}
+
+fn apply_route(
+    net: &mut Network,
+    node: NodeId,
+    prefix: crate::net::Prefix,
+    target: RouteTarget,
+) -> Result<(), ConfigError> {
+    let next = match target {
+        RouteTarget::Via(n) => NextHop::Port(net.port_towards(node, n).ok_or_else(|| {
+            ConfigError(format!(
+                "{} has no link to {}",
+                net.node(node).name,
+                net.node(n).name
+            ))
+        })?),
+        RouteTarget::Drop => NextHop::Drop,
+        RouteTarget::Remove => {
+            net.nodes[node.0 as usize].routes.remove(prefix);
+            return Ok(());
+        }
+    };
+    net.nodes[node.0 as usize].routes.set(prefix, next);
+    Ok(())
+}
+
+/// What an application may do, on the host it runs on.
+pub struct AppCtx<'a> {
+    core: &'a mut Core,
+    obs: &'a mut dyn Observer,
+    app: AppId,
+    host: NodeId,
+}
+
+impl AppCtx<'_> {
+    /// The simulation clock.
+    pub fn now(&self) -> SimTime {
+        self.core.queue.now()
+    }
+
+    /// The host this app runs on.
+    pub fn host(&self) -> NodeId {
+        self.host
+    }
+
+    /// The host's first address.
+    pub fn addr(&self) -> Ipv4Addr {
+        self.core
+            .net
+            .node(self.host)
+            .addrs
+            .first()
+            .copied()
+            .unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// Calls the app's `timer(token)` after `delay`.
+    pub fn set_timer_after(&mut self, delay: Duration, token: u64) {
+        let at = self.now() + delay;
+        self.core.queue.schedule(
+            at,
+            Event::AppTimer {
+                app: self.app.0,
+                token,
+            },
+        );
+    }
+
+    /// Sends a datagram of `len` payload bytes; `ttl` overrides the network default.
+    pub fn send_datagram(
+        &mut self,
+        to: Ipv4Addr,
+        src_port: u16,
+        dst_port: u16,
+        len: u32,
+        seq: u64,
+        ttl: Option<u8>,
+    ) {
+        let packet = Packet {
+            src: self.addr(),
+            dst: to,
+            ttl: ttl.unwrap_or(self.core.default_ttl),
+            ip_id: 0,
+            body: Body::Udp(Datagram {
+                src_port,
+                dst_port,
+                len,
+                seq,
+            }),
+            ttl_clock: SimTime::ZERO,
+            meta: placeholder_provenance(self.host),
+        };
+        self.core.originate(self.obs, self.host, packet);
+    }
+}

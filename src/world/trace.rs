@@ -1,0 +1,123 @@
+//! What the world reports as it runs. Observers (the report writers, benchmarks, tests) see
+//! every event; the world never writes files itself.
+
+use crate::net::{LinkDrop, Network, NodeId, Packet};
+use crate::sim::SimTime;
+
+/// Why a packet stopped short of its destination.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DropReason {
+    /// A link's drop-tail queue was full.
+    QueueFull,
+    /// A link's seeded loss draw.
+    Loss,
+    /// The link was (or went) down.
+    LinkDown,
+    /// No route to the destination.
+    NoRoute,
+    /// A black-hole route.
+    Blackhole,
+    /// A host got a packet for another address.
+    NotForwarding,
+    /// A router got a packet addressed to itself and has nothing to hand it to.
+    ToRouter,
+    /// The transport had no one to give it to.
+    NoReceiver,
+}
+
+impl DropReason {
+    /// Lower-case name used in CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::Loss => "loss",
+            DropReason::LinkDown => "link_down",
+            DropReason::NoRoute => "no_route",
+            DropReason::Blackhole => "blackhole",
+            DropReason::NotForwarding => "not_forwarding",
+            DropReason::ToRouter => "to_router",
+            DropReason::NoReceiver => "no_receiver",
+        }
+    }
+}
+
+impl From<LinkDrop> for DropReason {
+    fn from(d: LinkDrop) -> DropReason {
+        match d {
+            LinkDrop::QueueFull => DropReason::QueueFull,
+            LinkDrop::Loss => DropReason::Loss,
+            LinkDrop::Down => DropReason::LinkDown,
+        }
+    }
+}
+
+/// What happened to a packet at a node.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PacketEventKind {
+    /// A host put a packet on its first link.
+    Send,
+    /// A router sent it on.
+    Forward,
+    /// It reached the host it was addressed to.
+    Deliver,
+    /// It was discarded.
+    Drop(DropReason),
+    /// Its TTL ran out at this router.
+    TtlExpired,
+    /// A link made this packet as a copy of another.
+    Duplicate,
+}
+
+impl PacketEventKind {
+    /// Lower-case name used in CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            PacketEventKind::Send => "send",
+            PacketEventKind::Forward => "forward",
+            PacketEventKind::Deliver => "deliver",
+            PacketEventKind::Drop(_) => "drop",
+            PacketEventKind::TtlExpired => "ttl_expired",
+            PacketEventKind::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// A packet event.
+#[derive(Clone, Copy, Debug)]
+pub struct PacketEvent<'a> {
+    /// When.
+    pub time: SimTime,
+    /// What.
+    pub kind: PacketEventKind,
+    /// Where.
+    pub node: NodeId,
+    /// The packet, as it is at that moment (TTL already charged when forwarded).
+    pub packet: &'a Packet,
+}
+
+/// A change to the network itself.
+#[derive(Clone, Debug)]
+pub struct NetworkEvent {
+    /// When.
+    pub time: SimTime,
+    /// The node it concerns (a router for route changes, an end for link changes).
+    pub node: NodeId,
+    /// "route_change", "link_down" or "link_up".
+    pub kind: &'static str,
+    /// Plain words: "10.0.1.0/24 via C".
+    pub note: String,
+}
+
+/// Receives everything a run reports. Every method has an empty default so observers only
+/// implement what they use.
+pub trait Observer {
+    /// A packet was sent, forwarded, delivered, dropped, expired or duplicated.
+    fn packet(&mut self, _net: &Network, _ev: &PacketEvent<'_>) {}
+    /// A route or link changed.
+    fn network(&mut self, _net: &Network, _ev: &NetworkEvent) {}
+}
+
+/// An observer that ignores everything (benchmarks).
+pub struct NullObserver;
+
+impl Observer for NullObserver {}

@@ -1,0 +1,357 @@
+//! The command line as a user meets it: bad scenarios get located errors and write nothing;
+//! good ones produce byte-identical outputs for the same seed.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BASE: &str = r#"# a small valid scenario
+[simulation]
+seed = 7
+duration = "2s"
+
+[[host]]
+name = "sender"
+addr = "10.0.0.1"
+
+[[host]]
+name = "receiver"
+addr = "10.0.1.2"
+
+[[router]]
+name = "router"
+routes = [{ dest = "10.0.1.0/24", via = "receiver" }, { dest = "10.0.0.0/24", via = "sender" }]
+
+[[link]]
+ends = ["sender", "router"]
+delay = "1ms"
+loss = 0.2
+
+[[link]]
+ends = ["router", "receiver"]
+delay = "1ms"
+
+[[app]]
+kind = "datagram"
+host = "sender"
+to = "10.0.1.2"
+interval = "10ms"
+count = 100
+"#;
+
+fn timewait(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_timewait"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    fs::write(&p, text).unwrap();
+    p
+}
+
+/// 1-based line of the first line containing `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle in text")
+        + 1
+}
+
+struct Bad {
+    what: &'static str,
+    from: &'static str,
+    to: &'static str,
+    /// Text on the line the error must point at.
+    line_has: &'static str,
+    field: &'static str,
+    message: &'static str,
+}
+
+const BAD: &[Bad] = &[
+    Bad {
+        what: "TOML syntax",
+        from: "[simulation]",
+        to: "[simulation",
+        line_has: "[simulation",
+        field: "",
+        message: "",
+    },
+    Bad {
+        what: "unknown field, with a suggestion",
+        from: "delay = \"1ms\"\nloss",
+        to: "dela = \"1ms\"\nloss",
+        line_has: "dela =",
+        field: "link[0].dela",
+        message: "did you mean `delay`?",
+    },
+    Bad {
+        what: "wrong type",
+        from: "seed = 7",
+        to: "seed = \"seven\"",
+        line_has: "seed =",
+        field: "simulation.seed",
+        message: "invalid type",
+    },
+    Bad {
+        what: "unknown node in a link, with a suggestion",
+        from: "ends = [\"sender\", \"router\"]",
+        to: "ends = [\"sender\", \"routr\"]",
+        line_has: "routr",
+        field: "link[0].ends[1]",
+        message: "did you mean `router`?",
+    },
+    Bad {
+        what: "duplicate node name",
+        from: "name = \"receiver\"",
+        to: "name = \"sender\" # again",
+        line_has: "# again",
+        field: "host[1].name",
+        message: "duplicate node name `sender`",
+    },
+    Bad {
+        what: "duplicate address",
+        from: "addr = \"10.0.1.2\"",
+        to: "addr = \"10.0.0.1\" # again",
+        line_has: "# again",
+        field: "host[1].addr",
+        message: "duplicate address 10.0.0.1",
+    },
+    Bad {
+        what: "route via a node that is not a neighbour",
+        from: "via = \"sender\" }",
+        to: "via = \"router\" }",
+        line_has: "routes = ",
+        field: "router[0].routes[1].via",
+        message: "not a neighbour",
+    },
+    Bad {
+        what: "zero duration",
+        from: "duration = \"2s\"",
+        to: "duration = \"0s\"",
+        line_has: "duration =",
+        field: "simulation.duration",
+        message: "longer than zero",
+    },
+    Bad {
+        what: "probability above one",
+        from: "loss = 0.2",
+        to: "loss = 1.5",
+        line_has: "loss =",
+        field: "link[0].loss",
+        message: "not a probability",
+    },
+    Bad {
+        what: "duration without a known unit",
+        from: "interval = \"10ms\"",
+        to: "interval = \"10 parsecs\"",
+        line_has: "interval =",
+        field: "app[0].interval",
+        message: "invalid duration",
+    },
+    Bad {
+        what: "unknown app kind, with a suggestion",
+        from: "kind = \"datagram\"",
+        to: "kind = \"datagrm\"",
+        line_has: "kind =",
+        field: "app[0].kind",
+        message: "did you mean `datagram`?",
+    },
+    Bad {
+        what: "app on a router",
+        from: "host = \"sender\"\nto",
+        to: "host = \"router\"\nto",
+        line_has: "host = \"router\"",
+        field: "app[0].host",
+        message: "is a router",
+    },
+    Bad {
+        what: "TTL out of range",
+        from: "seed = 7",
+        to: "seed = 7\ndefault_ttl = 0",
+        line_has: "default_ttl",
+        field: "simulation.default_ttl",
+        message: "outside 1 to 255",
+    },
+    Bad {
+        what: "missing required field",
+        from: "duration = \"2s\"\n",
+        to: "",
+        line_has: "[simulation]",
+        field: "simulation",
+        message: "missing field `duration`",
+    },
+    Bad {
+        what: "negative queue",
+        from: "loss = 0.2",
+        to: "queue = -1",
+        line_has: "queue =",
+        field: "link[0].queue",
+        message: "invalid value",
+    },
+];
+
+#[test]
+fn malformed_scenarios_name_file_line_and_field_exit_non_zero_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, bad) in BAD.iter().enumerate() {
+        assert!(
+            BASE.contains(bad.from),
+            "{}: base lacks {:?}",
+            bad.what,
+            bad.from
+        );
+        let text = BASE.replacen(bad.from, bad.to, 1);
+        let name = format!("bad{i}.toml");
+        write(dir.path(), &name, &text);
+        for cmd in ["check", "run"] {
+            let out = timewait(
+                dir.path(),
+                &[cmd, &name, "--out", "out"][..if cmd == "run" { 4 } else { 2 }],
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{}: {cmd} exit status; stderr: {err}",
+                bad.what
+            );
+            assert!(!err.contains("panicked"), "{}: panicked: {err}", bad.what);
+            let line = line_of(&text, bad.line_has);
+            assert!(
+                err.starts_with(&format!("{name}:{line}:")),
+                "{}: expected {name}:{line}: in {err}",
+                bad.what
+            );
+            if !bad.field.is_empty() {
+                assert!(
+                    err.contains(&format!("in `{}`", bad.field)),
+                    "{}: field in {err}",
+                    bad.what
+                );
+            }
+            assert!(
+                err.contains(bad.message),
+                "{}: message {:?} in {err}",
+                bad.what,
+                bad.message
+            );
+            assert!(
+                !dir.path().join("out").exists(),
+                "{}: wrote output",
+                bad.what
+            );
+        }
+    }
+}
+
+#[test]
+fn a_loop_at_time_zero_is_a_warning_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = BASE
+        .replace("[[link]]\nends = [\"router\", \"receiver\"]", "[[router]]\nname = \"other\"\nroutes = [{ dest = \"10.0.1.0/24\", via = \"router\" }]\n\n[[link]]\nends = [\"router\", \"other\"]\ndelay = \"1ms\"\n\n[[link]]\nends = [\"router\", \"receiver\"]")
+        .replace("via = \"receiver\" }", "via = \"other\" }");
+    write(dir.path(), "loop.toml", &text);
+    let out = timewait(dir.path(), &["check", "loop.toml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let line = line_of(&text, "to = \"10.0.1.2\"");
+    assert!(err.starts_with(&format!("loop.toml:{line}:")), "{err}");
+    assert!(
+        err.contains("warning") && err.contains("loop: router -> other -> router"),
+        "{err}"
+    );
+}
+
+fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn same_seed_gives_identical_bytes_and_another_seed_changes_the_losses() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "lossy.toml", BASE);
+    for out in ["a", "b"] {
+        let o = timewait(dir.path(), &["run", "lossy.toml", "--out", out]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let a = read_all(&dir.path().join("a"));
+    let b = read_all(&dir.path().join("b"));
+    let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["events.csv", "manifest.toml", "summary.txt"]);
+    assert_eq!(a, b, "same scenario and seed must give the same bytes");
+
+    let o = timewait(
+        dir.path(),
+        &["run", "lossy.toml", "--out", "c", "--seed", "8"],
+    );
+    assert!(o.status.success());
+    let losses = |d: &str| {
+        let events = fs::read_to_string(dir.path().join(d).join("events.csv")).unwrap();
+        events
+            .lines()
+            .filter(|l| l.ends_with(",loss"))
+            .map(|l| l.split(',').nth(3).unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (la, lc) = (losses("a"), losses("c"));
+    assert!(!la.is_empty() && !lc.is_empty());
+    assert_ne!(la, lc, "a different seed must lose different packets");
+    // 20% of 100 datagrams: both seeds lose a plausible share.
+    for l in [&la, &lc] {
+        assert!((5..=40).contains(&l.len()), "{} losses", l.len());
+    }
+}
+
+#[test]
+fn the_bundled_routing_loop_summary_states_the_loops_toll() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rl");
+    let o = Command::new(env!("CARGO_BIN_EXE_timewait"))
+        .current_dir(root)
+        .args(["run", "scenarios/routing_loop.toml", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = fs::read_to_string(out.join("summary.txt")).unwrap();
+    // The scenario sends every 20 ms from 0.5 s; the loop lasts from 1 s to 3 s over 5 ms links.
+    // A datagram in the loop dies 1 ms + 63 x 5 ms (plus 64 serialisations of 128 B at
+    // 100 Mb/s, 10.24 us each) after it was sent.
+    let lifetime = 1.0 + 63.0 * 5.0 + 64.0 * 0.01024;
+    assert!(
+        summary.contains(&format!("lived {lifetime:.3}ms")),
+        "{summary}"
+    );
+    assert!(summary.contains("175 sent"), "{summary}");
+    assert!(summary.contains("arrived late"), "{summary}");
+    assert!(summary.contains("3 router hops"), "{summary}");
+}
+
+#[test]
+fn list_shows_each_bundled_scenario_with_its_title() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let o = timewait(root, &["list"]);
+    assert!(o.status.success());
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("routing_loop"))
+        .expect("listed");
+    assert!(line.contains("routing loop"), "{line}");
+}

@@ -1,0 +1,126 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::net::Ipv4Addr;
+
+use timewait::net::{LinkParams, NodeId, NodeKind, Prefix, TtlMode};
+use timewait::sim::{Duration, SimTime};
+use timewait::world::apps::{AppSpec, DatagramSpec};
+use timewait::world::{
+    AppConfig, LinkConfig, NodeConfig, Observer, PacketEvent, PacketEventKind, RouteTarget,
+    WorldConfig,
+};
+
+/// One packet event, as the tests look at it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Seen {
+    pub time: SimTime,
+    pub kind: PacketEventKind,
+    pub node: String,
+    pub packet: u64,
+    pub ttl: u8,
+}
+
+/// Records every packet event.
+#[derive(Default)]
+pub struct Collect(pub Vec<Seen>);
+
+impl Observer for Collect {
+    fn packet(&mut self, net: &timewait::net::Network, ev: &PacketEvent<'_>) {
+        self.0.push(Seen {
+            time: ev.time,
+            kind: ev.kind,
+            node: net.node(ev.node).name.clone(),
+            packet: ev.packet.meta.id,
+            ttl: ev.packet.ttl,
+        });
+    }
+}
+
+impl Collect {
+    pub fn of_kind(&self, kind: PacketEventKind) -> Vec<&Seen> {
+        self.0.iter().filter(|s| s.kind == kind).collect()
+    }
+}
+
+pub fn ip(s: &str) -> Ipv4Addr {
+    s.parse().unwrap()
+}
+
+pub fn prefix(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+pub fn at(d: Duration) -> SimTime {
+    SimTime::ZERO + d
+}
+
+pub fn host(name: &str, addr: &str, via: NodeId) -> NodeConfig {
+    NodeConfig {
+        name: name.into(),
+        kind: NodeKind::Host,
+        addrs: vec![ip(addr)],
+        routes: vec![(prefix("0.0.0.0/0"), RouteTarget::Via(via))],
+        icmp_time_exceeded: false,
+    }
+}
+
+pub fn router(name: &str, routes: Vec<(Prefix, RouteTarget)>) -> NodeConfig {
+    NodeConfig {
+        name: name.into(),
+        kind: NodeKind::Router,
+        addrs: vec![],
+        routes,
+        icmp_time_exceeded: false,
+    }
+}
+
+pub fn link(a: u32, b: u32, delay: Duration) -> LinkConfig {
+    LinkConfig {
+        ends: [NodeId(a), NodeId(b)],
+        params: LinkParams {
+            delay,
+            ..LinkParams::default()
+        },
+    }
+}
+
+/// Datagrams from `host` to `to`: `count` of them, `interval` apart, from `start`.
+pub fn datagrams(
+    host: u32,
+    to: &str,
+    start: Duration,
+    interval: Duration,
+    count: u64,
+) -> AppConfig {
+    AppConfig {
+        host: NodeId(host),
+        spec: AppSpec::Datagram(DatagramSpec {
+            to: ip(to),
+            port: 9,
+            src_port: 9,
+            start,
+            interval,
+            count,
+            size: 100,
+            ttl: None,
+        }),
+    }
+}
+
+pub fn config(nodes: Vec<NodeConfig>, links: Vec<LinkConfig>, apps: Vec<AppConfig>) -> WorldConfig {
+    WorldConfig {
+        seed: 1,
+        ttl_mode: TtlMode::Hops,
+        default_ttl: 64,
+        nodes,
+        links,
+        route_changes: vec![],
+        link_changes: vec![],
+        apps,
+    }
+}
