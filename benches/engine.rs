@@ -89,6 +89,7 @@ fn chain(routers: u32, packets: u64) -> WorldConfig {
         addrs: vec!["10.0.0.1".parse().unwrap()],
         routes: vec![("0.0.0.0/0".parse().unwrap(), RouteTarget::Via(NodeId(1)))],
         icmp_time_exceeded: false,
+        tcp: Default::default(),
     }];
     for i in 1..=routers {
         nodes.push(NodeConfig {
@@ -100,6 +101,7 @@ fn chain(routers: u32, packets: u64) -> WorldConfig {
                 (back, RouteTarget::Via(NodeId(i - 1))),
             ],
             icmp_time_exceeded: false,
+            tcp: Default::default(),
         });
     }
     nodes.push(NodeConfig {
@@ -111,6 +113,7 @@ fn chain(routers: u32, packets: u64) -> WorldConfig {
             RouteTarget::Via(NodeId(routers)),
         )],
         icmp_time_exceeded: false,
+        tcp: Default::default(),
     });
     let links = (0..receiver)
         .map(|i| LinkConfig {

@@ -4,6 +4,7 @@
 mod events;
 mod manifest;
 mod output;
+mod pcap;
 mod summary;
 
 use std::io;
@@ -12,6 +13,7 @@ use std::path::Path;
 pub use events::{EVENT_COLUMNS, EventLog};
 pub use manifest::Manifest;
 pub use output::StagedDir;
+pub use pcap::PcapWriter;
 pub use summary::{Tally, header};
 
 use crate::net::Network;

@@ -203,6 +203,7 @@ pub(crate) fn build(
             addrs: owned,
             routes: Vec::new(),
             icmp_time_exceeded: false,
+            tcp: Default::default(),
         });
         cx.neighbours.push(Vec::new());
     }

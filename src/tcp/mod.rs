@@ -1,8 +1,26 @@
-//! TCP: the segment format, sequence arithmetic and the connection model. Knows nothing of links
-//! or files.
+//! TCP per RFC 9293: sequence arithmetic, the connection state machine, the host stack with
+//! listeners, ephemeral ports and TIME_WAIT. Knows nothing of links or files: every call
+//! returns what to send, what to tell applications, and what to log, in an [`Output`].
 
+mod config;
+mod isn;
+mod rto;
 mod segment;
 mod seq;
+mod socket;
+mod stack;
+mod state;
+mod time_wait;
 
+pub use config::{IsnPolicy, SynInTimeWait, TcpConfig};
+pub use isn::IsnGenerator;
+pub use rto::RtoEstimator;
 pub use segment::{ConnId, Flags, Segment, Tag, Timestamps};
 pub use seq::SeqNum;
+pub use socket::Socket;
+pub use stack::{ConnectError, Listener, SocketHandle, Stack};
+pub use state::{
+    ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, SocketEvent, State, TcpLog,
+    Transition, Wakeup,
+};
+pub use time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};

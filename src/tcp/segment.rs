@@ -148,6 +148,28 @@ pub struct Segment {
 }
 
 impl Segment {
+    /// The reset RFC 9293 §3.10.7.1 sends in reply to `seg` when no connection matches (or
+    /// when a segment acknowledges something never sent): `<SEQ=SEG.ACK><CTL=RST>` if `seg`
+    /// has ACK, else `<SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>`. Never a reset for a reset.
+    pub fn reset_for(seg: &Segment) -> Option<Segment> {
+        if seg.flags.rst() {
+            return None;
+        }
+        let (seq, ack, flags) = if seg.flags.ack() {
+            (seg.ack, SeqNum(0), Flags::RST)
+        } else {
+            (SeqNum(0), seg.seq + seg.seg_len(), Flags::RST | Flags::ACK)
+        };
+        Some(Segment {
+            src_port: seg.dst_port,
+            dst_port: seg.src_port,
+            seq,
+            ack,
+            flags,
+            ..Segment::default()
+        })
+    }
+
     /// SEG.LEN: payload plus one for each of SYN and FIN.
     pub fn seg_len(&self) -> u32 {
         self.payload.len() as u32 + self.flags.syn() as u32 + self.flags.fin() as u32

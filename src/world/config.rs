@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use super::apps::AppSpec;
 use crate::net::{LinkId, LinkParams, NodeId, NodeKind, Prefix, TtlMode};
 use crate::sim::Duration;
+use crate::tcp::TcpConfig;
 
 /// Where a route sends packets.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -31,6 +32,8 @@ pub struct NodeConfig {
     pub routes: Vec<(Prefix, RouteTarget)>,
     /// Whether a router sends ICMP time-exceeded when a TTL runs out.
     pub icmp_time_exceeded: bool,
+    /// TCP settings (hosts only).
+    pub tcp: TcpConfig,
 }
 
 /// A link between two nodes.

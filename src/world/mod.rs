@@ -5,7 +5,8 @@ pub mod apps;
 mod config;
 mod trace;
 
-use std::net::Ipv4Addr;
+use std::collections::VecDeque;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 pub use config::{
     AppConfig, LinkChange, LinkConfig, NodeConfig, RouteChange, RouteTarget, WorldConfig,
@@ -19,6 +20,7 @@ use crate::net::{
     Verdict,
 };
 use crate::sim::{Duration, EventQueue, SimTime, component_rng};
+use crate::tcp::{ConnectError, Output, Socket, SocketEvent, SocketHandle, Stack, TcpLog, Wakeup};
 
 /// Index of an application in the world.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -31,12 +33,22 @@ enum Event {
         epoch: u32,
         packet: Packet,
     },
+    /// A packet a host sent to itself.
+    Loopback {
+        node: NodeId,
+        packet: Packet,
+    },
     RouteChange(u32),
     LinkChange(u32),
     AppStart(u32),
     AppTimer {
         app: u32,
         token: u64,
+    },
+    /// TCP on a host asked to be woken.
+    Tcp {
+        node: u32,
+        wakeup: Wakeup,
     },
 }
 
@@ -60,6 +72,12 @@ struct Core {
     link_changes: Vec<LinkChange>,
     app_hosts: Vec<NodeId>,
     ip_ids: Vec<u16>,
+    /// Each host's TCP, indexed by node (routers have none).
+    stacks: Vec<Option<Stack>>,
+    /// Reused buffer for what each TCP call produces.
+    tcp_out: Output,
+    /// Socket events waiting to be handed to their applications, in order.
+    pending: VecDeque<(u32, SocketHandle, SocketEvent)>,
     stats: RunStats,
 }
 
@@ -140,6 +158,20 @@ impl World {
         for (i, c) in config.link_changes.iter().enumerate() {
             queue.schedule(SimTime::ZERO + c.at, Event::LinkChange(i as u32));
         }
+        let stacks = config
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match (n.kind, n.addrs.first()) {
+                (NodeKind::Host, Some(addr)) => Some(Stack::new(
+                    i as u32,
+                    *addr,
+                    n.tcp.clone(),
+                    component_rng(config.seed, &format!("host:{}/tcp", n.name)),
+                )),
+                _ => None,
+            })
+            .collect();
         let mut apps = Vec::new();
         let mut app_hosts = Vec::new();
         for (i, a) in config.apps.iter().enumerate() {
@@ -156,6 +188,9 @@ impl World {
                 link_changes: config.link_changes.clone(),
                 app_hosts,
                 ip_ids: vec![0; node_count],
+                stacks,
+                tcp_out: Output::default(),
+                pending: VecDeque::new(),
                 stats: RunStats::default(),
             },
             apps,
@@ -184,8 +219,40 @@ impl World {
             self.core.stats.events += 1;
             self.core.stats.end = t;
             self.dispatch(event, obs);
+            self.run_pending(obs);
         }
         self.core.stats
+    }
+
+    /// Reports every connection still open as if released now (call once, after the last
+    /// [`World::run`]).
+    pub fn finish(&mut self, obs: &mut dyn Observer) {
+        let now = self.core.queue.now();
+        for (i, stack) in self.core.stacks.iter().enumerate() {
+            let Some(stack) = stack else { continue };
+            for record in stack.open_records(now) {
+                obs.tcp(
+                    &self.core.net,
+                    now,
+                    NodeId(i as u32),
+                    &TcpLog::Closed(record),
+                );
+            }
+        }
+    }
+
+    /// The TCP of a host, for inspection (netstat, tests).
+    pub fn stack(&self, node: NodeId) -> Option<&Stack> {
+        self.core.stacks.get(node.0 as usize)?.as_ref()
+    }
+
+    /// Hands queued socket events to their applications (which may queue more).
+    fn run_pending(&mut self, obs: &mut dyn Observer) {
+        while let Some((app, h, ev)) = self.core.pending.pop_front() {
+            if (app as usize) < self.apps.len() {
+                self.with_app(app, obs, |a, ctx| a.socket(ctx, h, ev));
+            }
+        }
     }
 
     fn dispatch(&mut self, event: Event, obs: &mut dyn Observer) {
@@ -195,10 +262,19 @@ impl World {
                 epoch,
                 packet,
             } => self.arrive(port, epoch, packet, obs),
+            Event::Loopback { node, packet } => self.core.deliver(node, packet, obs),
             Event::RouteChange(i) => self.core.route_change(i as usize, obs),
             Event::LinkChange(i) => self.core.link_change(i as usize, obs),
             Event::AppStart(i) => self.with_app(i, obs, |app, ctx| app.start(ctx)),
             Event::AppTimer { app, token } => self.with_app(app, obs, |a, ctx| a.timer(ctx, token)),
+            Event::Tcp { node, wakeup } => {
+                let core = &mut self.core;
+                let now = core.queue.now();
+                if let Some(Some(stack)) = core.stacks.get_mut(node as usize) {
+                    stack.wakeup(now, wakeup, &mut core.tcp_out);
+                }
+                core.flush_tcp(NodeId(node), obs);
+            }
         }
     }
 
@@ -233,7 +309,7 @@ impl World {
             return;
         }
         match core.net.arrive(node, &mut packet, now) {
-            Verdict::Local => self.deliver(node, packet, obs),
+            Verdict::Local => core.deliver(node, packet, obs),
             Verdict::Forward(out) => {
                 core.report(obs, PacketEventKind::Forward, node, &packet);
                 core.transmit(obs, node, out, packet);
@@ -247,19 +323,61 @@ impl World {
             Verdict::NotForwarding => core.drop(obs, node, &packet, DropReason::NotForwarding),
         }
     }
-
-    /// A packet reached the node it is addressed to.
-    fn deliver(&mut self, node: NodeId, packet: Packet, obs: &mut dyn Observer) {
-        let core = &mut self.core;
-        if core.net.node(node).kind == NodeKind::Router {
-            core.drop(obs, node, &packet, DropReason::ToRouter);
-            return;
-        }
-        core.report(obs, PacketEventKind::Deliver, node, &packet);
-    }
 }
 
 impl Core {
+    /// A packet reached the host (or router) it is addressed to.
+    fn deliver(&mut self, node: NodeId, mut packet: Packet, obs: &mut dyn Observer) {
+        if self.net.node(node).kind == NodeKind::Router {
+            self.drop(obs, node, &packet, DropReason::ToRouter);
+            return;
+        }
+        self.report(obs, PacketEventKind::Deliver, node, &packet);
+        let now = self.queue.now();
+        if let Body::Tcp(seg) = &mut packet.body {
+            // Provenance the audit reports if these bytes turn out to be foreign.
+            seg.tag.arrived_at = now;
+            seg.tag.ttl_left = packet.ttl;
+            if let Some(Some(stack)) = self.stacks.get_mut(node.0 as usize) {
+                stack.segment_in(now, packet.src, packet.dst, seg, &mut self.tcp_out);
+            }
+            self.flush_tcp(node, obs);
+        }
+    }
+
+    /// Acts on what a TCP call produced: sends its segments, schedules its wakeups, logs,
+    /// and queues its socket events for the applications.
+    fn flush_tcp(&mut self, node: NodeId, obs: &mut dyn Observer) {
+        let mut out = std::mem::take(&mut self.tcp_out);
+        let now = self.queue.now();
+        for (w, at) in out.wakeups.drain(..) {
+            self.queue.schedule(
+                at,
+                Event::Tcp {
+                    node: node.0,
+                    wakeup: w,
+                },
+            );
+        }
+        for log in out.log.drain(..) {
+            obs.tcp(&self.net, now, node, &log);
+        }
+        self.pending.extend(out.events.drain(..));
+        for o in out.segments.drain(..) {
+            let packet = Packet {
+                src: *o.tuple.local.ip(),
+                dst: *o.tuple.remote.ip(),
+                ttl: self.default_ttl,
+                ip_id: 0,
+                body: Body::Tcp(o.segment),
+                ttl_clock: SimTime::ZERO,
+                meta: placeholder_provenance(node),
+            };
+            self.originate(obs, node, packet);
+        }
+        self.tcp_out = out;
+    }
+
     fn report(&self, obs: &mut dyn Observer, kind: PacketEventKind, node: NodeId, packet: &Packet) {
         obs.packet(
             &self.net,
@@ -294,6 +412,10 @@ impl Core {
             sender: node,
             copy_of: None,
         };
+        if let Body::Tcp(seg) = &mut packet.body {
+            seg.tag.packet = packet.meta.id;
+            seg.tag.sent_at = now;
+        }
         match self.net.originate(node, &packet) {
             Verdict::Forward(port) => {
                 self.report(obs, PacketEventKind::Send, node, &packet);
@@ -301,7 +423,9 @@ impl Core {
             }
             Verdict::Local => {
                 self.report(obs, PacketEventKind::Send, node, &packet);
-                self.report(obs, PacketEventKind::Deliver, node, &packet);
+                // Loopback: delivered as a new event, never inside the sender's own call.
+                let at = self.queue.now();
+                self.queue.schedule(at, Event::Loopback { node, packet });
             }
             Verdict::Blackhole => self.drop(obs, node, &packet, DropReason::Blackhole),
             _ => self.drop(obs, node, &packet, DropReason::NoRoute),
@@ -319,6 +443,9 @@ impl Core {
                     let mut copy = packet.clone();
                     copy.meta.copy_of = Some(packet.meta.id);
                     copy.meta.id = self.next_packet_id();
+                    if let Body::Tcp(seg) = &mut copy.body {
+                        seg.tag.packet = copy.meta.id;
+                    }
                     self.report(obs, PacketEventKind::Duplicate, node, &copy);
                     self.queue.schedule(
                         at,
@@ -479,6 +606,95 @@ impl AppCtx<'_> {
                 token,
             },
         );
+    }
+
+    fn stack(&mut self) -> Option<&mut Stack> {
+        self.core.stacks.get_mut(self.host.0 as usize)?.as_mut()
+    }
+
+    /// Runs a call on this host's TCP and acts on what it produced.
+    fn with_tcp<T>(
+        &mut self,
+        f: impl FnOnce(&mut Stack, SimTime, u32, &mut Output) -> T,
+    ) -> Option<T> {
+        let now = self.now();
+        let owner = self.app.0;
+        let core = &mut *self.core;
+        let stack = core.stacks.get_mut(self.host.0 as usize)?.as_mut()?;
+        let r = f(stack, now, owner, &mut core.tcp_out);
+        core.flush_tcp(self.host, self.obs);
+        Some(r)
+    }
+
+    /// listen() on `port` of every address of this host; returns the listener id.
+    pub fn listen(&mut self, port: u16, backlog: u32) -> Result<u32, ConnectError> {
+        let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
+        self.with_tcp(|s, _, owner, _| s.listen(local, backlog, owner))
+            .unwrap_or(Err(ConnectError::AddrNotAvailable))
+    }
+
+    /// accept(): the next connection waiting on `listener`, now owned by this app.
+    pub fn accept(&mut self, listener: u32) -> Option<SocketHandle> {
+        let owner = self.app.0;
+        self.stack()?.accept(listener, owner)
+    }
+
+    /// connect() to `remote`, from `local_port` or an ephemeral port.
+    pub fn connect(
+        &mut self,
+        remote: SocketAddrV4,
+        local_port: Option<u16>,
+    ) -> Result<SocketHandle, ConnectError> {
+        self.with_tcp(|s, now, owner, out| s.connect(now, local_port, remote, owner, out))
+            .unwrap_or(Err(ConnectError::AddrNotAvailable))
+    }
+
+    /// send(): how many bytes the send buffer took.
+    pub fn send(&mut self, h: SocketHandle, data: &[u8]) -> usize {
+        self.with_tcp(|s, now, _, out| s.send(now, h, data, out))
+            .unwrap_or(0)
+    }
+
+    /// recv(): up to `max` bytes.
+    pub fn recv(&mut self, h: SocketHandle, max: usize) -> Vec<u8> {
+        self.with_tcp(|s, now, _, out| s.recv(now, h, max, out))
+            .unwrap_or_default()
+    }
+
+    /// close().
+    pub fn close(&mut self, h: SocketHandle) {
+        self.with_tcp(|s, now, _, out| s.close(now, h, out));
+    }
+
+    /// shutdown(SHUT_WR).
+    pub fn shutdown(&mut self, h: SocketHandle) {
+        self.with_tcp(|s, now, _, out| s.shutdown(now, h, out));
+    }
+
+    /// Abortive close: RST.
+    pub fn abort(&mut self, h: SocketHandle) {
+        self.with_tcp(|s, now, _, out| s.abort(now, h, out));
+    }
+
+    /// Closes a listener (its unaccepted connections are reset).
+    pub fn close_listener(&mut self, listener: u32) {
+        self.with_tcp(|s, now, _, out| s.close_listener(now, listener, out));
+    }
+
+    /// A socket's current state, if it still exists.
+    pub fn socket(&self, h: SocketHandle) -> Option<&Socket> {
+        self.core
+            .stacks
+            .get(self.host.0 as usize)?
+            .as_ref()?
+            .socket(h)
+    }
+
+    /// Records a message in the app's own words (curl's error, a request served).
+    pub fn note(&mut self, message: &str) {
+        let now = self.now();
+        self.obs
+            .app(&self.core.net, now, self.host, self.app.0, message);
     }
 
     /// Sends a datagram of `len` payload bytes; `ttl` overrides the network default.

@@ -3,6 +3,7 @@
 
 use crate::net::{LinkDrop, Network, NodeId, Packet};
 use crate::sim::SimTime;
+use crate::tcp::TcpLog;
 
 /// Why a packet stopped short of its destination.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -115,6 +116,10 @@ pub trait Observer {
     fn packet(&mut self, _net: &Network, _ev: &PacketEvent<'_>) {}
     /// A route or link changed.
     fn network(&mut self, _net: &Network, _ev: &NetworkEvent) {}
+    /// TCP on `node` changed a state, released a connection, or delivered foreign bytes.
+    fn tcp(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _log: &TcpLog) {}
+    /// An application reported something in its own words (a curl error, a served request).
+    fn app(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _app: u32, _message: &str) {}
 }
 
 /// An observer that ignores everything (benchmarks).

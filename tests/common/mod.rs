@@ -66,6 +66,7 @@ pub fn host(name: &str, addr: &str, via: NodeId) -> NodeConfig {
         addrs: vec![ip(addr)],
         routes: vec![(prefix("0.0.0.0/0"), RouteTarget::Via(via))],
         icmp_time_exceeded: false,
+        tcp: Default::default(),
     }
 }
 
@@ -76,6 +77,7 @@ pub fn router(name: &str, routes: Vec<(Prefix, RouteTarget)>) -> NodeConfig {
         addrs: vec![],
         routes,
         icmp_time_exceeded: false,
+        tcp: Default::default(),
     }
 }
 

@@ -1,19 +1,26 @@
 //! Applications: the programs that run on hosts and drive traffic.
 
 mod datagram;
+mod stream;
 
 pub use datagram::{DatagramApp, DatagramSpec};
+pub use stream::{Receiver, ReceiverSpec, Sender, SenderSpec};
 
 use std::net::Ipv4Addr;
 
 use super::{AppCtx, AppId};
 use crate::net::Datagram;
+use crate::tcp::{ConnId, SocketEvent, SocketHandle};
 
 /// What a scenario may ask a host to run.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AppSpec {
     /// Sends UDP-like datagrams on a schedule.
     Datagram(DatagramSpec),
+    /// Connects, writes, closes (once or as a series of incarnations).
+    Sender(SenderSpec),
+    /// Accepts, reads, closes.
+    Receiver(ReceiverSpec),
 }
 
 impl AppSpec {
@@ -21,6 +28,8 @@ impl AppSpec {
     pub fn instantiate(&self, _id: AppId) -> Box<dyn App> {
         match self {
             AppSpec::Datagram(s) => Box::new(DatagramApp::new(s.clone())),
+            AppSpec::Sender(s) => Box::new(Sender::new(s.clone())),
+            AppSpec::Receiver(s) => Box::new(Receiver::new(s.clone())),
         }
     }
 }
@@ -33,4 +42,17 @@ pub trait App {
     fn timer(&mut self, _ctx: &mut AppCtx<'_>, _token: u64) {}
     /// A datagram arrived for a port this app bound.
     fn datagram(&mut self, _ctx: &mut AppCtx<'_>, _from: Ipv4Addr, _d: &Datagram) {}
+    /// Something happened on a socket this app owns (for `Incoming`, `h` is the listener id).
+    fn socket(&mut self, _ctx: &mut AppCtx<'_>, _h: SocketHandle, _ev: SocketEvent) {}
+}
+
+/// The bytes every application writes: a pure function of (incarnation, stream offset), so a
+/// byte in a capture can be traced to its writer. Lower-case letters keep captures readable.
+pub fn content(conn: ConnId, offset: u64, len: usize) -> Vec<u8> {
+    let shift = (conn.n as u64)
+        .wrapping_mul(7)
+        .wrapping_add(conn.host as u64 * 13);
+    (0..len as u64)
+        .map(|i| b'a' + ((offset + i + shift) % 26) as u8)
+        .collect()
 }

@@ -1,0 +1,1191 @@
+//! One connection: a transmission control block (RFC 9293 §3.3.1) as plain data, with pure
+//! functions for segment arrival (§3.10.7), timeouts (§3.10.8) and the user calls (§3.10.1-6).
+//! It knows nothing of links or files: everything it does lands in an [`Output`].
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use super::config::TcpConfig;
+use super::rto::RtoEstimator;
+use super::segment::{ConnId, Flags, Segment, Tag, Timestamps};
+use super::seq::SeqNum;
+use super::state::{
+    ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, SocketEvent, State, TcpLog,
+    Transition,
+};
+use crate::sim::{Duration, SimTime};
+
+/// MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536).
+const DEFAULT_MSS: u16 = 536;
+/// Largest window the 16-bit field can carry (no window scaling).
+const MAX_WINDOW: u32 = 65_535;
+
+/// Out-of-order bytes waiting for the hole before them to fill.
+#[derive(Clone, Debug)]
+struct Chunk {
+    /// Stream offset of the first byte.
+    off: u64,
+    data: Vec<u8>,
+    tag: Tag,
+}
+
+/// RFC 7323 state, when both sides sent the timestamps option.
+#[derive(Clone, Copy, Debug)]
+struct TsState {
+    /// TS.Recent: the peer's latest timestamp.
+    recent: u32,
+    /// When TS.Recent was last updated.
+    recent_at: SimTime,
+    /// Our clock's offset (a per host pair constant, so it keeps rising across incarnations).
+    offset: u32,
+}
+
+/// How a socket was opened.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Opened {
+    /// By connect(): we sent the first SYN.
+    Active,
+    /// By a listener, from the peer's SYN.
+    Passive,
+}
+
+/// A transmission control block.
+#[derive(Clone, Debug)]
+pub struct Socket {
+    /// This incarnation, for the audit.
+    pub conn: ConnId,
+    /// Endpoints.
+    pub tuple: FourTuple,
+    /// Current state.
+    pub state: State,
+    /// The application that gets events (`None` while waiting in an accept queue).
+    pub owner: Option<u32>,
+    /// Handle the host gave this socket, echoed in events.
+    pub handle: u64,
+    /// The listener that created it, while it waits to be accepted.
+    pub parent: Option<u32>,
+    opened: Opened,
+    config: Rc<TcpConfig>,
+
+    // Send sequence space (RFC 9293 §3.3.1).
+    iss: SeqNum,
+    snd_una: SeqNum,
+    snd_nxt: SeqNum,
+    /// Highest sequence number sent + 1 (SND.NXT may step back on a timeout).
+    snd_max: SeqNum,
+    snd_wnd: u32,
+    snd_wl1: SeqNum,
+    snd_wl2: SeqNum,
+    peer_mss: u16,
+    /// Written but not yet acknowledged; `send_buf[0]` is stream offset `una_off`.
+    send_buf: VecDeque<u8>,
+    una_off: u64,
+    /// The application has no more to send: FIN follows the data.
+    fin_queued: bool,
+    want_writable: bool,
+
+    // Receive sequence space.
+    irs: Option<SeqNum>,
+    rcv_nxt: SeqNum,
+    /// Stream offset of RCV.NXT (bytes delivered in order so far).
+    rcv_off: u64,
+    /// Delivered in order, not yet read by the application (Recv-Q).
+    recv_buf: VecDeque<u8>,
+    ooo: Vec<Chunk>,
+    /// Stream offset of a FIN that arrived ahead of a hole.
+    fin_at: Option<u64>,
+    last_adv_wnd: u32,
+
+    ts: Option<TsState>,
+    /// Our timestamp clock offset, offered on the SYN.
+    ts_offset: u32,
+
+    // Timers.
+    rto: RtoEstimator,
+    rtx_at: Option<SimTime>,
+    /// The retransmission timer is probing a zero window rather than timing out data.
+    persist: bool,
+    retries: u32,
+    /// Karn: one segment timed at a time, never a retransmitted one.
+    timed: Option<(SeqNum, SimTime)>,
+    syn_timed_out: bool,
+    fin_wait_2_at: Option<SimTime>,
+
+    /// The application closed the socket: it will never read again (an orphan).
+    app_closed: bool,
+    /// The incarnation on the other end, learned from its SYN.
+    peer_conn: Option<ConnId>,
+
+    opened_at: SimTime,
+    established_at: Option<SimTime>,
+    bytes_written: u64,
+    bytes_corrupted: u64,
+    retransmissions: u32,
+    error: Option<ConnError>,
+}
+
+impl Socket {
+    fn new(
+        conn: ConnId,
+        tuple: FourTuple,
+        iss: SeqNum,
+        now: SimTime,
+        config: Rc<TcpConfig>,
+        opened: Opened,
+        ts_offset: u32,
+    ) -> Socket {
+        let rto = RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max);
+        Socket {
+            conn,
+            tuple,
+            state: State::Closed,
+            owner: None,
+            handle: 0,
+            parent: None,
+            opened,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: 0,
+            snd_wl1: SeqNum(0),
+            snd_wl2: SeqNum(0),
+            peer_mss: DEFAULT_MSS,
+            send_buf: VecDeque::new(),
+            una_off: 0,
+            fin_queued: false,
+            want_writable: false,
+            irs: None,
+            rcv_nxt: SeqNum(0),
+            rcv_off: 0,
+            recv_buf: VecDeque::new(),
+            ooo: Vec::new(),
+            fin_at: None,
+            last_adv_wnd: 0,
+            ts: None,
+            ts_offset,
+            rto,
+            rtx_at: None,
+            persist: false,
+            retries: 0,
+            timed: None,
+            syn_timed_out: false,
+            fin_wait_2_at: None,
+            app_closed: false,
+            peer_conn: None,
+            opened_at: now,
+            established_at: None,
+            bytes_written: 0,
+            bytes_corrupted: 0,
+            retransmissions: 0,
+            error: None,
+            config,
+        }
+    }
+
+    /// Active open (RFC 9293 §3.10.1): sends SYN and enters SYN_SENT.
+    #[allow(clippy::too_many_arguments)]
+    pub fn connect(
+        conn: ConnId,
+        tuple: FourTuple,
+        iss: SeqNum,
+        now: SimTime,
+        config: Rc<TcpConfig>,
+        ts_offset: u32,
+        owner: u32,
+        out: &mut Output,
+    ) -> Socket {
+        let mut s = Socket::new(conn, tuple, iss, now, config, Opened::Active, ts_offset);
+        s.owner = Some(owner);
+        s.set_state(State::SynSent, "connect", now, out);
+        s.send_syn(now, out);
+        s
+    }
+
+    /// Passive open from a listener (RFC 9293 §3.10.7.2): records the peer's SYN, sends
+    /// SYN-ACK and enters SYN_RCVD.
+    #[allow(clippy::too_many_arguments)]
+    pub fn accept_syn(
+        conn: ConnId,
+        tuple: FourTuple,
+        iss: SeqNum,
+        now: SimTime,
+        config: Rc<TcpConfig>,
+        ts_offset: u32,
+        syn: &Segment,
+        out: &mut Output,
+    ) -> Socket {
+        let mut s = Socket::new(conn, tuple, iss, now, config, Opened::Passive, ts_offset);
+        s.learn_peer(syn, now);
+        s.snd_wnd = syn.window as u32;
+        s.snd_wl1 = syn.seq;
+        s.snd_wl2 = syn.ack;
+        s.set_state(State::SynReceived, "SYN received", now, out);
+        s.send_syn(now, out);
+        s
+    }
+
+    /// Records what the peer's SYN tells us: IRS, MSS, timestamps, and its incarnation.
+    fn learn_peer(&mut self, syn: &Segment, now: SimTime) {
+        self.irs = Some(syn.seq);
+        self.rcv_nxt = syn.seq + 1;
+        self.peer_mss = syn.mss.unwrap_or(DEFAULT_MSS);
+        self.peer_conn = Some(syn.tag.conn);
+        // Timestamps are on only if we want them and the peer's SYN offered them (RFC 7323 §3.2);
+        // for an active open, our SYN offered them already.
+        self.ts = match (self.config.timestamps, syn.timestamps) {
+            (true, Some(t)) => Some(TsState {
+                recent: t.tsval,
+                recent_at: now,
+                offset: self.ts_offset,
+            }),
+            _ => None,
+        };
+    }
+
+    // ----- what the host and reports read -----
+
+    /// Our initial sequence number.
+    pub fn iss(&self) -> SeqNum {
+        self.iss
+    }
+    /// SND.NXT.
+    pub fn snd_nxt(&self) -> SeqNum {
+        self.snd_nxt
+    }
+    /// SND.UNA.
+    pub fn snd_una(&self) -> SeqNum {
+        self.snd_una
+    }
+    /// RCV.NXT.
+    pub fn rcv_nxt(&self) -> SeqNum {
+        self.rcv_nxt
+    }
+    /// The peer's initial sequence number, once known.
+    pub fn irs(&self) -> Option<SeqNum> {
+        self.irs
+    }
+    /// The retransmission timer's current value.
+    pub fn rto(&self) -> Duration {
+        self.rto.rto()
+    }
+    /// Recv-Q: bytes received in order and not yet read.
+    pub fn recv_queue(&self) -> usize {
+        self.recv_buf.len()
+    }
+    /// Send-Q: bytes written and not yet acknowledged.
+    pub fn send_queue(&self) -> usize {
+        self.send_buf.len()
+    }
+    /// True once the peer's FIN has been processed (reads end after the buffer drains).
+    pub fn peer_closed(&self) -> bool {
+        matches!(
+            self.state,
+            State::CloseWait | State::LastAck | State::Closing | State::TimeWait
+        ) || (self.state == State::Closed && self.irs.is_some() && self.error.is_none())
+    }
+    /// True if this side sent the first SYN.
+    pub fn is_active(&self) -> bool {
+        self.opened == Opened::Active
+    }
+    /// The peer incarnation, learned from its SYN.
+    pub fn peer_conn(&self) -> Option<ConnId> {
+        self.peer_conn
+    }
+    /// The error the application saw, if any.
+    pub fn error(&self) -> Option<ConnError> {
+        self.error
+    }
+    /// Timestamp state for a TIME_WAIT record: (TS.Recent, when it was set).
+    pub fn ts_recent(&self) -> Option<(u32, SimTime)> {
+        self.ts.map(|t| (t.recent, t.recent_at))
+    }
+    /// The receive window we advertise now.
+    pub fn rcv_wnd(&self) -> u32 {
+        self.config
+            .rcv_buf
+            .saturating_sub(self.recv_buf.len() as u32)
+            .min(MAX_WINDOW)
+    }
+    /// The earliest time this socket needs [`Socket::on_timer`].
+    pub fn deadline(&self) -> Option<SimTime> {
+        match (self.rtx_at, self.fin_wait_2_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The connection's record, as of now.
+    pub fn record(&self, now: SimTime) -> ConnRecord {
+        ConnRecord {
+            conn: self.conn,
+            tuple: self.tuple,
+            active: self.is_active(),
+            iss: self.iss,
+            irs: self.irs,
+            opened_at: self.opened_at,
+            established_at: self.established_at,
+            closed_at: now,
+            bytes_written: self.bytes_written,
+            bytes_delivered: self.rcv_off,
+            bytes_corrupted: self.bytes_corrupted,
+            retransmissions: self.retransmissions,
+            final_state: self.state,
+            error: self.error,
+        }
+    }
+
+    fn set_state(&mut self, to: State, cause: &'static str, now: SimTime, out: &mut Output) {
+        if to == self.state {
+            return;
+        }
+        out.log.push(TcpLog::State(Transition {
+            conn: self.conn,
+            tuple: self.tuple,
+            from: self.state,
+            to,
+            cause,
+        }));
+        if to == State::Established && self.established_at.is_none() {
+            self.established_at = Some(now);
+        }
+        self.state = to;
+        if matches!(to, State::Closed | State::TimeWait) {
+            self.rtx_at = None;
+            self.fin_wait_2_at = None;
+        }
+    }
+
+    fn event(&self, ev: SocketEvent, out: &mut Output) {
+        if let Some(owner) = self.owner {
+            out.events.push((owner, self.handle, ev));
+        }
+    }
+
+    /// Ends the connection with an error the application sees.
+    fn fail(
+        &mut self,
+        err: ConnError,
+        ev: SocketEvent,
+        cause: &'static str,
+        now: SimTime,
+        out: &mut Output,
+    ) {
+        self.error = Some(err);
+        self.event(ev, out);
+        self.set_state(State::Closed, cause, now, out);
+    }
+
+    // ----- building segments -----
+
+    fn timestamps(&self, now: SimTime) -> Option<Timestamps> {
+        let clock = (now.as_nanos() / 1_000_000) as u32;
+        match (&self.ts, self.state) {
+            (Some(t), _) => Some(Timestamps {
+                tsval: t.offset.wrapping_add(clock),
+                tsecr: t.recent,
+            }),
+            // Our SYN offers timestamps before we know whether the peer agrees.
+            (None, State::SynSent) if self.config.timestamps => Some(Timestamps {
+                tsval: self.ts_offset.wrapping_add(clock),
+                tsecr: 0,
+            }),
+            _ => None,
+        }
+    }
+
+    fn segment(&self, now: SimTime, seq: SeqNum, flags: Flags, payload: Vec<u8>) -> Segment {
+        let ack = flags.ack();
+        let offset = if seq == self.iss {
+            0
+        } else {
+            self.una_off + seq.since(self.data_una()) as u64
+        };
+        Segment {
+            src_port: self.tuple.local.port(),
+            dst_port: self.tuple.remote.port(),
+            seq,
+            ack: if ack { self.rcv_nxt } else { SeqNum(0) },
+            flags,
+            window: self.rcv_wnd() as u16,
+            mss: None,
+            timestamps: self.timestamps(now),
+            payload,
+            tag: Tag {
+                conn: self.conn,
+                offset,
+                retransmission: seq < self.snd_max,
+                ..Tag::default()
+            },
+        }
+    }
+
+    fn emit(&mut self, seg: Segment, out: &mut Output) {
+        if seg.flags.ack() {
+            self.last_adv_wnd = seg.window as u32;
+        }
+        out.segments.push(Outgoing {
+            tuple: self.tuple,
+            segment: seg,
+        });
+    }
+
+    /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`: the answer to unacceptable segments and the
+    /// acknowledgment of data and FIN.
+    fn send_ack(&mut self, now: SimTime, out: &mut Output) {
+        let seg = self.segment(now, self.snd_nxt, Flags::ACK, Vec::new());
+        self.emit(seg, out);
+    }
+
+    /// SYN (SYN_SENT) or SYN-ACK (SYN_RCVD), first or again.
+    fn send_syn(&mut self, now: SimTime, out: &mut Output) {
+        let flags = if self.state == State::SynReceived {
+            Flags::SYN | Flags::ACK
+        } else {
+            Flags::SYN
+        };
+        let mut seg = self.segment(now, self.iss, flags, Vec::new());
+        seg.mss = Some(self.config.mss);
+        if self.state == State::SynReceived && self.ts.is_none() {
+            seg.timestamps = None;
+        }
+        seg.tag.retransmission = self.snd_max != self.iss;
+        if seg.tag.retransmission {
+            self.retransmissions += 1;
+            self.timed = None;
+        } else {
+            self.timed = Some((self.iss, now));
+        }
+        self.snd_nxt = self.iss + 1;
+        self.snd_max = self.snd_nxt;
+        self.emit(seg, out);
+        self.rtx_at = Some(now + self.rto.rto());
+    }
+
+    fn send_reset(&mut self, now: SimTime, out: &mut Output) {
+        let seg = self.segment(now, self.snd_nxt, Flags::RST, Vec::new());
+        self.emit(seg, out);
+    }
+
+    // ----- sending data -----
+
+    /// Sequence number of our FIN, once the application has closed its side.
+    fn fin_seq(&self) -> Option<SeqNum> {
+        if !self.fin_queued {
+            return None;
+        }
+        let data_end = self.una_off + self.send_buf.len() as u64;
+        Some(self.iss + 1 + data_end as u32)
+    }
+
+    /// Sequence number of the first data byte not yet acknowledged (past our SYN).
+    fn data_una(&self) -> SeqNum {
+        if self.snd_una == self.iss {
+            self.iss + 1
+        } else {
+            self.snd_una
+        }
+    }
+
+    fn fin_acked(&self) -> bool {
+        self.fin_seq().is_some_and(|f| self.snd_una > f)
+    }
+
+    fn may_send_data(&self) -> bool {
+        matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        )
+    }
+
+    /// Sends what the window allows (RFC 9293 §3.8.6); `limit` caps the segment count (one
+    /// after a timeout). Sends a bare ACK if nothing else went and `force_ack` is set.
+    fn output(&mut self, now: SimTime, out: &mut Output, force_ack: bool, limit: usize) {
+        let mut sent = 0;
+        if self.may_send_data() {
+            let mss = self.config.mss.min(self.peer_mss).max(1) as u32;
+            while sent < limit {
+                // Bytes between SND.UNA and SND.NXT are in flight; the rest of the buffer waits.
+                let in_flight = self.snd_nxt.diff(self.data_una()).max(0) as usize;
+                let unsent = self.send_buf.len().saturating_sub(in_flight);
+                let window_left = (self.snd_una + self.snd_wnd).diff(self.snd_nxt).max(0) as u32;
+                let fin_due = self.fin_seq().is_some_and(|f| self.snd_nxt == f);
+                if unsent > 0 && window_left > 0 {
+                    let len = (unsent as u32).min(mss).min(window_left) as usize;
+                    let payload: Vec<u8> = self
+                        .send_buf
+                        .range(in_flight..in_flight + len)
+                        .copied()
+                        .collect();
+                    let last = len == unsent;
+                    let mut flags = Flags::ACK;
+                    if last {
+                        flags = flags | Flags::PSH;
+                        if self.fin_queued {
+                            flags = flags | Flags::FIN;
+                        }
+                    }
+                    self.transmit(now, flags, payload, out);
+                } else if unsent == 0 && fin_due {
+                    // A FIN goes even into a closed window, so closing never waits on the peer.
+                    self.transmit(now, Flags::FIN | Flags::ACK, Vec::new(), out);
+                } else {
+                    if unsent > 0 && self.snd_wnd == 0 && self.rtx_at.is_none() {
+                        self.persist = true;
+                        self.rtx_at = Some(now + self.rto.rto());
+                    }
+                    break;
+                }
+                sent += 1;
+            }
+        }
+        if sent == 0 && force_ack {
+            self.send_ack(now, out);
+        }
+    }
+
+    fn transmit(&mut self, now: SimTime, flags: Flags, payload: Vec<u8>, out: &mut Output) {
+        let seg = self.segment(now, self.snd_nxt, flags, payload);
+        let len = seg.seg_len();
+        if seg.tag.retransmission {
+            self.retransmissions += 1;
+            // Karn: a retransmitted range gives no RTT sample.
+            self.timed = None;
+        } else if self.timed.is_none() {
+            self.timed = Some((self.snd_nxt, now));
+        }
+        self.snd_nxt += len;
+        if self.snd_nxt > self.snd_max {
+            self.snd_max = self.snd_nxt;
+        }
+        if self.rtx_at.is_none() || self.persist {
+            self.persist = false;
+            self.rtx_at = Some(now + self.rto.rto());
+        }
+        self.emit(seg, out);
+    }
+
+    // ----- segment arrival (RFC 9293 §3.10.7) -----
+
+    /// Processes one arriving segment.
+    pub fn process(&mut self, now: SimTime, seg: &Segment, out: &mut Output) {
+        match self.state {
+            State::SynSent => self.process_syn_sent(now, seg, out),
+            State::Closed | State::Listen | State::TimeWait => {}
+            _ => self.process_synchronized(now, seg, out),
+        }
+    }
+
+    /// §3.10.7.3, SYN-SENT.
+    fn process_syn_sent(&mut self, now: SimTime, seg: &Segment, out: &mut Output) {
+        let f = seg.flags;
+        if f.ack() && (seg.ack <= self.iss || seg.ack > self.snd_max) {
+            // An ACK for something we never sent: reset it, unless it is itself a reset.
+            if let Some(rst) = Segment::reset_for(seg) {
+                out.segments.push(Outgoing {
+                    tuple: self.tuple,
+                    segment: rst,
+                });
+            }
+            return;
+        }
+        if f.rst() {
+            if f.ack() {
+                self.fail(
+                    ConnError::Refused,
+                    SocketEvent::Reset,
+                    "RST received (refused)",
+                    now,
+                    out,
+                );
+            }
+            return;
+        }
+        if !f.syn() {
+            return;
+        }
+        self.learn_peer(seg, now);
+        self.snd_wnd = seg.window as u32;
+        self.snd_wl1 = seg.seq;
+        self.snd_wl2 = seg.ack;
+        if f.ack() {
+            self.ack_advance(now, seg.ack, out);
+            if self.syn_timed_out {
+                self.rto.reset_after_syn_timeout();
+            }
+            self.set_state(State::Established, "SYN-ACK received", now, out);
+            self.event(SocketEvent::Connected, out);
+            // Data written during the handshake goes with (or right after) the ACK.
+            self.output(now, out, true, usize::MAX);
+        } else {
+            // Simultaneous open: both SYNs crossed.
+            self.set_state(
+                State::SynReceived,
+                "SYN received (simultaneous open)",
+                now,
+                out,
+            );
+            self.snd_max = self.iss;
+            self.send_syn(now, out);
+        }
+    }
+
+    /// RFC 9293 §3.10.7.4's acceptability test (the four cases).
+    pub fn acceptable(&self, seq: SeqNum, len: u32) -> bool {
+        let wnd = self.rcv_wnd();
+        match (len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => seq.in_window(self.rcv_nxt, wnd),
+            (_, 0) => false,
+            (_, _) => {
+                seq.in_window(self.rcv_nxt, wnd) || (seq + (len - 1)).in_window(self.rcv_nxt, wnd)
+            }
+        }
+    }
+
+    /// Every state after the handshake started.
+    fn process_synchronized(&mut self, now: SimTime, seg: &Segment, out: &mut Output) {
+        let f = seg.flags;
+        // RFC 7323 §5.3 PAWS: a timestamp older than TS.Recent marks an old duplicate.
+        if let (Some(ts), Some(t)) = (&self.ts, seg.timestamps)
+            && !f.rst()
+            && (t.tsval.wrapping_sub(ts.recent) as i32) < 0
+        {
+            self.send_ack(now, out);
+            return;
+        }
+        // Linux passes the peer's SYN-ACK in a simultaneous open straight to ACK processing.
+        let simultaneous_syn_ack = self.state == State::SynReceived
+            && f.syn()
+            && f.ack()
+            && Some(seg.seq) == self.irs
+            && seg.ack == self.iss + 1;
+        let len = seg.seg_len();
+        if !simultaneous_syn_ack && !self.acceptable(seg.seq, len) {
+            if f.rst() {
+                return;
+            }
+            if self.state == State::SynReceived && f.syn() && !f.ack() && Some(seg.seq) == self.irs
+            {
+                // The peer did not hear our SYN-ACK and sent its SYN again.
+                self.retransmit_syn(now, out);
+                return;
+            }
+            self.send_ack(now, out);
+            // A zero window still takes the ACK of a segment that starts at RCV.NXT (§3.10.7.4).
+            if self.rcv_wnd() == 0 && seg.seq == self.rcv_nxt && f.ack() {
+                self.process_ack_field(now, seg, out);
+            }
+            return;
+        }
+
+        // Second: RST (RFC 5961 §3: only an exact match resets; in-window gets a challenge ACK).
+        if f.rst() {
+            match self.state {
+                State::SynReceived => {
+                    if self.is_active() {
+                        self.fail(
+                            ConnError::Refused,
+                            SocketEvent::Reset,
+                            "RST received (refused)",
+                            now,
+                            out,
+                        );
+                    } else {
+                        self.set_state(State::Closed, "RST received", now, out);
+                    }
+                }
+                State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
+                    if seg.seq == self.rcv_nxt {
+                        self.fail(
+                            ConnError::Reset,
+                            SocketEvent::Reset,
+                            "RST received",
+                            now,
+                            out,
+                        );
+                    } else {
+                        self.send_ack(now, out);
+                    }
+                }
+                _ => self.set_state(State::Closed, "RST received", now, out),
+            }
+            return;
+        }
+
+        // Fourth: SYN in a synchronized state (RFC 5961 §4: challenge ACK).
+        if f.syn() && !simultaneous_syn_ack {
+            if self.state == State::SynReceived && !self.is_active() {
+                // RFC 9293: a passive SYN_RCVD returns to LISTEN; the listener stays.
+                self.set_state(State::Closed, "SYN received in SYN_RCVD", now, out);
+            } else {
+                self.send_ack(now, out);
+            }
+            return;
+        }
+
+        // Fifth: ACK.
+        if !f.ack() {
+            return;
+        }
+        if self.state == State::SynReceived {
+            if seg.ack > self.snd_una && seg.ack <= self.snd_max {
+                self.snd_wnd = seg.window as u32;
+                self.snd_wl1 = seg.seq;
+                self.snd_wl2 = seg.ack;
+                self.set_state(State::Established, "ACK of SYN", now, out);
+                if self.is_active() {
+                    self.event(SocketEvent::Connected, out);
+                }
+            } else {
+                if let Some(rst) = Segment::reset_for(seg) {
+                    out.segments.push(Outgoing {
+                        tuple: self.tuple,
+                        segment: rst,
+                    });
+                }
+                return;
+            }
+        }
+        if !self.process_ack_field(now, seg, out) {
+            return;
+        }
+        if self.state == State::Closed || self.state == State::TimeWait {
+            return;
+        }
+
+        // Timestamps: remember the peer's clock (RFC 7323 §4.3, simplified to in-order arrival).
+        if let (Some(ts), Some(t)) = (&mut self.ts, seg.timestamps)
+            && seg.seq <= self.rcv_nxt
+        {
+            ts.recent = t.tsval;
+            ts.recent_at = now;
+        }
+
+        // Seventh: segment text.
+        let mut must_ack = false;
+        if !seg.payload.is_empty() {
+            match self.state {
+                State::Established | State::FinWait1 | State::FinWait2 => {
+                    if self.app_closed {
+                        // Linux: new data for a socket its application closed is answered with RST.
+                        self.send_reset(now, out);
+                        self.error = Some(ConnError::Aborted);
+                        self.set_state(State::Closed, "data after close", now, out);
+                        return;
+                    }
+                    self.receive_data(now, seg, out);
+                    must_ack = true;
+                }
+                _ => {}
+            }
+        }
+
+        // Eighth: FIN, once every byte before it has arrived.
+        if f.fin() && self.state != State::SynReceived {
+            let fin_seq = seg.seq + f.syn() as u32 + seg.payload.len() as u32;
+            let off = self.rcv_off as i64 + fin_seq.diff(self.rcv_nxt) as i64;
+            if off >= 0 && (off as u64) >= self.rcv_off {
+                self.fin_at = Some(off as u64);
+            }
+            must_ack = true;
+        }
+        if self.fin_at == Some(self.rcv_off) && !self.peer_fin_processed() {
+            self.process_fin(now, out);
+        }
+        if self.state == State::Closed {
+            return;
+        }
+        self.output(now, out, must_ack, usize::MAX);
+    }
+
+    fn peer_fin_processed(&self) -> bool {
+        matches!(
+            self.state,
+            State::CloseWait | State::Closing | State::LastAck | State::TimeWait
+        )
+    }
+
+    /// The ACK field's effect (RFC 9293 §3.10.7.4 fifth). False if the segment must be dropped.
+    fn process_ack_field(&mut self, now: SimTime, seg: &Segment, out: &mut Output) -> bool {
+        if seg.ack > self.snd_max {
+            // Acknowledges something not yet sent.
+            self.send_ack(now, out);
+            return false;
+        }
+        if seg.ack > self.snd_una {
+            self.ack_advance(now, seg.ack, out);
+        }
+        // Window update, unless the segment is older than the last one that set it.
+        if seg.ack >= self.snd_una
+            && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
+        {
+            let opened = self.snd_wnd == 0 && seg.window > 0;
+            self.snd_wnd = seg.window as u32;
+            self.snd_wl1 = seg.seq;
+            self.snd_wl2 = seg.ack;
+            if opened && self.persist {
+                self.persist = false;
+                self.rtx_at = None;
+            }
+        }
+        match self.state {
+            State::FinWait1 if self.fin_acked() => {
+                self.set_state(State::FinWait2, "ACK of FIN", now, out);
+                if self.app_closed {
+                    self.fin_wait_2_at = Some(now + self.config.fin_timeout);
+                }
+            }
+            State::Closing if self.fin_acked() => {
+                self.set_state(State::TimeWait, "ACK of FIN", now, out);
+            }
+            State::LastAck if self.fin_acked() => {
+                self.set_state(State::Closed, "ACK of FIN", now, out);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// SND.UNA moves forward to `ack`: free acknowledged bytes, take an RTT sample, rearm.
+    fn ack_advance(&mut self, now: SimTime, ack: SeqNum, out: &mut Output) {
+        let mut acked = ack.since(self.snd_una) as u64;
+        if self.snd_una == self.iss && acked > 0 {
+            acked -= 1; // our SYN
+        }
+        let data = acked.min(self.send_buf.len() as u64);
+        let was_full = self.send_buf.len() as u32 >= self.config.snd_buf;
+        self.send_buf.drain(..data as usize);
+        self.una_off += data;
+        self.snd_una = ack;
+        if self.snd_nxt < self.snd_una {
+            self.snd_nxt = self.snd_una;
+        }
+        if let Some((seq, sent)) = self.timed
+            && ack > seq
+        {
+            self.rto.sample(now - sent);
+            self.timed = None;
+        }
+        self.retries = 0;
+        self.persist = false;
+        self.rtx_at = (self.snd_una < self.snd_max).then(|| now + self.rto.rto());
+        if (was_full || self.want_writable) && (self.send_buf.len() as u32) < self.config.snd_buf {
+            self.want_writable = false;
+            self.event(SocketEvent::Writable, out);
+        }
+    }
+
+    /// Seventh step: place the segment's bytes, trimmed to the window, and deliver what is in
+    /// order.
+    fn receive_data(&mut self, now: SimTime, seg: &Segment, out: &mut Output) {
+        let start = seg.seq + seg.flags.syn() as u32;
+        let mut data: &[u8] = &seg.payload;
+        let mut tag = seg.tag;
+        let ahead = start.diff(self.rcv_nxt);
+        let mut rel: u64 = 0;
+        if ahead < 0 {
+            let skip = (-(ahead as i64)) as usize;
+            if skip >= data.len() {
+                return;
+            }
+            data = &data[skip..];
+            tag.offset += skip as u64;
+        } else {
+            rel = ahead as u64;
+        }
+        let room = (self.rcv_wnd() as u64).saturating_sub(rel) as usize;
+        if data.len() > room {
+            data = &data[..room];
+        }
+        if data.is_empty() {
+            return;
+        }
+        let off = self.rcv_off + rel;
+        if rel == 0 {
+            self.deliver(now, off, data, tag, out);
+            self.drain_ooo(now, out);
+        } else {
+            self.store_ooo(off, data, tag);
+        }
+    }
+
+    /// Keeps bytes that arrived ahead of a hole; bytes already held win (first arrival).
+    fn store_ooo(&mut self, off: u64, data: &[u8], tag: Tag) {
+        let end = off + data.len() as u64;
+        let mut pieces: Vec<(u64, u64)> = vec![(off, end)];
+        for c in &self.ooo {
+            let (cs, ce) = (c.off, c.off + c.data.len() as u64);
+            pieces = pieces
+                .into_iter()
+                .flat_map(|(s, e)| {
+                    let mut keep = Vec::new();
+                    if s < cs.min(e) {
+                        keep.push((s, cs.min(e)));
+                    }
+                    if e > ce.max(s) {
+                        keep.push((ce.max(s), e));
+                    }
+                    keep
+                })
+                .collect();
+        }
+        for (s, e) in pieces {
+            let piece = Chunk {
+                off: s,
+                data: data[(s - off) as usize..(e - off) as usize].to_vec(),
+                tag: Tag {
+                    offset: tag.offset + (s - off),
+                    ..tag
+                },
+            };
+            let at = self.ooo.partition_point(|c| c.off < s);
+            self.ooo.insert(at, piece);
+        }
+    }
+
+    fn drain_ooo(&mut self, now: SimTime, out: &mut Output) {
+        while let Some(first) = self.ooo.first() {
+            if first.off > self.rcv_off {
+                break;
+            }
+            let c = self.ooo.remove(0);
+            let skip = (self.rcv_off - c.off) as usize;
+            if skip < c.data.len() {
+                let tag = Tag {
+                    offset: c.tag.offset + skip as u64,
+                    ..c.tag
+                };
+                self.deliver(now, self.rcv_off, &c.data[skip..], tag, out);
+            }
+        }
+    }
+
+    /// In-order bytes join the stream; the audit checks where they came from.
+    fn deliver(&mut self, now: SimTime, off: u64, data: &[u8], tag: Tag, out: &mut Output) {
+        let expected = self.peer_conn;
+        if Some(tag.conn) != expected || tag.offset != off {
+            self.bytes_corrupted += data.len() as u64;
+            out.log.push(TcpLog::Corruption(Corruption {
+                receiver: self.conn,
+                tuple: self.tuple,
+                expected,
+                offset: off,
+                len: data.len() as u32,
+                origin: tag,
+                at: now,
+            }));
+        }
+        let was_empty = self.recv_buf.is_empty();
+        self.recv_buf.extend(data);
+        self.rcv_nxt += data.len() as u32;
+        self.rcv_off += data.len() as u64;
+        if was_empty {
+            self.event(SocketEvent::Readable, out);
+        }
+    }
+
+    /// Eighth step: the peer's FIN is in order.
+    fn process_fin(&mut self, now: SimTime, out: &mut Output) {
+        self.rcv_nxt += 1;
+        self.fin_at = None;
+        self.event(SocketEvent::PeerClosed, out);
+        match self.state {
+            State::SynReceived | State::Established => {
+                self.set_state(State::CloseWait, "FIN received", now, out);
+            }
+            State::FinWait1 => {
+                if self.fin_acked() {
+                    self.set_state(State::TimeWait, "FIN received", now, out);
+                } else {
+                    self.set_state(
+                        State::Closing,
+                        "FIN received (simultaneous close)",
+                        now,
+                        out,
+                    );
+                }
+            }
+            State::FinWait2 => self.set_state(State::TimeWait, "FIN received", now, out),
+            _ => {}
+        }
+    }
+
+    fn retransmit_syn(&mut self, now: SimTime, out: &mut Output) {
+        self.send_syn(now, out);
+    }
+
+    // ----- timeouts (RFC 9293 §3.10.8) -----
+
+    /// Runs whatever timers are due at `now`.
+    pub fn on_timer(&mut self, now: SimTime, out: &mut Output) {
+        if self.fin_wait_2_at.is_some_and(|t| t <= now) {
+            self.fin_wait_2_at = None;
+            if self.state == State::FinWait2 {
+                self.set_state(State::Closed, "FIN_WAIT_2 timeout", now, out);
+                return;
+            }
+        }
+        if !self.rtx_at.is_some_and(|t| t <= now) {
+            return;
+        }
+        self.rtx_at = None;
+        if self.persist {
+            // Zero-window probe: a segment below the window draws an ACK with the window.
+            self.persist = false;
+            self.rto.back_off();
+            let probe = self.segment(now, self.snd_una - 1, Flags::ACK, Vec::new());
+            self.emit(probe, out);
+            if self.snd_wnd == 0 {
+                self.persist = true;
+                self.rtx_at = Some(now + self.rto.rto());
+            }
+            return;
+        }
+        self.retries += 1;
+        let limit = match self.state {
+            State::SynSent => self.config.syn_retries,
+            State::SynReceived => self.config.synack_retries,
+            _ => self.config.data_retries,
+        };
+        if self.retries > limit {
+            if self.state == State::SynReceived && !self.is_active() {
+                self.set_state(State::Closed, "SYN-ACK retries exhausted", now, out);
+            } else {
+                self.fail(
+                    ConnError::TimedOut,
+                    SocketEvent::TimedOut,
+                    "retransmission timeout",
+                    now,
+                    out,
+                );
+            }
+            return;
+        }
+        self.rto.back_off();
+        match self.state {
+            State::SynSent => {
+                self.syn_timed_out = true;
+                self.send_syn(now, out);
+            }
+            State::SynReceived => self.send_syn(now, out),
+            _ => {
+                // Go back to the oldest unacknowledged byte and resend one segment.
+                self.snd_nxt = self.snd_una;
+                self.timed = None;
+                self.rtx_at = None;
+                self.output(now, out, false, 1);
+                if self.rtx_at.is_none() && self.snd_una < self.snd_max {
+                    self.rtx_at = Some(now + self.rto.rto());
+                }
+            }
+        }
+    }
+
+    // ----- user calls (RFC 9293 §3.10.1-6) -----
+
+    /// SEND: queues up to the send buffer's room; returns the bytes taken.
+    pub fn send(&mut self, now: SimTime, data: &[u8], out: &mut Output) -> usize {
+        let open = matches!(
+            self.state,
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+        );
+        if !open || self.fin_queued {
+            return 0;
+        }
+        let room = (self.config.snd_buf as usize).saturating_sub(self.send_buf.len());
+        let n = room.min(data.len());
+        self.send_buf.extend(&data[..n]);
+        self.bytes_written += n as u64;
+        if n < data.len() {
+            self.want_writable = true;
+        }
+        self.output(now, out, false, usize::MAX);
+        n
+    }
+
+    /// RECEIVE: takes up to `max` bytes in order. Opens the window again if it had closed.
+    pub fn recv(&mut self, now: SimTime, max: usize, out: &mut Output) -> Vec<u8> {
+        let n = max.min(self.recv_buf.len());
+        let data: Vec<u8> = self.recv_buf.drain(..n).collect();
+        let mss = self.config.mss as u32;
+        if n > 0 && self.last_adv_wnd < mss && self.rcv_wnd() >= mss && self.state.is_synchronized()
+        {
+            self.send_ack(now, out);
+        }
+        data
+    }
+
+    /// CLOSE: no more sends and no more reads. Unread data makes it an abort (RFC 2525 §2.17,
+    /// as Linux does).
+    pub fn close(&mut self, now: SimTime, out: &mut Output) {
+        self.app_closed = true;
+        if !self.recv_buf.is_empty() && self.state.is_synchronized() {
+            self.send_reset(now, out);
+            self.error = Some(ConnError::Aborted);
+            self.set_state(State::Closed, "close with unread data", now, out);
+            return;
+        }
+        self.shutdown(now, out);
+        if self.state == State::FinWait2 && self.fin_wait_2_at.is_none() {
+            self.fin_wait_2_at = Some(now + self.config.fin_timeout);
+        }
+    }
+
+    /// Half close: our FIN follows the data; reads go on.
+    pub fn shutdown(&mut self, now: SimTime, out: &mut Output) {
+        match self.state {
+            State::SynSent => self.set_state(State::Closed, "close", now, out),
+            State::SynReceived | State::Established => {
+                self.fin_queued = true;
+                self.set_state(State::FinWait1, "close", now, out);
+                self.output(now, out, false, usize::MAX);
+            }
+            State::CloseWait => {
+                self.fin_queued = true;
+                self.set_state(State::LastAck, "close", now, out);
+                self.output(now, out, false, usize::MAX);
+            }
+            _ => {}
+        }
+    }
+
+    /// ABORT: RST to the peer if it knows us, then CLOSED.
+    pub fn abort(&mut self, now: SimTime, out: &mut Output) {
+        self.app_closed = true;
+        if matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        ) {
+            self.send_reset(now, out);
+        }
+        if self.state != State::Closed {
+            self.error.get_or_insert(ConnError::Aborted);
+            self.set_state(State::Closed, "abort", now, out);
+        }
+    }
+
+    /// True once the handshake completed (even if the connection has since closed).
+    pub fn established_or_later(&self) -> bool {
+        self.established_at.is_some()
+    }
+
+    /// Closes without telling the peer (the host answers for it, e.g. on accept-queue overflow).
+    pub fn abort_silently(&mut self, now: SimTime, cause: &'static str, out: &mut Output) {
+        self.app_closed = true;
+        self.set_state(State::Closed, cause, now, out);
+    }
+
+    /// True once the application has closed (or aborted) this socket.
+    pub fn app_closed(&self) -> bool {
+        self.app_closed
+    }
+}

@@ -1,0 +1,275 @@
+//! Connection states, 4-tuples, and what a socket reports to its host.
+
+use std::fmt;
+use std::net::SocketAddrV4;
+
+use super::segment::{ConnId, Segment, Tag};
+use super::seq::SeqNum;
+use crate::sim::SimTime;
+
+/// The eleven states of RFC 9293 §3.3.2.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum State {
+    /// No connection.
+    Closed,
+    /// Waiting for a connection request.
+    Listen,
+    /// Sent a SYN, waiting for a matching SYN.
+    SynSent,
+    /// Received and sent a SYN, waiting for the ACK of ours.
+    SynReceived,
+    /// Open; data flows both ways.
+    Established,
+    /// Sent our FIN (active close), waiting for its ACK or the peer's FIN.
+    FinWait1,
+    /// Our FIN is acknowledged; waiting for the peer's FIN.
+    FinWait2,
+    /// Received the peer's FIN (passive close); waiting for our application to close.
+    CloseWait,
+    /// Both sides sent FIN at once; waiting for the ACK of ours.
+    Closing,
+    /// Passive closer sent its FIN; waiting for the last ACK.
+    LastAck,
+    /// Active closer, done; waiting 2 x MSL for old duplicates to die.
+    TimeWait,
+}
+
+impl State {
+    /// Every state, in RFC order.
+    pub const ALL: [State; 11] = [
+        State::Closed,
+        State::Listen,
+        State::SynSent,
+        State::SynReceived,
+        State::Established,
+        State::FinWait1,
+        State::FinWait2,
+        State::CloseWait,
+        State::Closing,
+        State::LastAck,
+        State::TimeWait,
+    ];
+
+    /// The name used in the RFC and in the simulator's files: `SYN_RCVD`, `FIN_WAIT_1`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSED",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN_SENT",
+            State::SynReceived => "SYN_RCVD",
+            State::Established => "ESTABLISHED",
+            State::FinWait1 => "FIN_WAIT_1",
+            State::FinWait2 => "FIN_WAIT_2",
+            State::CloseWait => "CLOSE_WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST_ACK",
+            State::TimeWait => "TIME_WAIT",
+        }
+    }
+
+    /// The spelling Linux `netstat -tan` prints: `SYN_RECV`, `FIN_WAIT1`, `CLOSE`, ...
+    pub fn netstat(self) -> &'static str {
+        match self {
+            State::Closed => "CLOSE",
+            State::SynReceived => "SYN_RECV",
+            State::FinWait1 => "FIN_WAIT1",
+            State::FinWait2 => "FIN_WAIT2",
+            other => other.name(),
+        }
+    }
+
+    /// States in which both sides' sequence numbers are known (RFC 9293 §3.10.7.4).
+    pub fn is_synchronized(self) -> bool {
+        !matches!(
+            self,
+            State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A connection's two endpoints, from this host's side.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct FourTuple {
+    /// This host's address and port.
+    pub local: SocketAddrV4,
+    /// The peer's address and port.
+    pub remote: SocketAddrV4,
+}
+
+impl fmt::Display for FourTuple {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -> {}", self.local, self.remote)
+    }
+}
+
+/// What a socket tells the application that owns it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SocketEvent {
+    /// The handshake completed (active open).
+    Connected,
+    /// New in-order bytes can be read.
+    Readable,
+    /// The send buffer has room again.
+    Writable,
+    /// The peer sent FIN: reads will hit end of stream once the buffer is drained.
+    PeerClosed,
+    /// The peer reset the connection (or refused it, during connect).
+    Reset,
+    /// Retransmissions ran out (RFC 9293 "connection aborted due to user timeout").
+    TimedOut,
+    /// A listener's accept queue has a connection waiting.
+    Incoming,
+}
+
+/// How a connection ended badly, as its application learned it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ConnError {
+    /// RST answered our SYN.
+    Refused,
+    /// RST on an open connection.
+    Reset,
+    /// Retransmission limit reached.
+    TimedOut,
+    /// Our application aborted it (sent RST).
+    Aborted,
+}
+
+impl ConnError {
+    /// Lower-case name for CSV files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnError::Refused => "refused",
+            ConnError::Reset => "reset",
+            ConnError::TimedOut => "timed_out",
+            ConnError::Aborted => "aborted",
+        }
+    }
+}
+
+/// Bytes delivered to a connection that its peer incarnation did not write at that offset.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Corruption {
+    /// The receiving incarnation.
+    pub receiver: ConnId,
+    /// Its 4-tuple.
+    pub tuple: FourTuple,
+    /// The incarnation it expected bytes from (its peer), if known.
+    pub expected: Option<ConnId>,
+    /// Stream offset in the receiver's stream.
+    pub offset: u64,
+    /// Bytes affected.
+    pub len: u32,
+    /// Where the bytes really came from.
+    pub origin: Tag,
+    /// When they were delivered.
+    pub at: SimTime,
+}
+
+/// A change of state, for `states.csv`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Transition {
+    /// The incarnation.
+    pub conn: ConnId,
+    /// Its 4-tuple.
+    pub tuple: FourTuple,
+    /// From.
+    pub from: State,
+    /// To.
+    pub to: State,
+    /// Why, in a few words ("FIN received", "2MSL expired").
+    pub cause: &'static str,
+}
+
+/// The life of one connection incarnation, for `connections.csv`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct ConnRecord {
+    /// The incarnation.
+    pub conn: ConnId,
+    /// Its 4-tuple.
+    pub tuple: FourTuple,
+    /// True if this side sent the first SYN.
+    pub active: bool,
+    /// Our initial sequence number.
+    pub iss: SeqNum,
+    /// The peer's, once known.
+    pub irs: Option<SeqNum>,
+    /// When the socket was created.
+    pub opened_at: SimTime,
+    /// When it left the handshake, if it did.
+    pub established_at: Option<SimTime>,
+    /// When the full socket was released (entering CLOSED or TIME_WAIT).
+    pub closed_at: SimTime,
+    /// Bytes the application wrote.
+    pub bytes_written: u64,
+    /// Bytes delivered in order to this side.
+    pub bytes_delivered: u64,
+    /// Of those, bytes from another incarnation.
+    pub bytes_corrupted: u64,
+    /// Segments sent again.
+    pub retransmissions: u32,
+    /// State when released.
+    pub final_state: State,
+    /// What went wrong, if anything.
+    pub error: Option<ConnError>,
+}
+
+/// Everything TCP reports for the record (never read back by TCP).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TcpLog {
+    /// A socket changed state.
+    State(Transition),
+    /// A full socket was released.
+    Closed(ConnRecord),
+    /// Bytes from the wrong incarnation were delivered.
+    Corruption(Corruption),
+    /// The TIME_WAIT table was full, so a closing socket skipped TIME_WAIT (Linux prints
+    /// "TCP: time wait bucket table overflow").
+    TimeWaitOverflow(ConnId, FourTuple),
+}
+
+/// A segment ready to be put in an IP packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Source and destination.
+    pub tuple: FourTuple,
+    /// The segment.
+    pub segment: Segment,
+}
+
+/// What needs a host's `wakeup` call at a given time.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Wakeup {
+    /// A socket's timers (its handle).
+    Socket(u64),
+    /// The TIME_WAIT table's next expiry.
+    TimeWait,
+}
+
+/// What one call into TCP produced. The host drains it after each call.
+#[derive(Default, Debug)]
+pub struct Output {
+    /// Times at which TCP needs to be woken.
+    pub wakeups: Vec<(Wakeup, SimTime)>,
+    /// Segments to send, in order.
+    pub segments: Vec<Outgoing>,
+    /// Events for applications: (owner, socket handle, event).
+    pub events: Vec<(u32, u64, SocketEvent)>,
+    /// Records for the reports.
+    pub log: Vec<TcpLog>,
+}
+
+impl Output {
+    /// Empties every list, keeping their allocations.
+    pub fn clear(&mut self) {
+        self.wakeups.clear();
+        self.segments.clear();
+        self.events.clear();
+        self.log.clear();
+    }
+}

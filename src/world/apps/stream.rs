@@ -1,0 +1,191 @@
+//! Stream applications: a sender that connects, writes N bytes and closes (once, or as a series
+//! of incarnations from a fixed port), and a receiver that reads everything and closes.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
+
+use super::{App, content};
+use crate::sim::Duration;
+use crate::tcp::{SocketEvent, SocketHandle};
+use crate::world::AppCtx;
+
+/// Bytes handed to send() at a time.
+const CHUNK: u64 = 64 * 1024;
+
+/// Configuration of a [`Sender`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SenderSpec {
+    /// Server address and port.
+    pub to: SocketAddrV4,
+    /// Bytes to write on each connection.
+    pub bytes: u64,
+    /// When the first connection starts.
+    pub start: Duration,
+    /// How many connections, one after another.
+    pub connections: u32,
+    /// Gap between connection starts.
+    pub interval: Duration,
+    /// A fixed source port (every connection is then an incarnation of the same 4-tuple).
+    pub src_port: Option<u16>,
+    /// Wait before trying connect() again after it failed.
+    pub retry: Duration,
+}
+
+struct Conn {
+    written: u64,
+    closed: bool,
+}
+
+/// Connects, writes, closes; optionally again and again.
+pub struct Sender {
+    spec: SenderSpec,
+    conns: BTreeMap<SocketHandle, Conn>,
+    failures: u32,
+}
+
+impl Sender {
+    /// A sender that has not started.
+    pub fn new(spec: SenderSpec) -> Sender {
+        Sender {
+            spec,
+            conns: BTreeMap::new(),
+            failures: 0,
+        }
+    }
+
+    fn write(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        let Some(conn) = ctx.socket(h).map(|s| s.conn) else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(&h) else {
+            return;
+        };
+        while c.written < self.spec.bytes {
+            let n = (self.spec.bytes - c.written).min(CHUNK) as usize;
+            let data = content(conn, c.written, n);
+            let took = ctx.send(h, &data);
+            c.written += took as u64;
+            if took < n {
+                return; // the buffer is full: Writable will call again
+            }
+        }
+        if !c.closed {
+            c.closed = true;
+            ctx.close(h);
+        }
+    }
+}
+
+impl App for Sender {
+    fn start(&mut self, ctx: &mut AppCtx<'_>) {
+        if self.spec.connections > 0 {
+            ctx.set_timer_after(self.spec.start, 0);
+        }
+    }
+
+    fn timer(&mut self, ctx: &mut AppCtx<'_>, i: u64) {
+        match ctx.connect(self.spec.to, self.spec.src_port) {
+            Ok(h) => {
+                self.conns.insert(
+                    h,
+                    Conn {
+                        written: 0,
+                        closed: false,
+                    },
+                );
+                let next = i + 1;
+                if next < self.spec.connections as u64 {
+                    let due = self.spec.start + self.spec.interval * next;
+                    let wait = due.saturating_sub(ctx.now().since_start());
+                    ctx.set_timer_after(wait, next);
+                }
+            }
+            Err(e) => {
+                self.failures += 1;
+                ctx.note(&format!(
+                    "connect() from port {} failed: {}; retrying in {}",
+                    self.spec
+                        .src_port
+                        .map_or("(ephemeral)".to_string(), |p| p.to_string()),
+                    e.message(),
+                    self.spec.retry
+                ));
+                ctx.set_timer_after(self.spec.retry, i);
+            }
+        }
+    }
+
+    fn socket(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, ev: SocketEvent) {
+        match ev {
+            SocketEvent::Connected | SocketEvent::Writable => self.write(ctx, h),
+            SocketEvent::Readable => {
+                ctx.recv(h, usize::MAX);
+            }
+            SocketEvent::Reset => ctx.note("connection reset by peer"),
+            SocketEvent::TimedOut => ctx.note("connection timed out"),
+            SocketEvent::PeerClosed | SocketEvent::Incoming => {}
+        }
+    }
+}
+
+/// Configuration of a [`Receiver`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceiverSpec {
+    /// Port to listen on.
+    pub port: u16,
+    /// listen() backlog.
+    pub backlog: u32,
+}
+
+/// Accepts every connection, reads everything, closes when the peer has.
+pub struct Receiver {
+    spec: ReceiverSpec,
+    listener: Option<u32>,
+}
+
+impl Receiver {
+    /// A receiver that has not started listening.
+    pub fn new(spec: ReceiverSpec) -> Receiver {
+        Receiver {
+            spec,
+            listener: None,
+        }
+    }
+
+    fn drain(ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        ctx.recv(h, usize::MAX);
+        if ctx
+            .socket(h)
+            .is_some_and(|s| s.peer_closed() && !s.app_closed())
+        {
+            ctx.close(h);
+        }
+    }
+}
+
+impl App for Receiver {
+    fn start(&mut self, ctx: &mut AppCtx<'_>) {
+        match ctx.listen(self.spec.port, self.spec.backlog) {
+            Ok(l) => self.listener = Some(l),
+            Err(e) => ctx.note(&format!(
+                "listen() on port {} failed: {}",
+                self.spec.port,
+                e.message()
+            )),
+        }
+    }
+
+    fn socket(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, ev: SocketEvent) {
+        match ev {
+            SocketEvent::Incoming => {
+                let Some(l) = self.listener else { return };
+                while let Some(c) = ctx.accept(l) {
+                    // Data and even the peer's FIN may have arrived before accept().
+                    Self::drain(ctx, c);
+                }
+            }
+            SocketEvent::Readable | SocketEvent::PeerClosed => Self::drain(ctx, h),
+            _ => {}
+        }
+    }
+}
