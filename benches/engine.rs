@@ -132,6 +132,7 @@ fn chain(routers: u32, packets: u64) -> WorldConfig {
         links,
         route_changes: vec![],
         link_changes: vec![],
+        faults: vec![],
         apps: vec![AppConfig {
             host: NodeId(0),
             spec: AppSpec::Datagram(DatagramSpec {

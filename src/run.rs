@@ -6,9 +6,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::report::{self, Manifest, Recorder, StagedDir};
-use crate::scenario::Scenario;
+use crate::scenario::{OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
-use crate::world::{ConfigError, RunStats, World};
+use crate::world::{ConfigError, RunStats, World, WorldConfig};
 
 /// What the command line may change about a run.
 #[derive(Clone, Debug, Default)]
@@ -52,6 +52,39 @@ impl fmt::Display for RunError {
 
 impl std::error::Error for RunError {}
 
+/// What an in-memory run found.
+pub struct Outcome {
+    /// Event and packet counts.
+    pub stats: RunStats,
+    /// Everything the reports count (no files written).
+    pub recorder: Recorder,
+    /// The summary text.
+    pub summary: String,
+}
+
+/// Runs `config` to `until` without writing any file (tests, sweeps, benchmarks).
+pub fn simulate(config: &WorldConfig, until: SimTime) -> Result<Outcome, RunError> {
+    let mut world = World::new(config).map_err(RunError::Config)?;
+    let none = OutputOptions {
+        events: false,
+        states: false,
+        connections: false,
+        pcap: PcapMode::Off,
+    };
+    let mut recorder =
+        Recorder::new(None, &none, world.network()).map_err(|e| RunError::Io(PathBuf::new(), e))?;
+    let stats = world.run(until, &mut recorder);
+    world.finish(&mut recorder);
+    let mut summary = String::new();
+    recorder.tally.render(world.network(), &mut summary);
+    recorder.tcp.render(world.network(), &mut summary);
+    Ok(Outcome {
+        stats,
+        recorder,
+        summary,
+    })
+}
+
 /// The default output folder for a scenario.
 pub fn default_out(scenario: &Scenario) -> PathBuf {
     Path::new("output").join(&scenario.name)
@@ -72,15 +105,15 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
 
     let mut world = World::new(&config).map_err(RunError::Config)?;
     let stage = StagedDir::create(&target).map_err(io_err(&target))?;
-    let mut recorder =
-        Recorder::new(Some(stage.dir())).map_err(io_err(&stage.file("events.csv")))?;
+    let mut recorder = Recorder::new(Some(stage.dir()), &scenario.output, world.network())
+        .map_err(io_err(stage.dir()))?;
     let stats = world.run(until, &mut recorder);
-    recorder
-        .finish()
-        .map_err(io_err(&stage.file("events.csv")))?;
+    world.finish(&mut recorder);
+    recorder.finish().map_err(io_err(stage.dir()))?;
 
     let mut summary = report::header(&scenario.name, config.seed, until, stats.events);
     recorder.tally.render(world.network(), &mut summary);
+    recorder.tcp.render(world.network(), &mut summary);
     let summary_path = stage.file("summary.txt");
     fs::write(&summary_path, &summary).map_err(io_err(&summary_path))?;
 
@@ -96,11 +129,12 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
             config.seed,
             until.since_start()
         ),
-        files: vec![
-            "events.csv".into(),
-            "summary.txt".into(),
-            "manifest.toml".into(),
-        ],
+        files: recorder
+            .files()
+            .iter()
+            .cloned()
+            .chain(["summary.txt".to_string(), "manifest.toml".to_string()])
+            .collect(),
     };
     let manifest_path = stage.file("manifest.toml");
     fs::write(&manifest_path, manifest.to_toml()).map_err(io_err(&manifest_path))?;

@@ -291,8 +291,19 @@ fn same_seed_gives_identical_bytes_and_another_seed_changes_the_losses() {
     }
     let a = read_all(&dir.path().join("a"));
     let b = read_all(&dir.path().join("b"));
-    let names: Vec<&str> = a.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["events.csv", "manifest.toml", "summary.txt"]);
+    // Every file the manifest lists is there, and nothing else.
+    let manifest = fs::read_to_string(dir.path().join("a/manifest.toml")).unwrap();
+    let listed: toml::Table = toml::from_str(&manifest).unwrap();
+    let mut listed: Vec<String> = listed["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    listed.sort();
+    let names: Vec<String> = a.iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, listed);
+    assert!(names.contains(&"events.csv".to_string()) && names.contains(&"trace.pcap".to_string()));
     assert_eq!(a, b, "same scenario and seed must give the same bytes");
 
     let o = timewait(

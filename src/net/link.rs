@@ -93,8 +93,11 @@ pub struct LinkParams {
     pub loss: f64,
     /// Probability each packet is delivered twice.
     pub duplicate: f64,
-    /// Extra delay drawn uniformly from [0, jitter] per packet (may reorder packets).
+    /// Extra delay drawn uniformly from [0, jitter] per packet.
     pub jitter: Duration,
+    /// Let jitter reorder packets (netem's behaviour); by default a link stays first in,
+    /// first out, as a queue would keep it.
+    pub reorder: bool,
 }
 
 impl Default for LinkParams {
@@ -106,6 +109,7 @@ impl Default for LinkParams {
             loss: 0.0,
             duplicate: 0.0,
             jitter: Duration::ZERO,
+            reorder: false,
         }
     }
 }
@@ -134,6 +138,8 @@ struct Direction {
     /// Start times of packets waiting behind the one on the wire, oldest first.
     waiting: VecDeque<SimTime>,
     busy_until: SimTime,
+    /// Arrival time of the latest packet sent, to keep jittered packets in order.
+    last_arrival: SimTime,
     rng: SimRng,
 }
 
@@ -155,6 +161,7 @@ impl Link {
         let dir = |rng| Direction {
             waiting: VecDeque::new(),
             busy_until: SimTime::ZERO,
+            last_arrival: SimTime::ZERO,
             rng,
         };
         Link {
@@ -234,9 +241,18 @@ impl Link {
             return Err(LinkDrop::Loss);
         }
         let base = done + p.delay;
-        let arrival = base + jitter(&mut d.rng, p.jitter);
+        let mut arrival = base + jitter(&mut d.rng, p.jitter);
+        if !p.reorder {
+            arrival = arrival.max(d.last_arrival);
+        }
+        d.last_arrival = d.last_arrival.max(arrival);
         let duplicate = if p.duplicate > 0.0 && d.rng.random_bool(p.duplicate) {
-            Some(base + jitter(&mut d.rng, p.jitter))
+            let mut copy = base + jitter(&mut d.rng, p.jitter);
+            if !p.reorder {
+                copy = copy.max(d.last_arrival);
+            }
+            d.last_arrival = d.last_arrival.max(copy);
+            Some(copy)
         } else {
             None
         };
@@ -303,6 +319,31 @@ mod tests {
         let later = SimTime::ZERO + Duration::from_millis(8);
         assert_eq!(l.queue_len(0, later), limit as usize - 1);
         assert!(l.transmit(0, later, 1000).is_ok());
+    }
+
+    #[test]
+    fn jitter_keeps_a_link_first_in_first_out_unless_reordering_is_allowed() {
+        let params = |reorder| LinkParams {
+            jitter: Duration::from_millis(50),
+            reorder,
+            ..LinkParams::default()
+        };
+        let arrivals = |mut l: Link| -> Vec<SimTime> {
+            (0..200u64)
+                .map(|i| {
+                    l.transmit(0, SimTime::from_nanos(i * 1_000_000), 100)
+                        .unwrap()
+                        .arrival
+                })
+                .collect()
+        };
+        let fifo = arrivals(link(params(false)));
+        assert!(fifo.windows(2).all(|w| w[0] <= w[1]));
+        let netem = arrivals(link(params(true)));
+        assert!(
+            netem.windows(2).any(|w| w[0] > w[1]),
+            "50 ms jitter on 1 ms spacing reorders"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! of scenarios or files; the world schedules what it decides.
 
 mod addr;
+mod fault;
 mod link;
 mod packet;
 mod routing;
@@ -9,6 +10,7 @@ mod routing;
 use std::net::Ipv4Addr;
 
 pub use addr::Prefix;
+pub use fault::Fault;
 pub use link::{Bandwidth, Link, LinkDrop, LinkId, LinkParams, Port, Transmission};
 pub use packet::{
     Body, Datagram, IPV4_HEADER_LEN, Icmp, NodeId, Packet, PacketId, Provenance, Quote,

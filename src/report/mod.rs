@@ -6,6 +6,7 @@ mod manifest;
 mod output;
 mod pcap;
 mod summary;
+mod tcp;
 
 use std::io;
 use std::path::Path;
@@ -15,37 +16,95 @@ pub use manifest::Manifest;
 pub use output::StagedDir;
 pub use pcap::PcapWriter;
 pub use summary::{Tally, header};
+pub use tcp::{CONNECTION_COLUMNS, STATE_COLUMNS, TcpTally};
 
-use crate::net::Network;
-use crate::world::{NetworkEvent, Observer, PacketEvent};
+use crate::net::{Network, NodeId, Packet, Port};
+use crate::scenario::{OutputOptions, PcapMode};
+use crate::sim::SimTime;
+use crate::tcp::TcpLog;
+use crate::world::{NetworkEvent, Observer, PacketEvent, PacketEventKind};
 
-/// The observer a run reports to: it logs events and counts what the summary needs.
+/// Packet captures being written.
+enum Capture {
+    /// Every packet delivered to a host, as its tcpdump would see it arrive.
+    Delivered(PcapWriter),
+    /// Per link: every packet that entered it, with the TTL it had there.
+    PerLink(Vec<Option<PcapWriter>>),
+}
+
+/// The observer a run reports to: it writes the files and counts what the summary needs.
 pub struct Recorder {
     events: Option<EventLog>,
+    capture: Option<Capture>,
     /// Counts for the summary.
     pub tally: Tally,
+    /// TCP's files and counts.
+    pub tcp: TcpTally,
+    files: Vec<String>,
     error: Option<io::Error>,
 }
 
 impl Recorder {
-    /// A recorder that writes `events.csv` into `dir` (or only counts, if `dir` is `None`).
-    pub fn new(dir: Option<&Path>) -> io::Result<Recorder> {
-        let events = match dir {
-            Some(d) => Some(EventLog::create(&d.join("events.csv"))?),
-            None => None,
-        };
+    /// A recorder writing the files `opts` asks for into `dir` (or only counting, if `None`).
+    pub fn new(dir: Option<&Path>, opts: &OutputOptions, net: &Network) -> io::Result<Recorder> {
+        let mut files = Vec::new();
+        let mut events = None;
+        let mut capture = None;
+        if let Some(d) = dir {
+            if opts.events {
+                events = Some(EventLog::create(&d.join("events.csv"))?);
+                files.push("events.csv".to_string());
+            }
+            if opts.states {
+                files.push("states.csv".to_string());
+            }
+            if opts.connections {
+                files.push("connections.csv".to_string());
+            }
+            match opts.pcap {
+                PcapMode::Off => {}
+                PcapMode::All => {
+                    capture = Some(Capture::Delivered(PcapWriter::create(
+                        &d.join("trace.pcap"),
+                    )?));
+                    files.push("trace.pcap".to_string());
+                }
+                PcapMode::PerLink => {
+                    let mut writers = Vec::new();
+                    for l in &net.links {
+                        let name = format!(
+                            "link-{}-{}.pcap",
+                            net.node(l.ends[0]).name,
+                            net.node(l.ends[1]).name
+                        );
+                        writers.push(Some(PcapWriter::create(&d.join(&name))?));
+                        files.push(name);
+                    }
+                    capture = Some(Capture::PerLink(writers));
+                }
+            }
+        }
         Ok(Recorder {
             events,
+            capture,
             tally: Tally::default(),
+            tcp: TcpTally::new(dir, opts.states, opts.connections)?,
+            files,
             error: None,
         })
     }
 
+    /// The files written so far, in order.
+    pub fn files(&self) -> &[String] {
+        &self.files
+    }
+
     fn keep(&mut self, r: io::Result<()>) {
         if let Err(e) = r {
-            self.error.get_or_insert(e);
             // Stop writing after the first failure; the run reports it at the end.
+            self.error.get_or_insert(e);
             self.events = None;
+            self.capture = None;
         }
     }
 
@@ -54,18 +113,43 @@ impl Recorder {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
-        match self.events.take() {
-            Some(log) => log.finish(),
-            None => Ok(()),
+        if let Some(log) = self.events.take() {
+            log.finish()?;
         }
+        match self.capture.take() {
+            Some(Capture::Delivered(w)) => w.finish()?,
+            Some(Capture::PerLink(ws)) => {
+                for w in ws.into_iter().flatten() {
+                    w.finish()?;
+                }
+            }
+            None => {}
+        }
+        self.tcp.finish()
     }
 }
 
 impl Observer for Recorder {
     fn packet(&mut self, net: &Network, ev: &PacketEvent<'_>) {
         self.tally.packet(net, ev);
+        self.tcp.packet(ev);
         if let Some(log) = &mut self.events {
             let r = log.packet(net, ev);
+            self.keep(r);
+        }
+        if ev.kind == PacketEventKind::Deliver
+            && let Some(Capture::Delivered(w)) = &mut self.capture
+        {
+            let r = w.packet(ev.time, ev.packet);
+            self.keep(r);
+        }
+    }
+
+    fn link(&mut self, _net: &Network, time: SimTime, port: Port, packet: &Packet) {
+        if let Some(Capture::PerLink(ws)) = &mut self.capture
+            && let Some(Some(w)) = ws.get_mut(port.link.0 as usize)
+        {
+            let r = w.packet(time, packet);
             self.keep(r);
         }
     }
@@ -76,5 +160,14 @@ impl Observer for Recorder {
             let r = log.network(net, ev);
             self.keep(r);
         }
+    }
+
+    fn tcp(&mut self, net: &Network, time: SimTime, node: NodeId, log: &TcpLog) {
+        let r = self.tcp.log(net, time, node, log);
+        self.keep(r);
+    }
+
+    fn app(&mut self, _net: &Network, time: SimTime, node: NodeId, app: u32, message: &str) {
+        self.tcp.note(time, node, app, message);
     }
 }

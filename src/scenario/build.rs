@@ -8,11 +8,14 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::error::{Location, ScenarioError, Warning, nearest};
-use super::schema::{self, LinkState, RouteSection, TtlModeName};
-use super::{AppSection, Scenario, SpannedApp};
-use crate::net::{LinkId, LinkParams, NodeId, NodeKind, Prefix, RoutingTable, TtlMode};
-use crate::sim::Duration;
-use crate::world::apps::{AppSpec, DatagramSpec};
+use super::schema::{
+    self, LinkState, RouteSection, SynInTimeWaitName, TcpSection, TimerPreset, TtlModeName,
+};
+use super::{AppSection, OutputOptions, Scenario, SpannedApp};
+use crate::net::{Fault, LinkId, LinkParams, NodeId, NodeKind, Prefix, RoutingTable, TtlMode};
+use crate::sim::{Duration, SimTime};
+use crate::tcp::{Flags, SynInTimeWait, TcpConfig};
+use crate::world::apps::{AppSpec, DatagramSpec, ReceiverSpec, SenderSpec};
 use crate::world::{
     AppConfig, LinkChange, LinkConfig, NodeConfig, RouteChange, RouteTarget, WorldConfig,
 };
@@ -243,14 +246,16 @@ pub(crate) fn build(
                 loss: l.loss.0,
                 duplicate: l.duplicate.0,
                 jitter: l.jitter.map_or(Duration::ZERO, |j| j.0),
+                reorder: l.reorder,
             },
         });
     }
 
-    // Routes at t = 0.
+    // Routes at t = 0, and each host's TCP.
     for (i, h) in doc.host.iter().enumerate() {
         let id = cx.names[h.name.get_ref()];
         let path = format!("host[{i}]");
+        cx.nodes[id.0 as usize].tcp = tcp_config(&cx, &doc.tcp, &h.tcp, &path)?;
         let routes = if h.routes.is_empty() {
             match cx.neighbours[id.0 as usize].as_slice() {
                 [only] => vec![(
@@ -336,6 +341,62 @@ pub(crate) fn build(
         });
     }
 
+    // Faults.
+    let mut faults = Vec::new();
+    for (i, f) in doc.fault.iter().enumerate() {
+        let path = format!("fault[{i}]");
+        let [a, b] = f.link.get_ref();
+        let ea = cx.node(a, &format!("{path}.link[0]"))?;
+        let eb = cx.node(b, &format!("{path}.link[1]"))?;
+        let Some(link) = cx
+            .links
+            .iter()
+            .position(|l| l.ends == [ea, eb] || l.ends == [eb, ea])
+        else {
+            return Err(cx.error(
+                f.link.span(),
+                format!("{path}.link"),
+                format!("no link joins `{}` and `{}`", a.get_ref(), b.get_ref()),
+            ));
+        };
+        let ends = cx.links[link].ends;
+        let side = match &f.from {
+            None => None,
+            Some(from) => {
+                let n = cx.node(from, &format!("{path}.from"))?;
+                match ends.iter().position(|e| *e == n) {
+                    Some(side) => Some(side as u8),
+                    None => {
+                        return Err(cx.error(
+                            from.span(),
+                            format!("{path}.from"),
+                            format!("`{}` is not an end of this link", from.get_ref()),
+                        ));
+                    }
+                }
+            }
+        };
+        let flags = match &f.flags {
+            None => None,
+            Some(text) => Some(
+                text.get_ref()
+                    .parse::<Flags>()
+                    .map_err(|e| cx.error(text.span(), format!("{path}.flags"), e))?
+                    .bits(),
+            ),
+        };
+        faults.push(Fault {
+            link: LinkId(link as u32),
+            side,
+            after: SimTime::ZERO + f.after.map_or(Duration::ZERO, |d| d.0),
+            until: f.until.map_or(SimTime::MAX, |d| SimTime::ZERO + d.0),
+            flags,
+            len: f.len,
+            skip: f.skip,
+            count: f.count,
+        });
+    }
+
     // Applications.
     let mut app_configs = Vec::new();
     let mut warnings = Vec::new();
@@ -373,6 +434,48 @@ pub(crate) fn build(
                     }),
                 });
             }
+            AppSection::Sender(d) => {
+                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let to = d.to.get_ref().0;
+                if d.connections > 1 && d.interval.is_none() {
+                    return Err(cx.error(
+                        app.span.clone(),
+                        format!("{path}.interval"),
+                        "more than one connection needs an `interval` between their starts",
+                    ));
+                }
+                if let Some(problem) = reachability(&cx, host, *to.ip()) {
+                    warnings.push(Warning {
+                        location: Location::at(file, source, d.to.span().start),
+                        field: format!("{path}.to"),
+                        message: format!("at t = 0, {problem}"),
+                    });
+                }
+                app_configs.push(AppConfig {
+                    host,
+                    spec: AppSpec::Sender(SenderSpec {
+                        to,
+                        bytes: d.bytes.0,
+                        start: d.start.map_or(Duration::ZERO, |s| s.0),
+                        connections: d.connections,
+                        interval: d.interval.map_or(Duration::from_secs(1), |i| i.0),
+                        src_port: d.src_port,
+                        retry: d.retry.map_or(Duration::from_secs(1), |r| r.0),
+                        delay: d.delay.map_or(Duration::ZERO, |x| x.0),
+                        hold: d.hold.map_or(Duration::ZERO, |x| x.0),
+                    }),
+                });
+            }
+            AppSection::Receiver(d) => {
+                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                app_configs.push(AppConfig {
+                    host,
+                    spec: AppSpec::Receiver(ReceiverSpec {
+                        port: d.port,
+                        backlog: d.backlog,
+                    }),
+                });
+            }
         }
     }
 
@@ -394,9 +497,140 @@ pub(crate) fn build(
             route_changes,
             link_changes,
             apps: app_configs,
+            faults,
         },
         warnings,
+        output: OutputOptions {
+            events: doc.output.events,
+            states: doc.output.states,
+            connections: doc.output.connections,
+            pcap: doc.output.pcap,
+        },
     })
+}
+
+/// A host's TCP settings: its own `tcp = {...}` over `[tcp]` over the defaults.
+fn tcp_config(
+    cx: &Ctx<'_>,
+    base: &TcpSection,
+    host: &TcpSection,
+    path: &str,
+) -> Result<TcpConfig, ScenarioError> {
+    macro_rules! pick {
+        ($f:ident) => {
+            host.$f.clone().or_else(|| base.$f.clone())
+        };
+    }
+    let mut c = TcpConfig::default();
+    if pick!(timers) == Some(TimerPreset::Rfc6298) {
+        c = c.rfc6298_timers();
+    }
+    if let Some(v) = pick!(msl) {
+        c.msl = v.0;
+    }
+    // time_wait defaults to 2 x the effective MSL.
+    c.time_wait = pick!(time_wait).map_or(c.msl * 2, |t| t.resolve(c.msl));
+    if let Some(v) = pick!(fin_timeout) {
+        c.fin_timeout = v.0;
+    }
+    if let Some(v) = pick!(isn) {
+        c.isn = v.0;
+    }
+    if let Some(v) = pick!(rto_initial) {
+        c.rto_initial = v.0;
+    }
+    if let Some(v) = pick!(rto_min) {
+        c.rto_min = v.get_ref().0;
+    }
+    if let Some(v) = pick!(rto_max) {
+        c.rto_max = v.0;
+    }
+    if let Some(v) = pick!(syn_retries) {
+        c.syn_retries = v;
+    }
+    if let Some(v) = pick!(synack_retries) {
+        c.synack_retries = v;
+    }
+    if let Some(v) = pick!(data_retries) {
+        c.data_retries = v;
+    }
+    if let Some(v) = pick!(syn_in_time_wait) {
+        c.syn_in_time_wait = match v {
+            SynInTimeWaitName::Rfc9293 => SynInTimeWait::Rfc9293,
+            SynInTimeWaitName::Rfc1122 => SynInTimeWait::Rfc1122,
+            SynInTimeWaitName::Linux => SynInTimeWait::Linux,
+            SynInTimeWaitName::Rfc6191 => SynInTimeWait::Rfc6191,
+        };
+    }
+    if let Some(v) = pick!(rfc1337) {
+        c.rfc1337 = v;
+    }
+    if let Some(v) = pick!(timestamps) {
+        c.timestamps = v;
+    }
+    if let Some(v) = pick!(tw_reuse) {
+        c.tw_reuse = v;
+    }
+    if let Some(v) = pick!(max_tw_buckets) {
+        c.max_tw_buckets = v;
+    }
+    if let Some(v) = pick!(abort_on_overflow) {
+        c.abort_on_overflow = v;
+    }
+    if let Some(v) = pick!(max_syn_backlog) {
+        c.max_syn_backlog = v;
+    }
+    if let Some(v) = pick!(rfc5961_ack_check) {
+        c.rfc5961_ack_check = v;
+    }
+    // Errors point at whichever table the value came from.
+    macro_rules! field {
+        ($f:ident) => {
+            if host.$f.is_some() {
+                format!("{path}.tcp.{}", stringify!($f))
+            } else {
+                format!("tcp.{}", stringify!($f))
+            }
+        };
+    }
+    if let Some(v) = pick!(port_range) {
+        let [lo, hi] = *v.get_ref();
+        if lo == 0 || lo > hi {
+            return Err(cx.error(
+                v.span(),
+                field!(port_range),
+                format!("[{lo}, {hi}] is not a range of ports: it needs 1 <= first <= last"),
+            ));
+        }
+        c.port_range = (lo, hi);
+    }
+    if let Some(v) = pick!(mss) {
+        if *v.get_ref() == 0 {
+            return Err(cx.error(v.span(), field!(mss), "must be at least 1"));
+        }
+        c.mss = *v.get_ref();
+    }
+    if let Some(v) = pick!(rcv_buf) {
+        if *v.get_ref() == 0 {
+            return Err(cx.error(v.span(), field!(rcv_buf), "must be at least 1"));
+        }
+        c.rcv_buf = *v.get_ref();
+    }
+    if let Some(v) = pick!(snd_buf) {
+        if *v.get_ref() == 0 {
+            return Err(cx.error(v.span(), field!(snd_buf), "must be at least 1"));
+        }
+        c.snd_buf = *v.get_ref();
+    }
+    if c.rto_min > c.rto_max {
+        let span = pick!(rto_min).map_or(0..0, |v| v.span());
+        return Err(cx.error(
+            span,
+            field!(rto_min),
+            format!("rto_min {} is above rto_max {}", c.rto_min, c.rto_max),
+        ));
+    }
+    Ok(c)
 }
 
 /// Resolves an app's host, which must be a host and not a router.

@@ -33,10 +33,27 @@ pub struct Scenario {
     pub config: WorldConfig,
     /// Legal but suspicious things (loops and black holes at t = 0).
     pub warnings: Vec<Warning>,
+    /// Which files to write.
+    pub output: OutputOptions,
 }
 
 /// Application kinds `[[app]]` accepts.
-pub const APP_KINDS: &[&str] = &["datagram"];
+pub const APP_KINDS: &[&str] = &["datagram", "sender", "bulk", "reconnect", "receiver"];
+
+/// Which files a run writes (`[output]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputOptions {
+    /// `events.csv`.
+    pub events: bool,
+    /// `states.csv`.
+    pub states: bool,
+    /// `connections.csv`.
+    pub connections: bool,
+    /// `trace.pcap`: one capture, one per link, or none.
+    pub pcap: PcapMode,
+}
+
+pub use schema::PcapMode;
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
@@ -89,6 +106,8 @@ where
 /// One `[[app]]` table, parsed according to its `kind`.
 pub(crate) enum AppSection {
     Datagram(schema::DatagramSection),
+    Sender(schema::SenderSection),
+    Receiver(schema::ReceiverSection),
 }
 
 /// A parsed app with the span of its table, for later cross-reference errors.
@@ -137,6 +156,8 @@ fn parse_apps(value: Spanned<DeValue<'_>>) -> Result<Vec<SpannedApp>, FieldError
         };
         let section = match kind.as_str() {
             "datagram" => AppSection::Datagram(typed(de).map_err(prefix)?),
+            "sender" | "bulk" | "reconnect" => AppSection::Sender(typed(de).map_err(prefix)?),
+            "receiver" => AppSection::Receiver(typed(de).map_err(prefix)?),
             other => {
                 let hint = match nearest(other, APP_KINDS.iter().copied()) {
                     Some(k) => format!(" (did you mean `{k}`?)"),

@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::values::{Addr, Dur, Net, PositiveDur, Probability, Rate, Ttl};
+use super::values::{
+    Addr, Bytes, Dur, Endpoint, Isn, Net, PositiveDur, Probability, Rate, TimeWaitLen, Ttl,
+};
 
 /// The whole file, except `[[app]]` tables (parsed separately so their errors keep positions).
 #[derive(Deserialize, Debug)]
@@ -20,6 +22,123 @@ pub struct File {
     pub route_change: Vec<RouteChangeSection>,
     #[serde(default)]
     pub link_change: Vec<LinkChangeSection>,
+    #[serde(default)]
+    pub fault: Vec<FaultSection>,
+    #[serde(default)]
+    pub tcp: TcpSection,
+    #[serde(default)]
+    pub output: OutputSection,
+}
+
+/// `timers = "linux" | "rfc6298"`: RTO bounds.
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TimerPreset {
+    Linux,
+    Rfc6298,
+}
+
+/// `syn_in_time_wait = ...`
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SynInTimeWaitName {
+    Rfc9293,
+    Rfc1122,
+    Linux,
+    Rfc6191,
+}
+
+/// `[tcp]` and `[[host]] tcp = {...}`: every field optional; a host's values override `[tcp]`.
+#[derive(Deserialize, Debug, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct TcpSection {
+    pub msl: Option<PositiveDur>,
+    pub time_wait: Option<TimeWaitLen>,
+    pub fin_timeout: Option<PositiveDur>,
+    pub isn: Option<Isn>,
+    pub timers: Option<TimerPreset>,
+    pub rto_initial: Option<PositiveDur>,
+    pub rto_min: Option<Spanned<PositiveDur>>,
+    pub rto_max: Option<PositiveDur>,
+    pub syn_retries: Option<u32>,
+    pub synack_retries: Option<u32>,
+    pub data_retries: Option<u32>,
+    pub syn_in_time_wait: Option<SynInTimeWaitName>,
+    pub rfc1337: Option<bool>,
+    pub timestamps: Option<bool>,
+    pub tw_reuse: Option<bool>,
+    pub max_tw_buckets: Option<u32>,
+    pub port_range: Option<Spanned<[u16; 2]>>,
+    pub abort_on_overflow: Option<bool>,
+    pub max_syn_backlog: Option<u32>,
+    pub rfc5961_ack_check: Option<bool>,
+    pub mss: Option<Spanned<u16>>,
+    pub rcv_buf: Option<Spanned<u32>>,
+    pub snd_buf: Option<Spanned<u32>>,
+}
+
+/// `pcap = "all" | "per-link" | "off"`
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum PcapMode {
+    #[default]
+    All,
+    PerLink,
+    Off,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[output]`: which files a run writes.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    #[serde(default = "yes")]
+    pub events: bool,
+    #[serde(default = "yes")]
+    pub states: bool,
+    #[serde(default = "yes")]
+    pub connections: bool,
+    #[serde(default)]
+    pub pcap: PcapMode,
+}
+
+impl Default for OutputSection {
+    fn default() -> Self {
+        OutputSection {
+            events: true,
+            states: true,
+            connections: true,
+            pcap: PcapMode::All,
+        }
+    }
+}
+
+/// `[[fault]]`: drop chosen packets on a link.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSection {
+    pub link: Spanned<[Spanned<String>; 2]>,
+    /// Only packets sent by this end of the link.
+    pub from: Option<Spanned<String>>,
+    pub after: Option<Dur>,
+    pub until: Option<Dur>,
+    /// TCP flags in tcpdump's notation: "S", "S.", ".", "P.", "F.", "R", "R.".
+    pub flags: Option<Spanned<String>>,
+    /// Payload length.
+    pub len: Option<u32>,
+    /// Matching packets to let through before dropping.
+    #[serde(default)]
+    pub skip: u32,
+    /// Matching packets to drop.
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn default_seed() -> u64 {
@@ -70,6 +189,9 @@ pub struct HostSection {
     /// Defaults to one default route via the host's only link.
     #[serde(default)]
     pub routes: Vec<RouteSection>,
+    /// Overrides of `[tcp]` for this host.
+    #[serde(default)]
+    pub tcp: TcpSection,
 }
 
 /// `[[router]]`
@@ -101,6 +223,8 @@ pub struct LinkSection {
     #[serde(default)]
     pub duplicate: Probability,
     pub jitter: Option<Dur>,
+    #[serde(default)]
+    pub reorder: bool,
 }
 
 /// `[[route_change]]`
@@ -157,4 +281,35 @@ fn default_datagram_port() -> u16 {
 
 fn default_datagram_size() -> u32 {
     64
+}
+
+/// `[[app]] kind = "sender"` (also "bulk" and "reconnect").
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct SenderSection {
+    pub host: Spanned<String>,
+    pub to: Spanned<Endpoint>,
+    pub bytes: Bytes,
+    pub start: Option<Dur>,
+    #[serde(default = "one")]
+    pub connections: u32,
+    pub interval: Option<PositiveDur>,
+    pub src_port: Option<u16>,
+    pub retry: Option<PositiveDur>,
+    pub delay: Option<Dur>,
+    pub hold: Option<Dur>,
+}
+
+fn default_backlog() -> u32 {
+    128
+}
+
+/// `[[app]] kind = "receiver"`
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiverSection {
+    pub host: Spanned<String>,
+    pub port: u16,
+    #[serde(default = "default_backlog")]
+    pub backlog: u32,
 }

@@ -124,3 +124,162 @@ impl<'de> Deserialize<'de> for Ttl {
         }
     }
 }
+
+/// A socket address such as "10.0.0.2:80".
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Endpoint(pub std::net::SocketAddrV4);
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(FromStrVisitor::<std::net::SocketAddrV4>(
+            "an address and port such as \"10.0.0.2:80\"",
+            PhantomData,
+        ))
+        .map(Endpoint)
+    }
+}
+
+/// A byte count: an integer, or a string with a unit ("64KB", "1.5MB", "2MiB").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bytes(pub u64);
+
+impl FromStr for Bytes {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Bytes, String> {
+        let t = s.trim();
+        for (suffix, unit) in [
+            ("GiB", 1u64 << 30),
+            ("MiB", 1 << 20),
+            ("KiB", 1 << 10),
+            ("GB", 1_000_000_000),
+            ("MB", 1_000_000),
+            ("KB", 1_000),
+            ("kB", 1_000),
+            ("B", 1),
+        ] {
+            if let Some(n) = t.strip_suffix(suffix) {
+                return crate::sim::parse_scaled_decimal(n.trim_end(), unit)
+                    .map(Bytes)
+                    .map_err(|e| format!("invalid size \"{s}\": {e}"));
+            }
+        }
+        Err(format!(
+            "invalid size \"{s}\": expected a number of bytes or a unit (B, KB, MB, GB, KiB, MiB, GiB), e.g. \"64KB\""
+        ))
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Bytes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a byte count such as 1000 or \"64KB\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Bytes, E> {
+                Ok(Bytes(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Bytes, E> {
+                u64::try_from(v)
+                    .map(Bytes)
+                    .map_err(|_| E::custom(format!("{v} is negative")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Bytes, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// TIME_WAIT's length: a duration ("60s", "0s") or a multiple of MSL ("2msl", "0.5msl").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimeWaitLen {
+    /// A fixed duration.
+    Fixed(crate::sim::Duration),
+    /// Thousandths of MSL (2msl = 2000).
+    MslMillis(u64),
+}
+
+impl TimeWaitLen {
+    /// The duration, given MSL.
+    pub fn resolve(self, msl: crate::sim::Duration) -> crate::sim::Duration {
+        match self {
+            TimeWaitLen::Fixed(d) => d,
+            TimeWaitLen::MslMillis(m) => {
+                crate::sim::Duration::from_nanos((msl.as_nanos() as u128 * m as u128 / 1000) as u64)
+            }
+        }
+    }
+}
+
+impl FromStr for TimeWaitLen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<TimeWaitLen, String> {
+        let t = s.trim();
+        if let Some(n) = t.strip_suffix("msl") {
+            return crate::sim::parse_scaled_decimal(n.trim_end(), 1000)
+                .map(TimeWaitLen::MslMillis)
+                .map_err(|e| format!("invalid time_wait \"{s}\": {e}"));
+        }
+        t.parse::<crate::sim::Duration>()
+            .map(TimeWaitLen::Fixed)
+            .map_err(|_| {
+                format!("invalid time_wait \"{s}\": expected a duration (\"60s\", \"0s\") or a multiple of msl (\"2msl\")")
+            })
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeWaitLen {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(FromStrVisitor::<TimeWaitLen>(
+            "a duration or a multiple of msl, such as \"2msl\"",
+            PhantomData,
+        ))
+    }
+}
+
+/// `isn = "rfc793-clock" | "rfc6528" | "linux" | "random"` or `isn = { fixed = 1000 }`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Isn(pub crate::tcp::IsnPolicy);
+
+/// Names `isn` accepts as a string.
+pub const ISN_NAMES: &[&str] = &["rfc793-clock", "rfc6528", "linux", "random"];
+
+impl<'de> Deserialize<'de> for Isn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use crate::tcp::IsnPolicy;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Isn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "one of \"rfc793-clock\", \"rfc6528\", \"linux\", \"random\", or { fixed = N }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Isn, E> {
+                Ok(Isn(match v {
+                    "rfc793-clock" => IsnPolicy::Rfc793Clock,
+                    "rfc6528" => IsnPolicy::Rfc6528,
+                    "linux" => IsnPolicy::Linux,
+                    "random" => IsnPolicy::Random,
+                    other => return Err(E::unknown_variant(other, ISN_NAMES)),
+                }))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Isn, A::Error> {
+                let mut fixed = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key != "fixed" {
+                        return Err(de::Error::unknown_field(&key, &["fixed"]));
+                    }
+                    fixed = Some(map.next_value::<u32>()?);
+                }
+                fixed
+                    .map(|n| Isn(IsnPolicy::Fixed(n)))
+                    .ok_or_else(|| de::Error::missing_field("fixed"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

@@ -45,6 +45,11 @@ impl SimTime {
         Duration(self.0.saturating_sub(earlier.0))
     }
 
+    /// Rounded to the nearest multiple of `unit` (for human-facing text, never for logic).
+    pub fn round_to(self, unit: Duration) -> SimTime {
+        SimTime(self.since_start().round_to(unit).as_nanos())
+    }
+
     /// Seconds with nine decimals ("3.200000000"): the fixed-width form used in CSV files.
     pub fn csv(self) -> String {
         format!("{}.{:09}", self.0 / NANOS_PER_SEC, self.0 % NANOS_PER_SEC)

@@ -81,6 +81,9 @@ pub struct TcpConfig {
     pub abort_on_overflow: bool,
     /// Half-open connections a listener keeps: Linux `tcp_max_syn_backlog`.
     pub max_syn_backlog: u32,
+    /// RFC 5961 §5 (RFC 9293 MAY-12): drop segments whose ACK is older than
+    /// SND.UNA - MAX.SND.WND. Linux does; stacks before 2010 did not.
+    pub rfc5961_ack_check: bool,
 }
 
 impl Default for TcpConfig {
@@ -108,6 +111,7 @@ impl Default for TcpConfig {
             port_range: (32768, 60999),
             abort_on_overflow: false,
             max_syn_backlog: 4096,
+            rfc5961_ack_check: true,
         }
     }
 }

@@ -78,6 +78,31 @@ impl fmt::Display for Flags {
     }
 }
 
+impl std::str::FromStr for Flags {
+    type Err = String;
+
+    /// Parses tcpdump's notation: "S", "S.", ".", "P.", "F.", "R", "R.", "FP." ...
+    fn from_str(s: &str) -> Result<Flags, String> {
+        let mut f = Flags::default();
+        for c in s.chars() {
+            f = f
+                | match c {
+                    'S' => Flags::SYN,
+                    'F' => Flags::FIN,
+                    'R' => Flags::RST,
+                    'P' => Flags::PSH,
+                    '.' => Flags::ACK,
+                    _ => {
+                        return Err(format!(
+                            "invalid TCP flags \"{s}\": use S, F, R, P and . (ACK) as tcpdump prints them, e.g. \"S.\""
+                        ));
+                    }
+                };
+        }
+        Ok(f)
+    }
+}
+
 impl fmt::Debug for Flags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)

@@ -76,6 +76,8 @@ pub struct Socket {
     snd_wnd: u32,
     snd_wl1: SeqNum,
     snd_wl2: SeqNum,
+    /// MAX.SND.WND: the largest window the peer has offered (RFC 5961 §5).
+    max_snd_wnd: u32,
     peer_mss: u16,
     /// Written but not yet acknowledged; `send_buf[0]` is stream offset `una_off`.
     send_buf: VecDeque<u8>,
@@ -150,6 +152,7 @@ impl Socket {
             snd_wnd: 0,
             snd_wl1: SeqNum(0),
             snd_wl2: SeqNum(0),
+            max_snd_wnd: 0,
             peer_mss: DEFAULT_MSS,
             send_buf: VecDeque::new(),
             una_off: 0,
@@ -218,6 +221,7 @@ impl Socket {
         let mut s = Socket::new(conn, tuple, iss, now, config, Opened::Passive, ts_offset);
         s.learn_peer(syn, now);
         s.snd_wnd = syn.window as u32;
+        s.max_snd_wnd = s.max_snd_wnd.max(s.snd_wnd);
         s.snd_wl1 = syn.seq;
         s.snd_wl2 = syn.ack;
         s.set_state(State::SynReceived, "SYN received", now, out);
@@ -610,6 +614,7 @@ impl Socket {
         }
         self.learn_peer(seg, now);
         self.snd_wnd = seg.window as u32;
+        self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
         self.snd_wl1 = seg.seq;
         self.snd_wl2 = seg.ack;
         if f.ack() {
@@ -712,7 +717,11 @@ impl Socket {
                         self.send_ack(now, out);
                     }
                 }
-                _ => self.set_state(State::Closed, "RST received", now, out),
+                _ => {
+                    // CLOSING or LAST_ACK: the application has closed, but the close was not clean.
+                    self.error = Some(ConnError::Reset);
+                    self.set_state(State::Closed, "RST received", now, out);
+                }
             }
             return;
         }
@@ -735,6 +744,7 @@ impl Socket {
         if self.state == State::SynReceived {
             if seg.ack > self.snd_una && seg.ack <= self.snd_max {
                 self.snd_wnd = seg.window as u32;
+                self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
                 self.set_state(State::Established, "ACK of SYN", now, out);
@@ -817,6 +827,15 @@ impl Socket {
             self.send_ack(now, out);
             return false;
         }
+        // RFC 5961 §5 (RFC 9293 MAY-12, as Linux): an ACK older than SND.UNA - MAX.SND.WND is
+        // blind injection or an old duplicate; drop it with a challenge ACK.
+        if self.config.rfc5961_ack_check
+            && seg.ack < self.snd_una
+            && self.snd_una.since(seg.ack) > self.max_snd_wnd
+        {
+            self.send_ack(now, out);
+            return false;
+        }
         if seg.ack > self.snd_una {
             self.ack_advance(now, seg.ack, out);
         }
@@ -826,6 +845,7 @@ impl Socket {
         {
             let opened = self.snd_wnd == 0 && seg.window > 0;
             self.snd_wnd = seg.window as u32;
+            self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
             if opened && self.persist {
@@ -1030,7 +1050,7 @@ impl Socket {
                 return;
             }
         }
-        if !self.rtx_at.is_some_and(|t| t <= now) {
+        if self.rtx_at.is_none_or(|t| t > now) {
             return;
         }
         self.rtx_at = None;

@@ -370,7 +370,7 @@ impl Stack {
             remote: SocketAddrV4::new(src, seg.src_port),
         };
         if let Some(&h) = self.conns.get(&tuple) {
-            self.to_socket(now, h, seg, out);
+            self.deliver_to_socket(now, h, seg, out);
             return;
         }
         let mut forced_iss = None;
@@ -411,7 +411,7 @@ impl Stack {
             })
             .copied();
         match lid {
-            Some(lid) => self.to_listener(now, lid, tuple, seg, forced_iss, out),
+            Some(lid) => self.deliver_to_listener(now, lid, tuple, seg, forced_iss, out),
             None => self.reset(tuple, seg, out),
         }
     }
@@ -433,7 +433,7 @@ impl Stack {
         }
     }
 
-    fn to_socket(&mut self, now: SimTime, h: SocketHandle, seg: &Segment, out: &mut Output) {
+    fn deliver_to_socket(&mut self, now: SimTime, h: SocketHandle, seg: &Segment, out: &mut Output) {
         let Some(s) = self.socket(h) else { return };
         let completes_handshake = s.state == State::SynReceived
             && seg.flags.ack()
@@ -475,7 +475,7 @@ impl Stack {
     }
 
     /// RFC 9293 §3.10.7.2, LISTEN.
-    fn to_listener(
+    fn deliver_to_listener(
         &mut self,
         now: SimTime,
         lid: u32,

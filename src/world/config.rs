@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use super::apps::AppSpec;
-use crate::net::{LinkId, LinkParams, NodeId, NodeKind, Prefix, TtlMode};
+use crate::net::{Fault, LinkId, LinkParams, NodeId, NodeKind, Prefix, TtlMode};
 use crate::sim::Duration;
 use crate::tcp::TcpConfig;
 
@@ -97,4 +97,6 @@ pub struct WorldConfig {
     pub link_changes: Vec<LinkChange>,
     /// Applications.
     pub apps: Vec<AppConfig>,
+    /// Rules that drop chosen packets.
+    pub faults: Vec<Fault>,
 }

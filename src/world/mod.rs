@@ -70,6 +70,7 @@ struct Core {
     default_ttl: u8,
     route_changes: Vec<RouteChange>,
     link_changes: Vec<LinkChange>,
+    faults: Vec<crate::net::Fault>,
     app_hosts: Vec<NodeId>,
     ip_ids: Vec<u16>,
     /// Each host's TCP, indexed by node (routers have none).
@@ -186,6 +187,7 @@ impl World {
                 default_ttl: config.default_ttl,
                 route_changes: config.route_changes.clone(),
                 link_changes: config.link_changes.clone(),
+                faults: config.faults.clone(),
                 app_hosts,
                 ip_ids: vec![0; node_count],
                 stacks,
@@ -435,10 +437,15 @@ impl Core {
     /// Offers a packet to a link and schedules its arrival (and any duplicate's).
     fn transmit(&mut self, obs: &mut dyn Observer, node: NodeId, port: Port, packet: Packet) {
         let now = self.queue.now();
+        if !self.faults.is_empty() && self.faults.iter_mut().any(|f| f.take(port, now, &packet)) {
+            self.drop(obs, node, &packet, DropReason::Fault);
+            return;
+        }
         let link = self.net.link_mut(port.link);
         let epoch = link.epoch();
         match link.transmit(port.side, now, packet.wire_len()) {
             Ok(tx) => {
+                obs.link(&self.net, now, port, &packet);
                 if let Some(at) = tx.duplicate {
                     let mut copy = packet.clone();
                     copy.meta.copy_of = Some(packet.meta.id);
@@ -447,6 +454,7 @@ impl Core {
                         seg.tag.packet = copy.meta.id;
                     }
                     self.report(obs, PacketEventKind::Duplicate, node, &copy);
+                    obs.link(&self.net, now, port, &copy);
                     self.queue.schedule(
                         at,
                         Event::Arrive {

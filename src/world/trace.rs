@@ -1,7 +1,7 @@
 //! What the world reports as it runs. Observers (the report writers, benchmarks, tests) see
 //! every event; the world never writes files itself.
 
-use crate::net::{LinkDrop, Network, NodeId, Packet};
+use crate::net::{LinkDrop, Network, NodeId, Packet, Port};
 use crate::sim::SimTime;
 use crate::tcp::TcpLog;
 
@@ -24,6 +24,8 @@ pub enum DropReason {
     ToRouter,
     /// The transport had no one to give it to.
     NoReceiver,
+    /// A scenario `[[fault]]` rule took it.
+    Fault,
 }
 
 impl DropReason {
@@ -38,6 +40,7 @@ impl DropReason {
             DropReason::NotForwarding => "not_forwarding",
             DropReason::ToRouter => "to_router",
             DropReason::NoReceiver => "no_receiver",
+            DropReason::Fault => "fault",
         }
     }
 }
@@ -114,6 +117,8 @@ pub struct NetworkEvent {
 pub trait Observer {
     /// A packet was sent, forwarded, delivered, dropped, expired or duplicated.
     fn packet(&mut self, _net: &Network, _ev: &PacketEvent<'_>) {}
+    /// A packet went onto a link (what a tap on that link would capture).
+    fn link(&mut self, _net: &Network, _time: SimTime, _port: Port, _packet: &Packet) {}
     /// A route or link changed.
     fn network(&mut self, _net: &Network, _ev: &NetworkEvent) {}
     /// TCP on `node` changed a state, released a connection, or delivered foreign bytes.

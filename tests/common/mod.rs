@@ -123,6 +123,7 @@ pub fn config(nodes: Vec<NodeConfig>, links: Vec<LinkConfig>, apps: Vec<AppConfi
         links,
         route_changes: vec![],
         link_changes: vec![],
+        faults: vec![],
         apps,
     }
 }

@@ -29,18 +29,36 @@ pub struct SenderSpec {
     pub src_port: Option<u16>,
     /// Wait before trying connect() again after it failed.
     pub retry: Duration,
+    /// Pause between the connection opening and the first write ("think time").
+    pub delay: Duration,
+    /// Pause between the last write and close().
+    pub hold: Duration,
 }
 
 struct Conn {
     written: u64,
+    /// Writing may start (after `delay`).
+    writing: bool,
     closed: bool,
+}
+
+/// What an app timer is for.
+#[derive(Clone, Copy)]
+enum Due {
+    /// Start connection number `i`.
+    Connect(u64),
+    /// Start writing on a socket.
+    Write(SocketHandle),
+    /// Close a socket.
+    Close(SocketHandle),
 }
 
 /// Connects, writes, closes; optionally again and again.
 pub struct Sender {
     spec: SenderSpec,
     conns: BTreeMap<SocketHandle, Conn>,
-    failures: u32,
+    timers: BTreeMap<u64, Due>,
+    next_token: u64,
 }
 
 impl Sender {
@@ -49,8 +67,15 @@ impl Sender {
         Sender {
             spec,
             conns: BTreeMap::new(),
-            failures: 0,
+            timers: BTreeMap::new(),
+            next_token: 0,
         }
+    }
+
+    fn after(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: Due) {
+        self.next_token += 1;
+        self.timers.insert(self.next_token, due);
+        ctx.set_timer_after(wait, self.next_token);
     }
 
     fn write(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
@@ -60,6 +85,9 @@ impl Sender {
         let Some(c) = self.conns.get_mut(&h) else {
             return;
         };
+        if !c.writing {
+            return;
+        }
         while c.written < self.spec.bytes {
             let n = (self.spec.bytes - c.written).min(CHUNK) as usize;
             let data = content(conn, c.written, n);
@@ -71,25 +99,23 @@ impl Sender {
         }
         if !c.closed {
             c.closed = true;
-            ctx.close(h);
-        }
-    }
-}
-
-impl App for Sender {
-    fn start(&mut self, ctx: &mut AppCtx<'_>) {
-        if self.spec.connections > 0 {
-            ctx.set_timer_after(self.spec.start, 0);
+            if self.spec.hold.is_zero() {
+                ctx.close(h);
+            } else {
+                let hold = self.spec.hold;
+                self.after(ctx, hold, Due::Close(h));
+            }
         }
     }
 
-    fn timer(&mut self, ctx: &mut AppCtx<'_>, i: u64) {
+    fn connect(&mut self, ctx: &mut AppCtx<'_>, i: u64) {
         match ctx.connect(self.spec.to, self.spec.src_port) {
             Ok(h) => {
                 self.conns.insert(
                     h,
                     Conn {
                         written: 0,
+                        writing: false,
                         closed: false,
                     },
                 );
@@ -97,11 +123,10 @@ impl App for Sender {
                 if next < self.spec.connections as u64 {
                     let due = self.spec.start + self.spec.interval * next;
                     let wait = due.saturating_sub(ctx.now().since_start());
-                    ctx.set_timer_after(wait, next);
+                    self.after(ctx, wait, Due::Connect(next));
                 }
             }
             Err(e) => {
-                self.failures += 1;
                 ctx.note(&format!(
                     "connect() from port {} failed: {}; retrying in {}",
                     self.spec
@@ -110,14 +135,42 @@ impl App for Sender {
                     e.message(),
                     self.spec.retry
                 ));
-                ctx.set_timer_after(self.spec.retry, i);
+                let retry = self.spec.retry;
+                self.after(ctx, retry, Due::Connect(i));
             }
+        }
+    }
+}
+
+impl App for Sender {
+    fn start(&mut self, ctx: &mut AppCtx<'_>) {
+        if self.spec.connections > 0 {
+            let start = self.spec.start;
+            self.after(ctx, start, Due::Connect(0));
+        }
+    }
+
+    fn timer(&mut self, ctx: &mut AppCtx<'_>, token: u64) {
+        match self.timers.remove(&token) {
+            Some(Due::Connect(i)) => self.connect(ctx, i),
+            Some(Due::Write(h)) => {
+                if let Some(c) = self.conns.get_mut(&h) {
+                    c.writing = true;
+                }
+                self.write(ctx, h);
+            }
+            Some(Due::Close(h)) => ctx.close(h),
+            None => {}
         }
     }
 
     fn socket(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, ev: SocketEvent) {
         match ev {
-            SocketEvent::Connected | SocketEvent::Writable => self.write(ctx, h),
+            SocketEvent::Connected => {
+                let delay = self.spec.delay;
+                self.after(ctx, delay, Due::Write(h));
+            }
+            SocketEvent::Writable => self.write(ctx, h),
             SocketEvent::Readable => {
                 ctx.recv(h, usize::MAX);
             }

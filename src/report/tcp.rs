@@ -1,0 +1,469 @@
+//! TCP's part of a run's report: `states.csv`, `connections.csv`, incarnation numbers, and the
+//! audit's sentences (corruptions, lost duplicates, TIME_WAIT).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+
+use crate::net::{Body, Network, NodeId, Packet};
+use crate::sim::{Duration, SimTime};
+use crate::tcp::{ConnId, ConnRecord, Corruption, FourTuple, State, TcpLog};
+use crate::world::{PacketEvent, PacketEventKind};
+
+/// Column names of `states.csv`.
+pub const STATE_COLUMNS: [&str; 9] = [
+    "time",
+    "host",
+    "conn",
+    "local",
+    "remote",
+    "incarnation",
+    "from",
+    "to",
+    "cause",
+];
+
+/// Column names of `connections.csv`.
+pub const CONNECTION_COLUMNS: [&str; 17] = [
+    "host",
+    "conn",
+    "incarnation",
+    "role",
+    "local",
+    "remote",
+    "iss",
+    "irs",
+    "opened",
+    "established",
+    "released",
+    "bytes_written",
+    "bytes_delivered",
+    "bytes_corrupted",
+    "retransmissions",
+    "final_state",
+    "error",
+];
+
+fn csv_writer(path: &Path, header: &[&str]) -> io::Result<csv::Writer<BufWriter<File>>> {
+    let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, File::create(path)?));
+    w.write_record(header)?;
+    Ok(w)
+}
+
+/// A segment of a connection that had already ended when it arrived.
+#[derive(Clone, Copy, Debug)]
+struct LostDuplicate {
+    packet: u64,
+    sender: ConnId,
+    receiver_host: NodeId,
+    offset: u64,
+    len: usize,
+    sent_at: SimTime,
+    arrived: SimTime,
+    ttl_left: u8,
+    /// The receiving host's connection for that 4-tuple when it arrived, if any.
+    met: Option<ConnId>,
+}
+
+/// What TCP did, gathered for the files and the summary.
+#[derive(Default)]
+pub struct TcpTally {
+    states: Option<csv::Writer<BufWriter<File>>>,
+    connections: Option<csv::Writer<BufWriter<File>>>,
+    /// Incarnations seen per (host, 4-tuple).
+    incarnations_of: FxHashMap<(u32, FourTuple), u32>,
+    /// Each connection's incarnation number (on its own host) and 4-tuple.
+    conns: FxHashMap<ConnId, (u32, FourTuple)>,
+    /// Connections whose full socket is still held.
+    live: FxHashMap<ConnId, ()>,
+    /// The live connection per (host, 4-tuple).
+    live_by_tuple: FxHashMap<(u32, FourTuple), ConnId>,
+    opened: BTreeMap<u32, (u64, u64)>,
+    errors: BTreeMap<(u32, &'static str), u64>,
+    corruptions: Vec<Corruption>,
+    corrupted_bytes: u64,
+    lost_duplicates: Vec<LostDuplicate>,
+    lost_duplicate_count: u64,
+    tcp_ttl_deaths: Vec<Duration>,
+    /// Per host: TIME_WAIT entered, now held, most ever held, ended early by cause.
+    time_wait: BTreeMap<u32, TimeWaitTally>,
+    tw_overflows: u64,
+    max_incarnation: u32,
+    /// Application messages by (host, app, text): count, first and last time.
+    notes: BTreeMap<(u32, u32, String), (u64, SimTime, SimTime)>,
+}
+
+#[derive(Default, Clone)]
+struct TimeWaitTally {
+    entered: u64,
+    held: u64,
+    peak: u64,
+    peak_at: SimTime,
+    ended: BTreeMap<&'static str, u64>,
+}
+
+/// Keeps the first `CAP` examples of something that may happen millions of times.
+const CAP: usize = 20;
+
+impl TcpTally {
+    /// A tally that writes `states.csv` and/or `connections.csv` into `dir`.
+    pub fn new(dir: Option<&Path>, states: bool, connections: bool) -> io::Result<TcpTally> {
+        let mut t = TcpTally::default();
+        if let Some(d) = dir {
+            if states {
+                t.states = Some(csv_writer(&d.join("states.csv"), &STATE_COLUMNS)?);
+            }
+            if connections {
+                t.connections = Some(csv_writer(&d.join("connections.csv"), &CONNECTION_COLUMNS)?);
+            }
+        }
+        Ok(t)
+    }
+
+    /// The incarnation number of a connection on its host (1 for the first use of a 4-tuple).
+    pub fn incarnation(&self, conn: ConnId) -> Option<u32> {
+        self.conns.get(&conn).map(|c| c.0)
+    }
+
+    /// Bytes delivered from the wrong incarnation, in total.
+    pub fn corrupted_bytes(&self) -> u64 {
+        self.corrupted_bytes
+    }
+
+    /// Lost duplicates that reached a host after their connection had ended.
+    pub fn lost_duplicates(&self) -> u64 {
+        self.lost_duplicate_count
+    }
+
+    fn conn_name(net: &Network, c: ConnId) -> String {
+        let host = net
+            .nodes
+            .get(c.host as usize)
+            .map_or("?", |n| n.name.as_str());
+        format!("{host}#{}", c.n)
+    }
+
+    /// Records one TCP log entry.
+    pub fn log(
+        &mut self,
+        net: &Network,
+        time: SimTime,
+        node: NodeId,
+        log: &TcpLog,
+    ) -> io::Result<()> {
+        match log {
+            TcpLog::State(t) => {
+                if t.from == State::Closed {
+                    let n = self.incarnations_of.entry((node.0, t.tuple)).or_default();
+                    *n += 1;
+                    self.max_incarnation = self.max_incarnation.max(*n);
+                    self.conns.insert(t.conn, (*n, t.tuple));
+                    self.live.insert(t.conn, ());
+                    self.live_by_tuple.insert((node.0, t.tuple), t.conn);
+                    let o = self.opened.entry(node.0).or_default();
+                    if t.to == State::SynSent {
+                        o.0 += 1;
+                    } else {
+                        o.1 += 1;
+                    }
+                }
+                if t.to == State::TimeWait {
+                    let tw = self.time_wait.entry(node.0).or_default();
+                    tw.entered += 1;
+                    tw.held += 1;
+                    if tw.held > tw.peak {
+                        tw.peak = tw.held;
+                        tw.peak_at = time;
+                    }
+                }
+                if t.from == State::TimeWait {
+                    let tw = self.time_wait.entry(node.0).or_default();
+                    tw.held = tw.held.saturating_sub(1);
+                    *tw.ended.entry(t.cause).or_default() += 1;
+                }
+                if let Some(w) = &mut self.states {
+                    let inc = self.conns.get(&t.conn).map_or(0, |c| c.0);
+                    w.write_record([
+                        time.csv().as_str(),
+                        net.node(node).name.as_str(),
+                        Self::conn_name(net, t.conn).as_str(),
+                        t.tuple.local.to_string().as_str(),
+                        t.tuple.remote.to_string().as_str(),
+                        inc.to_string().as_str(),
+                        t.from.name(),
+                        t.to.name(),
+                        t.cause,
+                    ])?;
+                }
+            }
+            TcpLog::Closed(r) => {
+                self.live.remove(&r.conn);
+                if self.live_by_tuple.get(&(node.0, r.tuple)) == Some(&r.conn) {
+                    self.live_by_tuple.remove(&(node.0, r.tuple));
+                }
+                if let Some(e) = r.error {
+                    *self.errors.entry((node.0, e.name())).or_default() += 1;
+                }
+                self.write_connection(net, node, r)?;
+            }
+            TcpLog::Corruption(c) => {
+                self.corrupted_bytes += c.len as u64;
+                if self.corruptions.len() < CAP {
+                    self.corruptions.push(*c);
+                }
+            }
+            TcpLog::TimeWaitOverflow(..) => self.tw_overflows += 1,
+        }
+        Ok(())
+    }
+
+    fn write_connection(&mut self, net: &Network, node: NodeId, r: &ConnRecord) -> io::Result<()> {
+        let Some(w) = &mut self.connections else {
+            return Ok(());
+        };
+        let inc = self.conns.get(&r.conn).map_or(0, |c| c.0);
+        let opt_time = |t: Option<SimTime>| t.map(|t| t.csv()).unwrap_or_default();
+        w.write_record([
+            net.node(node).name.as_str(),
+            Self::conn_name(net, r.conn).as_str(),
+            inc.to_string().as_str(),
+            if r.active { "active" } else { "passive" },
+            r.tuple.local.to_string().as_str(),
+            r.tuple.remote.to_string().as_str(),
+            r.iss.0.to_string().as_str(),
+            r.irs.map(|s| s.0.to_string()).unwrap_or_default().as_str(),
+            r.opened_at.csv().as_str(),
+            opt_time(r.established_at).as_str(),
+            r.closed_at.csv().as_str(),
+            r.bytes_written.to_string().as_str(),
+            r.bytes_delivered.to_string().as_str(),
+            r.bytes_corrupted.to_string().as_str(),
+            r.retransmissions.to_string().as_str(),
+            r.final_state.name(),
+            r.error.map_or("", |e| e.name()),
+        ])?;
+        Ok(())
+    }
+
+    /// Watches TCP packets for lost duplicates and TTL deaths.
+    pub fn packet(&mut self, ev: &PacketEvent<'_>) {
+        let p: &Packet = ev.packet;
+        let Body::Tcp(seg) = &p.body else { return };
+        if seg.payload.is_empty() {
+            return;
+        }
+        match ev.kind {
+            PacketEventKind::Deliver if !self.live.contains_key(&seg.tag.conn) => {
+                self.lost_duplicate_count += 1;
+                if self.lost_duplicates.len() < CAP {
+                    let tuple = FourTuple {
+                        local: std::net::SocketAddrV4::new(p.dst, seg.dst_port),
+                        remote: std::net::SocketAddrV4::new(p.src, seg.src_port),
+                    };
+                    self.lost_duplicates.push(LostDuplicate {
+                        packet: p.meta.id,
+                        sender: seg.tag.conn,
+                        receiver_host: ev.node,
+                        offset: seg.tag.offset,
+                        len: seg.payload.len(),
+                        sent_at: p.meta.sent_at,
+                        arrived: ev.time,
+                        ttl_left: p.ttl,
+                        met: self.live_by_tuple.get(&(ev.node.0, tuple)).copied(),
+                    });
+                }
+            }
+            PacketEventKind::TtlExpired => self.tcp_ttl_deaths.push(ev.time - p.meta.sent_at),
+            _ => {}
+        }
+    }
+
+    /// Records an application's message.
+    pub fn note(&mut self, time: SimTime, node: NodeId, app: u32, message: &str) {
+        let e = self
+            .notes
+            .entry((node.0, app, message.to_string()))
+            .or_insert((0, time, time));
+        e.0 += 1;
+        e.2 = time;
+    }
+
+    /// Flushes the CSV files.
+    pub fn finish(&mut self) -> io::Result<()> {
+        if let Some(mut w) = self.states.take() {
+            w.flush()?;
+        }
+        if let Some(mut w) = self.connections.take() {
+            w.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The summary's sentences about TCP.
+    pub fn render(&self, net: &Network, out: &mut String) {
+        if self.opened.is_empty() && self.notes.is_empty() {
+            return;
+        }
+        let name = |h: u32| net.nodes.get(h as usize).map_or("?", |n| n.name.as_str());
+        for (h, (active, passive)) in &self.opened {
+            let mut errs: Vec<String> = self
+                .errors
+                .iter()
+                .filter(|((host, _), _)| host == h)
+                .map(|((_, e), n)| format!("{n} {e}"))
+                .collect();
+            if errs.is_empty() {
+                errs.push("none failed".into());
+            }
+            let _ = writeln!(
+                out,
+                "TCP on {}: {active} connections opened actively, {passive} passively ({}).",
+                name(*h),
+                errs.join(", ")
+            );
+        }
+        for ((h, _, msg), (n, first, last)) in &self.notes {
+            if *n == 1 {
+                let _ = writeln!(out, "  {} at {}: {msg}", name(*h), at(*first));
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {} {n} times from {} to {}: {msg}",
+                    name(*h),
+                    at(*first),
+                    at(*last)
+                );
+            }
+        }
+        for (h, tw) in &self.time_wait {
+            if tw.entered == 0 {
+                continue;
+            }
+            let ended: Vec<String> = tw
+                .ended
+                .iter()
+                .map(|(c, n)| format!("{n} by {c}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "TIME_WAIT on {}: entered {} times, at most {} at once (at {}); ended: {}; {} still held at the end.",
+                name(*h),
+                tw.entered,
+                tw.peak,
+                at(tw.peak_at),
+                if ended.is_empty() {
+                    "none yet".into()
+                } else {
+                    ended.join(", ")
+                },
+                tw.held
+            );
+        }
+        if self.tw_overflows > 0 {
+            let _ = writeln!(
+                out,
+                "{} closing sockets skipped TIME_WAIT because the table was full (max_tw_buckets).",
+                self.tw_overflows
+            );
+        }
+        if !self.tcp_ttl_deaths.is_empty() {
+            let min = self
+                .tcp_ttl_deaths
+                .iter()
+                .min()
+                .copied()
+                .unwrap_or_default();
+            let max = self
+                .tcp_ttl_deaths
+                .iter()
+                .max()
+                .copied()
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{} TCP data segments died of TTL expiry, after {} to {} in the network.",
+                self.tcp_ttl_deaths.len(),
+                round(min),
+                round(max)
+            );
+        }
+        for d in &self.lost_duplicates {
+            let inc = self.incarnation(d.sender).unwrap_or(0);
+            let outcome = match self
+                .corruptions
+                .iter()
+                .find(|c| c.origin.packet == d.packet)
+            {
+                Some(c) => format!(
+                    "incarnation {} took {} of its bytes as data",
+                    self.incarnation(c.receiver).unwrap_or(0),
+                    c.len
+                ),
+                None => match d.met {
+                    Some(c) => format!(
+                        "incarnation {} there rejected it",
+                        self.incarnation(c).unwrap_or(0)
+                    ),
+                    None => "no connection there held that 4-tuple, so it drew a RST".into(),
+                },
+            };
+            let _ = writeln!(
+                out,
+                "Lost duplicate: packet #{} ({} bytes at offset {} of {} incarnation {inc}) reached {} at {}, {} after it was sent, with TTL {} left; {outcome}.",
+                d.packet,
+                d.len,
+                d.offset,
+                name(d.sender.host),
+                name(d.receiver_host.0),
+                at(d.arrived),
+                round(d.arrived - d.sent_at),
+                d.ttl_left
+            );
+        }
+        if self.lost_duplicate_count > self.lost_duplicates.len() as u64 {
+            let _ = writeln!(
+                out,
+                "({} lost duplicates in all; the first {} are listed.)",
+                self.lost_duplicate_count,
+                self.lost_duplicates.len()
+            );
+        }
+        for c in &self.corruptions {
+            let o = c.origin;
+            let _ = writeln!(
+                out,
+                "Stream corrupted: {}->{} incarnation {} received {} bytes at offset {} that incarnation {} sent (packet #{}, first sent at {}, lived {}, TTL left {}).",
+                name(o.conn.host),
+                name(c.receiver.host),
+                self.incarnation(c.receiver).unwrap_or(0),
+                c.len,
+                c.offset,
+                self.incarnation(o.conn).unwrap_or(0),
+                o.packet,
+                at(o.sent_at),
+                round(o.arrived_at - o.sent_at),
+                o.ttl_left
+            );
+        }
+        if self.max_incarnation > 1 || self.corrupted_bytes > 0 {
+            let _ = writeln!(
+                out,
+                "Audit: {} corrupted bytes across all connections ({} lost duplicates reached a host after their connection ended).",
+                self.corrupted_bytes, self.lost_duplicate_count
+            );
+        }
+    }
+}
+
+fn round(d: Duration) -> Duration {
+    d.round_to(Duration::from_micros(1))
+}
+
+/// Instants in sentences: to the microsecond.
+fn at(t: SimTime) -> SimTime {
+    t.round_to(Duration::from_micros(1))
+}
