@@ -433,7 +433,13 @@ impl Stack {
         }
     }
 
-    fn deliver_to_socket(&mut self, now: SimTime, h: SocketHandle, seg: &Segment, out: &mut Output) {
+    fn deliver_to_socket(
+        &mut self,
+        now: SimTime,
+        h: SocketHandle,
+        seg: &Segment,
+        out: &mut Output,
+    ) {
         let Some(s) = self.socket(h) else { return };
         let completes_handshake = s.state == State::SynReceived
             && seg.flags.ack()
