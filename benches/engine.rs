@@ -133,6 +133,7 @@ fn chain(routers: u32, packets: u64) -> WorldConfig {
         route_changes: vec![],
         link_changes: vec![],
         faults: vec![],
+        observe: Default::default(),
         apps: vec![AppConfig {
             host: NodeId(0),
             spec: AppSpec::Datagram(DatagramSpec {

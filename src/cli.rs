@@ -32,6 +32,9 @@ enum Command {
         /// Stop at this simulated time, e.g. "30s" (default: the scenario's duration).
         #[arg(long, value_parser = parse_duration)]
         until: Option<Duration>,
+        /// Also print every host's sockets (netstat -tan) at this time; repeatable.
+        #[arg(long = "netstat-at", value_parser = parse_duration)]
+        netstat_at: Vec<Duration>,
     },
     /// Check a scenario without running it; errors name file, line, column and field.
     Check {
@@ -62,13 +65,20 @@ pub fn main() -> ExitCode {
             seed,
             out,
             until,
+            netstat_at,
         } => {
             let Some(scenario) = load(&file) else {
                 return ExitCode::from(EXIT_BAD_INPUT);
             };
-            let opts = RunOptions { seed, until, out };
+            let opts = RunOptions {
+                seed,
+                until,
+                out,
+                netstat_at,
+            };
             match run::run(&scenario, &opts) {
                 Ok(result) => {
+                    print!("{}", result.netstat);
                     print!("{}", result.summary);
                     println!("Wrote {}", result.dir.display());
                     ExitCode::SUCCESS

@@ -19,6 +19,8 @@ pub struct RunOptions {
     pub until: Option<Duration>,
     /// Output folder; `output/<scenario name>` by default.
     pub out: Option<PathBuf>,
+    /// Extra times for netstat tables.
+    pub netstat_at: Vec<Duration>,
 }
 
 /// What a finished run produced.
@@ -28,6 +30,8 @@ pub struct RunOutput {
     pub dir: PathBuf,
     /// The text of `summary.txt`.
     pub summary: String,
+    /// The netstat tables, as written to `netstat.txt`.
+    pub netstat: String,
     /// Event and packet counts.
     pub stats: RunStats,
 }
@@ -96,6 +100,11 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     if let Some(seed) = opts.seed {
         config.seed = seed;
     }
+    config
+        .observe
+        .netstat_at
+        .extend(opts.netstat_at.iter().copied());
+    config.observe.netstat_at.sort();
     let until = SimTime::ZERO + opts.until.unwrap_or(scenario.duration);
     let target = opts.out.clone().unwrap_or_else(|| default_out(scenario));
     let io_err = |p: &Path| {
@@ -114,6 +123,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     let mut summary = report::header(&scenario.name, config.seed, until, stats.events);
     recorder.tally.render(world.network(), &mut summary);
     recorder.tcp.render(world.network(), &mut summary);
+    report::render_capacity(&config, &mut summary);
     let summary_path = stage.file("summary.txt");
     fs::write(&summary_path, &summary).map_err(io_err(&summary_path))?;
 
@@ -124,10 +134,14 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         until: until.since_start().to_string(),
         timewait_version: env!("CARGO_PKG_VERSION").to_string(),
         command: format!(
-            "timewait run {} --seed {} --until {}",
+            "timewait run {} --seed {} --until {}{}",
             scenario.file,
             config.seed,
-            until.since_start()
+            until.since_start(),
+            opts.netstat_at
+                .iter()
+                .map(|t| format!(" --netstat-at {t}"))
+                .collect::<String>()
         ),
         files: recorder
             .files()
@@ -142,6 +156,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     Ok(RunOutput {
         dir,
         summary,
+        netstat: recorder.netstat.text,
         stats,
     })
 }

@@ -3,11 +3,24 @@
 
 use super::link::{LinkId, Port};
 use super::packet::{Body, Packet};
-use crate::sim::SimTime;
+use crate::sim::{Duration, SimTime};
 
-/// Drops `count` packets matching a filter, after letting `skip` matches through.
+/// What a fault does to the packets it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Lose them.
+    Drop,
+    /// Hold them this much longer in the network (like a packet stuck in a loop).
+    Delay(Duration),
+    /// Deliver them, and a copy this much later (an old duplicate).
+    Duplicate(Duration),
+}
+
+/// Acts on `count` packets matching a filter, after letting `skip` matches through.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
+    /// What happens to a packet taken.
+    pub action: FaultAction,
     /// The link.
     pub link: LinkId,
     /// Only this direction (side 0 sends from the link's first end); both if `None`.

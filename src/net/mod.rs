@@ -10,7 +10,7 @@ mod routing;
 use std::net::Ipv4Addr;
 
 pub use addr::Prefix;
-pub use fault::Fault;
+pub use fault::{Fault, FaultAction};
 pub use link::{Bandwidth, Link, LinkDrop, LinkId, LinkParams, Port, Transmission};
 pub use packet::{
     Body, Datagram, IPV4_HEADER_LEN, Icmp, NodeId, Packet, PacketId, Provenance, Quote,

@@ -3,8 +3,10 @@
 
 mod events;
 mod manifest;
+mod netstat;
 mod output;
 mod pcap;
+pub mod plot;
 mod summary;
 mod tcp;
 
@@ -13,15 +15,16 @@ use std::path::Path;
 
 pub use events::{EVENT_COLUMNS, EventLog};
 pub use manifest::Manifest;
+pub use netstat::{COUNT_COLUMNS, NETSTAT_HEADER, Netstat, format_table};
 pub use output::StagedDir;
 pub use pcap::PcapWriter;
 pub use summary::{Tally, header};
-pub use tcp::{CONNECTION_COLUMNS, STATE_COLUMNS, TcpTally};
+pub use tcp::{CONNECTION_COLUMNS, STATE_COLUMNS, TcpTally, render_capacity};
 
 use crate::net::{Network, NodeId, Packet, Port};
 use crate::scenario::{OutputOptions, PcapMode};
 use crate::sim::SimTime;
-use crate::tcp::TcpLog;
+use crate::tcp::{NetstatRow, TcpLog};
 use crate::world::{NetworkEvent, Observer, PacketEvent, PacketEventKind};
 
 /// Packet captures being written.
@@ -40,6 +43,8 @@ pub struct Recorder {
     pub tally: Tally,
     /// TCP's files and counts.
     pub tcp: TcpTally,
+    /// Socket tables and counts.
+    pub netstat: Netstat,
     files: Vec<String>,
     error: Option<io::Error>,
 }
@@ -61,6 +66,8 @@ impl Recorder {
             if opts.connections {
                 files.push("connections.csv".to_string());
             }
+            files.push("netstat.txt".to_string());
+            files.push("socket_counts.csv".to_string());
             match opts.pcap {
                 PcapMode::Off => {}
                 PcapMode::All => {
@@ -89,6 +96,7 @@ impl Recorder {
             capture,
             tally: Tally::default(),
             tcp: TcpTally::new(dir, opts.states, opts.connections)?,
+            netstat: Netstat::new(dir)?,
             files,
             error: None,
         })
@@ -125,6 +133,7 @@ impl Recorder {
             }
             None => {}
         }
+        self.netstat.finish()?;
         self.tcp.finish()
     }
 }
@@ -164,6 +173,16 @@ impl Observer for Recorder {
 
     fn tcp(&mut self, net: &Network, time: SimTime, node: NodeId, log: &TcpLog) {
         let r = self.tcp.log(net, time, node, log);
+        self.keep(r);
+    }
+
+    fn netstat(&mut self, net: &Network, time: SimTime, node: NodeId, rows: &[NetstatRow]) {
+        let r = self.netstat.table(net, time, node, rows);
+        self.keep(r);
+    }
+
+    fn counts(&mut self, net: &Network, time: SimTime, node: NodeId, counts: &[u64; 11]) {
+        let r = self.netstat.counts(net, time, node, counts);
         self.keep(r);
     }
 

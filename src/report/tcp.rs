@@ -67,6 +67,8 @@ struct LostDuplicate {
     ttl_left: u8,
     /// The receiving host's connection for that 4-tuple when it arrived, if any.
     met: Option<ConnId>,
+    /// Whether that 4-tuple was in TIME_WAIT there.
+    met_time_wait: bool,
 }
 
 /// What TCP did, gathered for the files and the summary.
@@ -82,6 +84,8 @@ pub struct TcpTally {
     live: FxHashMap<ConnId, ()>,
     /// The live connection per (host, 4-tuple).
     live_by_tuple: FxHashMap<(u32, FourTuple), ConnId>,
+    /// 4-tuples held in TIME_WAIT, per host.
+    in_time_wait: FxHashMap<(u32, FourTuple), ()>,
     opened: BTreeMap<u32, (u64, u64)>,
     errors: BTreeMap<(u32, &'static str), u64>,
     corruptions: Vec<Corruption>,
@@ -95,6 +99,19 @@ pub struct TcpTally {
     max_incarnation: u32,
     /// Application messages by (host, app, text): count, first and last time.
     notes: BTreeMap<(u32, u32, String), (u64, SimTime, SimTime)>,
+    /// When each live connection entered its current state.
+    entered: FxHashMap<ConnId, SimTime>,
+    /// Time spent in a state before leaving it, by (host, state, next state, cause).
+    dwell: BTreeMap<(u32, State, State, &'static str), Dwell>,
+}
+
+/// How long connections stayed in a state before leaving it one particular way.
+#[derive(Clone, Copy)]
+struct Dwell {
+    count: u64,
+    min: Duration,
+    max: Duration,
+    first_left: SimTime,
 }
 
 #[derive(Default, Clone)]
@@ -172,6 +189,7 @@ impl TcpTally {
                     }
                 }
                 if t.to == State::TimeWait {
+                    self.in_time_wait.insert((node.0, t.tuple), ());
                     let tw = self.time_wait.entry(node.0).or_default();
                     tw.entered += 1;
                     tw.held += 1;
@@ -181,9 +199,41 @@ impl TcpTally {
                     }
                 }
                 if t.from == State::TimeWait {
+                    self.in_time_wait.remove(&(node.0, t.tuple));
                     let tw = self.time_wait.entry(node.0).or_default();
                     tw.held = tw.held.saturating_sub(1);
                     *tw.ended.entry(t.cause).or_default() += 1;
+                }
+                if let Some(since) = self.entered.get(&t.conn).copied()
+                    && matches!(
+                        t.from,
+                        State::SynSent
+                            | State::SynReceived
+                            | State::FinWait1
+                            | State::FinWait2
+                            | State::CloseWait
+                            | State::Closing
+                            | State::LastAck
+                    )
+                {
+                    let held = time - since;
+                    let d = self
+                        .dwell
+                        .entry((node.0, t.from, t.to, t.cause))
+                        .or_insert(Dwell {
+                            count: 0,
+                            min: held,
+                            max: held,
+                            first_left: time,
+                        });
+                    d.count += 1;
+                    d.min = d.min.min(held);
+                    d.max = d.max.max(held);
+                }
+                if t.to == State::Closed {
+                    self.entered.remove(&t.conn);
+                } else {
+                    self.entered.insert(t.conn, time);
                 }
                 if let Some(w) = &mut self.states {
                     let inc = self.conns.get(&t.conn).map_or(0, |c| c.0);
@@ -274,6 +324,7 @@ impl TcpTally {
                         arrived: ev.time,
                         ttl_left: p.ttl,
                         met: self.live_by_tuple.get(&(ev.node.0, tuple)).copied(),
+                        met_time_wait: self.in_time_wait.contains_key(&(ev.node.0, tuple)),
                     });
                 }
             }
@@ -339,6 +390,29 @@ impl TcpTally {
                 );
             }
         }
+        for ((h, from, to, cause), d) in &self.dwell {
+            // Handshakes and prompt closes are noise next to the states people debug.
+            if d.max < Duration::from_millis(500) && !cause.contains("RST") {
+                continue;
+            }
+            let held = if d.min == d.max {
+                format!("for {}", round(d.max))
+            } else {
+                format!("for {} to {}", round(d.min), round(d.max))
+            };
+            let who = if d.count == 1 {
+                format!("1 connection (leaving at {})", at(d.first_left))
+            } else {
+                format!("{} connections", d.count)
+            };
+            let _ = writeln!(
+                out,
+                "{} held {} {held}: {who}, ended by {cause} (to {}).",
+                name(*h),
+                from.name(),
+                to.name()
+            );
+        }
         for (h, tw) in &self.time_wait {
             if tw.entered == 0 {
                 continue;
@@ -403,12 +477,17 @@ impl TcpTally {
                     self.incarnation(c.receiver).unwrap_or(0),
                     c.len
                 ),
-                None => match d.met {
-                    Some(c) => format!(
+                None => match (d.met, d.met_time_wait) {
+                    (Some(c), _) => format!(
                         "incarnation {} there rejected it",
                         self.incarnation(c).unwrap_or(0)
                     ),
-                    None => "no connection there held that 4-tuple, so it drew a RST".into(),
+                    (None, true) => {
+                        "TIME_WAIT held that 4-tuple there and answered it with an ACK".into()
+                    }
+                    (None, false) => {
+                        "no connection there held that 4-tuple, so it drew a RST".into()
+                    }
                 },
             };
             let _ = writeln!(
@@ -456,6 +535,47 @@ impl TcpTally {
                 self.corrupted_bytes, self.lost_duplicate_count
             );
         }
+    }
+}
+
+/// For each client opening connections at a steady rate: the most it can sustain, given its
+/// ephemeral ports and TIME_WAIT (each 4-tuple is held for the whole TIME_WAIT).
+pub fn render_capacity(config: &crate::world::WorldConfig, out: &mut String) {
+    use crate::world::apps::AppSpec;
+    for a in &config.apps {
+        let AppSpec::HttpClient(c) = &a.spec else {
+            continue;
+        };
+        if c.requests < 2 || c.src_port.is_some() || c.interval.is_zero() {
+            continue;
+        }
+        let node = &config.nodes[a.host.0 as usize];
+        let tcp = &node.tcp;
+        let rate = 1e9 / c.interval.as_nanos() as f64;
+        let ports = tcp.port_count() as f64;
+        let tw = tcp.time_wait.as_secs_f64();
+        if tw == 0.0 || rate * tw < ports / 2.0 {
+            continue;
+        }
+        let limit = ports / tw;
+        let verdict = if tcp.tw_reuse && tcp.timestamps {
+            "tcp_tw_reuse is on, so TIME_WAIT ports a second old are taken over and the limit does not bind".to_string()
+        } else if rate > limit {
+            format!(
+                "it asks for {rate:.1}/s, so about {:.1} connects per second must fail once the ports are used up",
+                rate - limit
+            )
+        } else {
+            format!("it asks for {rate:.1}/s, within the limit")
+        };
+        let _ = writeln!(
+            out,
+            "Ports: {} can open at most {} ports / {} TIME_WAIT = {limit:.1} new connections per second to {}; {verdict}.",
+            node.name,
+            tcp.port_count(),
+            tcp.time_wait,
+            c.server
+        );
     }
 }
 

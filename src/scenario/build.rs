@@ -12,12 +12,17 @@ use super::schema::{
     self, LinkState, RouteSection, SynInTimeWaitName, TcpSection, TimerPreset, TtlModeName,
 };
 use super::{AppSection, OutputOptions, Scenario, SpannedApp};
-use crate::net::{Fault, LinkId, LinkParams, NodeId, NodeKind, Prefix, RoutingTable, TtlMode};
+use crate::net::{
+    Fault, FaultAction, LinkId, LinkParams, NodeId, NodeKind, Prefix, RoutingTable, TtlMode,
+};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{Flags, SynInTimeWait, TcpConfig};
-use crate::world::apps::{AppSpec, DatagramSpec, ReceiverSpec, SenderSpec};
+use crate::world::apps::{
+    AcceptDelay, AppSpec, DatagramSpec, Handler, HttpClientSpec, HttpServerSpec, OnTimeout,
+    ReceiverSpec, SenderSpec,
+};
 use crate::world::{
-    AppConfig, LinkChange, LinkConfig, NodeConfig, RouteChange, RouteTarget, WorldConfig,
+    AppConfig, LinkChange, LinkConfig, NodeConfig, Observe, RouteChange, RouteTarget, WorldConfig,
 };
 
 /// Words a route's `via` may use instead of a neighbour's name.
@@ -385,7 +390,27 @@ pub(crate) fn build(
                     .bits(),
             ),
         };
+        let action = match (f.action, f.delay) {
+            (schema::FaultActionName::Drop, None) => FaultAction::Drop,
+            (schema::FaultActionName::Delay, Some(d)) => FaultAction::Delay(d.0),
+            (schema::FaultActionName::Duplicate, Some(d)) => FaultAction::Duplicate(d.0),
+            (schema::FaultActionName::Drop, Some(_)) => {
+                return Err(cx.error(
+                    f.link.span(),
+                    format!("{path}.delay"),
+                    "`delay` goes with action = \"delay\" or \"duplicate\", not \"drop\"",
+                ));
+            }
+            (_, None) => {
+                return Err(cx.error(
+                    f.link.span(),
+                    format!("{path}.delay"),
+                    "action \"delay\" and \"duplicate\" need a `delay`",
+                ));
+            }
+        };
         faults.push(Fault {
+            action,
             link: LinkId(link as u32),
             side,
             after: SimTime::ZERO + f.after.map_or(Duration::ZERO, |d| d.0),
@@ -463,6 +488,95 @@ pub(crate) fn build(
                         retry: d.retry.map_or(Duration::from_secs(1), |r| r.0),
                         delay: d.delay.map_or(Duration::ZERO, |x| x.0),
                         hold: d.hold.map_or(Duration::ZERO, |x| x.0),
+                        close_at: d.close_at.map(|x| x.0),
+                    }),
+                });
+            }
+            AppSection::HttpServer(d) => {
+                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                app_configs.push(AppConfig {
+                    host,
+                    spec: AppSpec::HttpServer(HttpServerSpec {
+                        port: d.port,
+                        backlog: d.backlog,
+                        accept_delay: d
+                            .accept_delay
+                            .map_or(AcceptDelay::After(Duration::ZERO), |a| a.0),
+                        handlers: d
+                            .handlers
+                            .iter()
+                            .map(|h| Handler {
+                                path: h.path.clone(),
+                                delay: h.delay.map_or(Duration::ZERO, |x| x.0),
+                                body: h.body.map_or(11, |b| b.0),
+                            })
+                            .collect(),
+                        close_after_response: d.close_after_response.unwrap_or(true),
+                        idle_timeout: d.idle_timeout.map_or(Duration::from_secs(5), |x| x.0),
+                    }),
+                });
+            }
+            AppSection::HttpClient(d, churn) => {
+                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let url = d.url.get_ref();
+                let interval = match (&d.rate, d.interval) {
+                    (Some(_), Some(_)) => {
+                        return Err(cx.error(
+                            app.span.clone(),
+                            format!("{path}.rate"),
+                            "give either `rate` or `interval`, not both",
+                        ));
+                    }
+                    (Some(r), None) => {
+                        let rate = *r.get_ref();
+                        if !(rate > 0.0 && rate <= 1e9) {
+                            return Err(cx.error(
+                                r.span(),
+                                format!("{path}.rate"),
+                                format!("{rate} is not a rate of requests per second above zero"),
+                            ));
+                        }
+                        Duration::from_nanos((1e9 / rate).round() as u64)
+                    }
+                    (None, Some(i)) => i.0,
+                    (None, None) => Duration::from_secs(1),
+                };
+                let requests = match (d.requests, d.duration) {
+                    (Some(_), Some(_)) => {
+                        return Err(cx.error(
+                            app.span.clone(),
+                            format!("{path}.duration"),
+                            "give either `requests` or `duration`, not both",
+                        ));
+                    }
+                    (Some(n), None) => n,
+                    (None, Some(t)) => t.0.as_nanos().div_ceil(interval.as_nanos().max(1)),
+                    (None, None) => 1,
+                };
+                if let Some(problem) = reachability(&cx, host, *url.server.ip()) {
+                    warnings.push(Warning {
+                        location: Location::at(file, source, d.url.span().start),
+                        field: format!("{path}.url"),
+                        message: format!("at t = 0, {problem}"),
+                    });
+                }
+                app_configs.push(AppConfig {
+                    host,
+                    spec: AppSpec::HttpClient(HttpClientSpec {
+                        server: url.server,
+                        path: url.path.clone(),
+                        start: d.start.map_or(Duration::ZERO, |x| x.0),
+                        requests,
+                        interval,
+                        connect_timeout: d.connect_timeout.map(|x| x.0),
+                        max_time: d.max_time.map(|x| x.0),
+                        on_timeout: match d.on_timeout {
+                            Some(schema::OnTimeoutName::Abort) => OnTimeout::Abort,
+                            _ => OnTimeout::Close,
+                        },
+                        src_port: d.src_port,
+                        request_body: d.request_body.map_or(0, |b| b.0),
+                        verbose: d.verbose.unwrap_or(!*churn),
                     }),
                 });
             }
@@ -473,6 +587,7 @@ pub(crate) fn build(
                     spec: AppSpec::Receiver(ReceiverSpec {
                         port: d.port,
                         backlog: d.backlog,
+                        close_at: d.close_at.map(|x| x.0),
                     }),
                 });
             }
@@ -496,8 +611,20 @@ pub(crate) fn build(
             links: cx.links,
             route_changes,
             link_changes,
-            apps: app_configs,
             faults,
+            observe: Observe {
+                netstat_at: doc.output.netstat_at.iter().map(|d| d.0).collect(),
+                netstat_on_change: doc.output.netstat_on_change,
+                counts_every: match doc.output.socket_counts {
+                    Some(d) if d.0.is_zero() => None,
+                    Some(d) => Some(d.0),
+                    None => app_configs
+                        .iter()
+                        .any(|a| !matches!(a.spec, AppSpec::Datagram(_)))
+                        .then(|| Duration::from_secs(1)),
+                },
+            },
+            apps: app_configs,
         },
         warnings,
         output: OutputOptions {

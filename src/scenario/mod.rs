@@ -38,7 +38,16 @@ pub struct Scenario {
 }
 
 /// Application kinds `[[app]]` accepts.
-pub const APP_KINDS: &[&str] = &["datagram", "sender", "bulk", "reconnect", "receiver"];
+pub const APP_KINDS: &[&str] = &[
+    "datagram",
+    "sender",
+    "bulk",
+    "reconnect",
+    "receiver",
+    "http_server",
+    "http_client",
+    "churn",
+];
 
 /// Which files a run writes (`[output]`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +117,9 @@ pub(crate) enum AppSection {
     Datagram(schema::DatagramSection),
     Sender(schema::SenderSection),
     Receiver(schema::ReceiverSection),
+    HttpServer(schema::HttpServerSection),
+    /// `churn` is an `http_client` that is quiet by default and driven by a rate.
+    HttpClient(schema::HttpClientSection, bool),
 }
 
 /// A parsed app with the span of its table, for later cross-reference errors.
@@ -158,6 +170,9 @@ fn parse_apps(value: Spanned<DeValue<'_>>) -> Result<Vec<SpannedApp>, FieldError
             "datagram" => AppSection::Datagram(typed(de).map_err(prefix)?),
             "sender" | "bulk" | "reconnect" => AppSection::Sender(typed(de).map_err(prefix)?),
             "receiver" => AppSection::Receiver(typed(de).map_err(prefix)?),
+            "http_server" => AppSection::HttpServer(typed(de).map_err(prefix)?),
+            "http_client" => AppSection::HttpClient(typed(de).map_err(prefix)?, false),
+            "churn" => AppSection::HttpClient(typed(de).map_err(prefix)?, true),
             other => {
                 let hint = match nearest(other, APP_KINDS.iter().copied()) {
                     Some(k) => format!(" (did you mean `{k}`?)"),

@@ -4,7 +4,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::values::{
-    Addr, Bytes, Dur, Endpoint, Isn, Net, PositiveDur, Probability, Rate, TimeWaitLen, Ttl,
+    AcceptAfter, Addr, Bytes, Dur, Endpoint, Isn, Net, PositiveDur, Probability, Rate, TimeWaitLen,
+    Ttl, Url,
 };
 
 /// The whole file, except `[[app]]` tables (parsed separately so their errors keep positions).
@@ -103,6 +104,12 @@ pub struct OutputSection {
     pub connections: bool,
     #[serde(default)]
     pub pcap: PcapMode,
+    #[serde(default)]
+    pub netstat_at: Vec<Dur>,
+    #[serde(default)]
+    pub netstat_on_change: bool,
+    /// Interval of `socket_counts.csv` ("0s" turns it off); 1 s when the scenario has TCP apps.
+    pub socket_counts: Option<Dur>,
 }
 
 impl Default for OutputSection {
@@ -112,6 +119,9 @@ impl Default for OutputSection {
             states: true,
             connections: true,
             pcap: PcapMode::All,
+            netstat_at: Vec::new(),
+            netstat_on_change: false,
+            socket_counts: None,
         }
     }
 }
@@ -132,9 +142,24 @@ pub struct FaultSection {
     /// Matching packets to let through before dropping.
     #[serde(default)]
     pub skip: u32,
-    /// Matching packets to drop.
+    /// Matching packets to act on.
     #[serde(default = "one")]
     pub count: u32,
+    /// "drop" (default), "delay" or "duplicate".
+    #[serde(default)]
+    pub action: FaultActionName,
+    /// For "delay": extra time in the network; for "duplicate": how much later the copy comes.
+    pub delay: Option<PositiveDur>,
+}
+
+/// `action = "drop" | "delay" | "duplicate"`
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FaultActionName {
+    #[default]
+    Drop,
+    Delay,
+    Duplicate,
 }
 
 fn one() -> u32 {
@@ -298,6 +323,7 @@ pub struct SenderSection {
     pub retry: Option<PositiveDur>,
     pub delay: Option<Dur>,
     pub hold: Option<Dur>,
+    pub close_at: Option<Dur>,
 }
 
 fn default_backlog() -> u32 {
@@ -312,4 +338,58 @@ pub struct ReceiverSection {
     pub port: u16,
     #[serde(default = "default_backlog")]
     pub backlog: u32,
+    pub close_at: Option<Dur>,
+}
+
+/// One `handlers` entry of an `http_server`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct HandlerSection {
+    pub path: String,
+    pub delay: Option<Dur>,
+    pub body: Option<Bytes>,
+}
+
+/// `[[app]] kind = "http_server"`
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct HttpServerSection {
+    pub host: Spanned<String>,
+    pub port: u16,
+    #[serde(default = "default_backlog")]
+    pub backlog: u32,
+    pub accept_delay: Option<AcceptAfter>,
+    #[serde(default)]
+    pub handlers: Vec<HandlerSection>,
+    pub close_after_response: Option<bool>,
+    pub idle_timeout: Option<PositiveDur>,
+}
+
+/// `on_timeout = "close" | "abort"`
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnTimeoutName {
+    Close,
+    Abort,
+}
+
+/// `[[app]] kind = "http_client"` (curl) and `kind = "churn"` (a quiet load generator).
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClientSection {
+    pub host: Spanned<String>,
+    pub url: Spanned<Url>,
+    pub start: Option<Dur>,
+    pub requests: Option<u64>,
+    pub interval: Option<PositiveDur>,
+    /// Requests per second (instead of `interval`).
+    pub rate: Option<Spanned<f64>>,
+    /// How long a `rate` runs (instead of `requests`).
+    pub duration: Option<PositiveDur>,
+    pub connect_timeout: Option<PositiveDur>,
+    pub max_time: Option<PositiveDur>,
+    pub on_timeout: Option<OnTimeoutName>,
+    pub src_port: Option<u16>,
+    pub request_body: Option<Bytes>,
+    pub verbose: Option<bool>,
 }

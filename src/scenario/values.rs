@@ -283,3 +283,69 @@ impl<'de> Deserialize<'de> for Isn {
         d.deserialize_any(V)
     }
 }
+
+/// `accept_delay = "0s" | "30s" | "never"`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AcceptAfter(pub crate::world::apps::AcceptDelay);
+
+impl FromStr for AcceptAfter {
+    type Err = String;
+    fn from_str(s: &str) -> Result<AcceptAfter, String> {
+        use crate::world::apps::AcceptDelay;
+        if s.trim() == "never" {
+            return Ok(AcceptAfter(AcceptDelay::Never));
+        }
+        s.parse::<crate::sim::Duration>()
+            .map(|d| AcceptAfter(AcceptDelay::After(d)))
+            .map_err(|_| format!("invalid accept_delay \"{s}\": expected a duration or \"never\""))
+    }
+}
+
+impl<'de> Deserialize<'de> for AcceptAfter {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(FromStrVisitor::<AcceptAfter>(
+            "a duration or \"never\"",
+            PhantomData,
+        ))
+    }
+}
+
+/// `url = "http://10.0.1.2:5000/myget"`: where an HTTP client connects and what it asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Url {
+    /// Server address and port (80 if not written).
+    pub server: std::net::SocketAddrV4,
+    /// Path, from the first `/`.
+    pub path: String,
+}
+
+impl FromStr for Url {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Url, String> {
+        let bad = || {
+            format!("invalid url \"{s}\": expected http://ADDRESS[:PORT]/PATH with an IPv4 address")
+        };
+        let rest = s.trim().strip_prefix("http://").ok_or_else(bad)?;
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let server = match authority.parse::<std::net::SocketAddrV4>() {
+            Ok(a) => a,
+            Err(_) => std::net::SocketAddrV4::new(authority.parse().map_err(|_| bad())?, 80),
+        };
+        Ok(Url {
+            server,
+            path: path.to_string(),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Url {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(FromStrVisitor::<Url>(
+            "a url such as \"http://10.0.1.2:5000/myget\"",
+            PhantomData,
+        ))
+    }
+}

@@ -717,6 +717,8 @@ impl Socket {
                         self.send_ack(now, out);
                     }
                 }
+                // RFC 5961 §3.2 covers CLOSING and LAST_ACK too: in window but inexact, challenge.
+                _ if seg.seq != self.rcv_nxt => self.send_ack(now, out),
                 _ => {
                     // CLOSING or LAST_ACK: the application has closed, but the close was not clean.
                     self.error = Some(ConnError::Reset);
@@ -1132,8 +1134,13 @@ impl Socket {
     pub fn recv(&mut self, now: SimTime, max: usize, out: &mut Output) -> Vec<u8> {
         let n = max.min(self.recv_buf.len());
         let data: Vec<u8> = self.recv_buf.drain(..n).collect();
-        let mss = self.config.mss as u32;
-        if n > 0 && self.last_adv_wnd < mss && self.rcv_wnd() >= mss && self.state.is_synchronized()
+        // RFC 9293 §3.8.6.2.2: reopen once min(MSS, RCV.BUFF / 2) is free (a buffer below one
+        // MSS would otherwise never announce its window and leave the sender to its probes).
+        let step = (self.config.mss as u32).min(self.config.rcv_buf / 2).max(1);
+        if n > 0
+            && self.last_adv_wnd < step
+            && self.rcv_wnd() >= step
+            && self.state.is_synchronized()
         {
             self.send_ack(now, out);
         }

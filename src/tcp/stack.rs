@@ -15,7 +15,9 @@ use super::isn::IsnGenerator;
 use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
 use super::socket::Socket;
-use super::state::{FourTuple, Outgoing, Output, SocketEvent, State, TcpLog, Transition, Wakeup};
+use super::state::{
+    FourTuple, NetstatRow, Outgoing, Output, SocketEvent, State, TcpLog, Transition, Wakeup,
+};
 use super::time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
 use crate::sim::{SimRng, SimTime};
 
@@ -731,6 +733,54 @@ impl Stack {
             s.abort(now, out);
             self.settle(h, now, out);
         }
+    }
+
+    /// What `netstat -tan` would print: listeners, then connections, then TIME_WAIT, each
+    /// sorted by address.
+    pub fn netstat(&self) -> Vec<NetstatRow> {
+        let mut listeners: Vec<NetstatRow> = self
+            .listeners()
+            .map(|(_, l)| NetstatRow {
+                recv_q: l.accept_queue.len() as u64,
+                send_q: 0,
+                local: l.local,
+                foreign: None,
+                state: State::Listen,
+            })
+            .collect();
+        listeners.sort_by_key(|r| r.local);
+        let mut conns: Vec<NetstatRow> = self
+            .sockets()
+            .map(|s| NetstatRow {
+                recv_q: s.recv_queue() as u64,
+                send_q: s.send_queue() as u64,
+                local: s.tuple.local,
+                foreign: Some(s.tuple.remote),
+                state: s.state,
+            })
+            .chain(self.time_wait.iter().map(|(tw, _)| NetstatRow {
+                recv_q: 0,
+                send_q: 0,
+                local: tw.tuple.local,
+                foreign: Some(tw.tuple.remote),
+                state: State::TimeWait,
+            }))
+            .collect();
+        conns.sort_by_key(|r| (r.local, r.foreign));
+        listeners.extend(conns);
+        listeners
+    }
+
+    /// Sockets per state, in [`State::ALL`] order (cheap: TIME_WAIT is counted, not listed).
+    pub fn state_counts(&self) -> [u64; 11] {
+        let mut counts = [0u64; 11];
+        let at = |s: State| State::ALL.iter().position(|x| *x == s).unwrap_or(0);
+        counts[at(State::Listen)] = self.listeners().count() as u64;
+        counts[at(State::TimeWait)] = self.time_wait.len() as u64;
+        for s in self.sockets() {
+            counts[at(s.state)] += 1;
+        }
+        counts
     }
 
     /// Records for every socket still open, as if released now (end of run).

@@ -233,6 +233,21 @@ pub enum TcpLog {
     TimeWaitOverflow(ConnId, FourTuple),
 }
 
+/// One line of `netstat -tan`: a listener, a connection, or a TIME_WAIT record.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NetstatRow {
+    /// Bytes received and not read (for a listener: connections waiting in the accept queue).
+    pub recv_q: u64,
+    /// Bytes written and not acknowledged.
+    pub send_q: u64,
+    /// Local address.
+    pub local: SocketAddrV4,
+    /// Remote address; `None` for a listener (`0.0.0.0:*`).
+    pub foreign: Option<SocketAddrV4>,
+    /// State.
+    pub state: State,
+}
+
 /// A segment ready to be put in an IP packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {

@@ -99,4 +99,17 @@ pub struct WorldConfig {
     pub apps: Vec<AppConfig>,
     /// Rules that drop chosen packets.
     pub faults: Vec<Fault>,
+    /// Observation schedule.
+    pub observe: Observe,
+}
+
+/// When the world reports socket tables and counts.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Observe {
+    /// Times to list every host's sockets (`netstat`).
+    pub netstat_at: Vec<Duration>,
+    /// Also list a host's sockets after each state change there.
+    pub netstat_on_change: bool,
+    /// Interval between socket counts per state; none if `None`.
+    pub counts_every: Option<Duration>,
 }

@@ -9,15 +9,15 @@ use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 pub use config::{
-    AppConfig, LinkChange, LinkConfig, NodeConfig, RouteChange, RouteTarget, WorldConfig,
+    AppConfig, LinkChange, LinkConfig, NodeConfig, Observe, RouteChange, RouteTarget, WorldConfig,
 };
 pub use trace::{DropReason, NetworkEvent, NullObserver, Observer, PacketEvent, PacketEventKind};
 
 use apps::App;
 
 use crate::net::{
-    Body, Datagram, Icmp, Link, Network, NextHop, Node, NodeId, NodeKind, Packet, Port, Provenance,
-    Verdict,
+    Body, Datagram, FaultAction, Icmp, Link, Network, NextHop, Node, NodeId, NodeKind, Packet,
+    Port, Provenance, Verdict,
 };
 use crate::sim::{Duration, EventQueue, SimTime, component_rng};
 use crate::tcp::{ConnectError, Output, Socket, SocketEvent, SocketHandle, Stack, TcpLog, Wakeup};
@@ -50,6 +50,10 @@ enum Event {
         node: u32,
         wakeup: Wakeup,
     },
+    /// List every host's sockets.
+    Netstat,
+    /// Count every host's sockets per state.
+    Sample,
 }
 
 /// Counters a run keeps whatever the observer.
@@ -71,6 +75,7 @@ struct Core {
     route_changes: Vec<RouteChange>,
     link_changes: Vec<LinkChange>,
     faults: Vec<crate::net::Fault>,
+    observe: config::Observe,
     app_hosts: Vec<NodeId>,
     ip_ids: Vec<u16>,
     /// Each host's TCP, indexed by node (routers have none).
@@ -173,6 +178,12 @@ impl World {
                 _ => None,
             })
             .collect();
+        for t in &config.observe.netstat_at {
+            queue.schedule(SimTime::ZERO + *t, Event::Netstat);
+        }
+        if config.observe.counts_every.is_some() {
+            queue.schedule(SimTime::ZERO, Event::Sample);
+        }
         let mut apps = Vec::new();
         let mut app_hosts = Vec::new();
         for (i, a) in config.apps.iter().enumerate() {
@@ -188,6 +199,7 @@ impl World {
                 route_changes: config.route_changes.clone(),
                 link_changes: config.link_changes.clone(),
                 faults: config.faults.clone(),
+                observe: config.observe.clone(),
                 app_hosts,
                 ip_ids: vec![0; node_count],
                 stacks,
@@ -269,6 +281,23 @@ impl World {
             Event::LinkChange(i) => self.core.link_change(i as usize, obs),
             Event::AppStart(i) => self.with_app(i, obs, |app, ctx| app.start(ctx)),
             Event::AppTimer { app, token } => self.with_app(app, obs, |a, ctx| a.timer(ctx, token)),
+            Event::Netstat => {
+                for i in 0..self.core.stacks.len() {
+                    self.core.netstat(NodeId(i as u32), obs);
+                }
+            }
+            Event::Sample => {
+                let core = &mut self.core;
+                let now = core.queue.now();
+                for (i, s) in core.stacks.iter().enumerate() {
+                    if let Some(s) = s {
+                        obs.counts(&core.net, now, NodeId(i as u32), &s.state_counts());
+                    }
+                }
+                if let Some(every) = core.observe.counts_every.filter(|d| !d.is_zero()) {
+                    core.queue.schedule(now + every, Event::Sample);
+                }
+            }
             Event::Tcp { node, wakeup } => {
                 let core = &mut self.core;
                 let now = core.queue.now();
@@ -361,8 +390,13 @@ impl Core {
                 },
             );
         }
+        let mut changed = false;
         for log in out.log.drain(..) {
+            changed |= matches!(log, TcpLog::State(_));
             obs.tcp(&self.net, now, node, &log);
+        }
+        if changed && self.observe.netstat_on_change {
+            self.netstat(node, obs);
         }
         self.pending.extend(out.events.drain(..));
         for o in out.segments.drain(..) {
@@ -378,6 +412,13 @@ impl Core {
             self.originate(obs, node, packet);
         }
         self.tcp_out = out;
+    }
+
+    /// Reports a host's socket table.
+    fn netstat(&self, node: NodeId, obs: &mut dyn Observer) {
+        if let Some(Some(stack)) = self.stacks.get(node.0 as usize) {
+            obs.netstat(&self.net, self.queue.now(), node, &stack.netstat());
+        }
     }
 
     fn report(&self, obs: &mut dyn Observer, kind: PacketEventKind, node: NodeId, packet: &Packet) {
@@ -437,15 +478,32 @@ impl Core {
     /// Offers a packet to a link and schedules its arrival (and any duplicate's).
     fn transmit(&mut self, obs: &mut dyn Observer, node: NodeId, port: Port, packet: Packet) {
         let now = self.queue.now();
-        if !self.faults.is_empty() && self.faults.iter_mut().any(|f| f.take(port, now, &packet)) {
-            self.drop(obs, node, &packet, DropReason::Fault);
-            return;
+        let mut extra = Duration::ZERO;
+        let mut copy_after = None;
+        if !self.faults.is_empty()
+            && let Some(f) = self
+                .faults
+                .iter_mut()
+                .find_map(|f| f.take(port, now, &packet).then_some(f.action))
+        {
+            match f {
+                FaultAction::Drop => {
+                    self.drop(obs, node, &packet, DropReason::Fault);
+                    return;
+                }
+                FaultAction::Delay(d) => extra = d,
+                FaultAction::Duplicate(d) => copy_after = Some(d),
+            }
         }
         let link = self.net.link_mut(port.link);
         let epoch = link.epoch();
         match link.transmit(port.side, now, packet.wire_len()) {
-            Ok(tx) => {
+            Ok(mut tx) => {
                 obs.link(&self.net, now, port, &packet);
+                tx.arrival += extra;
+                if let Some(d) = copy_after {
+                    tx.duplicate = Some(tx.arrival + d);
+                }
                 if let Some(at) = tx.duplicate {
                     let mut copy = packet.clone();
                     copy.meta.copy_of = Some(packet.meta.id);

@@ -3,7 +3,7 @@
 
 use crate::net::{LinkDrop, Network, NodeId, Packet, Port};
 use crate::sim::SimTime;
-use crate::tcp::TcpLog;
+use crate::tcp::{NetstatRow, TcpLog};
 
 /// Why a packet stopped short of its destination.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -123,6 +123,10 @@ pub trait Observer {
     fn network(&mut self, _net: &Network, _ev: &NetworkEvent) {}
     /// TCP on `node` changed a state, released a connection, or delivered foreign bytes.
     fn tcp(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _log: &TcpLog) {}
+    /// A host's sockets as `netstat -tan` would list them.
+    fn netstat(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _rows: &[NetstatRow]) {}
+    /// A host's socket count per state, in [`State::ALL`](crate::tcp::State::ALL) order.
+    fn counts(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _counts: &[u64; 11]) {}
     /// An application reported something in its own words (a curl error, a served request).
     fn app(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _app: u32, _message: &str) {}
 }

@@ -124,6 +124,7 @@ pub fn config(nodes: Vec<NodeConfig>, links: Vec<LinkConfig>, apps: Vec<AppConfi
         route_changes: vec![],
         link_changes: vec![],
         faults: vec![],
+        observe: Default::default(),
         apps,
     }
 }

@@ -1,9 +1,13 @@
 //! Applications: the programs that run on hosts and drive traffic.
 
 mod datagram;
+mod http;
 mod stream;
 
 pub use datagram::{DatagramApp, DatagramSpec};
+pub use http::{
+    AcceptDelay, Handler, HttpClient, HttpClientSpec, HttpServer, HttpServerSpec, OnTimeout,
+};
 pub use stream::{Receiver, ReceiverSpec, Sender, SenderSpec};
 
 use std::net::Ipv4Addr;
@@ -21,6 +25,10 @@ pub enum AppSpec {
     Sender(SenderSpec),
     /// Accepts, reads, closes.
     Receiver(ReceiverSpec),
+    /// A Flask-like server.
+    HttpServer(HttpServerSpec),
+    /// A curl-like client (also a load generator).
+    HttpClient(HttpClientSpec),
 }
 
 impl AppSpec {
@@ -30,6 +38,8 @@ impl AppSpec {
             AppSpec::Datagram(s) => Box::new(DatagramApp::new(s.clone())),
             AppSpec::Sender(s) => Box::new(Sender::new(s.clone())),
             AppSpec::Receiver(s) => Box::new(Receiver::new(s.clone())),
+            AppSpec::HttpServer(s) => Box::new(HttpServer::new(s.clone())),
+            AppSpec::HttpClient(s) => Box::new(HttpClient::new(s.clone())),
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct SenderSpec {
     pub delay: Duration,
     /// Pause between the last write and close().
     pub hold: Duration,
+    /// Close at this time instead (to stage a simultaneous close).
+    pub close_at: Option<Duration>,
 }
 
 struct Conn {
@@ -99,7 +101,10 @@ impl Sender {
         }
         if !c.closed {
             c.closed = true;
-            if self.spec.hold.is_zero() {
+            if let Some(t) = self.spec.close_at {
+                let wait = t.saturating_sub(ctx.now().since_start());
+                self.after(ctx, wait, Due::Close(h));
+            } else if self.spec.hold.is_zero() {
                 ctx.close(h);
             } else {
                 let hold = self.spec.hold;
@@ -188,12 +193,15 @@ pub struct ReceiverSpec {
     pub port: u16,
     /// listen() backlog.
     pub backlog: u32,
+    /// Close every connection at this time instead of when the peer closes.
+    pub close_at: Option<Duration>,
 }
 
-/// Accepts every connection, reads everything, closes when the peer has.
+/// Accepts every connection, reads everything, closes when the peer has (or at `close_at`).
 pub struct Receiver {
     spec: ReceiverSpec,
     listener: Option<u32>,
+    open: Vec<SocketHandle>,
 }
 
 impl Receiver {
@@ -202,14 +210,16 @@ impl Receiver {
         Receiver {
             spec,
             listener: None,
+            open: Vec::new(),
         }
     }
 
-    fn drain(ctx: &mut AppCtx<'_>, h: SocketHandle) {
+    fn drain(&self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
         ctx.recv(h, usize::MAX);
-        if ctx
-            .socket(h)
-            .is_some_and(|s| s.peer_closed() && !s.app_closed())
+        if self.spec.close_at.is_none()
+            && ctx
+                .socket(h)
+                .is_some_and(|s| s.peer_closed() && !s.app_closed())
         {
             ctx.close(h);
         }
@@ -226,6 +236,15 @@ impl App for Receiver {
                 e.message()
             )),
         }
+        if let Some(t) = self.spec.close_at {
+            ctx.set_timer_after(t, 0);
+        }
+    }
+
+    fn timer(&mut self, ctx: &mut AppCtx<'_>, _token: u64) {
+        for h in std::mem::take(&mut self.open) {
+            ctx.close(h);
+        }
     }
 
     fn socket(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, ev: SocketEvent) {
@@ -233,11 +252,14 @@ impl App for Receiver {
             SocketEvent::Incoming => {
                 let Some(l) = self.listener else { return };
                 while let Some(c) = ctx.accept(l) {
+                    if self.spec.close_at.is_some() {
+                        self.open.push(c);
+                    }
                     // Data and even the peer's FIN may have arrived before accept().
-                    Self::drain(ctx, c);
+                    self.drain(ctx, c);
                 }
             }
-            SocketEvent::Readable | SocketEvent::PeerClosed => Self::drain(ctx, h),
+            SocketEvent::Readable | SocketEvent::PeerClosed => self.drain(ctx, h),
             _ => {}
         }
     }

@@ -1,0 +1,300 @@
+//! State timelines: one row per socket, a coloured bar per TCP state.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::{
+    Axes, Figure, Key, Legend, PlotError, Style, axis_range, draw_axes, extent, fin, text_size,
+};
+
+/// Rows drawn at most; the title says when more were given.
+pub const MAX_ROWS: usize = 40;
+
+/// One socket's row.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Row {
+    /// Shown left of the row: "client 10.0.0.1:49152 -> 10.0.0.2:5000 #2". Labels too long for
+    /// the label column are shortened in the middle.
+    pub label: String,
+    /// (start, end, state) in seconds. An end of +infinity means "still in that state" and runs
+    /// to the right edge; spans with NaN or an infinite start are skipped.
+    pub spans: Vec<(f64, f64, String)>,
+}
+
+/// A state timeline.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timeline {
+    /// Title over the chart (may be empty).
+    pub title: String,
+    /// Sockets, top to bottom; only the first [`MAX_ROWS`] are drawn.
+    pub rows: Vec<Row>,
+    /// Time window to show; `None` fits the data.
+    pub window: Option<(f64, f64)>,
+}
+
+/// The TCP states with fixed colours, in legend order.
+const KNOWN: [(&str, RGBColor); 11] = [
+    ("LISTEN", RGBColor(0xBB, 0xBB, 0xBB)),
+    ("SYN_SENT", RGBColor(0x56, 0xB4, 0xE9)),
+    ("SYN_RCVD", RGBColor(0x00, 0x9E, 0x73)),
+    ("ESTABLISHED", RGBColor(0x00, 0x72, 0xB2)),
+    ("FIN_WAIT_1", RGBColor(0xCC, 0x79, 0xA7)),
+    ("FIN_WAIT_2", RGBColor(0x88, 0x22, 0x55)),
+    ("CLOSING", RGBColor(0x00, 0x00, 0x00)),
+    ("TIME_WAIT", RGBColor(0xD5, 0x5E, 0x00)),
+    ("CLOSE_WAIT", RGBColor(0xE6, 0x9F, 0x00)),
+    ("LAST_ACK", RGBColor(0xF0, 0xE4, 0x42)),
+    ("CLOSED", RGBColor(0xE4, 0xE4, 0xE4)),
+];
+
+/// Colours for states not in the list above, by order of first appearance.
+const OTHER: [RGBColor; 4] = [
+    RGBColor(0x77, 0x77, 0x77),
+    RGBColor(0x99, 0x99, 0x33),
+    RGBColor(0x44, 0xAA, 0x99),
+    RGBColor(0x33, 0x22, 0x88),
+];
+
+/// The fixed colour of a known TCP state name (LISTEN, SYN_SENT, SYN_RCVD, ESTABLISHED,
+/// FIN_WAIT_1, FIN_WAIT_2, CLOSING, TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSED); `None` for others.
+pub fn state_color(state: &str) -> Option<RGBColor> {
+    KNOWN.iter().find(|(n, _)| *n == state).map(|(_, c)| *c)
+}
+
+/// Label column width at most, in pixels, so the bars keep most of the figure.
+const MAX_LABEL_W: i32 = 420;
+/// Plot width at least, in pixels.
+const MIN_PLOT_W: i32 = 460;
+
+impl Timeline {
+    fn shown(&self) -> &[Row] {
+        &self.rows[..self.rows.len().min(MAX_ROWS)]
+    }
+
+    fn title(&self) -> String {
+        if self.rows.len() <= MAX_ROWS {
+            return self.title.clone();
+        }
+        let note = format!("first {MAX_ROWS} of {} sockets", self.rows.len());
+        if self.title.is_empty() {
+            note
+        } else {
+            format!("{} ({note})", self.title)
+        }
+    }
+
+    fn row_h(style: &Style) -> i32 {
+        ((style.note_size * 1.8) as i32).max(12)
+    }
+
+    fn label_w(&self, style: &Style) -> i32 {
+        let text = style.text(style.note_size, style.ink);
+        self.shown()
+            .iter()
+            .map(|r| text_size(&text, &r.label).0)
+            .max()
+            .unwrap_or(0)
+            .min(MAX_LABEL_W)
+    }
+
+    /// States present, known ones in legend order, then the others by first appearance.
+    fn states(&self) -> Vec<(String, RGBColor)> {
+        let present = |name: &str| {
+            self.shown()
+                .iter()
+                .any(|r| r.spans.iter().any(|s| s.2 == name && drawable(s)))
+        };
+        let mut out: Vec<(String, RGBColor)> = KNOWN
+            .iter()
+            .filter(|(n, _)| present(n))
+            .map(|(n, c)| (n.to_string(), *c))
+            .collect();
+        let mut others = 0;
+        for r in self.shown() {
+            for s in r.spans.iter().filter(|s| drawable(s)) {
+                if state_color(&s.2).is_none() && !out.iter().any(|o| o.0 == s.2) {
+                    out.push((s.2.clone(), OTHER[others % OTHER.len()]));
+                    others += 1;
+                }
+            }
+        }
+        out
+    }
+
+    fn legend(&self, style: &Style, width: i32) -> Legend {
+        let entries: Vec<(Key, String)> = self
+            .states()
+            .into_iter()
+            .map(|(n, c)| (Key::Swatch(c), n))
+            .collect();
+        let mut legend = Legend {
+            columns: entries.len().max(1),
+            entries,
+            text: style.text(style.note_size, style.ink),
+        };
+        // As many columns as fit the width.
+        while legend.columns > 1 && legend.size().0 > width {
+            legend.columns -= 1;
+        }
+        legend
+    }
+
+    fn x_range(&self) -> (f64, f64) {
+        let times = self.shown().iter().flat_map(|r| {
+            r.spans
+                .iter()
+                .filter(|s| drawable(s))
+                .flat_map(|s| [s.0, s.1])
+        });
+        axis_range(self.window, extent(times))
+    }
+}
+
+impl Figure for Timeline {
+    fn size(&self, style: &Style) -> (u32, u32) {
+        let style = &style.sanitized();
+        let w = (self.label_w(style) + MIN_PLOT_W + 120).max(style.width as i32);
+        let legend_h = self.legend(style, w - 40).size().1;
+        // Title, legend, ticks and axis label, with some slack; rows get the rest.
+        let overhead = (style.title_size + 2.0 * style.label_size + 2.0 * style.tick_size) as i32
+            + legend_h
+            + 60;
+        // The height follows the rows, so a few sockets do not get fat bars.
+        let rows = self.shown().len().max(1) as i32;
+        let h = (overhead + rows * Self::row_h(style)).max(200);
+        (w.max(1) as u32, h.max(1) as u32)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        style: &Style,
+    ) -> Result<(), PlotError> {
+        let style = &style.sanitized();
+        let (w, _) = area.dim_in_pixel();
+        let label_w = self.label_w(style);
+        let legend = self.legend(style, w as i32 - 40);
+        let legend_h = legend.size().1;
+        let xr = self.x_range();
+        let title = self.title();
+        let frame = draw_axes(
+            area,
+            style,
+            &Axes {
+                title: &title,
+                x_label: "time (s)",
+                y_label: "",
+                x: xr,
+                y: (0.0, self.shown().len().max(1) as f64),
+                y_down: true,
+                x_ticks: true,
+                y_ticks: false,
+                left_extra: label_w + 10,
+                top_extra: legend_h + 6,
+                grid_x: true,
+                grid_y: false,
+            },
+        )?;
+        let plot = frame.plot;
+        legend.draw(
+            area,
+            ((w as i32 - legend.size().0) / 2, plot.y0 - legend_h - 6),
+            false,
+            style,
+        )?;
+
+        let states = self.states();
+        let color_of = |s: &str| {
+            states
+                .iter()
+                .find(|(n, _)| n == s)
+                .map(|(_, c)| *c)
+                .unwrap_or(OTHER[0])
+        };
+        let label_text = style.text(style.note_size, style.ink);
+        let row_px = frame.py(1.0) - frame.py(0.0);
+        for (i, row) in self.shown().iter().enumerate() {
+            let top = frame.py(i as f64);
+            let (y0, y1) = (top + row_px * 3 / 20, top + row_px * 17 / 20);
+            area.draw(&Text::new(
+                shorten(&label_text, &row.label, label_w),
+                (plot.x0 - 8, (y0 + y1) / 2),
+                label_text.pos(Pos::new(HPos::Right, VPos::Center)),
+            ))?;
+            for (start, end, state) in &row.spans {
+                let Some(start) = fin(*start) else { continue };
+                let end = if *end == f64::INFINITY {
+                    xr.1
+                } else {
+                    match fin(*end) {
+                        Some(e) => e,
+                        None => continue,
+                    }
+                };
+                let (a, b) = (start.min(end).max(xr.0), start.max(end).min(xr.1));
+                if a > b {
+                    continue;
+                }
+                let (x0, x1) = (frame.px(a), frame.px(b).max(frame.px(a) + 1));
+                let color = color_of(state);
+                area.draw(&Rectangle::new([(x0, y0), (x1, y1)], color.filled()))?;
+                // The state's name inside its bar when it fits, for grey-scale print.
+                let (tw, th) = text_size(&label_text, state);
+                if x1 - x0 >= tw + 8 && y1 - y0 >= th {
+                    let ink = if luminance(color) > 0.5 {
+                        style.ink
+                    } else {
+                        WHITE
+                    };
+                    area.draw(&Text::new(
+                        state.clone(),
+                        ((x0 + x1) / 2, (y0 + y1) / 2),
+                        style
+                            .text(style.note_size, ink)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
+                    ))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A span has a finite start and an end that is finite or +infinity.
+fn drawable(s: &(f64, f64, String)) -> bool {
+    s.0.is_finite() && (s.1.is_finite() || s.1 == f64::INFINITY)
+}
+
+/// Relative luminance (0 dark .. 1 light), to pick legible text on a bar.
+fn luminance(c: RGBColor) -> f64 {
+    (0.2126 * c.0 as f64 + 0.7152 * c.1 as f64 + 0.0722 * c.2 as f64) / 255.0
+}
+
+/// `s` if it fits in `max_w` pixels, else its start and end joined by an ellipsis.
+fn shorten(text: &TextStyle, s: &str, max_w: i32) -> String {
+    if text_size(text, s).0 <= max_w {
+        return s.to_string();
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let cut = |keep: usize| -> String {
+        let head = keep / 2;
+        let tail = keep - head;
+        chars[..head]
+            .iter()
+            .chain(std::iter::once(&'…'))
+            .chain(&chars[chars.len() - tail..])
+            .collect()
+    };
+    // Binary search for the most characters that fit: width grows with `keep`.
+    let (mut lo, mut hi) = (0, chars.len().saturating_sub(1));
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if text_size(text, &cut(mid)).0 <= max_w {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    cut(lo)
+}

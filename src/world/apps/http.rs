@@ -1,0 +1,492 @@
+//! HTTP-like applications: a Flask-like server with slow handlers, and a curl-like client with
+//! `--connect-timeout` and `-m` (max time) and curl's own error messages.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddrV4;
+
+use super::App;
+use crate::sim::Duration;
+use crate::tcp::{ConnectError, SocketEvent, SocketHandle};
+use crate::world::AppCtx;
+
+/// When the server accepts connections waiting in its accept queue.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AcceptDelay {
+    /// This long after each connection becomes acceptable (zero: at once).
+    After(Duration),
+    /// Never: connections pile up in the accept queue.
+    Never,
+}
+
+/// One route: requests for `path` are answered after `delay`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Handler {
+    /// Request path, e.g. "/myget".
+    pub path: String,
+    /// Time the handler takes (the seed's `/myget` sleeps 100 s).
+    pub delay: Duration,
+    /// Response body size in bytes.
+    pub body: u64,
+}
+
+/// Configuration of an [`HttpServer`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpServerSpec {
+    /// Port to listen on.
+    pub port: u16,
+    /// listen() backlog (the accept queue holds backlog + 1).
+    pub backlog: u32,
+    /// When accept() is called.
+    pub accept_delay: AcceptDelay,
+    /// Routes; unknown paths get a 404 at once.
+    pub handlers: Vec<Handler>,
+    /// Close after responding (HTTP/1.0, the server closes first) or wait for the client.
+    pub close_after_response: bool,
+    /// With `close_after_response = false`: close an idle connection after this long.
+    pub idle_timeout: Duration,
+}
+
+#[derive(Default)]
+struct ServerConn {
+    request: Vec<u8>,
+    responded: bool,
+}
+
+#[derive(Clone, Copy)]
+enum ServerDue {
+    Accept,
+    Respond(SocketHandle, usize),
+    Idle(SocketHandle),
+}
+
+/// A Flask-like server: one request per connection, handled after the route's delay.
+pub struct HttpServer {
+    spec: HttpServerSpec,
+    listener: Option<u32>,
+    conns: BTreeMap<SocketHandle, ServerConn>,
+    timers: BTreeMap<u64, ServerDue>,
+    next_token: u64,
+}
+
+impl HttpServer {
+    /// A server that has not started listening.
+    pub fn new(spec: HttpServerSpec) -> HttpServer {
+        HttpServer {
+            spec,
+            listener: None,
+            conns: BTreeMap::new(),
+            timers: BTreeMap::new(),
+            next_token: 0,
+        }
+    }
+
+    fn after(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: ServerDue) {
+        self.next_token += 1;
+        self.timers.insert(self.next_token, due);
+        ctx.set_timer_after(wait, self.next_token);
+    }
+
+    fn accept_all(&mut self, ctx: &mut AppCtx<'_>) {
+        let Some(l) = self.listener else { return };
+        while let Some(h) = ctx.accept(l) {
+            self.conns.insert(h, ServerConn::default());
+            // The request (and even the client's FIN) may be waiting already.
+            self.read(ctx, h);
+        }
+    }
+
+    fn read(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        let data = ctx.recv(h, usize::MAX);
+        let Some(c) = self.conns.get_mut(&h) else {
+            return;
+        };
+        c.request.extend_from_slice(&data);
+        if c.responded || !c.request.windows(4).any(|w| w == b"\r\n\r\n") {
+            // Like Flask, a client that closes early does not cancel the handler.
+            return;
+        }
+        c.responded = true;
+        let path = request_path(&c.request);
+        let route = self.spec.handlers.iter().position(|r| r.path == path);
+        let delay = route.map_or(Duration::ZERO, |i| self.spec.handlers[i].delay);
+        self.after(
+            ctx,
+            delay,
+            ServerDue::Respond(h, route.unwrap_or(usize::MAX)),
+        );
+    }
+
+    fn respond(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, route: usize) {
+        let (status, body) = match self.spec.handlers.get(route) {
+            Some(r) => ("200 OK", r.body),
+            None => ("404 NOT FOUND", 9),
+        };
+        let connection = if self.spec.close_after_response {
+            "close"
+        } else {
+            "keep-alive"
+        };
+        let mut response = format!(
+            "HTTP/1.0 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {body}\r\nConnection: {connection}\r\n\r\n"
+        )
+        .into_bytes();
+        response.extend(body_bytes(body));
+        // Written even if the client has gone: that is how a late response meets RST.
+        ctx.send(h, &response);
+        ctx.note(&format!(
+            "served {} ({status})",
+            request_path_of(&self.conns, h)
+        ));
+        if self.spec.close_after_response {
+            self.finish(ctx, h);
+        } else {
+            let idle = self.spec.idle_timeout;
+            self.after(ctx, idle, ServerDue::Idle(h));
+        }
+    }
+
+    fn finish(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        if self.conns.remove(&h).is_some() {
+            ctx.close(h);
+        }
+    }
+}
+
+fn request_path_of(conns: &BTreeMap<SocketHandle, ServerConn>, h: SocketHandle) -> String {
+    conns
+        .get(&h)
+        .map_or_else(String::new, |c| request_path(&c.request))
+}
+
+/// The path of "GET /myget HTTP/1.1".
+fn request_path(request: &[u8]) -> String {
+    let line = request.split(|b| *b == b'\r').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(line);
+    text.split_whitespace().nth(1).unwrap_or("/").to_string()
+}
+
+/// A body like the seed's "success get", repeated to the size asked for.
+fn body_bytes(len: u64) -> Vec<u8> {
+    b"success get"
+        .iter()
+        .copied()
+        .cycle()
+        .take(len as usize)
+        .collect()
+}
+
+impl App for HttpServer {
+    fn start(&mut self, ctx: &mut AppCtx<'_>) {
+        match ctx.listen(self.spec.port, self.spec.backlog) {
+            Ok(l) => self.listener = Some(l),
+            Err(e) => ctx.note(&format!(
+                "listen() on port {} failed: {}",
+                self.spec.port,
+                e.message()
+            )),
+        }
+    }
+
+    fn timer(&mut self, ctx: &mut AppCtx<'_>, token: u64) {
+        match self.timers.remove(&token) {
+            Some(ServerDue::Accept) => self.accept_all(ctx),
+            Some(ServerDue::Respond(h, route)) => self.respond(ctx, h, route),
+            Some(ServerDue::Idle(h)) => self.finish(ctx, h),
+            None => {}
+        }
+    }
+
+    fn socket(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, ev: SocketEvent) {
+        match ev {
+            SocketEvent::Incoming => match self.spec.accept_delay {
+                AcceptDelay::Never => {}
+                AcceptDelay::After(d) if d.is_zero() => self.accept_all(ctx),
+                AcceptDelay::After(d) => self.after(ctx, d, ServerDue::Accept),
+            },
+            SocketEvent::Readable => self.read(ctx, h),
+            SocketEvent::PeerClosed => {
+                self.read(ctx, h);
+                // A keep-alive server closes its side when the client has; a server still
+                // running a handler (or that closes after responding) keeps CLOSE_WAIT
+                // until the handler is done.
+                let idle = self.conns.get(&h).is_some_and(|c| c.responded)
+                    && !self.spec.close_after_response
+                    && !self
+                        .timers
+                        .values()
+                        .any(|d| matches!(d, ServerDue::Respond(x, _) if *x == h));
+                if idle {
+                    self.finish(ctx, h);
+                }
+            }
+            SocketEvent::Reset | SocketEvent::TimedOut => {
+                self.conns.remove(&h);
+            }
+            SocketEvent::Connected | SocketEvent::Writable => {}
+        }
+    }
+}
+
+/// What the client does when a timeout expires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnTimeout {
+    /// close(): FIN, as curl does.
+    Close,
+    /// Abortive close: RST.
+    Abort,
+}
+
+/// Configuration of an [`HttpClient`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpClientSpec {
+    /// Server address and port.
+    pub server: SocketAddrV4,
+    /// Request path.
+    pub path: String,
+    /// First request.
+    pub start: Duration,
+    /// Number of requests, one connection each.
+    pub requests: u64,
+    /// Gap between request starts.
+    pub interval: Duration,
+    /// curl `--connect-timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// curl `-m` / `--max-time`: the whole operation.
+    pub max_time: Option<Duration>,
+    /// What to do when a timeout expires.
+    pub on_timeout: OnTimeout,
+    /// A fixed source port (forces incarnations of one 4-tuple).
+    pub src_port: Option<u16>,
+    /// Extra request bytes (a body) beyond the request line and headers.
+    pub request_body: u64,
+    /// Write one line per request to the summary (off for load generators).
+    pub verbose: bool,
+}
+
+struct ClientConn {
+    started: Duration,
+    connected: bool,
+    received: u64,
+    /// Response bytes up to the end of the header.
+    head: Vec<u8>,
+    /// Once the header is in: where the response ends (`None`: when the server closes).
+    expected: Option<Option<u64>>,
+}
+
+/// How a response ends, once its header is complete: after header + Content-Length bytes,
+/// or (`Connection: close`) when the server closes.
+fn response_size(head: &[u8]) -> Option<Option<u64>> {
+    let end = head.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let text = String::from_utf8_lossy(&head[..end]);
+    let header = |name: &str| {
+        text.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+    };
+    if header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
+        return Some(None);
+    }
+    let body = header("content-length")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    Some(Some(end as u64 + body))
+}
+
+#[derive(Clone, Copy)]
+enum ClientDue {
+    Request(u64),
+    ConnectTimeout(SocketHandle),
+    MaxTime(SocketHandle),
+}
+
+/// A curl-like client: one request per connection.
+pub struct HttpClient {
+    spec: HttpClientSpec,
+    conns: BTreeMap<SocketHandle, ClientConn>,
+    timers: BTreeMap<u64, ClientDue>,
+    next_token: u64,
+}
+
+impl HttpClient {
+    /// A client that has not started.
+    pub fn new(spec: HttpClientSpec) -> HttpClient {
+        HttpClient {
+            spec,
+            conns: BTreeMap::new(),
+            timers: BTreeMap::new(),
+            next_token: 0,
+        }
+    }
+
+    fn after(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: ClientDue) {
+        self.next_token += 1;
+        self.timers.insert(self.next_token, due);
+        ctx.set_timer_after(wait, self.next_token);
+    }
+
+    fn request(&mut self, ctx: &mut AppCtx<'_>, i: u64) {
+        let next = i + 1;
+        if next < self.spec.requests {
+            let due = self.spec.start + self.spec.interval * next;
+            let wait = due.saturating_sub(ctx.now().since_start());
+            self.after(ctx, wait, ClientDue::Request(next));
+        }
+        let server = self.spec.server;
+        match ctx.connect(server, self.spec.src_port) {
+            Ok(h) => {
+                self.conns.insert(
+                    h,
+                    ClientConn {
+                        started: ctx.now().since_start(),
+                        connected: false,
+                        received: 0,
+                        head: Vec::new(),
+                        expected: None,
+                    },
+                );
+                if let Some(t) = self.spec.connect_timeout {
+                    self.after(ctx, t, ClientDue::ConnectTimeout(h));
+                }
+                if let Some(t) = self.spec.max_time {
+                    self.after(ctx, t, ClientDue::MaxTime(h));
+                }
+            }
+            Err(e) => {
+                let why = match e {
+                    ConnectError::AddrNotAvailable => "Cannot assign requested address",
+                    ConnectError::AddrInUse => "Address already in use",
+                };
+                ctx.note(&format!(
+                    "curl: (7) Failed to connect to {} port {}: {why}",
+                    server.ip(),
+                    server.port()
+                ));
+            }
+        }
+    }
+
+    /// Ends a request with curl's message, closing (or aborting) the connection.
+    fn give_up(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, message: String) {
+        if self.conns.remove(&h).is_none() {
+            return;
+        }
+        ctx.note(&message);
+        match self.spec.on_timeout {
+            OnTimeout::Close => ctx.close(h),
+            OnTimeout::Abort => ctx.abort(h),
+        }
+    }
+
+    fn read(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        let data = ctx.recv(h, usize::MAX);
+        let eof = ctx.socket(h).is_some_and(|s| s.peer_closed());
+        let Some(c) = self.conns.get_mut(&h) else {
+            return;
+        };
+        c.received += data.len() as u64;
+        if c.expected.is_none() {
+            c.head.extend_from_slice(&data);
+            c.expected = response_size(&c.head);
+            if c.expected.is_some() {
+                c.head = Vec::new();
+            }
+        }
+        // The response ends with its Content-Length, or when the server closes.
+        if eof || c.expected.flatten().is_some_and(|n| c.received >= n) {
+            let took = ctx.now().since_start().saturating_sub(c.started);
+            let received = c.received;
+            if self.spec.verbose {
+                ctx.note(&format!(
+                    "curl: got {received} bytes from http://{}{} in {}",
+                    self.spec.server,
+                    self.spec.path,
+                    took.round_to(Duration::from_micros(1))
+                ));
+            }
+            self.conns.remove(&h);
+            ctx.close(h);
+        }
+    }
+}
+
+impl App for HttpClient {
+    fn start(&mut self, ctx: &mut AppCtx<'_>) {
+        if self.spec.requests > 0 {
+            let start = self.spec.start;
+            self.after(ctx, start, ClientDue::Request(0));
+        }
+    }
+
+    fn timer(&mut self, ctx: &mut AppCtx<'_>, token: u64) {
+        match self.timers.remove(&token) {
+            Some(ClientDue::Request(i)) => self.request(ctx, i),
+            Some(ClientDue::ConnectTimeout(h))
+                if self.conns.get(&h).is_some_and(|c| !c.connected) =>
+            {
+                self.give_up(ctx, h, "curl: (28) connect() timed out!".into());
+            }
+            Some(ClientDue::MaxTime(h)) => {
+                let Some(c) = self.conns.get(&h) else { return };
+                let ms = self.spec.max_time.unwrap_or_default().as_millis();
+                let message = if c.connected {
+                    format!(
+                        "curl: (28) Operation timed out after {ms} milliseconds with {} bytes received",
+                        c.received
+                    )
+                } else {
+                    "curl: (28) connect() timed out!".to_string()
+                };
+                self.give_up(ctx, h, message);
+            }
+            Some(ClientDue::ConnectTimeout(_)) | None => {}
+        }
+    }
+
+    fn socket(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, ev: SocketEvent) {
+        match ev {
+            SocketEvent::Connected => {
+                let Some(c) = self.conns.get_mut(&h) else {
+                    return;
+                };
+                c.connected = true;
+                let mut request = format!(
+                    "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/7.29.0\r\nAccept: */*\r\n\r\n",
+                    self.spec.path, self.spec.server
+                )
+                .into_bytes();
+                request.extend(std::iter::repeat_n(b'x', self.spec.request_body as usize));
+                ctx.send(h, &request);
+            }
+            SocketEvent::Readable | SocketEvent::PeerClosed => self.read(ctx, h),
+            SocketEvent::Reset => {
+                if let Some(c) = self.conns.remove(&h) {
+                    let server = self.spec.server;
+                    let message = if c.connected {
+                        "curl: (56) Recv failure: Connection reset by peer".to_string()
+                    } else {
+                        format!(
+                            "curl: (7) Failed to connect to {} port {}: Connection refused",
+                            server.ip(),
+                            server.port()
+                        )
+                    };
+                    ctx.note(&message);
+                }
+            }
+            SocketEvent::TimedOut => {
+                if self.conns.remove(&h).is_some() {
+                    let server = self.spec.server;
+                    ctx.note(&format!(
+                        "curl: (7) Failed to connect to {} port {}: Connection timed out",
+                        server.ip(),
+                        server.port()
+                    ));
+                }
+            }
+            SocketEvent::Writable | SocketEvent::Incoming => {}
+        }
+    }
+}
