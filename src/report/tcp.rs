@@ -97,13 +97,16 @@ pub struct TcpTally {
     time_wait: BTreeMap<u32, TimeWaitTally>,
     tw_overflows: u64,
     max_incarnation: u32,
-    /// Application messages by (host, app, text): count, first and last time.
-    notes: BTreeMap<(u32, u32, String), (u64, SimTime, SimTime)>,
+    /// Application messages by (host, app), then text.
+    notes: BTreeMap<(u32, u32), BTreeMap<String, NoteTally>>,
     /// When each live connection entered its current state.
     entered: FxHashMap<ConnId, SimTime>,
     /// Time spent in a state before leaving it, by (host, state, next state, cause).
     dwell: BTreeMap<(u32, State, State, &'static str), Dwell>,
 }
+
+/// How often an application said one thing: count, first and last time.
+type NoteTally = (u64, SimTime, SimTime);
 
 /// How long connections stayed in a state before leaving it one particular way.
 #[derive(Clone, Copy)]
@@ -335,12 +338,17 @@ impl TcpTally {
 
     /// Records an application's message.
     pub fn note(&mut self, time: SimTime, node: NodeId, app: u32, message: &str) {
-        let e = self
-            .notes
-            .entry((node.0, app, message.to_string()))
-            .or_insert((0, time, time));
-        e.0 += 1;
-        e.2 = time;
+        let by_text = self.notes.entry((node.0, app)).or_default();
+        // Looking up by &str first spares an allocation for every repeat.
+        match by_text.get_mut(message) {
+            Some(e) => {
+                e.0 += 1;
+                e.2 = time;
+            }
+            None => {
+                by_text.insert(message.to_string(), (1, time, time));
+            }
+        }
     }
 
     /// Flushes the CSV files.
@@ -377,7 +385,11 @@ impl TcpTally {
                 errs.join(", ")
             );
         }
-        for ((h, _, msg), (n, first, last)) in &self.notes {
+        let notes = self
+            .notes
+            .iter()
+            .flat_map(|((h, _), m)| m.iter().map(move |(msg, e)| (h, msg, e)));
+        for (h, msg, (n, first, last)) in notes {
             if *n == 1 {
                 let _ = writeln!(out, "  {} at {}: {msg}", name(*h), at(*first));
             } else {

@@ -20,6 +20,20 @@ const DEFAULT_MSS: u16 = 536;
 /// Largest window the 16-bit field can carry (no window scaling).
 const MAX_WINDOW: u32 = 65_535;
 
+/// Bytes `start..start + len` of a ring buffer, copied slice by slice (not byte by byte).
+fn copy_range(buf: &VecDeque<u8>, start: usize, len: usize) -> Vec<u8> {
+    let (a, b) = buf.as_slices();
+    let mut out = Vec::with_capacity(len);
+    let end = start + len;
+    if start < a.len() {
+        out.extend_from_slice(&a[start..end.min(a.len())]);
+    }
+    if end > a.len() {
+        out.extend_from_slice(&b[start.saturating_sub(a.len())..end - a.len()]);
+    }
+    out
+}
+
 /// Out-of-order bytes waiting for the hole before them to fill.
 #[derive(Clone, Debug)]
 struct Chunk {
@@ -520,11 +534,7 @@ impl Socket {
                 let fin_due = self.fin_seq().is_some_and(|f| self.snd_nxt == f);
                 if unsent > 0 && window_left > 0 {
                     let len = (unsent as u32).min(mss).min(window_left) as usize;
-                    let payload: Vec<u8> = self
-                        .send_buf
-                        .range(in_flight..in_flight + len)
-                        .copied()
-                        .collect();
+                    let payload = copy_range(&self.send_buf, in_flight, len);
                     let last = len == unsent;
                     let mut flags = Flags::ACK;
                     if last {
@@ -1133,7 +1143,8 @@ impl Socket {
     /// RECEIVE: takes up to `max` bytes in order. Opens the window again if it had closed.
     pub fn recv(&mut self, now: SimTime, max: usize, out: &mut Output) -> Vec<u8> {
         let n = max.min(self.recv_buf.len());
-        let data: Vec<u8> = self.recv_buf.drain(..n).collect();
+        let data = copy_range(&self.recv_buf, 0, n);
+        self.recv_buf.drain(..n);
         // RFC 9293 §3.8.6.2.2: reopen once min(MSS, RCV.BUFF / 2) is free (a buffer below one
         // MSS would otherwise never announce its window and leave the sender to its probes).
         let step = (self.config.mss as u32).min(self.config.rcv_buf / 2).max(1);

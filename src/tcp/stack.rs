@@ -258,6 +258,7 @@ impl Stack {
                     }
                 }
                 out.log.push(TcpLog::Closed(s.record(now)));
+                out.released.push(h);
                 if state == State::TimeWait {
                     self.enter_time_wait(&s, now, out);
                 } else {

@@ -269,8 +269,11 @@ pub enum Wakeup {
 /// What one call into TCP produced. The host drains it after each call.
 #[derive(Default, Debug)]
 pub struct Output {
-    /// Times at which TCP needs to be woken.
+    /// Times at which TCP needs to be woken (each supersedes any earlier request for the
+    /// same socket).
     pub wakeups: Vec<(Wakeup, SimTime)>,
+    /// Sockets released: their pending wakeups are no longer needed.
+    pub released: Vec<u64>,
     /// Segments to send, in order.
     pub segments: Vec<Outgoing>,
     /// Events for applications: (owner, socket handle, event).
@@ -280,9 +283,19 @@ pub struct Output {
 }
 
 impl Output {
+    /// True if the call produced nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.wakeups.is_empty()
+            && self.released.is_empty()
+            && self.segments.is_empty()
+            && self.events.is_empty()
+            && self.log.is_empty()
+    }
+
     /// Empties every list, keeping their allocations.
     pub fn clear(&mut self) {
         self.wakeups.clear();
+        self.released.clear();
         self.segments.clear();
         self.events.clear();
         self.log.clear();

@@ -84,6 +84,8 @@ struct Core {
     tcp_out: Output,
     /// Socket events waiting to be handed to their applications, in order.
     pending: VecDeque<(u32, SocketHandle, SocketEvent)>,
+    /// The one pending wakeup per (host, socket), so superseded ones can be cancelled.
+    tcp_timers: rustc_hash::FxHashMap<(u32, SocketHandle), crate::sim::TimerId>,
     stats: RunStats,
 }
 
@@ -205,6 +207,7 @@ impl World {
                 stacks,
                 tcp_out: Output::default(),
                 pending: VecDeque::new(),
+                tcp_timers: Default::default(),
                 stats: RunStats::default(),
             },
             apps,
@@ -301,6 +304,9 @@ impl World {
             Event::Tcp { node, wakeup } => {
                 let core = &mut self.core;
                 let now = core.queue.now();
+                if let Wakeup::Socket(h) = wakeup {
+                    core.tcp_timers.remove(&(node, h));
+                }
                 if let Some(Some(stack)) = core.stacks.get_mut(node as usize) {
                     stack.wakeup(now, wakeup, &mut core.tcp_out);
                 }
@@ -379,16 +385,30 @@ impl Core {
     /// Acts on what a TCP call produced: sends its segments, schedules its wakeups, logs,
     /// and queues its socket events for the applications.
     fn flush_tcp(&mut self, node: NodeId, obs: &mut dyn Observer) {
+        if self.tcp_out.is_empty() {
+            return;
+        }
         let mut out = std::mem::take(&mut self.tcp_out);
         let now = self.queue.now();
+        for h in out.released.drain(..) {
+            if let Some(id) = self.tcp_timers.remove(&(node.0, h)) {
+                self.queue.cancel(id);
+            }
+        }
         for (w, at) in out.wakeups.drain(..) {
-            self.queue.schedule(
+            let id = self.queue.schedule(
                 at,
                 Event::Tcp {
                     node: node.0,
                     wakeup: w,
                 },
             );
+            // The stack only asks again when the new time is earlier: the old one is moot.
+            if let Wakeup::Socket(h) = w
+                && let Some(old) = self.tcp_timers.insert((node.0, h), id)
+            {
+                self.queue.cancel(old);
+            }
         }
         let mut changed = false;
         for log in out.log.drain(..) {
@@ -662,8 +682,8 @@ impl AppCtx<'_> {
             .unwrap_or(Ipv4Addr::UNSPECIFIED)
     }
 
-    /// Calls the app's `timer(token)` after `delay`.
-    pub fn set_timer_after(&mut self, delay: Duration, token: u64) {
+    /// Calls the app's `timer(token)` after `delay`; the id can cancel it.
+    pub fn set_timer_after(&mut self, delay: Duration, token: u64) -> crate::sim::TimerId {
         let at = self.now() + delay;
         self.core.queue.schedule(
             at,
@@ -671,7 +691,12 @@ impl AppCtx<'_> {
                 app: self.app.0,
                 token,
             },
-        );
+        )
+    }
+
+    /// Cancels a timer set with [`AppCtx::set_timer_after`] (no effect once it has fired).
+    pub fn cancel_timer(&mut self, id: crate::sim::TimerId) {
+        self.core.queue.cancel(id);
     }
 
     fn stack(&mut self) -> Option<&mut Stack> {

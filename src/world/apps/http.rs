@@ -49,7 +49,12 @@ pub struct HttpServerSpec {
 #[derive(Default)]
 struct ServerConn {
     request: Vec<u8>,
+    /// The request is complete and its handler has started.
     responded: bool,
+    /// The handler has not answered yet.
+    handling: bool,
+    /// The keep-alive timer, cancelled when the connection ends first.
+    idle: Option<crate::sim::TimerId>,
 }
 
 #[derive(Clone, Copy)]
@@ -62,6 +67,8 @@ enum ServerDue {
 /// A Flask-like server: one request per connection, handled after the route's delay.
 pub struct HttpServer {
     spec: HttpServerSpec,
+    /// The bytes each route answers with (the last one is the 404), and the note it leaves.
+    responses: Vec<(Vec<u8>, String)>,
     listener: Option<u32>,
     conns: BTreeMap<SocketHandle, ServerConn>,
     timers: BTreeMap<u64, ServerDue>,
@@ -71,8 +78,28 @@ pub struct HttpServer {
 impl HttpServer {
     /// A server that has not started listening.
     pub fn new(spec: HttpServerSpec) -> HttpServer {
+        let connection = if spec.close_after_response {
+            "close"
+        } else {
+            "keep-alive"
+        };
+        let respond = |path: &str, status: &str, body: u64| {
+            let mut bytes = format!(
+                "HTTP/1.0 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {body}\r\nConnection: {connection}\r\n\r\n"
+            )
+            .into_bytes();
+            bytes.extend(body_bytes(body));
+            (bytes, format!("served {path} ({status})"))
+        };
+        let mut responses: Vec<(Vec<u8>, String)> = spec
+            .handlers
+            .iter()
+            .map(|h| respond(&h.path, "200 OK", h.body))
+            .collect();
+        responses.push(respond("an unknown path", "404 NOT FOUND", 9));
         HttpServer {
             spec,
+            responses,
             listener: None,
             conns: BTreeMap::new(),
             timers: BTreeMap::new(),
@@ -80,10 +107,15 @@ impl HttpServer {
         }
     }
 
-    fn after(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: ServerDue) {
+    fn after(
+        &mut self,
+        ctx: &mut AppCtx<'_>,
+        wait: Duration,
+        due: ServerDue,
+    ) -> crate::sim::TimerId {
         self.next_token += 1;
         self.timers.insert(self.next_token, due);
-        ctx.set_timer_after(wait, self.next_token);
+        ctx.set_timer_after(wait, self.next_token)
     }
 
     fn accept_all(&mut self, ctx: &mut AppCtx<'_>) {
@@ -100,12 +132,14 @@ impl HttpServer {
         let Some(c) = self.conns.get_mut(&h) else {
             return;
         };
+        let from = c.request.len().saturating_sub(3);
         c.request.extend_from_slice(&data);
-        if c.responded || !c.request.windows(4).any(|w| w == b"\r\n\r\n") {
+        if c.responded || !c.request[from..].windows(4).any(|w| w == b"\r\n\r\n") {
             // Like Flask, a client that closes early does not cancel the handler.
             return;
         }
         c.responded = true;
+        c.handling = true;
         let path = request_path(&c.request);
         let route = self.spec.handlers.iter().position(|r| r.path == path);
         let delay = route.map_or(Duration::ZERO, |i| self.spec.handlers[i].delay);
@@ -117,45 +151,32 @@ impl HttpServer {
     }
 
     fn respond(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, route: usize) {
-        let (status, body) = match self.spec.handlers.get(route) {
-            Some(r) => ("200 OK", r.body),
-            None => ("404 NOT FOUND", 9),
-        };
-        let connection = if self.spec.close_after_response {
-            "close"
-        } else {
-            "keep-alive"
-        };
-        let mut response = format!(
-            "HTTP/1.0 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {body}\r\nConnection: {connection}\r\n\r\n"
-        )
-        .into_bytes();
-        response.extend(body_bytes(body));
+        if let Some(c) = self.conns.get_mut(&h) {
+            c.handling = false;
+        }
+        let i = route.min(self.responses.len() - 1);
         // Written even if the client has gone: that is how a late response meets RST.
-        ctx.send(h, &response);
-        ctx.note(&format!(
-            "served {} ({status})",
-            request_path_of(&self.conns, h)
-        ));
+        ctx.send(h, &self.responses[i].0);
+        ctx.note(&self.responses[i].1);
         if self.spec.close_after_response {
             self.finish(ctx, h);
         } else {
             let idle = self.spec.idle_timeout;
-            self.after(ctx, idle, ServerDue::Idle(h));
+            let id = self.after(ctx, idle, ServerDue::Idle(h));
+            if let Some(c) = self.conns.get_mut(&h) {
+                c.idle = Some(id);
+            }
         }
     }
 
     fn finish(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
-        if self.conns.remove(&h).is_some() {
+        if let Some(c) = self.conns.remove(&h) {
+            if let Some(id) = c.idle {
+                ctx.cancel_timer(id);
+            }
             ctx.close(h);
         }
     }
-}
-
-fn request_path_of(conns: &BTreeMap<SocketHandle, ServerConn>, h: SocketHandle) -> String {
-    conns
-        .get(&h)
-        .map_or_else(String::new, |c| request_path(&c.request))
 }
 
 /// The path of "GET /myget HTTP/1.1".
@@ -167,12 +188,10 @@ fn request_path(request: &[u8]) -> String {
 
 /// A body like the seed's "success get", repeated to the size asked for.
 fn body_bytes(len: u64) -> Vec<u8> {
-    b"success get"
-        .iter()
-        .copied()
-        .cycle()
-        .take(len as usize)
-        .collect()
+    const BODY: &[u8] = b"success get";
+    let mut out = BODY.repeat(len as usize / BODY.len() + 1);
+    out.truncate(len as usize);
+    out
 }
 
 impl App for HttpServer {
@@ -191,7 +210,12 @@ impl App for HttpServer {
         match self.timers.remove(&token) {
             Some(ServerDue::Accept) => self.accept_all(ctx),
             Some(ServerDue::Respond(h, route)) => self.respond(ctx, h, route),
-            Some(ServerDue::Idle(h)) => self.finish(ctx, h),
+            Some(ServerDue::Idle(h)) => {
+                if let Some(c) = self.conns.get_mut(&h) {
+                    c.idle = None;
+                }
+                self.finish(ctx, h);
+            }
             None => {}
         }
     }
@@ -201,7 +225,9 @@ impl App for HttpServer {
             SocketEvent::Incoming => match self.spec.accept_delay {
                 AcceptDelay::Never => {}
                 AcceptDelay::After(d) if d.is_zero() => self.accept_all(ctx),
-                AcceptDelay::After(d) => self.after(ctx, d, ServerDue::Accept),
+                AcceptDelay::After(d) => {
+                    self.after(ctx, d, ServerDue::Accept);
+                }
             },
             SocketEvent::Readable => self.read(ctx, h),
             SocketEvent::PeerClosed => {
@@ -209,12 +235,11 @@ impl App for HttpServer {
                 // A keep-alive server closes its side when the client has; a server still
                 // running a handler (or that closes after responding) keeps CLOSE_WAIT
                 // until the handler is done.
-                let idle = self.conns.get(&h).is_some_and(|c| c.responded)
-                    && !self.spec.close_after_response
-                    && !self
-                        .timers
-                        .values()
-                        .any(|d| matches!(d, ServerDue::Respond(x, _) if *x == h));
+                let idle = self
+                    .conns
+                    .get(&h)
+                    .is_some_and(|c| c.responded && !c.handling)
+                    && !self.spec.close_after_response;
                 if idle {
                     self.finish(ctx, h);
                 }
@@ -264,6 +289,8 @@ pub struct HttpClientSpec {
 }
 
 struct ClientConn {
+    /// Timeouts to cancel when the request ends first.
+    timeouts: Vec<crate::sim::TimerId>,
     started: Duration,
     connected: bool,
     received: u64,
@@ -273,25 +300,29 @@ struct ClientConn {
     expected: Option<Option<u64>>,
 }
 
+/// Where `needle` starts in `hay`, if anywhere.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// How a response ends, once its header is complete: after header + Content-Length bytes,
 /// or (`Connection: close`) when the server closes.
 fn response_size(head: &[u8]) -> Option<Option<u64>> {
-    let end = head.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let text = String::from_utf8_lossy(&head[..end]);
-    let header = |name: &str| {
-        text.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            k.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| v.trim().to_string())
-        })
-    };
-    if header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close")) {
+    let end = find(head, b"\r\n\r\n")? + 4;
+    let header = &head[..end];
+    if find(header, b"\r\nconnection: close\r\n").is_some() {
         return Some(None);
     }
-    let body = header("content-length")
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
+    let body = find(header, b"\r\ncontent-length:").map_or(0, |at| {
+        header[at + 17..]
+            .iter()
+            .skip_while(|b| **b == b' ')
+            .take_while(|b| b.is_ascii_digit())
+            .fold(0u64, |n, d| {
+                n.saturating_mul(10).saturating_add((d - b'0') as u64)
+            })
+    });
     Some(Some(end as u64 + body))
 }
 
@@ -305,6 +336,8 @@ enum ClientDue {
 /// A curl-like client: one request per connection.
 pub struct HttpClient {
     spec: HttpClientSpec,
+    /// The request, the same on every connection.
+    request: Vec<u8>,
     conns: BTreeMap<SocketHandle, ClientConn>,
     timers: BTreeMap<u64, ClientDue>,
     next_token: u64,
@@ -313,18 +346,39 @@ pub struct HttpClient {
 impl HttpClient {
     /// A client that has not started.
     pub fn new(spec: HttpClientSpec) -> HttpClient {
+        let mut request = format!(
+            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/7.29.0\r\nAccept: */*\r\n\r\n",
+            spec.path, spec.server
+        )
+        .into_bytes();
+        request.resize(request.len() + spec.request_body as usize, b'x');
         HttpClient {
             spec,
+            request,
             conns: BTreeMap::new(),
             timers: BTreeMap::new(),
             next_token: 0,
         }
     }
 
-    fn after(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: ClientDue) {
+    fn after(
+        &mut self,
+        ctx: &mut AppCtx<'_>,
+        wait: Duration,
+        due: ClientDue,
+    ) -> crate::sim::TimerId {
         self.next_token += 1;
         self.timers.insert(self.next_token, due);
-        ctx.set_timer_after(wait, self.next_token);
+        ctx.set_timer_after(wait, self.next_token)
+    }
+
+    /// Forgets a finished request and cancels its timeouts.
+    fn forget(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) -> Option<ClientConn> {
+        let c = self.conns.remove(&h)?;
+        for id in &c.timeouts {
+            ctx.cancel_timer(*id);
+        }
+        Some(c)
     }
 
     fn request(&mut self, ctx: &mut AppCtx<'_>, i: u64) {
@@ -340,6 +394,7 @@ impl HttpClient {
                 self.conns.insert(
                     h,
                     ClientConn {
+                        timeouts: Vec::new(),
                         started: ctx.now().since_start(),
                         connected: false,
                         received: 0,
@@ -347,11 +402,15 @@ impl HttpClient {
                         expected: None,
                     },
                 );
+                let mut timeouts = Vec::new();
                 if let Some(t) = self.spec.connect_timeout {
-                    self.after(ctx, t, ClientDue::ConnectTimeout(h));
+                    timeouts.push(self.after(ctx, t, ClientDue::ConnectTimeout(h)));
                 }
                 if let Some(t) = self.spec.max_time {
-                    self.after(ctx, t, ClientDue::MaxTime(h));
+                    timeouts.push(self.after(ctx, t, ClientDue::MaxTime(h)));
+                }
+                if let Some(c) = self.conns.get_mut(&h) {
+                    c.timeouts = timeouts;
                 }
             }
             Err(e) => {
@@ -370,7 +429,7 @@ impl HttpClient {
 
     /// Ends a request with curl's message, closing (or aborting) the connection.
     fn give_up(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, message: String) {
-        if self.conns.remove(&h).is_none() {
+        if self.forget(ctx, h).is_none() {
             return;
         }
         ctx.note(&message);
@@ -406,7 +465,7 @@ impl HttpClient {
                     took.round_to(Duration::from_micros(1))
                 ));
             }
-            self.conns.remove(&h);
+            self.forget(ctx, h);
             ctx.close(h);
         }
     }
@@ -452,17 +511,11 @@ impl App for HttpClient {
                     return;
                 };
                 c.connected = true;
-                let mut request = format!(
-                    "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: curl/7.29.0\r\nAccept: */*\r\n\r\n",
-                    self.spec.path, self.spec.server
-                )
-                .into_bytes();
-                request.extend(std::iter::repeat_n(b'x', self.spec.request_body as usize));
-                ctx.send(h, &request);
+                ctx.send(h, &self.request);
             }
             SocketEvent::Readable | SocketEvent::PeerClosed => self.read(ctx, h),
             SocketEvent::Reset => {
-                if let Some(c) = self.conns.remove(&h) {
+                if let Some(c) = self.forget(ctx, h) {
                     let server = self.spec.server;
                     let message = if c.connected {
                         "curl: (56) Recv failure: Connection reset by peer".to_string()
@@ -477,7 +530,7 @@ impl App for HttpClient {
                 }
             }
             SocketEvent::TimedOut => {
-                if self.conns.remove(&h).is_some() {
+                if self.forget(ctx, h).is_some() {
                     let server = self.spec.server;
                     ctx.note(&format!(
                         "curl: (7) Failed to connect to {} port {}: Connection timed out",
