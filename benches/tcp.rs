@@ -47,9 +47,11 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn host(name: &str, addr: &str, via: u32) -> NodeConfig {
-    let mut tcp = timewait::tcp::TcpConfig::default();
     // Enough ports that the churn never runs out within the run.
-    tcp.port_range = (1024, 65535);
+    let tcp = timewait::tcp::TcpConfig {
+        port_range: (1024, 65535),
+        ..Default::default()
+    };
     NodeConfig {
         name: name.into(),
         kind: NodeKind::Host,
