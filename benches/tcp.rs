@@ -166,6 +166,7 @@ fn time_wait_entry(c: &mut Criterion) {
                 ts_offset: 0,
                 ts_on: false,
                 ts_recent_at: SimTime::ZERO,
+                since: SimTime::ZERO,
             },
             SimTime::from_nanos(i as u64),
         );

@@ -78,15 +78,16 @@ pub struct TcpTally {
     connections: Option<csv::Writer<BufWriter<File>>>,
     /// Incarnations seen per (host, 4-tuple).
     incarnations_of: FxHashMap<(u32, FourTuple), u32>,
-    /// Each connection's incarnation number (on its own host) and 4-tuple.
-    conns: FxHashMap<ConnId, (u32, FourTuple)>,
+    /// Incarnation numbers above 1 (every other connection is its 4-tuple's first).
+    later_incarnations: FxHashMap<ConnId, u32>,
     /// Connections whose full socket is still held.
     live: FxHashMap<ConnId, ()>,
     /// The live connection per (host, 4-tuple).
     live_by_tuple: FxHashMap<(u32, FourTuple), ConnId>,
     /// 4-tuples held in TIME_WAIT, per host.
     in_time_wait: FxHashMap<(u32, FourTuple), ()>,
-    opened: BTreeMap<u32, (u64, u64)>,
+    /// Per host: connections opened actively and passively.
+    opened: Vec<(u64, u64)>,
     errors: BTreeMap<(u32, &'static str), u64>,
     corruptions: Vec<Corruption>,
     corrupted_bytes: u64,
@@ -94,15 +95,13 @@ pub struct TcpTally {
     lost_duplicate_count: u64,
     tcp_ttl_deaths: Vec<Duration>,
     /// Per host: TIME_WAIT entered, now held, most ever held, ended early by cause.
-    time_wait: BTreeMap<u32, TimeWaitTally>,
+    time_wait: Vec<TimeWaitTally>,
     tw_overflows: u64,
     max_incarnation: u32,
     /// Application messages by (host, app), then text.
     notes: BTreeMap<(u32, u32), BTreeMap<String, NoteTally>>,
-    /// When each live connection entered its current state.
-    entered: FxHashMap<ConnId, SimTime>,
     /// Time spent in a state before leaving it, by (host, state, next state, cause).
-    dwell: BTreeMap<(u32, State, State, &'static str), Dwell>,
+    dwell: FxHashMap<(u32, State, State, &'static str), Dwell>,
 }
 
 /// How often an application said one thing: count, first and last time.
@@ -126,6 +125,15 @@ struct TimeWaitTally {
     ended: BTreeMap<&'static str, u64>,
 }
 
+/// The entry for `host`, growing the vector as hosts appear.
+fn per_host<T: Default>(v: &mut Vec<T>, host: u32) -> &mut T {
+    let i = host as usize;
+    if v.len() <= i {
+        v.resize_with(i + 1, T::default);
+    }
+    &mut v[i]
+}
+
 /// Keeps the first `CAP` examples of something that may happen millions of times.
 const CAP: usize = 20;
 
@@ -146,7 +154,7 @@ impl TcpTally {
 
     /// The incarnation number of a connection on its host (1 for the first use of a 4-tuple).
     pub fn incarnation(&self, conn: ConnId) -> Option<u32> {
-        self.conns.get(&conn).map(|c| c.0)
+        Some(self.later_incarnations.get(&conn).copied().unwrap_or(1))
     }
 
     /// Bytes delivered from the wrong incarnation, in total.
@@ -181,10 +189,12 @@ impl TcpTally {
                     let n = self.incarnations_of.entry((node.0, t.tuple)).or_default();
                     *n += 1;
                     self.max_incarnation = self.max_incarnation.max(*n);
-                    self.conns.insert(t.conn, (*n, t.tuple));
+                    if *n > 1 {
+                        self.later_incarnations.insert(t.conn, *n);
+                    }
                     self.live.insert(t.conn, ());
                     self.live_by_tuple.insert((node.0, t.tuple), t.conn);
-                    let o = self.opened.entry(node.0).or_default();
+                    let o = per_host(&mut self.opened, node.0);
                     if t.to == State::SynSent {
                         o.0 += 1;
                     } else {
@@ -193,7 +203,7 @@ impl TcpTally {
                 }
                 if t.to == State::TimeWait {
                     self.in_time_wait.insert((node.0, t.tuple), ());
-                    let tw = self.time_wait.entry(node.0).or_default();
+                    let tw = per_host(&mut self.time_wait, node.0);
                     tw.entered += 1;
                     tw.held += 1;
                     if tw.held > tw.peak {
@@ -203,43 +213,35 @@ impl TcpTally {
                 }
                 if t.from == State::TimeWait {
                     self.in_time_wait.remove(&(node.0, t.tuple));
-                    let tw = self.time_wait.entry(node.0).or_default();
+                    let tw = per_host(&mut self.time_wait, node.0);
                     tw.held = tw.held.saturating_sub(1);
                     *tw.ended.entry(t.cause).or_default() += 1;
                 }
-                if let Some(since) = self.entered.get(&t.conn).copied()
-                    && matches!(
-                        t.from,
-                        State::SynSent
-                            | State::SynReceived
-                            | State::FinWait1
-                            | State::FinWait2
-                            | State::CloseWait
-                            | State::Closing
-                            | State::LastAck
-                    )
-                {
-                    let held = time - since;
+                if matches!(
+                    t.from,
+                    State::SynSent
+                        | State::SynReceived
+                        | State::FinWait1
+                        | State::FinWait2
+                        | State::CloseWait
+                        | State::Closing
+                        | State::LastAck
+                ) {
                     let d = self
                         .dwell
                         .entry((node.0, t.from, t.to, t.cause))
                         .or_insert(Dwell {
                             count: 0,
-                            min: held,
-                            max: held,
+                            min: t.held,
+                            max: t.held,
                             first_left: time,
                         });
                     d.count += 1;
-                    d.min = d.min.min(held);
-                    d.max = d.max.max(held);
+                    d.min = d.min.min(t.held);
+                    d.max = d.max.max(t.held);
                 }
-                if t.to == State::Closed {
-                    self.entered.remove(&t.conn);
-                } else {
-                    self.entered.insert(t.conn, time);
-                }
+                let inc = self.incarnation(t.conn).unwrap_or(1);
                 if let Some(w) = &mut self.states {
-                    let inc = self.conns.get(&t.conn).map_or(0, |c| c.0);
                     w.write_record([
                         time.csv().as_str(),
                         net.node(node).name.as_str(),
@@ -275,10 +277,10 @@ impl TcpTally {
     }
 
     fn write_connection(&mut self, net: &Network, node: NodeId, r: &ConnRecord) -> io::Result<()> {
+        let inc = self.incarnation(r.conn).unwrap_or(1);
         let Some(w) = &mut self.connections else {
             return Ok(());
         };
-        let inc = self.conns.get(&r.conn).map_or(0, |c| c.0);
         let opt_time = |t: Option<SimTime>| t.map(|t| t.csv()).unwrap_or_default();
         w.write_record([
             net.node(node).name.as_str(),
@@ -364,11 +366,15 @@ impl TcpTally {
 
     /// The summary's sentences about TCP.
     pub fn render(&self, net: &Network, out: &mut String) {
-        if self.opened.is_empty() && self.notes.is_empty() {
+        if self.opened.iter().all(|o| *o == (0, 0)) && self.notes.is_empty() {
             return;
         }
         let name = |h: u32| net.nodes.get(h as usize).map_or("?", |n| n.name.as_str());
-        for (h, (active, passive)) in &self.opened {
+        for (h, (active, passive)) in self.opened.iter().enumerate() {
+            let h = &(h as u32);
+            if (*active, *passive) == (0, 0) {
+                continue;
+            }
             let mut errs: Vec<String> = self
                 .errors
                 .iter()
@@ -402,7 +408,10 @@ impl TcpTally {
                 );
             }
         }
-        for ((h, from, to, cause), d) in &self.dwell {
+        let mut dwell: Vec<_> = self.dwell.iter().collect();
+        // Hash order is arbitrary: sort so the summary is the same bytes every run.
+        dwell.sort_by_key(|((h, from, to, cause), _)| (*h, *from, *to, *cause));
+        for ((h, from, to, cause), d) in dwell {
             // Handshakes and prompt closes are noise next to the states people debug.
             if d.max < Duration::from_millis(500) && !cause.contains("RST") {
                 continue;
@@ -425,7 +434,8 @@ impl TcpTally {
                 to.name()
             );
         }
-        for (h, tw) in &self.time_wait {
+        for (h, tw) in self.time_wait.iter().enumerate() {
+            let h = &(h as u32);
             if tw.entered == 0 {
                 continue;
             }

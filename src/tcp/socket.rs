@@ -133,6 +133,8 @@ pub struct Socket {
     peer_conn: Option<ConnId>,
 
     opened_at: SimTime,
+    /// When the current state began.
+    state_since: SimTime,
     established_at: Option<SimTime>,
     bytes_written: u64,
     bytes_corrupted: u64,
@@ -191,6 +193,7 @@ impl Socket {
             app_closed: false,
             peer_conn: None,
             opened_at: now,
+            state_since: now,
             established_at: None,
             bytes_written: 0,
             bytes_corrupted: 0,
@@ -363,7 +366,13 @@ impl Socket {
             from: self.state,
             to,
             cause,
+            held: if self.state == State::Closed {
+                Duration::ZERO
+            } else {
+                now - self.state_since
+            },
         }));
+        self.state_since = now;
         if to == State::Established && self.established_at.is_none() {
             self.established_at = Some(now);
         }

@@ -19,7 +19,7 @@ use super::state::{
     FourTuple, NetstatRow, Outgoing, Output, SocketEvent, State, TcpLog, Transition, Wakeup,
 };
 use super::time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
-use crate::sim::{SimRng, SimTime};
+use crate::sim::{Duration, SimRng, SimTime};
 
 /// A socket handle: slab index in the low 32 bits, generation in the high 32.
 pub type SocketHandle = u64;
@@ -289,7 +289,7 @@ impl Stack {
         };
         if let Some(cause) = skip {
             self.vacate(&s.tuple);
-            log_tw_end(s.conn, s.tuple, cause, out);
+            log_tw_end(s.conn, s.tuple, cause, Duration::ZERO, out);
             return;
         }
         let (ts_recent, ts_recent_at) = s.ts_recent().unwrap_or((0, now));
@@ -304,6 +304,7 @@ impl Stack {
                 ts_offset: self.ts_offset(*s.tuple.remote.ip()),
                 ts_on: s.ts_recent().is_some(),
                 ts_recent_at,
+                since: now,
             },
             now + self.config.time_wait,
         );
@@ -319,10 +320,16 @@ impl Stack {
         }
     }
 
-    fn end_time_wait(&mut self, tuple: &FourTuple, cause: &'static str, out: &mut Output) {
+    fn end_time_wait(
+        &mut self,
+        now: SimTime,
+        tuple: &FourTuple,
+        cause: &'static str,
+        out: &mut Output,
+    ) {
         if let Some(tw) = self.time_wait.remove(tuple) {
             self.vacate(tuple);
-            log_tw_end(tw.conn, tw.tuple, cause, out);
+            log_tw_end(tw.conn, tw.tuple, cause, now - tw.since, out);
         }
     }
 
@@ -350,7 +357,7 @@ impl Stack {
                 self.tw_timer_at = None;
                 while let Some(tw) = self.time_wait.pop_expired(now) {
                     self.vacate(&tw.tuple);
-                    log_tw_end(tw.conn, tw.tuple, "2MSL expired", out);
+                    log_tw_end(tw.conn, tw.tuple, "2MSL expired", now - tw.since, out);
                 }
                 self.arm_time_wait(out);
             }
@@ -395,12 +402,12 @@ impl Stack {
                     return;
                 }
                 TwVerdict::Kill => {
-                    self.end_time_wait(&tuple, "RST received", out);
+                    self.end_time_wait(now, &tuple, "RST received", out);
                     return;
                 }
                 TwVerdict::Ignore => return,
                 TwVerdict::Reopen(rule) => {
-                    self.end_time_wait(&tuple, "SYN opens a new incarnation", out);
+                    self.end_time_wait(now, &tuple, "SYN opens a new incarnation", out);
                     forced_iss = Some(rule);
                 }
             }
@@ -625,7 +632,7 @@ impl Stack {
         let tuple = FourTuple { local, remote };
         let iss = match reused {
             Some(iss) => {
-                self.end_time_wait(&tuple, "reused by connect (tw_reuse)", out);
+                self.end_time_wait(now, &tuple, "reused by connect (tw_reuse)", out);
                 iss
             }
             None => self.isn.isn(now, local, remote),
@@ -790,12 +797,19 @@ impl Stack {
     }
 }
 
-fn log_tw_end(conn: ConnId, tuple: FourTuple, cause: &'static str, out: &mut Output) {
+fn log_tw_end(
+    conn: ConnId,
+    tuple: FourTuple,
+    cause: &'static str,
+    held: Duration,
+    out: &mut Output,
+) {
     out.log.push(TcpLog::State(Transition {
         conn,
         tuple,
         from: State::TimeWait,
         to: State::Closed,
         cause,
+        held,
     }));
 }

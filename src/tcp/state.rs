@@ -5,7 +5,7 @@ use std::net::SocketAddrV4;
 
 use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
-use crate::sim::SimTime;
+use crate::sim::{Duration, SimTime};
 
 /// The eleven states of RFC 9293 §3.3.2.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -184,6 +184,8 @@ pub struct Transition {
     pub to: State,
     /// Why, in a few words ("FIN received", "2MSL expired").
     pub cause: &'static str,
+    /// How long the connection was in `from` (zero when `from` is CLOSED).
+    pub held: Duration,
 }
 
 /// The life of one connection incarnation, for `connections.csv`.

@@ -36,6 +36,8 @@ pub struct TimeWait {
     pub ts_on: bool,
     /// When TS.Recent was last set (for `tcp_tw_reuse`'s one-second rule).
     pub ts_recent_at: SimTime,
+    /// When TIME_WAIT began.
+    pub since: SimTime,
 }
 
 impl PartialEq for TimeWait {
