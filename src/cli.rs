@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::run::{self, RunOptions};
-use crate::scenario::{self, Scenario};
+use crate::scenario::Scenario;
 use crate::sim::Duration;
+use crate::sweep::{self, Shard, SweepError, SweepOptions};
 
 /// Discrete-event network simulator that shows why TCP needs TIME_WAIT.
 #[derive(Parser, Debug)]
@@ -46,6 +47,50 @@ enum Command {
         /// Folder to list (default: ./scenarios).
         #[arg(long, default_value = "scenarios")]
         dir: PathBuf,
+    },
+    /// Run a parameter sweep: a scenario over a grid of parameter values x seeds, in parallel.
+    ///
+    /// A sweep file is a scenario file plus a [sweep] table:
+    ///
+    ///   [sweep]
+    ///   seeds = 20                  # seeds 1..=20, or a list [1, 5, 9]
+    ///   x = "tcp.time_wait"         # the figure's x axis
+    ///   [sweep.parameters]
+    ///   "tcp.time_wait" = ["0s", "0.5msl", "1msl", "2msl"]
+    ///   "host.client.tcp.isn" = ["rfc793-clock", "random", { fixed = 1000 }]
+    ///   "link.2.delay" = { from = 100, to = 200, step = 50, unit = "ms" }
+    ///
+    /// Paths are dotted TOML paths into the scenario; `host.NAME` picks the [[host]] with that
+    /// name, `link.2` the third [[link]]. Every grid point is checked like a scenario before
+    /// anything runs. Writes runs.csv, summary.csv, sweep.svg, sweep.png, manifest.toml and a
+    /// copy of the sweep file (sweep.toml) to output/<sweep name>/; the files are the same
+    /// bytes whatever --jobs is. With --shard K/N only runs K-1, K-1+N, ... are done and only
+    /// runs.csv is written; join the shards with `timewait merge`.
+    Sweep {
+        /// Sweep file, or the name of a bundled sweep (e.g. sweep_time_wait).
+        file: PathBuf,
+        /// Worker threads (default: all cores); the output does not depend on it.
+        #[arg(long, short = 'j', value_parser = parse_jobs)]
+        jobs: Option<usize>,
+        /// Output folder (default: output/<sweep name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run only shard K of N, e.g. 3/8: the runs whose index is K-1 mod N.
+        #[arg(long, value_parser = parse_shard)]
+        shard: Option<Shard>,
+    },
+    /// Join the shard folders of one sweep into the files a whole sweep writes.
+    ///
+    /// Checks that the folders come from the same sweep file (by SHA-256) and timewait
+    /// version, and that together they hold every run exactly once; the result is
+    /// byte-identical to running the sweep without --shard.
+    Merge {
+        /// Shard folders written by `timewait sweep FILE --shard K/N`.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default: output/<sweep name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -104,13 +149,21 @@ pub fn main() -> ExitCode {
             None => ExitCode::from(EXIT_BAD_INPUT),
         },
         Command::List { dir } => list(&dir),
+        Command::Sweep {
+            file,
+            jobs,
+            out,
+            shard,
+        } => sweep_command(&file, jobs, out, shard.unwrap_or(Shard::ALL)),
+        Command::Merge { dirs, out } => merge_command(&dirs, out.as_deref()),
     }
 }
 
 /// Loads a scenario, printing warnings, or the error; `None` on error.
 fn load(file: &Path) -> Option<Scenario> {
     let path = resolve(file);
-    match scenario::load(&path) {
+    // A sweep file runs as its base scenario (its [sweep] table ignored).
+    match sweep::load_scenario(&path) {
         Ok(s) => {
             for w in &s.warnings {
                 eprintln!("{w}");
@@ -163,4 +216,89 @@ fn list(dir: &Path) -> ExitCode {
         println!("{name:<28} {title}");
     }
     ExitCode::SUCCESS
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse()
+}
+
+fn parse_jobs(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "invalid thread count `{s}`: expected a whole number from 1"
+        )),
+    }
+}
+
+/// Exit status for a sweep error: bad input is the user's to fix.
+fn sweep_failure(e: &SweepError) -> ExitCode {
+    eprintln!("{e}");
+    match e {
+        SweepError::Input(_) => ExitCode::from(EXIT_BAD_INPUT),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn sweep_command(file: &Path, jobs: Option<usize>, out: Option<PathBuf>, shard: Shard) -> ExitCode {
+    let plan = match sweep::load(&resolve(file)) {
+        Ok(p) => p,
+        Err(e) => return sweep_failure(&e),
+    };
+    for w in &plan.warnings {
+        eprintln!("{w}");
+    }
+    let threads = jobs.unwrap_or_else(rayon::current_num_threads);
+    let opts = SweepOptions { jobs, out, shard };
+    let started = std::time::Instant::now();
+    match sweep::run(&plan, &opts) {
+        Ok(result) => {
+            let secs = started.elapsed().as_secs_f64();
+            let done = result.results.len();
+            let mut text = format!(
+                "{}: {} grid points x {} seeds = {} runs{} in {secs:.1} s on {threads} thread{} ({:.1} runs/s)\n",
+                plan.spec.name,
+                plan.points.len(),
+                plan.spec.seeds.len(),
+                plan.run_count(),
+                if shard.count > 1 {
+                    format!("; shard {shard} ran {done}")
+                } else {
+                    String::new()
+                },
+                if threads == 1 { "" } else { "s" },
+                done as f64 / secs.max(1e-9)
+            );
+            if let Some(rows) = &result.summary {
+                text.push_str(&sweep::render_summary(&plan, rows));
+            }
+            text.push_str(&format!("Wrote {}\n", result.dir.display()));
+            print_out(&text);
+            ExitCode::SUCCESS
+        }
+        Err(e) => sweep_failure(&e),
+    }
+}
+
+/// Prints to stdout, ignoring a closed pipe (`timewait sweep ... | head`): the files are
+/// already written.
+fn print_out(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn merge_command(dirs: &[PathBuf], out: Option<&Path>) -> ExitCode {
+    match sweep::merge(dirs, out) {
+        Ok(result) => {
+            print_out(&format!(
+                "Merged {} shard folder{} ({} runs)\nWrote {}\n",
+                dirs.len(),
+                if dirs.len() == 1 { "" } else { "s" },
+                result.results.len(),
+                result.dir.display()
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => sweep_failure(&e),
+    }
 }

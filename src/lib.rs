@@ -11,5 +11,6 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod sim;
+pub mod sweep;
 pub mod tcp;
 pub mod world;

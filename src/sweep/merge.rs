@@ -1,0 +1,177 @@
+//! `timewait merge`: joins shard folders into the files one whole sweep would have written.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::manifest::SweepManifest;
+use super::plan::Plan;
+use super::spec::SweepSpec;
+use super::table::read_runs;
+use super::{Shard, SweepError, SweepOutput, default_out, write};
+use crate::report::Manifest;
+
+/// Merges shard folders (each written by `timewait sweep --shard K/N` of the same sweep file)
+/// into `out` (default `output/<sweep name>`). Checks that they come from one sweep file and
+/// version and that together they hold every run exactly once.
+pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepError> {
+    let bad = |m: String| SweepError::Input(format!("timewait merge: {m}"));
+    if dirs.is_empty() {
+        return Err(bad("name the shard folders to merge".into()));
+    }
+    let mut shards: Vec<(Shard, &PathBuf, SweepManifest)> = Vec::new();
+    for dir in dirs {
+        let path = dir.join("manifest.toml");
+        let text = fs::read_to_string(&path).map_err(|e| {
+            bad(format!(
+                "{} is not a sweep folder: cannot read {}: {e}",
+                dir.display(),
+                path.display()
+            ))
+        })?;
+        let m: SweepManifest = toml::from_str(&text).map_err(|e| {
+            bad(format!(
+                "{} is not a sweep manifest: {}",
+                path.display(),
+                e.message()
+            ))
+        })?;
+        let shard: Shard = m
+            .shard
+            .parse()
+            .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+        shards.push((shard, dir, m));
+    }
+    shards.sort_by_key(|(s, _, _)| s.index);
+
+    let (first_shard, first_dir, first) = &shards[0];
+    for (shard, dir, m) in &shards[1..] {
+        if m.sweep_sha256 != first.sweep_sha256 {
+            return Err(bad(format!(
+                "{} and {} come from different sweep files ({} has SHA-256 {}, {} has {})",
+                first_dir.display(),
+                dir.display(),
+                first.sweep,
+                first.sweep_sha256,
+                m.sweep,
+                m.sweep_sha256
+            )));
+        }
+        if m.timewait_version != first.timewait_version {
+            return Err(bad(format!(
+                "{} ran timewait {} but {} ran {}; rerun the shards with one version",
+                first_dir.display(),
+                first.timewait_version,
+                dir.display(),
+                m.timewait_version
+            )));
+        }
+        if shard.count != first_shard.count {
+            return Err(bad(format!(
+                "{} is shard {} but {} is shard {}: the shards must split the sweep the same way",
+                first_dir.display(),
+                first_shard,
+                dir.display(),
+                shard
+            )));
+        }
+    }
+    let mut seen: BTreeMap<u64, &PathBuf> = BTreeMap::new();
+    for (shard, dir, _) in &shards {
+        if let Some(other) = seen.insert(shard.index, dir) {
+            return Err(bad(format!(
+                "shard {shard} is given twice: {} and {}",
+                other.display(),
+                dir.display()
+            )));
+        }
+    }
+    let count = first_shard.count;
+    let missing: Vec<String> = (1..=count)
+        .filter(|k| !seen.contains_key(k))
+        .map(|k| format!("{k}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(bad(format!(
+            "shard{} {} missing",
+            if missing.len() == 1 { " is" } else { "s are" },
+            missing.join(", ")
+        )));
+    }
+
+    // The sweep file travels with each shard; it must still be the one that was run.
+    let copy = first_dir.join("sweep.toml");
+    let source = fs::read_to_string(&copy)
+        .map_err(|e| bad(format!("cannot read {}: {e}", copy.display())))?;
+    if Manifest::sha256(source.as_bytes()) != first.sweep_sha256 {
+        return Err(bad(format!(
+            "{} has changed since the shard ran (its SHA-256 is not the manifest's)",
+            copy.display()
+        )));
+    }
+    let name = Path::new(&first.sweep)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "sweep".into());
+    let plan = Plan::new(SweepSpec::parse(&name, &first.sweep, &source)?)?;
+    if plan.run_count() as u64 != first.runs {
+        return Err(bad(format!(
+            "the manifest of {} counts {} runs but its sweep file makes {}",
+            first_dir.display(),
+            first.runs,
+            plan.run_count()
+        )));
+    }
+
+    let mut slots: Vec<Option<(&PathBuf, super::RunResult)>> = vec![None; plan.run_count()];
+    for (shard, dir, _) in &shards {
+        let runs = read_runs(&dir.join("runs.csv"), &plan).map_err(bad)?;
+        for r in runs {
+            if !shard.contains(r.run) {
+                return Err(bad(format!(
+                    "{}/runs.csv holds run {}, which belongs to shard {}/{count}, not {shard}",
+                    dir.display(),
+                    r.run,
+                    r.run as u64 % count + 1
+                )));
+            }
+            match &slots[r.run] {
+                Some((other, _)) => {
+                    return Err(bad(format!(
+                        "run {} appears twice: in {} and {}",
+                        r.run,
+                        other.display(),
+                        dir.display()
+                    )));
+                }
+                None => slots[r.run] = Some((dir, r)),
+            }
+        }
+    }
+    let absent: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_none()).collect();
+    if let Some(&first_absent) = absent.first() {
+        return Err(bad(format!(
+            "{} of {} runs are missing (the first is run {first_absent}, which belongs to shard {}/{count}); was a shard cut short?",
+            absent.len(),
+            slots.len(),
+            first_absent as u64 % count + 1
+        )));
+    }
+    let results = slots.into_iter().flatten().map(|(_, r)| r).collect();
+
+    let target = out.map_or_else(|| default_out(&plan), Path::to_path_buf);
+    if dirs.iter().any(|d| same_dir(d, &target)) {
+        return Err(bad(format!(
+            "the output folder {} is one of the shards; choose another with --out",
+            target.display()
+        )));
+    }
+    write(&plan, results, Shard::ALL, &target)
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}

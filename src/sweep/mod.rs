@@ -1,0 +1,277 @@
+//! Parameter sweeps: one scenario run over a grid of parameter values times a set of seeds, in
+//! parallel, with tables, a figure and a manifest that are byte-identical whatever the thread
+//! count, and shards that merge into exactly the files a single run writes.
+//!
+//! A sweep file is a scenario file plus a `[sweep]` table (see [`SweepSpec`]). Each grid point
+//! is applied by editing the parsed TOML document and re-parsing it with
+//! [`scenario::parse`](crate::scenario::parse), so every value passes the normal checks.
+
+mod edit;
+mod exec;
+mod figure;
+mod manifest;
+mod merge;
+mod plan;
+mod spec;
+pub mod stats;
+mod table;
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use exec::{RunOutcome, RunResult, execute, run_one};
+pub use figure::chart;
+pub use manifest::{STATISTICS, SweepManifest};
+pub use merge::merge;
+pub use plan::{GridPoint, Plan};
+pub use spec::{Parameter, SweepSpec, label};
+pub use table::{OUTCOME_COLUMNS, SUMMARY_COLUMNS, SummaryRow, read_runs, runs_header, summarize};
+
+use crate::report::StagedDir;
+use crate::report::plot::{Style, save_both};
+use crate::scenario::{self, Scenario, ScenarioError};
+
+/// Why a sweep or a merge failed.
+#[derive(Debug)]
+pub enum SweepError {
+    /// The sweep file, a parameter value, the shard or the folders to merge are wrong.
+    Input(String),
+    /// A run could not be carried out.
+    Run(String),
+    /// A file could not be written.
+    Io(PathBuf, io::Error),
+}
+
+impl fmt::Display for SweepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SweepError::Input(m) | SweepError::Run(m) => f.write_str(m),
+            SweepError::Io(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for SweepError {}
+
+/// Which part of the run list to run: runs whose index i has i mod `count` = `index` - 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based shard number K.
+    pub index: u64,
+    /// Number of shards N.
+    pub count: u64,
+}
+
+impl Shard {
+    /// The whole sweep (1/1).
+    pub const ALL: Shard = Shard { index: 1, count: 1 };
+
+    /// Whether run `run` belongs to this shard.
+    pub fn contains(&self, run: usize) -> bool {
+        run as u64 % self.count == self.index - 1
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shard, String> {
+        let bad = || format!("invalid shard `{s}`: expected K/N with 1 <= K <= N, e.g. 3/8");
+        let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
+        let index: u64 = k.trim().parse().map_err(|_| bad())?;
+        let count: u64 = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// What the command line may choose about a sweep; none of it changes a byte of the results.
+#[derive(Clone, Debug)]
+pub struct SweepOptions {
+    /// Worker threads; all cores if `None`.
+    pub jobs: Option<usize>,
+    /// Output folder; `output/<sweep name>` by default.
+    pub out: Option<PathBuf>,
+    /// The part of the runs to do.
+    pub shard: Shard,
+}
+
+impl Default for SweepOptions {
+    fn default() -> SweepOptions {
+        SweepOptions {
+            jobs: None,
+            out: None,
+            shard: Shard::ALL,
+        }
+    }
+}
+
+/// What a finished sweep (or merge) wrote.
+#[derive(Debug)]
+pub struct SweepOutput {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The runs done (a shard's only), in run order.
+    pub results: Vec<RunResult>,
+    /// Per grid point statistics (whole sweeps only).
+    pub summary: Option<Vec<SummaryRow>>,
+}
+
+/// Reads a sweep file and checks its base scenario, each parameter value and each grid point.
+pub fn load(path: &Path) -> Result<Plan, SweepError> {
+    Plan::new(SweepSpec::load(path)?)
+}
+
+/// Loads a scenario file for `timewait run` and `check`; a sweep file gives its base scenario
+/// (the `[sweep]` table ignored, line numbers kept). Anything else is [`scenario::load`]'s.
+pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
+    let Ok(source) = fs::read_to_string(path) else {
+        return scenario::load(path);
+    };
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scenario".into());
+    let file = path.display().to_string();
+    match SweepSpec::parse(&name, &file, &source) {
+        Ok(spec) => {
+            let mut s = scenario::parse(&name, &file, &spec.base_source)?;
+            // The manifest hashes the file as it is, [sweep] table included.
+            s.source = source;
+            Ok(s)
+        }
+        Err(_) => scenario::parse(&name, &file, &source),
+    }
+}
+
+/// The default output folder of a sweep.
+pub fn default_out(plan: &Plan) -> PathBuf {
+    Path::new("output").join(&plan.spec.name)
+}
+
+/// Runs `opts.shard` of the sweep and writes its folder.
+pub fn run(plan: &Plan, opts: &SweepOptions) -> Result<SweepOutput, SweepError> {
+    let indices: Vec<usize> = (0..plan.run_count())
+        .filter(|&i| opts.shard.contains(i))
+        .collect();
+    let results = execute(plan, &indices, opts.jobs)?;
+    let target = opts.out.clone().unwrap_or_else(|| default_out(plan));
+    write(plan, results, opts.shard, &target)
+}
+
+/// Writes a sweep folder: `sweep.toml` (the sweep file), `runs.csv`, and for a whole sweep
+/// `summary.csv` and `sweep.svg`/`sweep.png`, then `manifest.toml`; staged, then renamed
+/// into place.
+pub(crate) fn write(
+    plan: &Plan,
+    results: Vec<RunResult>,
+    shard: Shard,
+    target: &Path,
+) -> Result<SweepOutput, SweepError> {
+    let io_err = |p: &Path| {
+        let p = p.to_path_buf();
+        move |e: io::Error| SweepError::Io(p, e)
+    };
+    let stage = StagedDir::create(target).map_err(io_err(target))?;
+    let mut files = Vec::new();
+    let mut put = |name: &str, f: &dyn Fn(&Path) -> io::Result<()>| {
+        let path = stage.file(name);
+        f(&path).map_err(io_err(&path))?;
+        files.push(name.to_string());
+        Ok::<(), SweepError>(())
+    };
+    put("sweep.toml", &|p| fs::write(p, &plan.spec.source))?;
+    put("runs.csv", &|p| table::write_runs(p, plan, &results))?;
+    let summary = if shard.count == 1 {
+        let rows = summarize(plan, &results);
+        put("summary.csv", &|p| table::write_summary(p, plan, &rows))?;
+        let fig = chart(plan, &rows);
+        let base = stage.file("sweep");
+        save_both(&base, &Style::default(), &fig).map_err(|e| io_err(&base)(e.into()))?;
+        files.push("sweep.svg".into());
+        files.push("sweep.png".into());
+        Some(rows)
+    } else {
+        None
+    };
+    files.push("manifest.toml".into());
+    let manifest = SweepManifest::new(plan, shard, results.len() as u64, files);
+    let path = stage.file("manifest.toml");
+    fs::write(&path, manifest.to_toml()).map_err(io_err(&path))?;
+    let dir = stage.commit().map_err(io_err(target))?;
+    Ok(SweepOutput {
+        dir,
+        results,
+        summary,
+    })
+}
+
+/// The summary as a text table for the terminal: one line per grid point.
+pub fn render_summary(plan: &Plan, rows: &[SummaryRow]) -> String {
+    let mut header: Vec<String> = plan
+        .spec
+        .parameters
+        .iter()
+        .map(|p| p.path.clone())
+        .collect();
+    header.push("corrupted runs (95% Wilson interval)".into());
+    header.push("mean corrupted bytes".into());
+    let mut lines = vec![header];
+    for r in rows {
+        let mut line = plan.labels(r.grid);
+        line.push(format!(
+            "{}/{} = {:.2} ({:.2}-{:.2})",
+            r.corrupted_runs, r.runs, r.proportion, r.wilson.0, r.wilson.1
+        ));
+        line.push(format!("{:.1}", r.bytes.0));
+        lines.push(line);
+    }
+    let widths: Vec<usize> = (0..lines[0].len())
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l.get(c).map_or(0, |s| s.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for l in lines {
+        let cells: Vec<String> = l
+            .iter()
+            .zip(&widths)
+            .map(|(s, w)| format!("{s:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_partition_the_runs() {
+        let s: Shard = "2/3".parse().unwrap();
+        assert_eq!(s, Shard { index: 2, count: 3 });
+        assert_eq!(s.to_string(), "2/3");
+        assert!(s.contains(1) && s.contains(4) && !s.contains(0) && !s.contains(2));
+        for bad in ["0/3", "4/3", "1/0", "x/2", "3", ""] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let all = Shard::ALL;
+        assert!((0..10).all(|i| all.contains(i)));
+    }
+}

@@ -1,0 +1,267 @@
+//! `runs.csv` (one row per run) and `summary.csv` (one row per grid point).
+
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::path::Path;
+
+use super::exec::{RunOutcome, RunResult};
+use super::plan::Plan;
+use super::stats;
+
+/// Columns of `runs.csv` after the parameters and the seed.
+pub const OUTCOME_COLUMNS: [&str; 7] = [
+    "corrupted",
+    "corrupted_bytes",
+    "lost_duplicates",
+    "connections",
+    "connect_refused",
+    "connect_failures",
+    "events",
+];
+
+/// Columns of `summary.csv` after the parameters.
+pub const SUMMARY_COLUMNS: [&str; 12] = [
+    "x",
+    "runs",
+    "corrupted_runs",
+    "corrupted_proportion",
+    "corrupted_wilson95_lo",
+    "corrupted_wilson95_hi",
+    "corrupted_bytes_mean",
+    "corrupted_bytes_t95_lo",
+    "corrupted_bytes_t95_hi",
+    "lost_duplicates_mean",
+    "connect_refused_mean",
+    "connect_failures_mean",
+];
+
+/// The header of `runs.csv`: run, grid, each parameter's path, seed, then the outcomes.
+pub fn runs_header(plan: &Plan) -> Vec<String> {
+    let mut h = vec!["run".to_string(), "grid".to_string()];
+    h.extend(plan.spec.parameters.iter().map(|p| p.path.clone()));
+    h.push("seed".into());
+    h.extend(OUTCOME_COLUMNS.iter().map(|c| c.to_string()));
+    h
+}
+
+fn writer(path: &Path) -> io::Result<csv::Writer<BufWriter<File>>> {
+    Ok(csv::Writer::from_writer(BufWriter::new(File::create(
+        path,
+    )?)))
+}
+
+/// Writes `runs.csv` with `results` (already in run order).
+pub fn write_runs(path: &Path, plan: &Plan, results: &[RunResult]) -> io::Result<()> {
+    let mut w = writer(path)?;
+    w.write_record(runs_header(plan))?;
+    for r in results {
+        let o = &r.outcome;
+        let mut row = vec![r.run.to_string(), r.grid.to_string()];
+        row.extend(plan.labels(r.grid));
+        row.push(r.seed.to_string());
+        row.extend(
+            [
+                u64::from(o.corrupted_bytes > 0),
+                o.corrupted_bytes,
+                o.lost_duplicates,
+                o.connections,
+                o.connect_refused,
+                o.connect_failures,
+                o.events,
+            ]
+            .map(|n| n.to_string()),
+        );
+        w.write_record(&row)?;
+    }
+    w.flush()
+}
+
+/// Reads a `runs.csv` written for `plan`, checking that every row matches the plan (its grid
+/// point, seed and parameter values) so a merge cannot mix sweeps.
+pub fn read_runs(path: &Path, plan: &Plan) -> Result<Vec<RunResult>, String> {
+    let shown = path.display();
+    let mut r = csv::Reader::from_path(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let header: Vec<String> = r
+        .headers()
+        .map_err(|e| format!("cannot read {shown}: {e}"))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let expected = runs_header(plan);
+    if header != expected {
+        return Err(format!(
+            "{shown}: the columns are {} but this sweep writes {}",
+            header.join(","),
+            expected.join(",")
+        ));
+    }
+    let params = plan.spec.parameters.len();
+    let mut out = Vec::new();
+    for (line, rec) in r.records().enumerate() {
+        let at = format!("{shown}, row {}", line + 2);
+        let rec = rec.map_err(|e| format!("{at}: {e}"))?;
+        let field = |i: usize| rec.get(i).unwrap_or("");
+        let int = |i: usize| -> Result<u64, String> {
+            field(i).parse::<u64>().map_err(|_| {
+                format!(
+                    "{at}: `{}` is not a count in column {}",
+                    field(i),
+                    expected.get(i).map_or("?", |s| s.as_str())
+                )
+            })
+        };
+        let run = int(0)? as usize;
+        let grid = int(1)? as usize;
+        let seed = int(2 + params)?;
+        let Some((g, s)) = plan.run_at(run) else {
+            return Err(format!(
+                "{at}: run {run} is beyond this sweep's {} runs",
+                plan.run_count()
+            ));
+        };
+        if (g, s) != (grid, seed) {
+            return Err(format!(
+                "{at}: run {run} should be grid point {g} with seed {s}, not grid point {grid} with seed {seed}"
+            ));
+        }
+        let labels: Vec<&str> = (0..params).map(|i| field(2 + i)).collect();
+        if labels != plan.labels(grid) {
+            return Err(format!(
+                "{at}: the parameter values {} are not grid point {grid}'s ({})",
+                labels.join(", "),
+                plan.labels(grid).join(", ")
+            ));
+        }
+        let base = 3 + params;
+        let o = RunOutcome {
+            corrupted_bytes: int(base + 1)?,
+            lost_duplicates: int(base + 2)?,
+            connections: int(base + 3)?,
+            connect_refused: int(base + 4)?,
+            connect_failures: int(base + 5)?,
+            events: int(base + 6)?,
+        };
+        if int(base)? != u64::from(o.corrupted_bytes > 0) {
+            return Err(format!(
+                "{at}: `corrupted` disagrees with `corrupted_bytes`"
+            ));
+        }
+        out.push(RunResult {
+            run,
+            grid,
+            seed,
+            outcome: o,
+        });
+    }
+    Ok(out)
+}
+
+/// One grid point's statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummaryRow {
+    /// Grid point.
+    pub grid: usize,
+    /// Its place on the figure's x axis.
+    pub x: f64,
+    /// Runs (seeds).
+    pub runs: u64,
+    /// Runs in which at least one byte was corrupted.
+    pub corrupted_runs: u64,
+    /// Their proportion.
+    pub proportion: f64,
+    /// 95 % Wilson score interval of the proportion.
+    pub wilson: (f64, f64),
+    /// Mean corrupted bytes per run and its 95 % Student t interval (NaN for one run).
+    pub bytes: (f64, f64, f64),
+    /// Mean lost duplicates per run.
+    pub lost_duplicates: f64,
+    /// Mean refused connect() calls per run.
+    pub connect_refused: f64,
+    /// Mean failed connections per run.
+    pub connect_failures: f64,
+}
+
+/// Per grid point statistics from complete results in run order.
+pub fn summarize(plan: &Plan, results: &[RunResult]) -> Vec<SummaryRow> {
+    let mut by_grid: Vec<Vec<&RunOutcome>> = vec![Vec::new(); plan.points.len()];
+    for r in results {
+        if let Some(v) = by_grid.get_mut(r.grid) {
+            v.push(&r.outcome);
+        }
+    }
+    plan.points
+        .iter()
+        .zip(by_grid)
+        .enumerate()
+        .map(|(grid, (pt, rs))| {
+            let n = rs.len() as u64;
+            let k = rs.iter().filter(|o| o.corrupted_bytes > 0).count() as u64;
+            let bytes: Vec<f64> = rs.iter().map(|o| o.corrupted_bytes as f64).collect();
+            let mean = |f: fn(&RunOutcome) -> u64| {
+                if n == 0 {
+                    f64::NAN
+                } else {
+                    rs.iter().map(|o| f(o) as f64).sum::<f64>() / n as f64
+                }
+            };
+            SummaryRow {
+                grid,
+                x: pt.x,
+                runs: n,
+                corrupted_runs: k,
+                proportion: if n == 0 {
+                    f64::NAN
+                } else {
+                    k as f64 / n as f64
+                },
+                wilson: stats::wilson(k, n),
+                bytes: stats::mean_ci(&bytes).unwrap_or((f64::NAN, f64::NAN, f64::NAN)),
+                lost_duplicates: mean(|o| o.lost_duplicates),
+                connect_refused: mean(|o| o.connect_refused),
+                connect_failures: mean(|o| o.connect_failures),
+            }
+        })
+        .collect()
+}
+
+/// Fixed six decimals, or empty for a value that does not exist (NaN).
+fn fixed(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.6}")
+    } else {
+        String::new()
+    }
+}
+
+/// Writes `summary.csv`.
+pub fn write_summary(path: &Path, plan: &Plan, rows: &[SummaryRow]) -> io::Result<()> {
+    let mut w = writer(path)?;
+    let mut header = vec!["grid".to_string()];
+    header.extend(plan.spec.parameters.iter().map(|p| p.path.clone()));
+    header.extend(SUMMARY_COLUMNS.iter().map(|c| c.to_string()));
+    w.write_record(&header)?;
+    for r in rows {
+        let mut row = vec![r.grid.to_string()];
+        row.extend(plan.labels(r.grid));
+        row.extend([
+            if r.x.is_finite() {
+                r.x.to_string()
+            } else {
+                String::new()
+            },
+            r.runs.to_string(),
+            r.corrupted_runs.to_string(),
+            fixed(r.proportion),
+            fixed(r.wilson.0),
+            fixed(r.wilson.1),
+            fixed(r.bytes.0),
+            fixed(r.bytes.1),
+            fixed(r.bytes.2),
+            fixed(r.lost_duplicates),
+            fixed(r.connect_refused),
+            fixed(r.connect_failures),
+        ]);
+        w.write_record(&row)?;
+    }
+    w.flush()
+}
