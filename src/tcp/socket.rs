@@ -107,6 +107,8 @@ pub struct Socket {
     rcv_off: u64,
     /// Delivered in order, not yet read by the application (Recv-Q).
     recv_buf: VecDeque<u8>,
+    /// The application has read up to the peer's FIN (end of stream).
+    eof_read: bool,
     ooo: Vec<Chunk>,
     /// Stream offset of a FIN that arrived ahead of a hole.
     fin_at: Option<u64>,
@@ -178,6 +180,7 @@ impl Socket {
             rcv_nxt: SeqNum(0),
             rcv_off: 0,
             recv_buf: VecDeque::new(),
+            eof_read: false,
             ooo: Vec::new(),
             fin_at: None,
             last_adv_wnd: 0,
@@ -297,6 +300,22 @@ impl Socket {
     /// Send-Q: bytes written and not yet acknowledged.
     pub fn send_queue(&self) -> usize {
         self.send_buf.len()
+    }
+    /// netstat's (Recv-Q, Send-Q), counted in sequence space as Linux's `/proc/net/tcp` does
+    /// (rcv_nxt - copied_seq, write_seq - snd_una): a peer's FIN the application has not read
+    /// up to counts 1 in Recv-Q (the familiar `1 0 ... CLOSE_WAIT`), and our unacknowledged
+    /// SYN or queued FIN counts 1 in Send-Q.
+    pub fn netstat_queues(&self) -> (u64, u64) {
+        let fin_unread = self.peer_closed() && !self.eof_read;
+        let syn = self.state == State::SynSent;
+        let fin = matches!(
+            self.state,
+            State::FinWait1 | State::Closing | State::LastAck
+        );
+        (
+            self.recv_buf.len() as u64 + u64::from(fin_unread),
+            self.send_buf.len() as u64 + u64::from(syn) + u64::from(fin),
+        )
     }
     /// True once the peer's FIN has been processed (reads end after the buffer drains).
     pub fn peer_closed(&self) -> bool {
@@ -1154,6 +1173,7 @@ impl Socket {
         let n = max.min(self.recv_buf.len());
         let data = copy_range(&self.recv_buf, 0, n);
         self.recv_buf.drain(..n);
+        self.eof_read |= self.recv_buf.is_empty() && self.peer_closed();
         // RFC 9293 §3.8.6.2.2: reopen once min(MSS, RCV.BUFF / 2) is free (a buffer below one
         // MSS would otherwise never announce its window and leave the sender to its probes).
         let step = (self.config.mss as u32).min(self.config.rcv_buf / 2).max(1);

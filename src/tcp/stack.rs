@@ -759,12 +759,15 @@ impl Stack {
         listeners.sort_by_key(|r| r.local);
         let mut conns: Vec<NetstatRow> = self
             .sockets()
-            .map(|s| NetstatRow {
-                recv_q: s.recv_queue() as u64,
-                send_q: s.send_queue() as u64,
-                local: s.tuple.local,
-                foreign: Some(s.tuple.remote),
-                state: s.state,
+            .map(|s| {
+                let (recv_q, send_q) = s.netstat_queues();
+                NetstatRow {
+                    recv_q,
+                    send_q,
+                    local: s.tuple.local,
+                    foreign: Some(s.tuple.remote),
+                    state: s.state,
+                }
             })
             .chain(self.time_wait.iter().map(|(tw, _)| NetstatRow {
                 recv_q: 0,
