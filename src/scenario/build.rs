@@ -550,7 +550,19 @@ pub(crate) fn build(
                         ));
                     }
                     (Some(n), None) => n,
-                    (None, Some(t)) => t.0.as_nanos().div_ceil(interval.as_nanos().max(1)),
+                    // One request per start time in [0, duration); a rate counts from the exact
+                    // rate, so 300/s for 120 s is 36,000 despite the ns-rounded interval.
+                    (None, Some(t)) => match &d.rate {
+                        Some(r) => {
+                            let exact = t.0.as_secs_f64() * *r.get_ref();
+                            if (exact - exact.round()).abs() < 1e-6 {
+                                exact.round() as u64
+                            } else {
+                                exact.ceil() as u64
+                            }
+                        }
+                        None => t.0.as_nanos().div_ceil(interval.as_nanos().max(1)),
+                    },
                     (None, None) => 1,
                 };
                 if let Some(problem) = reachability(&cx, host, *url.server.ip()) {
