@@ -146,10 +146,11 @@ pub fn execute(
     Ok(results)
 }
 
-/// A progress bar on stderr when both stdout and stderr are terminals; hidden otherwise (CI
-/// logs, pipes, tests).
+/// A progress bar on stderr when stderr is a terminal; hidden otherwise (CI logs, redirected
+/// stderr, tests), so no control characters end up in a file. Where stdout goes does not matter:
+/// the bar is cleared before the summary is printed.
 fn progress_bar(len: u64) -> ProgressBar {
-    if !(std::io::stderr().is_terminal() && std::io::stdout().is_terminal()) {
+    if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);

@@ -87,15 +87,20 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
         }
     }
     let count = first_shard.count;
-    let missing: Vec<String> = (1..=count)
-        .filter(|k| !seen.contains_key(k))
-        .map(|k| format!("{k}/{count}"))
-        .collect();
+    let missing: Vec<u64> = (1..=count).filter(|k| !seen.contains_key(k)).collect();
     if !missing.is_empty() {
+        let lost = (0..first.runs).filter(|i| missing.contains(&(i % count + 1)));
         return Err(bad(format!(
-            "shard{} {} missing",
-            if missing.len() == 1 { " is" } else { "s are" },
-            missing.join(", ")
+            "missing shard{} {}: {} in none of the {} folder{} given; pass all {count} shard folders",
+            if missing.len() == 1 { "" } else { "s" },
+            missing
+                .iter()
+                .map(|k| format!("{k}/{count}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            some_runs(lost),
+            dirs.len(),
+            if dirs.len() == 1 { "" } else { "s" },
         )));
     }
 
@@ -150,11 +155,20 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
     }
     let absent: Vec<usize> = (0..slots.len()).filter(|&i| slots[i].is_none()).collect();
     if let Some(&first_absent) = absent.first() {
+        let k = first_absent as u64 % count + 1;
+        let dir = seen
+            .get(&k)
+            .map_or_else(String::new, |d| d.display().to_string());
         return Err(bad(format!(
-            "{} of {} runs are missing (the first is run {first_absent}, which belongs to shard {}/{count}); was a shard cut short?",
+            "{} of {} runs are missing: {} not in {dir}/runs.csv (shard {k}/{count}); was the shard cut short?",
             absent.len(),
             slots.len(),
-            first_absent as u64 % count + 1
+            some_runs(
+                absent
+                    .iter()
+                    .map(|&i| i as u64)
+                    .filter(|i| i % count + 1 == k)
+            ),
         )));
     }
     let results = slots.into_iter().flatten().map(|(_, r)| r).collect();
@@ -169,9 +183,48 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
     write(&plan, results, Shard::ALL, &target)
 }
 
+/// "run 4 is", "runs 2, 5 are", or "runs 2, 10, ..., 1754 (220 runs) are": at most eight
+/// run numbers and the last.
+fn some_runs(runs: impl Iterator<Item = u64>) -> String {
+    const SHOWN: usize = 8;
+    let mut first = Vec::new();
+    let mut last = None;
+    let mut n = 0u64;
+    for r in runs {
+        if first.len() < SHOWN {
+            first.push(r.to_string());
+        } else {
+            last = Some(r);
+        }
+        n += 1;
+    }
+    match (n, last) {
+        (0, _) => "no runs are".to_string(),
+        (1, _) => format!("run {} is", first.join("")),
+        (_, None) => format!("runs {} are", first.join(", ")),
+        (_, Some(l)) => format!("runs {}, ..., {l} ({n} runs) are", first.join(", ")),
+    }
+}
+
 fn same_dir(a: &Path, b: &Path) -> bool {
     match (fs::canonicalize(a), fs::canonicalize(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::some_runs;
+
+    #[test]
+    fn run_lists_are_short_and_say_how_many() {
+        assert_eq!(some_runs([4].into_iter()), "run 4 is");
+        assert_eq!(some_runs([2, 5].into_iter()), "runs 2, 5 are");
+        assert_eq!(
+            some_runs((0..1760).filter(|i| i % 8 == 2)),
+            "runs 2, 10, 18, 26, 34, 42, 50, 58, ..., 1754 (220 runs) are"
+        );
+        assert_eq!(some_runs(std::iter::empty()), "no runs are");
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! A sweep file is a scenario file plus a `[sweep]` table (see [`SweepSpec`]). Each grid point
 //! is applied by editing the parsed TOML document and re-parsing it with
-//! [`scenario::parse`](crate::scenario::parse), so every value passes the normal checks.
+//! [`scenario::parse`], so every value passes the normal checks.
 
 mod edit;
 mod exec;
@@ -164,8 +164,10 @@ pub fn run(plan: &Plan, opts: &SweepOptions) -> Result<SweepOutput, SweepError> 
     let indices: Vec<usize> = (0..plan.run_count())
         .filter(|&i| opts.shard.contains(i))
         .collect();
-    let results = execute(plan, &indices, opts.jobs)?;
     let target = opts.out.clone().unwrap_or_else(|| default_out(plan));
+    // Checked before the runs too, so a long sweep is not refused only at the end.
+    refuse_foreign(&target)?;
+    let results = execute(plan, &indices, opts.jobs)?;
     write(plan, results, opts.shard, &target)
 }
 
@@ -182,6 +184,7 @@ pub(crate) fn write(
         let p = p.to_path_buf();
         move |e: io::Error| SweepError::Io(p, e)
     };
+    refuse_foreign(target)?;
     let stage = StagedDir::create(target).map_err(io_err(target))?;
     let mut files = Vec::new();
     let mut put = |name: &str, f: &dyn Fn(&Path) -> io::Result<()>| {
@@ -214,6 +217,22 @@ pub(crate) fn write(
         results,
         summary,
     })
+}
+
+/// Refuses to write over a folder that holds files but no `manifest.toml`: the output folder
+/// is replaced whole, and `--out .` or `--out ~` must not wipe someone's files.
+fn refuse_foreign(target: &Path) -> Result<(), SweepError> {
+    let Ok(mut entries) = fs::read_dir(target) else {
+        return Ok(()); // absent (or not a folder: staging reports that)
+    };
+    if entries.next().is_none() || target.join("manifest.toml").is_file() {
+        return Ok(());
+    }
+    Err(SweepError::Input(format!(
+        "{} already exists and is not an output folder (it has files but no manifest.toml); \
+         choose another --out, or remove it",
+        target.display()
+    )))
 }
 
 /// The summary as a text table for the terminal: one line per grid point.
