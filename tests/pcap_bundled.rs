@@ -1,0 +1,222 @@
+//! A bundled run's `trace.pcap`, read by tshark: `scenarios/incarnation_no_timewait.toml`
+//! writes every packet delivered to a host (the `[output] pcap = "all"` default), so the
+//! capture must hold exactly the `deliver` rows of events.csv, in order, with the same times and
+//! headers, good checksums, nothing malformed, and the lost duplicate the summary names.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::str::FromStr;
+
+use timewait::tcp::Flags;
+
+/// Runs tshark on `file` with IP and TCP checksum validation on; fails loudly if tshark is
+/// missing (CI's `.ci/run` installs it).
+fn tshark(file: &Path, args: &[&str]) -> String {
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args([
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "tcp.check_checksum:TRUE",
+        ])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run tshark ({e}): install it, e.g. `apt-get install tshark`")
+        });
+    assert!(
+        out.status.success(),
+        "tshark failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A CSV file's rows as column -> value maps.
+fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    r.records()
+        .map(|rec| {
+            header
+                .iter()
+                .cloned()
+                .zip(rec.unwrap().iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+/// The fields read from every frame, in this order.
+const FIELDS: [&str; 13] = [
+    "frame.time_epoch",
+    "ip.src",
+    "ip.dst",
+    "ip.ttl",
+    "ip.id",
+    "ip.checksum.status",
+    "tcp.seq_raw",
+    "tcp.ack_raw",
+    "tcp.len",
+    "tcp.flags",
+    "tcp.checksum.status",
+    "tcp.analysis.retransmission",
+    "_ws.malformed",
+];
+
+/// A hex field such as "0x0012".
+fn hex(s: &str) -> u32 {
+    u32::from_str_radix(s.trim_start_matches("0x"), 16)
+        .unwrap_or_else(|_| panic!("`{s}` is not hex"))
+}
+
+#[test]
+fn tshark_reads_the_bundled_lost_duplicate_as_the_simulator_logged_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("run");
+    let run = Command::new(env!("CARGO_BIN_EXE_timewait"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "scenarios/incarnation_no_timewait.toml", "--out"])
+        .arg(&out)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let manifest = std::fs::read_to_string(out.join("manifest.toml")).unwrap();
+    assert!(manifest.contains("\"trace.pcap\""), "{manifest}");
+    let pcap = out.join("trace.pcap");
+    let events = csv_rows(&out.join("events.csv"));
+    let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+
+    // The capture is documented (src/report/mod.rs, Capture::Delivered) to hold every packet
+    // delivered to a host, written as it is delivered: the `deliver` rows, in order.
+    let delivered: Vec<&BTreeMap<String, String>> =
+        events.iter().filter(|e| e["kind"] == "deliver").collect();
+    assert!(delivered.len() > 10, "{} deliveries", delivered.len());
+
+    // IP ids count each host's packets from 1, in the order it sends them (send rows).
+    let mut sent_by: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut ip_id: BTreeMap<&str, u32> = BTreeMap::new();
+    for e in events.iter().filter(|e| e["kind"] == "send") {
+        let n = sent_by.entry(e["node"].as_str()).or_default();
+        *n += 1;
+        ip_id.insert(e["packet"].as_str(), *n);
+    }
+    // Packets dropped where they were sent would take an id without a send row.
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["kind"] == "drop" && sent_by.contains_key(e["node"].as_str())),
+        "a host dropped a packet; the ip.id count below no longer holds"
+    );
+
+    let mut args = vec!["-T", "fields", "-E", "separator=;", "-E", "occurrence=f"];
+    for f in FIELDS {
+        args.extend(["-e", f]);
+    }
+    let text = tshark(&pcap, &args);
+    let frames: Vec<BTreeMap<&str, &str>> = text
+        .lines()
+        .map(|l| FIELDS.iter().copied().zip(l.split(';')).collect())
+        .collect();
+    assert_eq!(
+        frames.len(),
+        delivered.len(),
+        "frames in trace.pcap vs deliver rows in events.csv"
+    );
+
+    // Checksum status 1 is "Good" (0 bad, 2 unverified, 3 absent).
+    for (i, (f, e)) in frames.iter().zip(&delivered).enumerate() {
+        let ctx = format!("frame {}: {f:?} vs {e:?}", i + 1);
+        assert_eq!(f["frame.time_epoch"], e["time"], "{ctx}");
+        assert_eq!(f["ip.src"], e["src"], "{ctx}");
+        assert_eq!(f["ip.dst"], e["dst"], "{ctx}");
+        assert_eq!(f["ip.ttl"], e["ttl"], "{ctx}");
+        assert_eq!(f["tcp.seq_raw"], e["seq"], "{ctx}");
+        // events.csv leaves the ACK field empty when the ACK flag is off.
+        if !e["ack"].is_empty() {
+            assert_eq!(f["tcp.ack_raw"], e["ack"], "{ctx}");
+        }
+        assert_eq!(f["tcp.len"], e["len"], "{ctx}");
+        let flags = Flags::from_str(&e["flags"]).unwrap_or_else(|_| panic!("{ctx}"));
+        assert_eq!(hex(f["tcp.flags"]), u32::from(flags.0), "{ctx}");
+        assert_eq!(hex(f["ip.id"]), ip_id[e["packet"].as_str()], "{ctx}");
+        assert_eq!(f["ip.checksum.status"], "1", "{ctx}");
+        assert_eq!(f["tcp.checksum.status"], "1", "{ctx}");
+        assert_eq!(f["_ws.malformed"], "", "{ctx}");
+    }
+    let flagged = tshark(
+        &pcap,
+        &[
+            "-Y",
+            "_ws.malformed || _ws.expert.severity >= error || ip.checksum.status == 0 || tcp.checksum.status == 0",
+        ],
+    );
+    assert_eq!(flagged, "", "tshark flagged frames");
+
+    // The lost duplicate the summary names: "Lost duplicate: packet #4 (...) ... with TTL 31
+    // left". It is the original data segment of incarnation 1, looped for seconds, delivered
+    // into incarnation 2.
+    let line = summary
+        .lines()
+        .find(|l| l.starts_with("Lost duplicate: packet #"))
+        .unwrap_or_else(|| panic!("no lost duplicate in summary.txt:\n{summary}"));
+    let packet = line["Lost duplicate: packet #".len()..]
+        .split(' ')
+        .next()
+        .unwrap();
+    let ttl_left = line
+        .split("with TTL ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .unwrap_or_else(|| panic!("{line}"));
+    let at = delivered
+        .iter()
+        .position(|e| e["packet"] == packet)
+        .unwrap_or_else(|| panic!("packet #{packet} is not delivered in events.csv"));
+    let (dup, row) = (&frames[at], delivered[at]);
+    assert_eq!(dup["ip.ttl"], ttl_left, "{line}");
+    assert_eq!(
+        (dup["tcp.seq_raw"], dup["tcp.ack_raw"], dup["ip.ttl"]),
+        (
+            row["seq"].as_str(),
+            row["ack"].as_str(),
+            row["ttl"].as_str()
+        )
+    );
+    assert_eq!(dup["tcp.len"], "1000");
+    // Its stream bytes were sent again, earlier, by a retransmission: same seq and length, a
+    // later IP id, delivered before it, and by the direct path: with far more TTL left.
+    let retx = frames[..at]
+        .iter()
+        .find(|f| {
+            f["ip.src"] == dup["ip.src"]
+                && f["tcp.seq_raw"] == dup["tcp.seq_raw"]
+                && f["tcp.len"] == dup["tcp.len"]
+        })
+        .expect("the retransmission of the lost segment reached the server first");
+    assert!(
+        hex(retx["ip.id"]) > hex(dup["ip.id"]),
+        "{retx:?} vs {dup:?}"
+    );
+    let ttl = |f: &BTreeMap<&str, &str>| f["ip.ttl"].parse::<u32>().unwrap();
+    assert!(ttl(retx) > ttl(dup) + 20, "{retx:?} vs {dup:?}");
+
+    // Wireshark's own TCP analysis sees retransmissions where the simulator counted some.
+    let retransmissions: u64 = csv_rows(&out.join("connections.csv"))
+        .iter()
+        .map(|c| c["retransmissions"].parse::<u64>().unwrap())
+        .sum();
+    assert!(retransmissions > 0, "the scenario retransmits");
+    let marked = frames
+        .iter()
+        .filter(|f| !f["tcp.analysis.retransmission"].is_empty())
+        .count();
+    assert!(marked >= 1, "tshark marks no retransmission:\n{text}");
+}
