@@ -6,9 +6,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use timewait::sim::{Duration, EventQueue, SimTime, component_rng};
 use timewait::tcp::{
-    ConnError, ConnId, ConnRecord, ConnectError, Corruption, Flags, FourTuple, IsnPolicy, Output,
-    Segment, SeqNum, Socket, SocketEvent, SocketHandle, Stack, State, SynInTimeWait, Tag,
-    TcpConfig, TcpLog, Timestamps, Wakeup,
+    ConnError, ConnId, ConnRecord, ConnectError, Corruption, Flags, FourTuple, IsnPolicy,
+    ListenDropKind, Output, Segment, SeqNum, Socket, SocketEvent, SocketHandle, Stack, State,
+    SynInTimeWait, Tag, TcpConfig, TcpLog, Timestamps, Wakeup,
 };
 
 // ----- the harness: two stacks, a wire, an event queue -----
@@ -1779,6 +1779,19 @@ fn with_backlog_b_exactly_b_plus_1_handshakes_complete_and_the_next_final_ack_is
     net.run_until(t(ms(500)) + D * 2);
     assert!(net.sent_at(S, t(ms(500)) + D).is_empty());
     assert_eq!(net.stacks[S].listener(lid).expect("listener").syn_drops, 1);
+    // Both turn-aways are logged for the report, as `netstat -s` counts them.
+    let drops: Vec<ListenDropKind> = net
+        .log
+        .iter()
+        .filter_map(|(_, host, l)| match l {
+            TcpLog::ListenDrop { why, listener, .. } if *host == S => {
+                assert_eq!(*listener, server_addr());
+                Some(*why)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(drops, [ListenDropKind::Overflow, ListenDropKind::Syn]);
 
     // The ignored child's SYN-ACK goes again after its initial RTO; the client's answer is
     // ignored again.
@@ -2350,4 +2363,26 @@ fn a_receiver_with_a_buffer_smaller_than_an_mss_sends_a_window_update_when_read(
     let resumed = net.sent_at(C, read_at + D);
     assert_eq!(only(resumed).payload.len(), buf as usize / 2);
     assert!(net.sock(C, ch).send_queue() > 0);
+}
+
+// Linux's `__inet_hash_connect`: an ephemeral port is never one a local socket is bound to,
+// and a listener on 0.0.0.0:P binds P on every address of the host.
+#[test]
+fn connect_never_picks_a_port_a_wildcard_listener_holds() {
+    let config = TcpConfig {
+        port_range: (5000, 5001),
+        ..TcpConfig::default()
+    };
+    let mut stack = Stack::new(0, ADDR[C], config, component_rng(SEED, "host:client/tcp"));
+    let wildcard = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 5000);
+    stack.listen(wildcard, 16, APP[C]).expect("listen");
+    let mut out = Output::default();
+    let remote = server_addr();
+    let h = stack
+        .connect(SimTime::ZERO, None, remote, APP[C], &mut out)
+        .expect("port 5001 is free");
+    let s = stack.socket(h).expect("the new socket");
+    assert_eq!(s.tuple.local.port(), 5001);
+    let again = stack.connect(SimTime::ZERO, None, remote, APP[C], &mut out);
+    assert_eq!(again.err(), Some(ConnectError::AddrNotAvailable));
 }

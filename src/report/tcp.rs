@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter};
+use std::net::SocketAddrV4;
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
 use crate::net::{Body, Network, NodeId, Packet};
 use crate::sim::{Duration, SimTime};
-use crate::tcp::{ConnId, ConnRecord, Corruption, FourTuple, State, TcpLog};
+use crate::tcp::{ConnId, ConnRecord, Corruption, FourTuple, ListenDropKind, State, TcpLog};
 use crate::world::{PacketEvent, PacketEventKind};
 
 /// Column names of `states.csv`.
@@ -97,6 +98,8 @@ pub struct TcpTally {
     /// Per host: TIME_WAIT entered, now held, most ever held, ended early by cause.
     time_wait: Vec<TimeWaitTally>,
     tw_overflows: u64,
+    /// Handshake segments listeners dropped, by (host, listener, why): count, first, last.
+    listen_drops: BTreeMap<(u32, SocketAddrV4, ListenDropKind), NoteTally>,
     max_incarnation: u32,
     /// Application messages by (host, app), then text.
     notes: BTreeMap<(u32, u32), BTreeMap<String, NoteTally>>,
@@ -272,6 +275,14 @@ impl TcpTally {
                 }
             }
             TcpLog::TimeWaitOverflow(..) => self.tw_overflows += 1,
+            TcpLog::ListenDrop { listener, why, .. } => {
+                let e = self
+                    .listen_drops
+                    .entry((node.0, *listener, *why))
+                    .or_insert((0, time, time));
+                e.0 += 1;
+                e.2 = time;
+            }
         }
         Ok(())
     }
@@ -386,8 +397,9 @@ impl TcpTally {
             }
             let _ = writeln!(
                 out,
-                "TCP on {}: {active} connections opened actively, {passive} passively ({}).",
+                "TCP on {}: {active} connection{} opened actively, {passive} passively ({}).",
                 name(*h),
+                if *active == 1 { "" } else { "s" },
                 errs.join(", ")
             );
         }
@@ -457,6 +469,21 @@ impl TcpTally {
                     ended.join(", ")
                 },
                 tw.held
+            );
+        }
+        for ((host, listener, why), (n, first, last)) in &self.listen_drops {
+            let what = match why {
+                ListenDropKind::Syn => "SYNs dropped (accept queue or SYN queue full)",
+                ListenDropKind::Overflow => {
+                    "handshake-completing ACKs turned away (accept queue full)"
+                }
+            };
+            let _ = writeln!(
+                out,
+                "Listener {} {listener}: {n} {what}, from {} to {}.",
+                net.node(NodeId(*host)).name,
+                at(*first),
+                at(*last)
             );
         }
         if self.tw_overflows > 0 {
@@ -553,8 +580,19 @@ impl TcpTally {
         if self.max_incarnation > 1 || self.corrupted_bytes > 0 {
             let _ = writeln!(
                 out,
-                "Audit: {} corrupted bytes across all connections ({} lost duplicates reached a host after their connection ended).",
-                self.corrupted_bytes, self.lost_duplicate_count
+                "Audit: {} corrupted bytes across all connections ({} lost duplicate{} reached a host after {} connection ended).",
+                self.corrupted_bytes,
+                self.lost_duplicate_count,
+                if self.lost_duplicate_count == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                if self.lost_duplicate_count == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
             );
         }
     }
@@ -576,7 +614,10 @@ pub fn render_capacity(config: &crate::world::WorldConfig, out: &mut String) {
         let rate = 1e9 / c.interval.as_nanos() as f64;
         let ports = tcp.port_count() as f64;
         let tw = tcp.time_wait.as_secs_f64();
-        if tw == 0.0 || rate * tw < ports / 2.0 {
+        // Only clients that could hold half their ports in TIME_WAIT at once (a short burst
+        // at a high rate never gets near the limit).
+        let at_once = (rate * tw).min(c.requests as f64);
+        if tw == 0.0 || at_once < ports / 2.0 {
             continue;
         }
         let limit = ports / tw;

@@ -20,7 +20,7 @@ pub use seq::SeqNum;
 pub use socket::Socket;
 pub use stack::{ConnectError, Listener, SocketHandle, Stack};
 pub use state::{
-    ConnError, ConnRecord, Corruption, FourTuple, NetstatRow, Outgoing, Output, SocketEvent, State,
-    TcpLog, Transition, Wakeup,
+    ConnError, ConnRecord, Corruption, FourTuple, ListenDropKind, NetstatRow, Outgoing, Output,
+    SocketEvent, State, TcpLog, Transition, Wakeup,
 };
 pub use time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};

@@ -16,7 +16,8 @@ use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
 use super::socket::Socket;
 use super::state::{
-    FourTuple, NetstatRow, Outgoing, Output, SocketEvent, State, TcpLog, Transition, Wakeup,
+    FourTuple, ListenDropKind, NetstatRow, Outgoing, Output, SocketEvent, State, TcpLog,
+    Transition, Wakeup,
 };
 use super::time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
 use crate::sim::{Duration, SimRng, SimTime};
@@ -463,6 +464,11 @@ impl Stack {
             && l.accept_queue_full()
         {
             l.overflows += 1;
+            out.log.push(TcpLog::ListenDrop {
+                listener: l.local,
+                remote: tuple.remote,
+                why: ListenDropKind::Overflow,
+            });
             if self.config.abort_on_overflow {
                 self.reset(tuple, seg, out);
                 if let Some(s) = self.socket_mut(h) {
@@ -518,6 +524,11 @@ impl Stack {
         // Linux drops a SYN when the accept queue is full, and when the SYN queue is.
         if l.accept_queue_full() || l.syn_queue >= max_syn {
             l.syn_drops += 1;
+            out.log.push(TcpLog::ListenDrop {
+                listener: l.local,
+                remote: tuple.remote,
+                why: ListenDropKind::Syn,
+            });
             return;
         }
         l.syn_queue += 1;
@@ -683,7 +694,13 @@ impl Stack {
             let k = (start + i) % count;
             let local = SocketAddrV4::new(self.addr, lo + k as u16);
             let tuple = FourTuple { local, remote };
-            if self.conns.contains_key(&tuple) || self.listening.contains_key(&local) {
+            // A port some socket bound (a listener on this address or on 0.0.0.0) is never
+            // handed out, as Linux's `__inet_hash_connect` skips ports with a bind bucket.
+            let wildcard = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, local.port());
+            if self.conns.contains_key(&tuple)
+                || self.listening.contains_key(&local)
+                || self.listening.contains_key(&wildcard)
+            {
                 continue;
             }
             let reused = match self.time_wait.get(&tuple) {

@@ -233,6 +233,26 @@ pub enum TcpLog {
     /// The TIME_WAIT table was full, so a closing socket skipped TIME_WAIT (Linux prints
     /// "TCP: time wait bucket table overflow").
     TimeWaitOverflow(ConnId, FourTuple),
+    /// A listener turned a connection away (Linux counts these in `netstat -s`).
+    ListenDrop {
+        /// The listener's address (may be 0.0.0.0).
+        listener: SocketAddrV4,
+        /// The peer whose segment was dropped.
+        remote: SocketAddrV4,
+        /// Which queue was full.
+        why: ListenDropKind,
+    },
+}
+
+/// Why a listener dropped a handshake segment.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum ListenDropKind {
+    /// A SYN, because the accept queue or the SYN queue was full ("SYNs to LISTEN sockets
+    /// dropped").
+    Syn,
+    /// A handshake's final ACK, because the accept queue was full ("times the listen queue of
+    /// a socket overflowed"); ignored, or answered by RST with `abort_on_overflow`.
+    Overflow,
 }
 
 /// One line of `netstat -tan`: a listener, a connection, or a TIME_WAIT record.
