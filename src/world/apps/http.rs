@@ -530,13 +530,19 @@ impl App for HttpClient {
                 }
             }
             SocketEvent::TimedOut => {
-                if self.forget(ctx, h).is_some() {
+                if let Some(c) = self.forget(ctx, h) {
                     let server = self.spec.server;
-                    ctx.note(&format!(
-                        "curl: (7) Failed to connect to {} port {}: Connection timed out",
-                        server.ip(),
-                        server.port()
-                    ));
+                    // curl's wording depends on whether the connection was ever established.
+                    let message = if c.connected {
+                        "curl: (56) Recv failure: Connection timed out".to_string()
+                    } else {
+                        format!(
+                            "curl: (7) Failed to connect to {} port {}: Connection timed out",
+                            server.ip(),
+                            server.port()
+                        )
+                    };
+                    ctx.note(&message);
                 }
             }
             SocketEvent::Writable | SocketEvent::Incoming => {}

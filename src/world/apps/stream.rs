@@ -39,6 +39,8 @@ pub struct SenderSpec {
 
 struct Conn {
     written: u64,
+    /// The handshake completed (a RST before it is a refusal).
+    connected: bool,
     /// Writing may start (after `delay`).
     writing: bool,
     closed: bool,
@@ -120,6 +122,7 @@ impl Sender {
                     h,
                     Conn {
                         written: 0,
+                        connected: false,
                         writing: false,
                         closed: false,
                     },
@@ -172,6 +175,9 @@ impl App for Sender {
     fn socket(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle, ev: SocketEvent) {
         match ev {
             SocketEvent::Connected => {
+                if let Some(c) = self.conns.get_mut(&h) {
+                    c.connected = true;
+                }
                 let delay = self.spec.delay;
                 self.after(ctx, delay, Due::Write(h));
             }
@@ -179,7 +185,14 @@ impl App for Sender {
             SocketEvent::Readable => {
                 ctx.recv(h, usize::MAX);
             }
-            SocketEvent::Reset => ctx.note("connection reset by peer"),
+            SocketEvent::Reset => {
+                let refused = self.conns.get(&h).is_some_and(|c| !c.connected);
+                ctx.note(if refused {
+                    "connection refused"
+                } else {
+                    "connection reset by peer"
+                });
+            }
             SocketEvent::TimedOut => ctx.note("connection timed out"),
             SocketEvent::PeerClosed | SocketEvent::Incoming => {}
         }
