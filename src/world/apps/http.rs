@@ -118,9 +118,11 @@ impl HttpServer {
         ctx.set_timer_after(wait, self.next_token)
     }
 
-    fn accept_all(&mut self, ctx: &mut AppCtx<'_>) {
+    /// accept() up to `n` waiting connections.
+    fn accept(&mut self, ctx: &mut AppCtx<'_>, n: usize) {
         let Some(l) = self.listener else { return };
-        while let Some(h) = ctx.accept(l) {
+        for _ in 0..n {
+            let Some(h) = ctx.accept(l) else { return };
             self.conns.insert(h, ServerConn::default());
             // The request (and even the client's FIN) may be waiting already.
             self.read(ctx, h);
@@ -208,7 +210,8 @@ impl App for HttpServer {
 
     fn timer(&mut self, ctx: &mut AppCtx<'_>, token: u64) {
         match self.timers.remove(&token) {
-            Some(ServerDue::Accept) => self.accept_all(ctx),
+            // Each connection is accepted `accept_delay` after it became acceptable.
+            Some(ServerDue::Accept) => self.accept(ctx, 1),
             Some(ServerDue::Respond(h, route)) => self.respond(ctx, h, route),
             Some(ServerDue::Idle(h)) => {
                 if let Some(c) = self.conns.get_mut(&h) {
@@ -224,7 +227,7 @@ impl App for HttpServer {
         match ev {
             SocketEvent::Incoming => match self.spec.accept_delay {
                 AcceptDelay::Never => {}
-                AcceptDelay::After(d) if d.is_zero() => self.accept_all(ctx),
+                AcceptDelay::After(d) if d.is_zero() => self.accept(ctx, usize::MAX),
                 AcceptDelay::After(d) => {
                     self.after(ctx, d, ServerDue::Accept);
                 }

@@ -206,7 +206,8 @@ pub struct ReceiverSpec {
     pub port: u16,
     /// listen() backlog.
     pub backlog: u32,
-    /// Close every connection at this time instead of when the peer closes.
+    /// Close every connection open at this time, instead of when its peer closes; later
+    /// connections close when their peer does.
     pub close_at: Option<Duration>,
 }
 
@@ -227,9 +228,16 @@ impl Receiver {
         }
     }
 
+    /// Whether connections wait for `close_at` rather than close after the peer does.
+    fn holding(&self, ctx: &AppCtx<'_>) -> bool {
+        self.spec
+            .close_at
+            .is_some_and(|t| ctx.now().since_start() < t)
+    }
+
     fn drain(&self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
         ctx.recv(h, usize::MAX);
-        if self.spec.close_at.is_none()
+        if !self.holding(ctx)
             && ctx
                 .socket(h)
                 .is_some_and(|s| s.peer_closed() && !s.app_closed())
@@ -265,7 +273,8 @@ impl App for Receiver {
             SocketEvent::Incoming => {
                 let Some(l) = self.listener else { return };
                 while let Some(c) = ctx.accept(l) {
-                    if self.spec.close_at.is_some() {
+                    // After `close_at`, a new connection closes as soon as its peer does.
+                    if self.holding(ctx) {
                         self.open.push(c);
                     }
                     // Data and even the peer's FIN may have arrived before accept().
