@@ -64,8 +64,8 @@ enum Command {
     /// name, `link.2` the third [[link]]. Every grid point is checked like a scenario before
     /// anything runs. Writes runs.csv, summary.csv, sweep.svg, sweep.png, manifest.toml and a
     /// copy of the sweep file (sweep.toml) to output/<sweep name>/; the files are the same
-    /// bytes whatever --jobs is. With --shard K/N only runs K-1, K-1+N, ... are done and only
-    /// runs.csv is written; join the shards with `timewait merge`.
+    /// bytes whatever --jobs is. With --shard K/N only runs K-1, K-1+N, ... are done, and only
+    /// runs.csv, sweep.toml and manifest.toml are written; join the shards with `timewait merge`.
     Sweep {
         /// Sweep file, or the name of a bundled sweep (e.g. sweep_time_wait).
         file: PathBuf,
