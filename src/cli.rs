@@ -5,10 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::report::figures::{self, FigureError, FigureStage};
+use crate::report::plot::{PlotError, Style, save_both};
 use crate::run::{self, RunOptions};
 use crate::scenario::Scenario;
 use crate::sim::Duration;
-use crate::sweep::{self, Shard, SweepError, SweepOptions};
+use crate::sweep::{self, Plan, Shard, SweepError, SweepOptions, SweepSpec};
 
 /// Discrete-event network simulator that shows why TCP needs TIME_WAIT.
 #[derive(Parser, Debug)]
@@ -78,6 +80,17 @@ enum Command {
         /// Run only shard K of N, e.g. 3/8: the runs whose index is K-1 mod N.
         #[arg(long, value_parser = parse_shard)]
         shard: Option<Shard>,
+    },
+    /// Redraw the figures of a run's or a sweep's output folder from its CSV files.
+    ///
+    /// A run's folder gets ladder, timeseq, states and socket_counts (.svg and .png) from
+    /// whichever of events.csv, states.csv, connections.csv and socket_counts.csv it holds; a
+    /// sweep's folder (sweep.toml and runs.csv) gets sweep.svg and sweep.png. The figures are
+    /// the bytes `timewait run` and `timewait sweep` write. Nothing is written unless every
+    /// figure could be drawn; errors name the file and line.
+    Plot {
+        /// Output folder of `timewait run` or `timewait sweep`.
+        dir: PathBuf,
     },
     /// Join the shard folders of one sweep into the files a whole sweep writes.
     ///
@@ -156,6 +169,7 @@ pub fn main() -> ExitCode {
             shard,
         } => sweep_command(&file, jobs, out, shard.unwrap_or(Shard::ALL)),
         Command::Merge { dirs, out } => merge_command(&dirs, out.as_deref()),
+        Command::Plot { dir } => plot_command(&dir),
     }
 }
 
@@ -301,4 +315,56 @@ fn merge_command(dirs: &[PathBuf], out: Option<&Path>) -> ExitCode {
         }
         Err(e) => sweep_failure(&e),
     }
+}
+
+fn plot_command(dir: &Path) -> ExitCode {
+    let drawn = if dir.join("runs.csv").is_file() {
+        plot_sweep(dir)
+    } else {
+        figures::plot_dir(dir)
+    };
+    match drawn {
+        Ok(files) => {
+            print_out(&format!(
+                "Wrote {} in {}\n",
+                files.join(", "),
+                dir.display()
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("timewait plot: {e}");
+            match e {
+                FigureError::Input(_) => ExitCode::from(EXIT_BAD_INPUT),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// A whole sweep's figure, from its folder's sweep.toml and runs.csv.
+fn plot_sweep(dir: &Path) -> Result<Vec<String>, FigureError> {
+    let input = |e: SweepError| FigureError::Input(e.to_string());
+    let plan =
+        Plan::new(SweepSpec::load(&dir.join("sweep.toml")).map_err(input)?).map_err(input)?;
+    let runs = dir.join("runs.csv");
+    let results = sweep::read_runs(&runs, &plan).map_err(FigureError::Input)?;
+    if results.len() != plan.run_count() {
+        return Err(FigureError::Input(format!(
+            "{}: holds {} of the sweep's {} runs (a shard?); join the shards with `timewait merge` first",
+            runs.display(),
+            results.len(),
+            plan.run_count()
+        )));
+    }
+    let chart = sweep::chart(&plan, &sweep::summarize(&plan, &results));
+    let stage = FigureStage::create(dir)?;
+    let base = stage.dir().join("sweep");
+    save_both(&base, &Style::default(), &chart).map_err(|e| match e {
+        PlotError::Io(io) => FigureError::Io(base.clone(), io),
+        other => FigureError::Plot(base.clone(), other),
+    })?;
+    let files = vec!["sweep.svg".to_string(), "sweep.png".to_string()];
+    stage.commit(&files)?;
+    Ok(files)
 }

@@ -5,10 +5,15 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::net::{Network, NodeId, Packet, Port};
+use crate::report::figures::{FigureData, FigureError};
 use crate::report::{self, Manifest, Recorder, StagedDir};
 use crate::scenario::{OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
-use crate::world::{ConfigError, RunStats, World, WorldConfig};
+use crate::tcp::{NetstatRow, TcpLog};
+use crate::world::{
+    ConfigError, NetworkEvent, Observer, PacketEvent, RunStats, World, WorldConfig,
+};
 
 /// What the command line may change about a run.
 #[derive(Clone, Debug, Default)]
@@ -43,6 +48,8 @@ pub enum RunError {
     Config(ConfigError),
     /// A file could not be written.
     Io(PathBuf, io::Error),
+    /// A figure could not be drawn or written.
+    Figure(FigureError),
 }
 
 impl fmt::Display for RunError {
@@ -50,6 +57,7 @@ impl fmt::Display for RunError {
         match self {
             RunError::Config(e) => write!(f, "invalid configuration: {e}"),
             RunError::Io(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+            RunError::Figure(e) => write!(f, "{e}"),
         }
     }
 }
@@ -74,6 +82,7 @@ pub fn simulate(config: &WorldConfig, until: SimTime) -> Result<Outcome, RunErro
         states: false,
         connections: false,
         pcap: PcapMode::Off,
+        figures: false,
     };
     let mut recorder =
         Recorder::new(None, &none, world.network()).map_err(|e| RunError::Io(PathBuf::new(), e))?;
@@ -116,9 +125,21 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     let stage = StagedDir::create(&target).map_err(io_err(&target))?;
     let mut recorder = Recorder::new(Some(stage.dir()), &scenario.output, world.network())
         .map_err(io_err(stage.dir()))?;
-    let stats = world.run(until, &mut recorder);
-    world.finish(&mut recorder);
+    let mut figures = scenario
+        .output
+        .figures
+        .then(|| FigureData::for_run(&scenario.output));
+    let mut tee = Tee {
+        recorder: &mut recorder,
+        figures: figures.as_mut(),
+    };
+    let stats = world.run(until, &mut tee);
+    world.finish(&mut tee);
     recorder.finish().map_err(io_err(stage.dir()))?;
+    let figure_files = match &figures {
+        Some(data) => data.figures().save(stage.dir()).map_err(RunError::Figure)?,
+        None => Vec::new(),
+    };
 
     let mut summary = report::header(&scenario.name, config.seed, until, stats.events);
     recorder.tally.render(world.network(), &mut summary);
@@ -147,6 +168,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
             .files()
             .iter()
             .cloned()
+            .chain(figure_files)
             .chain(["summary.txt".to_string(), "manifest.toml".to_string()])
             .collect(),
     };
@@ -159,4 +181,51 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         netstat: recorder.netstat.text,
         stats,
     })
+}
+
+/// Hands every event to the recorder, then to the figures' model (which needs the recorder's
+/// incarnation numbers, so it comes second). It forwards every [`Observer`] method: one added
+/// to the trait must be forwarded here too, or the recorder would miss it.
+struct Tee<'a> {
+    recorder: &'a mut Recorder,
+    figures: Option<&'a mut FigureData>,
+}
+
+impl Observer for Tee<'_> {
+    fn packet(&mut self, net: &Network, ev: &PacketEvent<'_>) {
+        self.recorder.packet(net, ev);
+        if let Some(f) = self.figures.as_deref_mut() {
+            f.on_packet(net, ev);
+        }
+    }
+
+    fn link(&mut self, net: &Network, time: SimTime, port: Port, packet: &Packet) {
+        self.recorder.link(net, time, port, packet);
+    }
+
+    fn network(&mut self, net: &Network, ev: &NetworkEvent) {
+        self.recorder.network(net, ev);
+    }
+
+    fn tcp(&mut self, net: &Network, time: SimTime, node: NodeId, log: &TcpLog) {
+        self.recorder.tcp(net, time, node, log);
+        if let Some(f) = self.figures.as_deref_mut() {
+            f.on_tcp(net, time, node, log, &self.recorder.tcp);
+        }
+    }
+
+    fn netstat(&mut self, net: &Network, time: SimTime, node: NodeId, rows: &[NetstatRow]) {
+        self.recorder.netstat(net, time, node, rows);
+    }
+
+    fn counts(&mut self, net: &Network, time: SimTime, node: NodeId, counts: &[u64; 11]) {
+        self.recorder.counts(net, time, node, counts);
+        if let Some(f) = self.figures.as_deref_mut() {
+            f.on_counts(net, time, node, counts);
+        }
+    }
+
+    fn app(&mut self, net: &Network, time: SimTime, node: NodeId, app: u32, message: &str) {
+        self.recorder.app(net, time, node, app, message);
+    }
 }

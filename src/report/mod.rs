@@ -2,6 +2,7 @@
 //! appears only when complete.
 
 mod events;
+pub mod figures;
 mod manifest;
 mod netstat;
 mod output;

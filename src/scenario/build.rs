@@ -644,6 +644,7 @@ pub(crate) fn build(
             states: doc.output.states,
             connections: doc.output.connections,
             pcap: doc.output.pcap,
+            figures: doc.output.figures,
         },
     })
 }

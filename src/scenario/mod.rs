@@ -60,6 +60,8 @@ pub struct OutputOptions {
     pub connections: bool,
     /// `trace.pcap`: one capture, one per link, or none.
     pub pcap: PcapMode,
+    /// The figures drawn from those files (`ladder`, `timeseq`, `states`, `socket_counts`).
+    pub figures: bool,
 }
 
 pub use schema::PcapMode;

@@ -110,6 +110,9 @@ pub struct OutputSection {
     pub netstat_on_change: bool,
     /// Interval of `socket_counts.csv` ("0s" turns it off); 1 s when the scenario has TCP apps.
     pub socket_counts: Option<Dur>,
+    /// The figures (`ladder`, `timeseq`, `states`, `socket_counts` as SVG and PNG).
+    #[serde(default = "yes")]
+    pub figures: bool,
 }
 
 impl Default for OutputSection {
@@ -122,6 +125,7 @@ impl Default for OutputSection {
             netstat_at: Vec::new(),
             netstat_on_change: false,
             socket_counts: None,
+            figures: true,
         }
     }
 }

@@ -1,0 +1,384 @@
+//! The figures a run writes: each one valid SVG and PNG, the same bytes every time, the lost
+//! duplicate highlighted hop by hop, and `timewait plot` redrawing the same bytes from the CSV
+//! files (or refusing a bad folder with the file and line, writing nothing).
+//!
+//! Set `TIMEWAIT_FIGURES_DIR=/some/dir` to keep the figures of the bundled scenarios drawn by
+//! `bundled_scenarios_draw_what_they_record` for looking at.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use timewait::report::figures::FigureData;
+use timewait::run::{self, RunOptions};
+use timewait::scenario::{self, Scenario};
+
+const FIGURES: [&str; 4] = ["ladder", "timeseq", "states", "socket_counts"];
+/// The style's highlight colour, as plotters writes it into SVG.
+const HIGHLIGHT: &str = "#D55E00";
+
+fn load(name: &str) -> Scenario {
+    scenario::load(Path::new(&format!("scenarios/{name}.toml"))).unwrap()
+}
+
+fn run_into(s: &Scenario, dir: &Path) -> PathBuf {
+    let out = dir.join(&s.name);
+    run::run(
+        s,
+        &RunOptions {
+            out: Some(out.clone()),
+            ..RunOptions::default()
+        },
+    )
+    .unwrap()
+    .dir
+}
+
+fn timewait(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_timewait"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Width and height from a PNG's IHDR chunk, after checking the signature.
+fn png_size(bytes: &[u8]) -> (u32, u32) {
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "PNG signature");
+    assert_eq!(&bytes[12..16], b"IHDR", "first chunk is IHDR");
+    let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+    (be(16), be(20))
+}
+
+/// Every file of a folder, by name (hidden ones too: a staging folder left behind would show).
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            let bytes = if p.is_file() {
+                fs::read(&p).unwrap()
+            } else {
+                b"<folder>".to_vec()
+            };
+            (name, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn every_figure_is_valid_svg_and_png_and_the_same_bytes_twice() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = load("incarnation_no_timewait");
+    let a = run_into(&s, &tmp.path().join("a"));
+    let b = run_into(&s, &tmp.path().join("b"));
+    let manifest = fs::read_to_string(a.join("manifest.toml")).unwrap();
+    for name in FIGURES {
+        let svg = fs::read_to_string(a.join(format!("{name}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg"), "{name}.svg starts with <svg");
+        assert!(
+            svg.trim_end().ends_with("</svg>"),
+            "{name}.svg ends with </svg>"
+        );
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{name}.svg: {e}"));
+        let root = doc.root_element();
+        assert_eq!(root.tag_name().name(), "svg");
+        assert!(doc.descendants().filter(|n| n.has_tag_name("text")).count() > 5);
+
+        let png = fs::read(a.join(format!("{name}.png"))).unwrap();
+        let (w, h) = png_size(&png);
+        // The SVG and the PNG are drawn by the same code at the same size.
+        assert_eq!(
+            root.attribute("width"),
+            Some(w.to_string().as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            root.attribute("height"),
+            Some(h.to_string().as_str()),
+            "{name}"
+        );
+        assert!(w >= 800 && h >= 300, "{name}: {w}x{h}");
+
+        for ext in ["svg", "png"] {
+            let f = format!("{name}.{ext}");
+            assert_eq!(
+                fs::read(a.join(&f)).unwrap(),
+                fs::read(b.join(&f)).unwrap(),
+                "{f} differs between two runs"
+            );
+            assert!(manifest.contains(&format!("\"{f}\"")), "manifest lists {f}");
+        }
+    }
+    // Axes say what they measure, in units.
+    let timeseq = fs::read_to_string(a.join("timeseq.svg")).unwrap();
+    assert!(timeseq.contains("time (s)") && timeseq.contains("sequence number (bytes)"));
+    assert!(timeseq.contains("corrupting segment") && timeseq.contains("retransmission"));
+    let states = fs::read_to_string(a.join("states.svg")).unwrap();
+    for state in ["SYN_SENT", "ESTABLISHED", "LAST_ACK", "client#2"] {
+        assert!(states.contains(state), "states.svg shows {state}");
+    }
+}
+
+#[test]
+fn the_ladder_draws_the_lost_duplicate_in_the_highlight_colour_hop_by_hop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_into(&load("incarnation_no_timewait"), tmp.path());
+    // The audit's own words name the lost duplicate.
+    let summary = fs::read_to_string(dir.join("summary.txt")).unwrap();
+    let lost: Vec<u64> = summary
+        .lines()
+        .filter_map(|l| l.strip_prefix("Lost duplicate: packet #"))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lost, [4]);
+    let data = FigureData::read_dir(&dir).unwrap();
+    assert_eq!(data.lost_duplicates(), lost);
+
+    // Its hops: consecutive events of the packet at different nodes.
+    let events = fs::read_to_string(dir.join("events.csv")).unwrap();
+    let nodes: Vec<&str> = events
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .filter(|f| f[3] == "4")
+        .map(|f| f[2])
+        .collect();
+    let hops = nodes.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!(hops > 20, "packet #4 loops: {hops} hops");
+
+    let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    let count = |pat: &str| svg.matches(pat).count();
+    // One line per hop plus the legend's key, one arrowhead per hop, and the label.
+    assert_eq!(count(&format!("stroke=\"{HIGHLIGHT}\"")), hops + 1);
+    assert_eq!(
+        count(&format!("<polygon opacity=\"1\" fill=\"{HIGHLIGHT}\"")),
+        hops
+    );
+    let labels = count(&format!("fill=\"{HIGHLIGHT}\">\n#4 P. 1:1001(1000) ack 1"));
+    assert!((1..=2).contains(&labels), "{labels} labels of #4");
+    assert!(svg.contains("lost duplicate #4, 4.826 s in the network"));
+
+    let timeseq = fs::read_to_string(dir.join("timeseq.svg")).unwrap();
+    assert!(
+        timeseq.contains(HIGHLIGHT),
+        "the corrupting segment is marked"
+    );
+
+    // With TIME_WAIT the same lost duplicate arrives, but corrupts nothing.
+    let dir = run_into(&load("incarnation_2msl"), tmp.path());
+    let ladder = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    assert!(ladder.contains("lost duplicate #4"));
+    let timeseq = fs::read_to_string(dir.join("timeseq.svg")).unwrap();
+    assert!(!timeseq.contains(HIGHLIGHT) && !timeseq.contains("corrupting segment"));
+    // And a run without lost duplicates highlights nothing.
+    let dir = run_into(&load("close_wait_slow_handler"), tmp.path());
+    let ladder = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    assert!(!ladder.contains(HIGHLIGHT) && !ladder.contains("lost duplicate"));
+}
+
+#[test]
+fn plot_redraws_the_same_bytes_from_the_csv_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_into(&load("incarnation_no_timewait"), tmp.path());
+    let before = files(&dir);
+    let copy = tmp.path().join("copy");
+    fs::create_dir(&copy).unwrap();
+    for csv in [
+        "events.csv",
+        "states.csv",
+        "connections.csv",
+        "socket_counts.csv",
+    ] {
+        fs::copy(dir.join(csv), copy.join(csv)).unwrap();
+    }
+    let o = timewait(&["plot", copy.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let after = files(&copy);
+    for name in FIGURES {
+        for ext in ["svg", "png"] {
+            let f = format!("{name}.{ext}");
+            assert!(
+                after.get(&f) == before.get(&f),
+                "{f} redrawn differs from the run's"
+            );
+        }
+    }
+    // Only the figures were added.
+    assert_eq!(after.len(), 4 + 2 * FIGURES.len(), "{:?}", after.keys());
+}
+
+#[test]
+fn plot_refuses_a_bad_folder_naming_the_file_and_line_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nowhere");
+    let o = timewait(&["plot", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nowhere: no such folder"));
+
+    let empty = tmp.path().join("empty");
+    fs::create_dir(&empty).unwrap();
+    let o = timewait(&["plot", empty.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("events.csv"));
+
+    let dir = run_into(&load("incarnation_no_timewait"), tmp.path());
+    for f in FIGURES {
+        fs::remove_file(dir.join(format!("{f}.svg"))).unwrap();
+        fs::remove_file(dir.join(format!("{f}.png"))).unwrap();
+    }
+    let before = files(&dir);
+    // A bad value on the third line of events.csv, then a short row in states.csv.
+    let events = fs::read_to_string(dir.join("events.csv")).unwrap();
+    let mut lines: Vec<String> = events.lines().map(str::to_string).collect();
+    lines[2] = lines[2].replacen("1.", "1.x", 1);
+    fs::write(dir.join("events.csv"), lines.join("\n") + "\n").unwrap();
+    let o = timewait(&["plot", dir.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("events.csv:3:"), "{err}");
+    assert!(err.contains("column `time`"), "{err}");
+    fs::write(dir.join("events.csv"), &events).unwrap();
+
+    let states = fs::read_to_string(dir.join("states.csv")).unwrap();
+    fs::write(dir.join("states.csv"), states.clone() + "1.0,client\n").unwrap();
+    let o = timewait(&["plot", dir.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let last = states.lines().count() + 1;
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("states.csv:{last}:")), "{err}");
+    fs::write(dir.join("states.csv"), &states).unwrap();
+
+    let mut after = files(&dir);
+    after.insert("events.csv".into(), before["events.csv"].clone());
+    assert!(after == before, "a failed plot wrote {:?}", after.keys());
+}
+
+#[test]
+fn a_scenario_can_turn_the_figures_off() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = load("close_wait_slow_handler");
+    let source = s.source.clone() + "\n[output]\nfigures = false\n";
+    let source = if s.source.contains("[output]") {
+        s.source
+            .replacen("[output]", "[output]\nfigures = false", 1)
+    } else {
+        source
+    };
+    let off = scenario::parse(&s.name, &s.file, &source).unwrap();
+    let dir = run_into(&off, tmp.path());
+    assert!(!dir.join("states.svg").exists() && !dir.join("ladder.png").exists());
+    let bad = source.replacen("figures = false", "figures = \"no\"", 1);
+    let e = scenario::parse(&s.name, &s.file, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("output.figures"), "{e}");
+}
+
+#[test]
+fn bundled_scenarios_draw_what_they_record() {
+    let keep = std::env::var_os("TIMEWAIT_FIGURES_DIR").map(PathBuf::from);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    // (scenario, figures expected)
+    let cases: [(&str, &[&str]); 3] = [
+        ("routing_loop", &["ladder"]),
+        (
+            "close_wait_slow_handler",
+            &["ladder", "timeseq", "states", "socket_counts"],
+        ),
+        (
+            "time_wait_assassination",
+            &["ladder", "timeseq", "states", "socket_counts"],
+        ),
+    ];
+    for (name, expected) in cases {
+        let s = load(name);
+        let dir = run_into(&s, &root);
+        for f in FIGURES {
+            let drawn = dir.join(format!("{f}.png")).exists();
+            assert_eq!(
+                drawn,
+                expected.contains(&f),
+                "{name}: {f}.png drawn: {drawn}"
+            );
+        }
+    }
+    // In every bundled scenario that records packets and connections, the figures' lost
+    // duplicates (found from the CSV files) are the audit's (which knows each packet's sender).
+    let mut files: Vec<PathBuf> = fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut checked = 0;
+    for f in files {
+        let s = timewait::sweep::load_scenario(&f).unwrap();
+        if !(s.output.events && s.output.connections && s.output.figures) {
+            continue;
+        }
+        let dir = run_into(&s, &tmp.path().join("all"));
+        let summary = fs::read_to_string(dir.join("summary.txt")).unwrap();
+        let audit: Vec<u64> = summary
+            .lines()
+            .filter_map(|l| l.strip_prefix("Lost duplicate: packet #"))
+            .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+            .collect();
+        let mut found = FigureData::read_dir(&dir).unwrap().lost_duplicates();
+        found.truncate(20);
+        assert_eq!(found, audit, "{}", s.name);
+        checked += 1;
+    }
+    assert!(checked >= 8, "{checked} scenarios checked");
+    let ladder = fs::read_to_string(root.join("routing_loop/ladder.svg")).unwrap();
+    assert!(
+        ladder.contains("of 260 (at most 300 hops)"),
+        "the cap is in the title"
+    );
+}
+
+#[test]
+fn plot_redraws_a_sweeps_figure_and_refuses_a_shard() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = fs::read_to_string("scenarios/incarnation_no_timewait.toml").unwrap();
+    let file = tmp.path().join("tiny.toml");
+    fs::write(
+        &file,
+        base + "\n[sweep]\nseeds = 2\nx = \"tcp.time_wait\"\n\n[sweep.parameters]\n\"tcp.time_wait\" = [\"0s\", \"2msl\"]\n",
+    )
+    .unwrap();
+    let plan = timewait::sweep::load(&file).unwrap();
+    let whole = tmp.path().join("whole");
+    let opts = timewait::sweep::SweepOptions {
+        out: Some(whole.clone()),
+        jobs: Some(1),
+        ..Default::default()
+    };
+    timewait::sweep::run(&plan, &opts).unwrap();
+    let before = files(&whole);
+    for f in ["sweep.svg", "sweep.png"] {
+        fs::remove_file(whole.join(f)).unwrap();
+    }
+    let o = timewait(&["plot", whole.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        files(&whole) == before,
+        "sweep.svg and sweep.png redrawn the same"
+    );
+
+    let shard = tmp.path().join("shard");
+    let opts = timewait::sweep::SweepOptions {
+        out: Some(shard.clone()),
+        jobs: Some(1),
+        shard: "1/2".parse().unwrap(),
+    };
+    timewait::sweep::run(&plan, &opts).unwrap();
+    let o = timewait(&["plot", shard.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("runs.csv") && err.contains("timewait merge"),
+        "{err}"
+    );
+    assert!(!shard.join("sweep.png").exists());
+}
