@@ -366,3 +366,57 @@ fn list_shows_each_bundled_scenario_with_its_title() {
         .expect("listed");
     assert!(line.contains("routing loop"), "{line}");
 }
+
+#[test]
+fn run_never_replaces_a_folder_that_is_not_an_output_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "s.toml", BASE);
+    let mine = dir.path().join("mine");
+    fs::create_dir_all(&mine).unwrap();
+    fs::write(mine.join("notes.txt"), "keep me").unwrap();
+    let out = timewait(
+        dir.path(),
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            mine.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not an output folder"), "{err}");
+    assert_eq!(
+        fs::read_to_string(mine.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(!mine.join("summary.txt").exists());
+    // An output folder (it has a manifest) is replaced by the next run, as users expect.
+    let prev = dir.path().join("prev");
+    assert!(
+        timewait(
+            dir.path(),
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                prev.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        timewait(
+            dir.path(),
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                prev.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+}

@@ -17,7 +17,7 @@ use std::path::Path;
 pub use events::{EVENT_COLUMNS, EventLog};
 pub use manifest::Manifest;
 pub use netstat::{COUNT_COLUMNS, NETSTAT_HEADER, Netstat, format_table};
-pub use output::StagedDir;
+pub use output::{StagedDir, check_replaceable};
 pub use pcap::PcapWriter;
 pub use summary::{Tally, header};
 pub use tcp::{CONNECTION_COLUMNS, STATE_COLUMNS, TcpTally, render_capacity};

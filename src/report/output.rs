@@ -12,9 +12,30 @@ pub struct StagedDir {
     committed: bool,
 }
 
+/// Checks that `target` may be replaced whole: absent, empty, or an output folder (one with
+/// a `manifest.toml`), so `--out .` or `--out ~` never wipes someone's files.
+pub fn check_replaceable(target: &Path) -> io::Result<()> {
+    let Ok(mut entries) = fs::read_dir(target) else {
+        return Ok(()); // absent (or not a folder: creating the stage reports that)
+    };
+    if entries.next().is_none() || target.join("manifest.toml").is_file() {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "{} already exists and is not an output folder (it has files but no manifest.toml); \
+             choose another --out, or remove it",
+            target.display()
+        ),
+    ))
+}
+
 impl StagedDir {
-    /// Creates an empty staging folder beside `target`.
+    /// Creates an empty staging folder beside `target`, which must pass
+    /// [`check_replaceable`].
     pub fn create(target: &Path) -> io::Result<StagedDir> {
+        check_replaceable(target)?;
         let parent = target.parent().filter(|p| !p.as_os_str().is_empty());
         if let Some(p) = parent {
             fs::create_dir_all(p)?;

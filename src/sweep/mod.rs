@@ -30,7 +30,8 @@ pub use plan::{GridPoint, Plan};
 pub use spec::{Parameter, SweepSpec, label};
 pub use table::{OUTCOME_COLUMNS, SUMMARY_COLUMNS, SummaryRow, read_runs, runs_header, summarize};
 
-use crate::report::StagedDir;
+use crate::report::{StagedDir, check_replaceable};
+
 use crate::report::plot::{Style, save_both};
 use crate::scenario::{self, Scenario, ScenarioError};
 
@@ -219,20 +220,9 @@ pub(crate) fn write(
     })
 }
 
-/// Refuses to write over a folder that holds files but no `manifest.toml`: the output folder
-/// is replaced whole, and `--out .` or `--out ~` must not wipe someone's files.
+/// Refuses, before any run, to write over a folder that is not an output folder.
 fn refuse_foreign(target: &Path) -> Result<(), SweepError> {
-    let Ok(mut entries) = fs::read_dir(target) else {
-        return Ok(()); // absent (or not a folder: staging reports that)
-    };
-    if entries.next().is_none() || target.join("manifest.toml").is_file() {
-        return Ok(());
-    }
-    Err(SweepError::Input(format!(
-        "{} already exists and is not an output folder (it has files but no manifest.toml); \
-         choose another --out, or remove it",
-        target.display()
-    )))
+    check_replaceable(target).map_err(|e| SweepError::Input(e.to_string()))
 }
 
 /// The summary as a text table for the terminal: one line per grid point.
