@@ -136,9 +136,12 @@ pub fn main() -> ExitCode {
             };
             match run::run(&scenario, &opts) {
                 Ok(result) => {
-                    print!("{}", result.netstat);
-                    print!("{}", result.summary);
-                    println!("Wrote {}", result.dir.display());
+                    print_out(&format!(
+                        "{}{}Wrote {}\n",
+                        result.netstat,
+                        result.summary,
+                        result.dir.display()
+                    ));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -149,14 +152,14 @@ pub fn main() -> ExitCode {
         }
         Command::Check { file } => match load(&file) {
             Some(s) => {
-                println!(
-                    "{}: ok ({} nodes, {} links, {} apps, {} warnings)",
+                print_out(&format!(
+                    "{}: ok ({} nodes, {} links, {} apps, {} warnings)\n",
                     s.file,
                     s.config.nodes.len(),
                     s.config.links.len(),
                     s.config.apps.len(),
                     s.warnings.len()
-                );
+                ));
                 ExitCode::SUCCESS
             }
             None => ExitCode::from(EXIT_BAD_INPUT),
@@ -227,7 +230,7 @@ fn list(dir: &Path) -> ExitCode {
             .file_stem()
             .map(|s| s.to_string_lossy())
             .unwrap_or_default();
-        println!("{name:<28} {title}");
+        print_out(&format!("{name:<28} {title}\n"));
     }
     ExitCode::SUCCESS
 }
