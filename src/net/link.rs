@@ -72,7 +72,7 @@ impl fmt::Display for Bandwidth {
             (1_000_000, "Mbps"),
             (1_000, "kbps"),
         ] {
-            if b >= unit && b % unit == 0 {
+            if b >= unit && b.is_multiple_of(unit) {
                 return write!(f, "{}{}", b / unit, name);
             }
         }

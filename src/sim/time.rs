@@ -217,7 +217,7 @@ pub(crate) fn parse_scaled_decimal(number: &str, unit: u64) -> Result<u64, Strin
     let mut scale = unit as u128;
     for c in frac_part.chars() {
         let d = c.to_digit(10).unwrap_or(0) as u128;
-        if scale % 10 != 0 {
+        if !scale.is_multiple_of(10) {
             if d != 0 {
                 return Err(format!("`{number}` is finer than the unit allows"));
             }
