@@ -257,10 +257,30 @@ pub(crate) fn build(
     }
 
     // Routes at t = 0, and each host's TCP.
+    let mut early_warnings = Vec::new();
     for (i, h) in doc.host.iter().enumerate() {
         let id = cx.names[h.name.get_ref()];
         let path = format!("host[{i}]");
-        cx.nodes[id.0 as usize].tcp = tcp_config(&cx, &doc.tcp, &h.tcp, &path)?;
+        let tcp = tcp_config(&cx, &doc.tcp, &h.tcp, &path)?;
+        if tcp.tw_reuse && !tcp.timestamps {
+            // Linux accepts the sysctl too, but it only takes over TIME_WAITs with timestamps.
+            let (at, field) = match (&h.tcp.tw_reuse, &doc.tcp.tw_reuse) {
+                (Some(v), _) => (v.span().start, format!("{path}.tcp.tw_reuse")),
+                (None, v) => (
+                    v.as_ref().map_or(0, |v| v.span().start),
+                    "tcp.tw_reuse".into(),
+                ),
+            };
+            early_warnings.push(Warning {
+                location: Location::at(file, source, at),
+                field,
+                message: format!(
+                    "tw_reuse has no effect on `{}` without `timestamps = true`: only a TIME_WAIT whose last timestamp is 1 s old is taken over",
+                    h.name.get_ref()
+                ),
+            });
+        }
+        cx.nodes[id.0 as usize].tcp = tcp;
         let routes = if h.routes.is_empty() {
             match cx.neighbours[id.0 as usize].as_slice() {
                 [only] => vec![(
@@ -424,7 +444,7 @@ pub(crate) fn build(
 
     // Applications.
     let mut app_configs = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = early_warnings;
     for app in &apps {
         let path = format!("app[{}]", app.index);
         match &app.section {
@@ -563,7 +583,16 @@ pub(crate) fn build(
                         }
                         None => t.0.as_nanos().div_ceil(interval.as_nanos().max(1)),
                     },
-                    (None, None) => 1,
+                    (None, None) => match &d.rate {
+                        Some(r) => {
+                            return Err(cx.error(
+                                r.span(),
+                                format!("{path}.rate"),
+                                "a `rate` needs `duration` (how long it runs) or `requests`",
+                            ));
+                        }
+                        None => 1,
+                    },
                 };
                 if let Some(problem) = reachability(&cx, host, *url.server.ip()) {
                     warnings.push(Warning {
@@ -683,7 +712,7 @@ fn tcp_config(
         c.rto_min = v.get_ref().0;
     }
     if let Some(v) = pick!(rto_max) {
-        c.rto_max = v.0;
+        c.rto_max = v.get_ref().0;
     }
     if let Some(v) = pick!(syn_retries) {
         c.syn_retries = v;
@@ -709,7 +738,7 @@ fn tcp_config(
         c.timestamps = v;
     }
     if let Some(v) = pick!(tw_reuse) {
-        c.tw_reuse = v;
+        c.tw_reuse = *v.get_ref();
     }
     if let Some(v) = pick!(max_tw_buckets) {
         c.max_tw_buckets = v;
@@ -763,10 +792,15 @@ fn tcp_config(
         c.snd_buf = *v.get_ref();
     }
     if c.rto_min > c.rto_max {
-        let span = pick!(rto_min).map_or(0..0, |v| v.span());
+        // Blame the bound the user wrote (the other may come from the `timers` preset).
+        let (span, field) = match (pick!(rto_min), pick!(rto_max)) {
+            (Some(v), _) => (v.span(), field!(rto_min)),
+            (None, Some(v)) => (v.span(), field!(rto_max)),
+            (None, None) => (0..0, field!(timers)),
+        };
         return Err(cx.error(
             span,
-            field!(rto_min),
+            field,
             format!("rto_min {} is above rto_max {}", c.rto_min, c.rto_max),
         ));
     }

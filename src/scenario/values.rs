@@ -219,7 +219,12 @@ impl FromStr for TimeWaitLen {
     fn from_str(s: &str) -> Result<TimeWaitLen, String> {
         let t = s.trim();
         if let Some(n) = t.strip_suffix("msl") {
-            return crate::sim::parse_scaled_decimal(n.trim_end(), 1000)
+            // "msl" alone is one MSL, as "s" would be read "1s" by a person.
+            let n = match n.trim_end() {
+                "" => "1",
+                n => n,
+            };
+            return crate::sim::parse_scaled_decimal(n, 1000)
                 .map(TimeWaitLen::MslMillis)
                 .map_err(|e| format!("invalid time_wait \"{s}\": {e}"));
         }

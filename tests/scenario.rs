@@ -1,0 +1,132 @@
+//! Scenario fields whose meaning is easy to get wrong: each test states the rule.
+
+use timewait::scenario::{self, Scenario};
+use timewait::sim::Duration;
+use timewait::world::apps::AppSpec;
+
+/// Two hosts on one link, with `tcp` in `[tcp]` and `extra` appended.
+fn two_hosts(tcp: &str, extra: &str) -> String {
+    format!(
+        "[simulation]\nduration = \"10s\"\n\n[tcp]\n{tcp}\n\n\
+         [[host]]\nname = \"client\"\naddr = \"10.0.0.1\"\n\n\
+         [[host]]\nname = \"server\"\naddr = \"10.0.0.2\"\n\n\
+         [[link]]\nends = [\"client\", \"server\"]\ndelay = \"1ms\"\n\n{extra}"
+    )
+}
+
+fn parse(text: &str) -> Result<Scenario, String> {
+    scenario::parse("t", "t.toml", text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn time_wait_in_msl_units_resolves_against_the_hosts_msl() {
+    for (written, expected) in [("msl", 10), ("1msl", 10), ("2msl", 20), ("0.5msl", 5)] {
+        let sc = parse(&two_hosts(
+            &format!("msl = \"10s\"\ntime_wait = \"{written}\""),
+            "",
+        ))
+        .unwrap_or_else(|e| panic!("{written}: {e}"));
+        assert_eq!(
+            sc.config.nodes[0].tcp.time_wait,
+            Duration::from_secs(expected),
+            "time_wait = \"{written}\""
+        );
+    }
+}
+
+#[test]
+fn a_churn_rate_runs_for_its_duration_exactly_and_needs_one() {
+    let app = |fields: &str| {
+        format!(
+            "[[app]]\nkind = \"churn\"\nhost = \"client\"\nurl = \"http://10.0.0.2/\"\n{fields}\n"
+        )
+    };
+    // 1/300 s is not a whole number of ns, but 300/s for 120 s is 36,000 requests.
+    let sc = parse(&two_hosts("", &app("rate = 300\nduration = \"120s\""))).unwrap();
+    let AppSpec::HttpClient(c) = &sc.config.apps[0].spec else {
+        panic!("a churn is an HTTP client");
+    };
+    assert_eq!(c.requests, 36_000);
+    // A rate alone would silently make one request: an error naming the field and its line.
+    let text = two_hosts("", &app("rate = 300"));
+    let line = text.lines().position(|l| l == "rate = 300").unwrap() + 1;
+    let e = parse(&text).unwrap_err();
+    assert!(e.contains("app[0].rate"), "{e}");
+    assert!(e.contains(&format!("t.toml:{line}:")), "{e}");
+}
+
+#[test]
+fn an_rto_bound_conflict_names_the_bound_the_user_wrote() {
+    // timers = "rfc6298" sets rto_min = 1 s; the user wrote only rto_max.
+    let text = two_hosts("timers = \"rfc6298\"\nrto_max = \"500ms\"", "");
+    let line = text.lines().position(|l| l.starts_with("rto_max")).unwrap() + 1;
+    let e = parse(&text).unwrap_err();
+    assert!(e.contains("tcp.rto_max"), "{e}");
+    assert!(e.contains(&format!("t.toml:{line}:")), "{e}");
+}
+
+#[test]
+fn tw_reuse_without_timestamps_is_a_warning_because_it_cannot_act() {
+    let sc = parse(&two_hosts("tw_reuse = true", "")).unwrap();
+    assert!(
+        sc.warnings
+            .iter()
+            .any(|w| w.to_string().contains("tcp.tw_reuse")),
+        "{:?}",
+        sc.warnings
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+    );
+    let sc = parse(&two_hosts("tw_reuse = true\ntimestamps = true", "")).unwrap();
+    assert!(sc.warnings.is_empty());
+}
+
+/// Runs `text` to its duration and returns the summary.
+fn summary(text: &str) -> String {
+    let sc = parse(text).unwrap();
+    let until = timewait::sim::SimTime::ZERO + sc.duration;
+    timewait::run::simulate(&sc.config, until)
+        .expect("the run")
+        .summary
+}
+
+#[test]
+fn accept_delay_accepts_each_connection_that_long_after_it_was_queued() {
+    // Three requests 100 ms apart; the server accepts each 1 s after its handshake (2 ms RTT)
+    // and answers at once: the responses go out about 1.002, 1.102 and 1.202 s in, not all
+    // at the first accept.
+    let apps = "[[app]]\nkind = \"http_server\"\nhost = \"server\"\nport = 80\n\
+                accept_delay = \"1s\"\nhandlers = [{ path = \"/\" }]\n\n\
+                [[app]]\nkind = \"http_client\"\nhost = \"client\"\nurl = \"http://10.0.0.2/\"\n\
+                requests = 3\ninterval = \"100ms\"\n";
+    let s = summary(&two_hosts("", apps));
+    let served = s
+        .lines()
+        .find(|l| l.contains("served /"))
+        .unwrap_or_else(|| panic!("no served line in\n{s}"));
+    assert!(
+        served.contains("3 times from 1.00") && served.contains(" to 1.20"),
+        "{served}"
+    );
+}
+
+#[test]
+fn a_receiver_closes_at_close_at_and_later_connections_when_their_peer_does() {
+    // One connection before close_at (held open until 2 s), one after (closed on its FIN).
+    let apps = "[[app]]\nkind = \"receiver\"\nhost = \"server\"\nport = 80\nclose_at = \"2s\"\n\n\
+                [[app]]\nkind = \"sender\"\nhost = \"client\"\nto = \"10.0.0.2:80\"\nbytes = 100\n\
+                connections = 2\ninterval = \"3s\"\n";
+    let sc = parse(&two_hosts("", apps)).unwrap();
+    let until = timewait::sim::SimTime::ZERO + sc.duration;
+    let out = timewait::run::simulate(&sc.config, until).expect("the run");
+    let s = out.summary;
+    // Both server sockets end by the client's ACK of the server's FIN (LAST_ACK -> CLOSED),
+    // so none is left in CLOSE_WAIT at the end.
+    assert!(!s.contains("CLOSE_WAIT: "), "{s}");
+    let held = s
+        .lines()
+        .find(|l| l.starts_with("server held CLOSE_WAIT"))
+        .unwrap_or_else(|| panic!("no CLOSE_WAIT line in\n{s}"));
+    assert!(held.contains("2 connections"), "{held}");
+}
