@@ -77,16 +77,12 @@ struct LostDuplicate {
 pub struct TcpTally {
     states: Option<csv::Writer<BufWriter<File>>>,
     connections: Option<csv::Writer<BufWriter<File>>>,
-    /// Incarnations seen per (host, 4-tuple).
-    incarnations_of: FxHashMap<(u32, FourTuple), u32>,
+    /// What is known of each (host, 4-tuple): one lookup serves every question.
+    tuples: FxHashMap<(u32, FourTuple), TupleLog>,
     /// Incarnation numbers above 1 (every other connection is its 4-tuple's first).
     later_incarnations: FxHashMap<ConnId, u32>,
-    /// Connections whose full socket is still held.
-    live: FxHashMap<ConnId, ()>,
-    /// The live connection per (host, 4-tuple).
-    live_by_tuple: FxHashMap<(u32, FourTuple), ConnId>,
-    /// 4-tuples held in TIME_WAIT, per host.
-    in_time_wait: FxHashMap<(u32, FourTuple), ()>,
+    /// Connections whose full socket is still held: a bit per `ConnId.n`, per host.
+    live: Vec<Vec<u64>>,
     /// Per host: connections opened actively and passively.
     opened: Vec<(u64, u64)>,
     errors: BTreeMap<(u32, &'static str), u64>,
@@ -129,6 +125,17 @@ struct TimeWaitTally {
 }
 
 /// The entry for `host`, growing the vector as hosts appear.
+/// One (host, 4-tuple)'s history.
+#[derive(Default)]
+struct TupleLog {
+    /// Incarnations seen.
+    incarnations: u32,
+    /// The connection whose full socket holds it now.
+    live: Option<ConnId>,
+    /// Held in TIME_WAIT now.
+    time_wait: bool,
+}
+
 fn per_host<T: Default>(v: &mut Vec<T>, host: u32) -> &mut T {
     let i = host as usize;
     if v.len() <= i {
@@ -178,6 +185,26 @@ impl TcpTally {
         format!("{host}#{}", c.n)
     }
 
+    fn set_live(&mut self, conn: ConnId, live: bool) {
+        let bits = per_host(&mut self.live, conn.host);
+        let (word, bit) = (conn.n as usize / 64, conn.n % 64);
+        if bits.len() <= word {
+            bits.resize(word + 1, 0);
+        }
+        if live {
+            bits[word] |= 1 << bit;
+        } else {
+            bits[word] &= !(1 << bit);
+        }
+    }
+
+    fn is_live(&self, conn: ConnId) -> bool {
+        self.live
+            .get(conn.host as usize)
+            .and_then(|bits| bits.get(conn.n as usize / 64))
+            .is_some_and(|w| w & (1 << (conn.n % 64)) != 0)
+    }
+
     /// Records one TCP log entry.
     pub fn log(
         &mut self,
@@ -189,14 +216,15 @@ impl TcpTally {
         match log {
             TcpLog::State(t) => {
                 if t.from == State::Closed {
-                    let n = self.incarnations_of.entry((node.0, t.tuple)).or_default();
-                    *n += 1;
-                    self.max_incarnation = self.max_incarnation.max(*n);
-                    if *n > 1 {
-                        self.later_incarnations.insert(t.conn, *n);
+                    let e = self.tuples.entry((node.0, t.tuple)).or_default();
+                    e.incarnations += 1;
+                    e.live = Some(t.conn);
+                    let n = e.incarnations;
+                    self.max_incarnation = self.max_incarnation.max(n);
+                    if n > 1 {
+                        self.later_incarnations.insert(t.conn, n);
                     }
-                    self.live.insert(t.conn, ());
-                    self.live_by_tuple.insert((node.0, t.tuple), t.conn);
+                    self.set_live(t.conn, true);
                     let o = per_host(&mut self.opened, node.0);
                     if t.to == State::SynSent {
                         o.0 += 1;
@@ -205,7 +233,7 @@ impl TcpTally {
                     }
                 }
                 if t.to == State::TimeWait {
-                    self.in_time_wait.insert((node.0, t.tuple), ());
+                    self.tuples.entry((node.0, t.tuple)).or_default().time_wait = true;
                     let tw = per_host(&mut self.time_wait, node.0);
                     tw.entered += 1;
                     tw.held += 1;
@@ -215,7 +243,9 @@ impl TcpTally {
                     }
                 }
                 if t.from == State::TimeWait {
-                    self.in_time_wait.remove(&(node.0, t.tuple));
+                    if let Some(e) = self.tuples.get_mut(&(node.0, t.tuple)) {
+                        e.time_wait = false;
+                    }
                     let tw = per_host(&mut self.time_wait, node.0);
                     tw.held = tw.held.saturating_sub(1);
                     *tw.ended.entry(t.cause).or_default() += 1;
@@ -259,9 +289,11 @@ impl TcpTally {
                 }
             }
             TcpLog::Closed(r) => {
-                self.live.remove(&r.conn);
-                if self.live_by_tuple.get(&(node.0, r.tuple)) == Some(&r.conn) {
-                    self.live_by_tuple.remove(&(node.0, r.tuple));
+                self.set_live(r.conn, false);
+                if let Some(e) = self.tuples.get_mut(&(node.0, r.tuple))
+                    && e.live == Some(r.conn)
+                {
+                    e.live = None;
                 }
                 if let Some(e) = r.error {
                     *self.errors.entry((node.0, e.name())).or_default() += 1;
@@ -323,7 +355,7 @@ impl TcpTally {
             return;
         }
         match ev.kind {
-            PacketEventKind::Deliver if !self.live.contains_key(&seg.tag.conn) => {
+            PacketEventKind::Deliver if !self.is_live(seg.tag.conn) => {
                 self.lost_duplicate_count += 1;
                 if self.lost_duplicates.len() < CAP {
                     let tuple = FourTuple {
@@ -339,8 +371,11 @@ impl TcpTally {
                         sent_at: p.meta.sent_at,
                         arrived: ev.time,
                         ttl_left: p.ttl,
-                        met: self.live_by_tuple.get(&(ev.node.0, tuple)).copied(),
-                        met_time_wait: self.in_time_wait.contains_key(&(ev.node.0, tuple)),
+                        met: self.tuples.get(&(ev.node.0, tuple)).and_then(|e| e.live),
+                        met_time_wait: self
+                            .tuples
+                            .get(&(ev.node.0, tuple))
+                            .is_some_and(|e| e.time_wait),
                     });
                 }
             }

@@ -172,7 +172,7 @@ impl<E> EventQueue<E> {
     /// Drops stale keys once they outnumber live ones, so cancel-heavy workloads stay bounded.
     fn maybe_compact(&mut self) {
         let stale = self.heap.len() - self.live;
-        if stale > 4096 && stale > 2 * self.live {
+        if stale > 1024 && stale > self.live {
             let slots = &self.slots;
             self.heap.retain(|k| {
                 let s = &slots[k.slot as usize];
