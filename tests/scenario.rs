@@ -130,3 +130,94 @@ fn a_receiver_closes_at_close_at_and_later_connections_when_their_peer_does() {
         .unwrap_or_else(|| panic!("no CLOSE_WAIT line in\n{s}"));
     assert!(held.contains("2 connections"), "{held}");
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    /// Every bundled scenario's text.
+    fn bundled() -> Vec<String> {
+        let mut files: Vec<_> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+        files.sort();
+        files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    }
+
+    /// Values that break assumptions: zero, negative, huge, wrong type, odd units.
+    const NASTY: &[&str] = &[
+        "0",
+        "-1",
+        "18446744073709551616",
+        "1e308",
+        "\"\"",
+        "\"0s\"",
+        "\"-1s\"",
+        "\"1e9h\"",
+        "\"99999999999999999999ns\"",
+        "\"0.0000000001s\"",
+        "\"nan\"",
+        "true",
+        "[]",
+        "{}",
+        "\"300.0.0.1\"",
+        "\"10.0.0.0/33\"",
+        "\"0msl\"",
+        "\"1e400msl\"",
+        "[0, 0]",
+        "[65535, 1]",
+    ];
+
+    /// Replaces the `which`-th value (text after `= `) by `nasty`.
+    fn swap_value(text: &str, which: usize, nasty: &str) -> String {
+        let lines: Vec<&str> = text.lines().collect();
+        let valued: Vec<usize> = (0..lines.len())
+            .filter(|&i| !lines[i].starts_with('#') && lines[i].contains(" = "))
+            .collect();
+        if valued.is_empty() {
+            return text.to_string();
+        }
+        let i = valued[which % valued.len()];
+        let (key, _) = lines[i].split_once(" = ").unwrap();
+        let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        out[i] = format!("{key} = {nasty}");
+        out.join("\n")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+        // Bad input is an error naming the file, never a panic.
+        #[test]
+        fn a_bundled_scenario_with_a_nasty_value_is_parsed_or_refused(
+            file in 0usize..64, which in 0usize..512, nasty in 0usize..NASTY.len()
+        ) {
+            let texts = bundled();
+            let text = swap_value(&texts[file % texts.len()], which, NASTY[nasty]);
+            if let Err(e) = timewait::scenario::parse("t", "t.toml", &text) {
+                prop_assert!(e.to_string().starts_with("t.toml:"), "{}", e);
+            }
+        }
+
+        #[test]
+        fn a_bundled_scenario_cut_anywhere_is_parsed_or_refused(
+            file in 0usize..64, at in 0usize..20_000, len in 0usize..200
+        ) {
+            let texts = bundled();
+            let text = &texts[file % texts.len()];
+            let mut start = at % (text.len() + 1);
+            while !text.is_char_boundary(start) { start -= 1; }
+            let mut end = (start + len).min(text.len());
+            while !text.is_char_boundary(end) { end -= 1; }
+            let cut = format!("{}{}", &text[..start], &text[end..]);
+            if let Err(e) = timewait::scenario::parse("t", "t.toml", &cut) {
+                prop_assert!(e.to_string().starts_with("t.toml:"), "{}", e);
+            }
+        }
+    }
+}
