@@ -391,8 +391,30 @@ fn run_never_replaces_a_folder_that_is_not_an_output_folder() {
         "keep me"
     );
     assert!(!mine.join("summary.txt").exists());
-    // An output folder (it has a manifest) is replaced by the next run, as users expect.
+    // `--out .` inside an output folder would delete the folder the user stands in.
     let prev = dir.path().join("prev");
+    assert!(
+        timewait(
+            dir.path(),
+            &[
+                "run",
+                file.to_str().unwrap(),
+                "--out",
+                prev.to_str().unwrap()
+            ]
+        )
+        .status
+        .success()
+    );
+    fs::write(prev.join("notes.txt"), "keep me").unwrap();
+    let out = timewait(&prev, &["run", file.to_str().unwrap(), "--out", "."]);
+    assert!(!out.status.success());
+    assert_eq!(
+        fs::read_to_string(prev.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(prev.join("manifest.toml").is_file());
+    // An output folder (it has a manifest) is replaced by the next run, as users expect.
     assert!(
         timewait(
             dir.path(),

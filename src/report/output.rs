@@ -3,18 +3,32 @@
 
 use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// A staging folder for one run's files.
 pub struct StagedDir {
     stage: PathBuf,
+    /// The folder as the user named it (for messages).
     target: PathBuf,
+    /// The same folder, absolute and normalised (for file operations).
+    real: PathBuf,
     committed: bool,
 }
 
 /// Checks that `target` may be replaced whole: absent, empty, or an output folder (one with
-/// a `manifest.toml`), so `--out .` or `--out ~` never wipes someone's files.
+/// a `manifest.toml`), and not the current folder or one holding it, so `--out .` or
+/// `--out ~` never wipes someone's files.
 pub fn check_replaceable(target: &Path) -> io::Result<()> {
+    let real = normalize(target)?;
+    if std::env::current_dir().is_ok_and(|cwd| cwd.starts_with(&real)) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} holds the current folder and would be replaced whole; choose another --out",
+                target.display()
+            ),
+        ));
+    }
     let Ok(mut entries) = fs::read_dir(target) else {
         return Ok(()); // absent (or not a folder: creating the stage reports that)
     };
@@ -31,24 +45,39 @@ pub fn check_replaceable(target: &Path) -> io::Result<()> {
     ))
 }
 
+/// `path` made absolute, with `.` and `..` resolved by name (the folder may not exist yet).
+fn normalize(path: &Path) -> io::Result<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in std::path::absolute(path)?.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
 impl StagedDir {
     /// Creates an empty staging folder beside `target`, which must pass
     /// [`check_replaceable`].
     pub fn create(target: &Path) -> io::Result<StagedDir> {
         check_replaceable(target)?;
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty());
-        if let Some(p) = parent {
-            fs::create_dir_all(p)?;
-        }
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "run".into());
-        let stage_name = format!(".{name}.partial-{}", std::process::id());
-        let stage = match parent {
-            Some(p) => p.join(stage_name),
-            None => PathBuf::from(stage_name),
+        let real = normalize(target)?;
+        let (Some(parent), Some(name)) = (real.parent(), real.file_name()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} cannot be an output folder", target.display()),
+            ));
         };
+        fs::create_dir_all(parent)?;
+        let stage = parent.join(format!(
+            ".{}.partial-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
         if stage.exists() {
             fs::remove_dir_all(&stage)?;
         }
@@ -56,6 +85,7 @@ impl StagedDir {
         Ok(StagedDir {
             stage,
             target: target.to_path_buf(),
+            real,
             committed: false,
         })
     }
@@ -77,10 +107,10 @@ impl StagedDir {
 
     /// Replaces the target folder with the staged one.
     pub fn commit(mut self) -> io::Result<PathBuf> {
-        if self.target.exists() {
-            fs::remove_dir_all(&self.target)?;
+        if self.real.exists() {
+            fs::remove_dir_all(&self.real)?;
         }
-        fs::rename(&self.stage, &self.target)?;
+        fs::rename(&self.stage, &self.real)?;
         self.committed = true;
         Ok(self.target.clone())
     }
