@@ -76,12 +76,16 @@ impl Observer for Counter {
     }
 }
 
-/// Whether an application's message reports a connect() that failed at once. The apps say so
-/// only in words: the sender's "connect() from port P failed: ..." and curl's "(7) Failed to
-/// connect" (its timed-out variant is a connection that failed later, counted from TCP).
+/// Whether an application's message reports a connect() that failed at once (no port, or the
+/// 4-tuple held). The apps say so only in words: the sender's "connect() from port P failed:
+/// ..." and curl's "(7) Failed to connect ... Cannot assign requested address" or "Address
+/// already in use"; curl's refused and timed-out variants are connections that failed later,
+/// counted from TCP.
 fn is_refused_connect(message: &str) -> bool {
     (message.starts_with("connect() ") && message.contains(" failed"))
-        || (message.starts_with("curl: (7) Failed to connect") && !message.ends_with("timed out"))
+        || (message.starts_with("curl: (7) Failed to connect")
+            && (message.ends_with("Cannot assign requested address")
+                || message.ends_with("Address already in use")))
 }
 
 /// Runs one configuration with `seed` to `until`, in memory: no file is written.
@@ -176,6 +180,10 @@ mod tests {
         ));
         assert!(!is_refused_connect(
             "curl: (7) Failed to connect to 10.0.0.2 port 80: Connection timed out"
+        ));
+        // A RST to the SYN is a connection that failed later, not a refused connect() call.
+        assert!(!is_refused_connect(
+            "curl: (7) Failed to connect to 10.0.0.2 port 80: Connection refused"
         ));
         assert!(!is_refused_connect("connection reset by peer"));
     }
