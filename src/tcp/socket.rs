@@ -1114,6 +1114,9 @@ impl Socket {
         };
         if self.retries > limit {
             if self.state == State::SynReceived && !self.is_active() {
+                // A half-open connection no application has seen: dropped without an event,
+                // but recorded as timed out.
+                self.error = Some(ConnError::TimedOut);
                 self.set_state(State::Closed, "SYN-ACK retries exhausted", now, out);
             } else {
                 self.fail(

@@ -677,7 +677,15 @@ impl Stack {
             return Err(ConnectError::AddrNotAvailable);
         }
         let key = (self.addr, remote);
-        let full = self.occupancy.get(&key).copied().unwrap_or(0) >= count;
+        // Ports bound by listeners are never handed out, so they do not count as free.
+        let bound = self
+            .listening
+            .keys()
+            .map(|a| a.port())
+            .filter(|p| (lo..=self.config.port_range.1).contains(p))
+            .collect::<std::collections::BTreeSet<u16>>()
+            .len() as u32;
+        let full = self.occupancy.get(&key).copied().unwrap_or(0) + bound >= count;
         if full && !self.config.tw_reuse {
             return Err(ConnectError::AddrNotAvailable);
         }
