@@ -384,7 +384,7 @@ impl FigureData {
         };
         match log {
             TcpLog::State(t) if self.record.states => {
-                let inc = tally.incarnation(t.conn).unwrap_or(1);
+                let inc = tally.incarnation(t.conn);
                 self.push_transition(
                     time.as_nanos(),
                     &conn_name(t.conn),
@@ -533,7 +533,7 @@ fn conn_row(
     ConnRow {
         host: net.node(node).name.clone(),
         conn,
-        incarnation: tally.incarnation(r.conn).unwrap_or(1),
+        incarnation: tally.incarnation(r.conn),
         local: r.tuple.local,
         remote: r.tuple.remote,
         iss: r.iss.0,

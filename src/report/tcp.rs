@@ -124,7 +124,6 @@ struct TimeWaitTally {
     ended: BTreeMap<&'static str, u64>,
 }
 
-/// The entry for `host`, growing the vector as hosts appear.
 /// One (host, 4-tuple)'s history.
 #[derive(Default)]
 struct TupleLog {
@@ -136,6 +135,7 @@ struct TupleLog {
     time_wait: bool,
 }
 
+/// The entry for `host`, growing the vector as hosts appear.
 fn per_host<T: Default>(v: &mut Vec<T>, host: u32) -> &mut T {
     let i = host as usize;
     if v.len() <= i {
@@ -163,8 +163,8 @@ impl TcpTally {
     }
 
     /// The incarnation number of a connection on its host (1 for the first use of a 4-tuple).
-    pub fn incarnation(&self, conn: ConnId) -> Option<u32> {
-        Some(self.later_incarnations.get(&conn).copied().unwrap_or(1))
+    pub fn incarnation(&self, conn: ConnId) -> u32 {
+        self.later_incarnations.get(&conn).copied().unwrap_or(1)
     }
 
     /// Bytes delivered from the wrong incarnation, in total.
@@ -273,7 +273,7 @@ impl TcpTally {
                     d.min = d.min.min(t.held);
                     d.max = d.max.max(t.held);
                 }
-                let inc = self.incarnation(t.conn).unwrap_or(1);
+                let inc = self.incarnation(t.conn);
                 if let Some(w) = &mut self.states {
                     w.write_record([
                         time.csv().as_str(),
@@ -320,7 +320,7 @@ impl TcpTally {
     }
 
     fn write_connection(&mut self, net: &Network, node: NodeId, r: &ConnRecord) -> io::Result<()> {
-        let inc = self.incarnation(r.conn).unwrap_or(1);
+        let inc = self.incarnation(r.conn);
         let Some(w) = &mut self.connections else {
             return Ok(());
         };
@@ -493,9 +493,10 @@ impl TcpTally {
                 .collect();
             let _ = writeln!(
                 out,
-                "TIME_WAIT on {}: entered {} times, at most {} at once (at {}); ended: {}; {} still held at the end.",
+                "TIME_WAIT on {}: entered {} time{}, at most {} at once (at {}); ended: {}; {} still held at the end.",
                 name(*h),
                 tw.entered,
+                if tw.entered == 1 { "" } else { "s" },
                 tw.peak,
                 at(tw.peak_at),
                 if ended.is_empty() {
@@ -507,18 +508,24 @@ impl TcpTally {
             );
         }
         for ((host, listener, why), (n, first, last)) in &self.listen_drops {
+            let plural = if *n == 1 { "" } else { "s" };
             let what = match why {
-                ListenDropKind::Syn => "SYNs dropped (accept queue or SYN queue full)",
-                ListenDropKind::Overflow => {
-                    "handshake-completing ACKs turned away (accept queue full)"
+                ListenDropKind::Syn => {
+                    format!("SYN{plural} dropped (accept queue or SYN queue full)")
                 }
+                ListenDropKind::Overflow => {
+                    format!("handshake-completing ACK{plural} turned away (accept queue full)")
+                }
+            };
+            let when = if first == last {
+                format!("at {}", at(*first))
+            } else {
+                format!("from {} to {}", at(*first), at(*last))
             };
             let _ = writeln!(
                 out,
-                "Listener {} {listener}: {n} {what}, from {} to {}.",
-                net.node(NodeId(*host)).name,
-                at(*first),
-                at(*last)
+                "Listener {} {listener}: {n} {what}, {when}.",
+                net.node(NodeId(*host)).name
             );
         }
         if self.tw_overflows > 0 {
@@ -550,7 +557,7 @@ impl TcpTally {
             );
         }
         for d in &self.lost_duplicates {
-            let inc = self.incarnation(d.sender).unwrap_or(0);
+            let inc = self.incarnation(d.sender);
             let outcome = match self
                 .corruptions
                 .iter()
@@ -558,14 +565,13 @@ impl TcpTally {
             {
                 Some(c) => format!(
                     "incarnation {} took {} of its bytes as data",
-                    self.incarnation(c.receiver).unwrap_or(0),
+                    self.incarnation(c.receiver),
                     c.len
                 ),
                 None => match (d.met, d.met_time_wait) {
-                    (Some(c), _) => format!(
-                        "incarnation {} there rejected it",
-                        self.incarnation(c).unwrap_or(0)
-                    ),
+                    (Some(c), _) => {
+                        format!("incarnation {} there rejected it", self.incarnation(c))
+                    }
                     (None, true) => {
                         "TIME_WAIT held that 4-tuple there and answered it with an ACK".into()
                     }
@@ -602,10 +608,10 @@ impl TcpTally {
                 "Stream corrupted: {}->{} incarnation {} received {} bytes at offset {} that incarnation {} sent (packet #{}, first sent at {}, lived {}, TTL left {}).",
                 name(o.conn.host),
                 name(c.receiver.host),
-                self.incarnation(c.receiver).unwrap_or(0),
+                self.incarnation(c.receiver),
                 c.len,
                 c.offset,
-                self.incarnation(o.conn).unwrap_or(0),
+                self.incarnation(o.conn),
                 o.packet,
                 at(o.sent_at),
                 round(o.arrived_at - o.sent_at),
@@ -660,7 +666,7 @@ pub fn render_capacity(config: &crate::world::WorldConfig, out: &mut String) {
             "tcp_tw_reuse is on, so TIME_WAIT ports a second old are taken over and the limit does not bind".to_string()
         } else if rate > limit {
             format!(
-                "it asks for {rate:.1}/s, so about {:.1} connects per second must fail once the ports are used up",
+                "it asks for {rate:.1}/s, so about {:.1} connects per second must fail on average (in bursts, whenever no port has left TIME_WAIT)",
                 rate - limit
             )
         } else {

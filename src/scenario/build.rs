@@ -271,14 +271,15 @@ pub(crate) fn build(
                     "tcp.tw_reuse".into(),
                 ),
             };
-            early_warnings.push(Warning {
-                location: Location::at(file, source, at),
-                field,
-                message: format!(
-                    "tw_reuse has no effect on `{}` without `timestamps = true`: only a TIME_WAIT whose last timestamp is 1 s old is taken over",
-                    h.name.get_ref()
-                ),
-            });
+            // One warning per field written, naming every host it leaves without effect.
+            let host = format!("`{}`", h.name.get_ref());
+            match early_warnings
+                .iter_mut()
+                .find(|(f, _, _): &&mut (String, usize, Vec<String>)| *f == field)
+            {
+                Some((_, _, hosts)) => hosts.push(host),
+                None => early_warnings.push((field, at, vec![host])),
+            }
         }
         cx.nodes[id.0 as usize].tcp = tcp;
         let routes = if h.routes.is_empty() {
@@ -444,7 +445,17 @@ pub(crate) fn build(
 
     // Applications.
     let mut app_configs = Vec::new();
-    let mut warnings = early_warnings;
+    let mut warnings: Vec<Warning> = early_warnings
+        .into_iter()
+        .map(|(field, at, hosts)| Warning {
+            location: Location::at(file, source, at),
+            field,
+            message: format!(
+                "tw_reuse has no effect on {} without `timestamps = true`: only a TIME_WAIT whose last timestamp is 1 s old is taken over",
+                hosts.join(", ")
+            ),
+        })
+        .collect();
     for app in &apps {
         let path = format!("app[{}]", app.index);
         match &app.section {
@@ -792,11 +803,16 @@ fn tcp_config(
         c.snd_buf = *v.get_ref();
     }
     if c.rto_min > c.rto_max {
-        // Blame the bound the user wrote (the other may come from the `timers` preset).
-        let (span, field) = match (pick!(rto_min), pick!(rto_max)) {
+        // Blame the bound the user wrote (the other may come from the `timers` preset), and
+        // a host's own value before the shared one.
+        let (span, field) = match (&host.rto_min, &host.rto_max) {
             (Some(v), _) => (v.span(), field!(rto_min)),
             (None, Some(v)) => (v.span(), field!(rto_max)),
-            (None, None) => (0..0, field!(timers)),
+            (None, None) => match (pick!(rto_min), pick!(rto_max)) {
+                (Some(v), _) => (v.span(), field!(rto_min)),
+                (None, Some(v)) => (v.span(), field!(rto_max)),
+                (None, None) => (0..0, field!(timers)),
+            },
         };
         return Err(cx.error(
             span,
