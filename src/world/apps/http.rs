@@ -12,7 +12,8 @@ use crate::world::AppCtx;
 /// When the server accepts connections waiting in its accept queue.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum AcceptDelay {
-    /// This long after each connection becomes acceptable (zero: at once).
+    /// One accept() this long after each connection becomes acceptable (zero: at once); it
+    /// takes the head of the queue, as any accept() does.
     After(Duration),
     /// Never: connections pile up in the accept queue.
     Never,
