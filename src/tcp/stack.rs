@@ -664,6 +664,18 @@ impl Stack {
         (self.config.tw_reuse && tw.ts_on && old_enough).then_some(tw.snd_nxt + 65_537)
     }
 
+    /// Distinct ports of the ephemeral range that listeners hold.
+    #[cold]
+    fn listener_ports_in_range(&self) -> u32 {
+        let (lo, hi) = self.config.port_range;
+        self.listening
+            .keys()
+            .map(|a| a.port())
+            .filter(|p| (lo..=hi).contains(p))
+            .collect::<std::collections::BTreeSet<u16>>()
+            .len() as u32
+    }
+
     /// Picks a local port towards `remote`: a sequential search from a per-destination point,
     /// skipping 4-tuples that are live or in TIME_WAIT (unless reusable).
     fn ephemeral(
@@ -677,15 +689,12 @@ impl Stack {
             return Err(ConnectError::AddrNotAvailable);
         }
         let key = (self.addr, remote);
-        // Ports bound by listeners are never handed out, so they do not count as free.
-        let bound = self
-            .listening
-            .keys()
-            .map(|a| a.port())
-            .filter(|p| (lo..=self.config.port_range.1).contains(p))
-            .collect::<std::collections::BTreeSet<u16>>()
-            .len() as u32;
-        let full = self.occupancy.get(&key).copied().unwrap_or(0) + bound >= count;
+        // Ports bound by listeners are never handed out, so they do not count as free (and
+        // are only counted when they could matter).
+        let used = self.occupancy.get(&key).copied().unwrap_or(0);
+        let full = used >= count
+            || (used + self.listening.len() as u32 >= count
+                && used + self.listener_ports_in_range() >= count);
         if full && !self.config.tw_reuse {
             return Err(ConnectError::AddrNotAvailable);
         }
