@@ -22,7 +22,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a scenario and write its outputs (events.csv, summary.txt, manifest.toml).
+    /// Run a scenario and write its outputs (summary, CSV files, netstat, pcap, figures).
     Run {
         /// Scenario file, or the name of a bundled scenario (see `timewait list`).
         file: PathBuf,
