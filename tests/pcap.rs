@@ -3,12 +3,14 @@
 
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::Command;
 
 use timewait::net::{Body, Datagram, Icmp, NodeId, Packet, Provenance};
 use timewait::report::PcapWriter;
 use timewait::sim::SimTime;
 use timewait::tcp::{Flags, Segment, SeqNum, Timestamps};
+
+mod tshark;
+use tshark::tshark;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const SERVER: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
@@ -128,32 +130,6 @@ fn write(path: &Path, packets: &[(SimTime, Packet)]) {
         w.packet(*t, p).unwrap();
     }
     w.finish().unwrap();
-}
-
-/// Runs tshark on `file` with checksum validation on; fails loudly if tshark is missing.
-fn tshark(file: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args([
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-o",
-            "tcp.check_checksum:TRUE",
-            "-o",
-            "udp.check_checksum:TRUE",
-        ])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run tshark ({e}): install it, e.g. `apt-get install tshark`")
-        });
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

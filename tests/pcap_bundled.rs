@@ -10,30 +10,8 @@ use std::str::FromStr;
 
 use timewait::tcp::Flags;
 
-/// Runs tshark on `file` with IP and TCP checksum validation on; fails loudly if tshark is
-/// missing (CI's `.ci/run` installs it).
-fn tshark(file: &Path, args: &[&str]) -> String {
-    let out = Command::new("tshark")
-        .arg("-r")
-        .arg(file)
-        .args([
-            "-o",
-            "ip.check_checksum:TRUE",
-            "-o",
-            "tcp.check_checksum:TRUE",
-        ])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run tshark ({e}): install it, e.g. `apt-get install tshark`")
-        });
-    assert!(
-        out.status.success(),
-        "tshark failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod tshark;
+use tshark::tshark;
 
 /// A CSV file's rows as column -> value maps.
 fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
