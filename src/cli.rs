@@ -152,13 +152,16 @@ pub fn main() -> ExitCode {
         }
         Command::Check { file } => match load(&file) {
             Some(s) => {
+                let count = |n: usize, what: &str| {
+                    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+                };
                 print_out(&format!(
-                    "{}: ok ({} nodes, {} links, {} apps, {} warnings)\n",
+                    "{}: ok ({}, {}, {}, {})\n",
                     s.file,
-                    s.config.nodes.len(),
-                    s.config.links.len(),
-                    s.config.apps.len(),
-                    s.warnings.len()
+                    count(s.config.nodes.len(), "node"),
+                    count(s.config.links.len(), "link"),
+                    count(s.config.apps.len(), "app"),
+                    count(s.warnings.len(), "warning")
                 ));
                 ExitCode::SUCCESS
             }
