@@ -152,9 +152,8 @@ pub fn main() -> ExitCode {
         }
         Command::Check { file } => match load(&file) {
             Some(s) => {
-                let count = |n: usize, what: &str| {
-                    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
-                };
+                let count =
+                    |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
                 print_out(&format!(
                     "{}: ok ({}, {}, {}, {})\n",
                     s.file,

@@ -77,24 +77,27 @@ fn capture() -> Vec<(SimTime, Packet)> {
         seq: 300,
     };
     let udp = packet(6, CLIENT, SERVER, 64, Body::Udp(datagram));
-    let tcp = packet(3, CLIENT, SERVER, 1, Body::Tcp(data.clone()));
+    let tcp = packet(3, CLIENT, SERVER, 1, Body::Tcp(Box::new(data.clone())));
     vec![
-        (at(0), packet(1, CLIENT, SERVER, 64, Body::Tcp(syn))),
+        (
+            at(0),
+            packet(1, CLIENT, SERVER, 64, Body::Tcp(Box::new(syn))),
+        ),
         (
             at(1_000_000_001),
-            packet(2, SERVER, CLIENT, 62, Body::Tcp(syn_ack)),
+            packet(2, SERVER, CLIENT, 62, Body::Tcp(Box::new(syn_ack))),
         ),
         (
             at(2_000_000_500),
-            packet(3, CLIENT, SERVER, 63, Body::Tcp(data)),
+            packet(3, CLIENT, SERVER, 63, Body::Tcp(Box::new(data))),
         ),
         (
             at(3_123_456_789),
-            packet(4, CLIENT, SERVER, 63, Body::Tcp(fin)),
+            packet(4, CLIENT, SERVER, 63, Body::Tcp(Box::new(fin))),
         ),
         (
             at(4_000_000_000),
-            packet(5, SERVER, CLIENT, 255, Body::Tcp(rst)),
+            packet(5, SERVER, CLIENT, 255, Body::Tcp(Box::new(rst))),
         ),
         (at(5_000_000_007), udp.clone()),
         (

@@ -73,8 +73,8 @@ pub enum Icmp {
 /// What the IP packet carries.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Body {
-    /// A TCP segment (protocol 6).
-    Tcp(Segment),
+    /// A TCP segment (protocol 6); boxed, as a packet is moved at every hop.
+    Tcp(Box<Segment>),
     /// A UDP-like datagram (protocol 17).
     Udp(Datagram),
     /// An ICMP message (protocol 1).

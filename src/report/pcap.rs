@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn tcp_has_linux_option_layout_and_a_correct_checksum() {
-        let p = packet(Body::Tcp(tcp()));
+        let p = packet(Body::Tcp(Box::new(tcp())));
         let t = ip_payload(&frame(&p).unwrap(), &p);
         assert_eq!(sum(&[&pseudo(6, t.len()), &t]), 0xffff);
         assert_eq!(t[4..8], 0xdead_beef_u32.to_be_bytes());
@@ -295,7 +295,7 @@ mod tests {
 
     #[test]
     fn icmp_quotes_a_valid_header_and_eight_bytes() {
-        let quoted = packet(Body::Tcp(tcp()));
+        let quoted = packet(Body::Tcp(Box::new(tcp())));
         let p = packet(Body::Icmp(Icmp::TimeExceeded(quoted.quote())));
         let i = ip_payload(&frame(&p).unwrap(), &p);
         assert_eq!(sum(&[&i]), 0xffff);

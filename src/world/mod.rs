@@ -425,7 +425,7 @@ impl Core {
                 dst: *o.tuple.remote.ip(),
                 ttl: self.default_ttl,
                 ip_id: 0,
-                body: Body::Tcp(o.segment),
+                body: Body::Tcp(Box::new(o.segment)),
                 ttl_clock: SimTime::ZERO,
                 meta: placeholder_provenance(node),
             };
