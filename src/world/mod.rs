@@ -93,6 +93,8 @@ struct Core {
 pub struct World {
     core: Core,
     apps: Vec<Box<dyn App>>,
+    /// The latest finite time `run` was asked to reach (when the run's report ends).
+    horizon: SimTime,
 }
 
 /// Why a configuration could not be turned into a world (the scenario layer checks first, so
@@ -211,6 +213,7 @@ impl World {
                 stats: RunStats::default(),
             },
             apps,
+            horizon: SimTime::ZERO,
         })
     }
 
@@ -238,13 +241,16 @@ impl World {
             self.dispatch(event, obs);
             self.run_pending(obs);
         }
+        if until != SimTime::MAX {
+            self.horizon = self.horizon.max(until);
+        }
         self.core.stats
     }
 
-    /// Reports every connection still open as if released now (call once, after the last
-    /// [`World::run`]).
+    /// Reports every connection still open as released at the end of the run (the time the
+    /// last [`World::run`] was asked to reach; call once, after it).
     pub fn finish(&mut self, obs: &mut dyn Observer) {
-        let now = self.core.queue.now();
+        let now = self.core.queue.now().max(self.horizon);
         for (i, stack) in self.core.stacks.iter().enumerate() {
             let Some(stack) = stack else { continue };
             for record in stack.open_records(now) {
