@@ -1,5 +1,6 @@
 //! The command line: thin wrappers over [`scenario`](crate::scenario) and [`run`](crate::run).
 
+use crate::report::plural;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -152,8 +153,7 @@ pub fn main() -> ExitCode {
         }
         Command::Check { file } => match load(&file) {
             Some(s) => {
-                let count =
-                    |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+                let count = |n: usize, what: &str| format!("{n} {what}{}", plural(n as u64));
                 print_out(&format!(
                     "{}: ok ({}, {}, {}, {})\n",
                     s.file,
@@ -285,7 +285,7 @@ fn sweep_command(file: &Path, jobs: Option<usize>, out: Option<PathBuf>, shard: 
                 } else {
                     String::new()
                 },
-                if threads == 1 { "" } else { "s" },
+                plural(threads as u64),
                 done as f64 / secs.max(1e-9)
             );
             if let Some(rows) = &result.summary {
@@ -312,7 +312,7 @@ fn merge_command(dirs: &[PathBuf], out: Option<&Path>) -> ExitCode {
             print_out(&format!(
                 "Merged {} shard folder{} ({} runs)\nWrote {}\n",
                 dirs.len(),
-                if dirs.len() == 1 { "" } else { "s" },
+                plural(dirs.len() as u64),
                 result.results.len(),
                 result.dir.display()
             ));

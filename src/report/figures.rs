@@ -39,6 +39,7 @@
 //! - at most [`MAX_PACKET_ROWS`] packet events are kept; later ones are left out of every
 //!   figure (said in the titles).
 
+use super::plural;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
@@ -611,7 +612,7 @@ impl Table {
         if !missing.is_empty() {
             return Err(FigureError::Input(format!(
                 "{shown}:1: missing column{} {} (the header is `{}`)",
-                if missing.len() == 1 { "" } else { "s" },
+                plural(missing.len() as u64),
                 missing
                     .iter()
                     .map(|c| format!("`{c}`"))

@@ -191,3 +191,8 @@ impl Observer for Recorder {
         self.tcp.note(time, node, app, message);
     }
 }
+
+/// The plural ending for a count in a sentence: "" for 1, "s" otherwise.
+pub fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,6 +1,7 @@
 //! TCP's part of a run's report: `states.csv`, `connections.csv`, incarnation numbers, and the
 //! audit's sentences (corruptions, lost duplicates, TIME_WAIT).
 
+use super::plural;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
@@ -434,7 +435,7 @@ impl TcpTally {
                 out,
                 "TCP on {}: {active} connection{} opened actively, {passive} passively ({}).",
                 name(*h),
-                if *active == 1 { "" } else { "s" },
+                plural(*active),
                 errs.join(", ")
             );
         }
@@ -496,7 +497,7 @@ impl TcpTally {
                 "TIME_WAIT on {}: entered {} time{}, at most {} at once (at {}); ended: {}; {} still held at the end.",
                 name(*h),
                 tw.entered,
-                if tw.entered == 1 { "" } else { "s" },
+                plural(tw.entered),
                 tw.peak,
                 at(tw.peak_at),
                 if ended.is_empty() {
@@ -508,7 +509,7 @@ impl TcpTally {
             );
         }
         for ((host, listener, why), (n, first, last)) in &self.listen_drops {
-            let plural = if *n == 1 { "" } else { "s" };
+            let plural = plural(*n);
             let what = match why {
                 ListenDropKind::Syn => {
                     format!("SYN{plural} dropped (accept queue or SYN queue full)")
@@ -624,11 +625,7 @@ impl TcpTally {
                 "Audit: {} corrupted bytes across all connections ({} lost duplicate{} reached a host after {} connection ended).",
                 self.corrupted_bytes,
                 self.lost_duplicate_count,
-                if self.lost_duplicate_count == 1 {
-                    ""
-                } else {
-                    "s"
-                },
+                plural(self.lost_duplicate_count),
                 if self.lost_duplicate_count == 1 {
                     "its"
                 } else {

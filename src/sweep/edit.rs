@@ -1,6 +1,7 @@
 //! Setting a dotted parameter path in a parsed scenario document: `tcp.time_wait`,
 //! `host.client.tcp.isn` (the `[[host]]` named "client"), `link.2.delay` (the third `[[link]]`).
 
+use crate::report::plural;
 use crate::scenario::nearest;
 
 /// Top-level arrays of tables; a path selects one element by index or by its `name`.
@@ -79,7 +80,7 @@ fn select(items: &[toml::Value], key: &str, selector: &str, done: &str) -> Resul
             Err(format!(
                 "`{done}.{i}`: the scenario has {} [[{key}]] table{}, numbered from 0 to {}",
                 items.len(),
-                if items.len() == 1 { "" } else { "s" },
+                plural(items.len() as u64),
                 items.len().saturating_sub(1)
             ))
         };

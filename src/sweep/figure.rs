@@ -4,6 +4,7 @@
 use super::plan::Plan;
 use super::table::SummaryRow;
 use crate::report::plot::{LineChart, Series};
+use crate::report::plural;
 
 /// The figure for `rows` (one per grid point, in grid order).
 pub fn chart(plan: &Plan, rows: &[SummaryRow]) -> LineChart {
@@ -78,7 +79,7 @@ pub fn chart(plan: &Plan, rows: &[SummaryRow]) -> LineChart {
     LineChart {
         title: format!(
             "Runs with a corrupted stream ({seeds} seed{} per point, 95% Wilson bands)",
-            if seeds == 1 { "" } else { "s" }
+            plural(seeds as u64)
         ),
         x_label: plan.x_label.clone(),
         y_label: "proportion of runs".into(),

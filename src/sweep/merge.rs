@@ -1,5 +1,6 @@
 //! `timewait merge`: joins shard folders into the files one whole sweep would have written.
 
+use crate::report::plural;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -92,7 +93,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
         let lost = (0..first.runs).filter(|i| missing.contains(&(i % count + 1)));
         return Err(bad(format!(
             "missing shard{} {}: {} in none of the {} folder{} given; pass all {count} shard folders",
-            if missing.len() == 1 { "" } else { "s" },
+            plural(missing.len() as u64),
             missing
                 .iter()
                 .map(|k| format!("{k}/{count}"))
@@ -100,7 +101,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
                 .join(", "),
             some_runs(lost),
             dirs.len(),
-            if dirs.len() == 1 { "" } else { "s" },
+            plural(dirs.len() as u64),
         )));
     }
 

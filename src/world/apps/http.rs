@@ -211,7 +211,7 @@ impl App for HttpServer {
 
     fn timer(&mut self, ctx: &mut AppCtx<'_>, token: u64) {
         match self.timers.remove(&token) {
-            // Each connection is accepted `accept_delay` after it became acceptable.
+            // One accept() per connection, `accept_delay` after it became acceptable.
             Some(ServerDue::Accept) => self.accept(ctx, 1),
             Some(ServerDue::Respond(h, route)) => self.respond(ctx, h, route),
             Some(ServerDue::Idle(h)) => {
