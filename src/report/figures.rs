@@ -233,6 +233,8 @@ pub struct FigureData {
     /// the (time in ns, count) samples.
     pub counts: Vec<(String, HostCounts)>,
     node_index: FxHashMap<String, u32>,
+    /// `node_index` by the run's node id, so a run's packets are not looked up by name.
+    node_by_id: Vec<Option<u32>>,
     /// Every socket of `states.csv` seen so far, with its index in `sockets` if kept.
     socket_index: FxHashMap<String, Option<usize>>,
     /// Which rows a run records (the files `[output]` turns on).
@@ -343,7 +345,18 @@ impl FigureData {
             Body::Udp(d) => (None, Some(d.seq), None, d.len),
             Body::Icmp(Icmp::TimeExceeded(_)) => (None, None, None, 0),
         };
-        let node = self.node(&net.node(ev.node).name);
+        let id = ev.node.0 as usize;
+        let node = match self.node_by_id.get(id).copied().flatten() {
+            Some(i) => i,
+            None => {
+                let i = self.node(&net.node(ev.node).name);
+                if self.node_by_id.len() <= id {
+                    self.node_by_id.resize(id + 1, None);
+                }
+                self.node_by_id[id] = Some(i);
+                i
+            }
+        };
         self.push_packet(PacketRow {
             time: ev.time.as_nanos(),
             kind: HopKind::of(ev.kind),
