@@ -392,53 +392,20 @@ fn run_never_replaces_a_folder_that_is_not_an_output_folder() {
     );
     assert!(!mine.join("summary.txt").exists());
     // `--out .` inside an output folder would delete the folder the user stands in.
+    let run_into =
+        |cwd: &Path, out: &str| timewait(cwd, &["run", file.to_str().unwrap(), "--out", out]);
     let prev = dir.path().join("prev");
-    assert!(
-        timewait(
-            dir.path(),
-            &[
-                "run",
-                file.to_str().unwrap(),
-                "--out",
-                prev.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
+    let prev_arg = prev.to_str().unwrap();
+    assert!(run_into(dir.path(), prev_arg).status.success());
     fs::write(prev.join("notes.txt"), "keep me").unwrap();
-    let out = timewait(&prev, &["run", file.to_str().unwrap(), "--out", "."]);
-    assert!(!out.status.success());
+    assert!(!run_into(&prev, ".").status.success());
     assert_eq!(
         fs::read_to_string(prev.join("notes.txt")).unwrap(),
         "keep me"
     );
     assert!(prev.join("manifest.toml").is_file());
-    // An output folder (it has a manifest) is replaced by the next run, as users expect.
-    assert!(
-        timewait(
-            dir.path(),
-            &[
-                "run",
-                file.to_str().unwrap(),
-                "--out",
-                prev.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
-    assert!(
-        timewait(
-            dir.path(),
-            &[
-                "run",
-                file.to_str().unwrap(),
-                "--out",
-                prev.to_str().unwrap()
-            ]
-        )
-        .status
-        .success()
-    );
+    // An output folder (it has a manifest) is replaced whole by the next run, as users expect.
+    assert!(run_into(dir.path(), prev_arg).status.success());
+    assert!(prev.join("summary.txt").is_file());
+    assert!(!prev.join("notes.txt").exists());
 }
