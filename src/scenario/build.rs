@@ -257,7 +257,8 @@ pub(crate) fn build(
     }
 
     // Routes at t = 0, and each host's TCP.
-    let mut early_warnings = Vec::new();
+    // tw_reuse warnings by field written: (field, position, hosts it leaves without effect).
+    let mut early_warnings: Vec<(String, usize, Vec<String>)> = Vec::new();
     for (i, h) in doc.host.iter().enumerate() {
         let id = cx.names[h.name.get_ref()];
         let path = format!("host[{i}]");
@@ -273,10 +274,7 @@ pub(crate) fn build(
             };
             // One warning per field written, naming every host it leaves without effect.
             let host = format!("`{}`", h.name.get_ref());
-            match early_warnings
-                .iter_mut()
-                .find(|(f, _, _): &&mut (String, usize, Vec<String>)| *f == field)
-            {
+            match early_warnings.iter_mut().find(|w| w.0 == field) {
                 Some((_, _, hosts)) => hosts.push(host),
                 None => early_warnings.push((field, at, vec![host])),
             }
