@@ -1,6 +1,6 @@
 //! The command line: thin wrappers over [`scenario`](crate::scenario) and [`run`](crate::run).
 
-use crate::report::plural;
+use crate::report::{self, plural};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -118,6 +118,10 @@ const EXIT_BAD_INPUT: u8 = 2;
 /// Runs the command line; returns the process exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // An interrupted run or sweep leaves no staging folder behind.
+    if let Err(e) = report::remove_staged_on_signal() {
+        eprintln!("timewait: cannot install signal handlers: {e}");
+    }
     match cli.command {
         Command::Run {
             file,
@@ -147,7 +151,10 @@ pub fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("timewait: {e}");
-                    ExitCode::FAILURE
+                    match e {
+                        run::RunError::Out(_) => ExitCode::from(EXIT_BAD_INPUT),
+                        _ => ExitCode::FAILURE,
+                    }
                 }
             }
         }
@@ -198,7 +205,8 @@ fn load(file: &Path) -> Option<Scenario> {
 
 /// A path as given, or a bundled scenario's name ("routing_loop" -> scenarios/routing_loop.toml).
 fn resolve(file: &Path) -> PathBuf {
-    if file.exists() || file.extension().is_some() {
+    // Only a file hides a bundled name: `--out routing_loop` leaves a folder of that name.
+    if file.is_file() || file.extension().is_some() {
         return file.to_path_buf();
     }
     let bundled = Path::new("scenarios").join(file).with_extension("toml");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::net::{Network, NodeId, Packet, Port};
 use crate::report::figures::{FigureData, FigureError};
-use crate::report::{self, Manifest, Recorder, StagedDir};
+use crate::report::{self, Manifest, OutDir, OutError, Recorder, StagedDir};
 use crate::scenario::{OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{NetstatRow, TcpLog};
@@ -46,6 +46,8 @@ pub struct RunOutput {
 pub enum RunError {
     /// The world could not be built.
     Config(ConfigError),
+    /// The output folder may not be used (checked before anything is simulated).
+    Out(OutError),
     /// A file could not be written.
     Io(PathBuf, io::Error),
     /// A figure could not be drawn or written.
@@ -56,6 +58,7 @@ impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RunError::Config(e) => write!(f, "invalid configuration: {e}"),
+            RunError::Out(e) => write!(f, "{e}"),
             RunError::Io(p, e) => write!(f, "cannot write {}: {e}", p.display()),
             RunError::Figure(e) => write!(f, "{e}"),
         }
@@ -116,13 +119,15 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     config.observe.netstat_at.sort();
     let until = SimTime::ZERO + opts.until.unwrap_or(scenario.duration);
     let target = opts.out.clone().unwrap_or_else(|| default_out(scenario));
+    // Resolved and checked once, before anything is simulated; only this path is used after.
+    let out = OutDir::resolve(&target).map_err(RunError::Out)?;
     let io_err = |p: &Path| {
         let p = p.to_path_buf();
         move |e| RunError::Io(p, e)
     };
 
     let mut world = World::new(&config).map_err(RunError::Config)?;
-    let stage = StagedDir::create(&target).map_err(io_err(&target))?;
+    let stage = StagedDir::create(&out).map_err(io_err(&target))?;
     let mut recorder = Recorder::new(Some(stage.dir()), &scenario.output, world.network())
         .map_err(io_err(stage.dir()))?;
     let mut figures = scenario
@@ -133,6 +138,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         recorder: &mut recorder,
         figures: figures.as_mut(),
     };
+    report::output::failpoint("before-simulate");
     let stats = world.run(until, &mut tee);
     world.finish(&mut tee);
     recorder.finish().map_err(io_err(stage.dir()))?;
@@ -164,10 +170,9 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
                 .map(|t| format!(" --netstat-at {t}"))
                 .collect::<String>()
         ),
-        files: recorder
-            .files()
-            .iter()
-            .cloned()
+        files: [report::MARKER.to_string()]
+            .into_iter()
+            .chain(recorder.files().iter().cloned())
             .chain(figure_files)
             .chain(["summary.txt".to_string(), "manifest.toml".to_string()])
             .collect(),

@@ -16,7 +16,8 @@ const HEADLINE: &str = concat!(
 );
 
 /// Every file a whole sweep writes.
-const WHOLE: [&str; 6] = [
+const WHOLE: [&str; 7] = [
+    ".timewait-output",
     "manifest.toml",
     "runs.csv",
     "summary.csv",
@@ -206,7 +207,12 @@ fn two_shards_merge_into_the_whole_sweep_byte_for_byte() {
         let names: Vec<String> = files(&dir.join(shard)).into_keys().collect();
         assert_eq!(
             names,
-            ["manifest.toml", "runs.csv", "sweep.toml"],
+            [
+                ".timewait-output",
+                "manifest.toml",
+                "runs.csv",
+                "sweep.toml"
+            ],
             "{shard}"
         );
         let runs = csv_rows(&dir.join(shard).join("runs.csv"));
@@ -474,7 +480,7 @@ fn bad_sweep_input_is_named_and_writes_nothing() {
     fs::write(dir.join("mine/notes.txt"), "keep me").unwrap();
     let err = bad_input(dir, &["sweep", "ok.toml", "--out", "mine"]);
     assert!(
-        err.contains("mine already exists and is not an output folder"),
+        err.contains("--out mine: already exists and is not an output folder"),
         "{err}"
     );
     assert_eq!(entries(&dir.join("mine")), ["notes.txt"]);

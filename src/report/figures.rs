@@ -851,14 +851,15 @@ pub struct FigureStage {
 }
 
 impl FigureStage {
-    /// Creates `.figures.partial-PID` in `dir`.
+    /// Creates `.figures.partial-PID` in `dir`, after removing what dead processes left there.
     pub fn create(dir: &Path) -> Result<FigureStage, FigureError> {
+        crate::report::clean_stale(dir);
         let stage = dir.join(format!(".figures.partial-{}", std::process::id()));
         let io_err = |e| FigureError::Io(stage.clone(), e);
         if stage.exists() {
             fs::remove_dir_all(&stage).map_err(io_err)?;
         }
-        fs::create_dir(&stage).map_err(io_err)?;
+        crate::report::output::make_stage(&stage).map_err(io_err)?;
         Ok(FigureStage {
             stage: stage.clone(),
             target: dir.to_path_buf(),
@@ -882,7 +883,7 @@ impl FigureStage {
 
 impl Drop for FigureStage {
     fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.stage);
+        crate::report::output::remove_stage(&self.stage);
     }
 }
 

@@ -9,7 +9,7 @@ use super::manifest::SweepManifest;
 use super::plan::Plan;
 use super::spec::SweepSpec;
 use super::table::read_runs;
-use super::{Shard, SweepError, SweepOutput, default_out, write};
+use super::{Shard, SweepError, SweepOutput, default_out, resolve_out, write};
 use crate::report::Manifest;
 
 /// Merges shard folders (each written by `timewait sweep --shard K/N` of the same sweep file)
@@ -181,7 +181,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
             target.display()
         )));
     }
-    write(&plan, results, Shard::ALL, &target)
+    write(&plan, results, Shard::ALL, &resolve_out(&target)?)
 }
 
 /// "run 4 is", "runs 2, 5 are", or "runs 2, 10, ..., 1754 (220 runs) are": at most eight

@@ -30,7 +30,7 @@ pub use plan::{GridPoint, Plan};
 pub use spec::{Parameter, SweepSpec, label};
 pub use table::{OUTCOME_COLUMNS, SUMMARY_COLUMNS, SummaryRow, read_runs, runs_header, summarize};
 
-use crate::report::{StagedDir, check_replaceable};
+use crate::report::{MARKER, OutDir, StagedDir};
 
 use crate::report::plot::{Style, save_both};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -166,10 +166,10 @@ pub fn run(plan: &Plan, opts: &SweepOptions) -> Result<SweepOutput, SweepError> 
         .filter(|&i| opts.shard.contains(i))
         .collect();
     let target = opts.out.clone().unwrap_or_else(|| default_out(plan));
-    // Checked before the runs too, so a long sweep is not refused only at the end.
-    refuse_foreign(&target)?;
+    // Resolved and checked before the runs, so a long sweep is not refused only at the end.
+    let out = resolve_out(&target)?;
     let results = execute(plan, &indices, opts.jobs)?;
-    write(plan, results, opts.shard, &target)
+    write(plan, results, opts.shard, &out)
 }
 
 /// Writes a sweep folder: `sweep.toml` (the sweep file), `runs.csv`, and for a whole sweep
@@ -179,15 +179,15 @@ pub(crate) fn write(
     plan: &Plan,
     results: Vec<RunResult>,
     shard: Shard,
-    target: &Path,
+    out: &OutDir,
 ) -> Result<SweepOutput, SweepError> {
     let io_err = |p: &Path| {
         let p = p.to_path_buf();
         move |e: io::Error| SweepError::Io(p, e)
     };
-    refuse_foreign(target)?;
-    let stage = StagedDir::create(target).map_err(io_err(target))?;
-    let mut files = Vec::new();
+    let target = out.shown();
+    let stage = StagedDir::create(out).map_err(io_err(target))?;
+    let mut files = vec![MARKER.to_string()];
     let mut put = |name: &str, f: &dyn Fn(&Path) -> io::Result<()>| {
         let path = stage.file(name);
         f(&path).map_err(io_err(&path))?;
@@ -220,9 +220,9 @@ pub(crate) fn write(
     })
 }
 
-/// Refuses, before any run, to write over a folder that is not an output folder.
-fn refuse_foreign(target: &Path) -> Result<(), SweepError> {
-    check_replaceable(target).map_err(|e| SweepError::Input(e.to_string()))
+/// Resolves an output folder once, refusing one that is not timewait's to replace.
+pub(crate) fn resolve_out(target: &Path) -> Result<OutDir, SweepError> {
+    OutDir::resolve(target).map_err(|e| SweepError::Input(e.to_string()))
 }
 
 /// The summary as a text table for the terminal: one line per grid point.
