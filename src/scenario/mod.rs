@@ -2,6 +2,7 @@
 //! error names the file, line, column and field.
 
 mod build;
+pub mod bundled;
 mod error;
 mod schema;
 mod values;
