@@ -16,8 +16,10 @@ const ARRAYS: [&str; 7] = [
 ];
 
 /// Sets `path` to `value` in `doc`, creating missing tables (`tcp` in `tcp.isn`) on the way.
+/// `host[client]` and `link[0]` are read as `host.client` and `link.0`.
 /// The scenario parser checks the result; this only resolves the path.
 pub fn set(doc: &mut toml::Table, path: &str, value: toml::Value) -> Result<(), String> {
+    let path = super::set::normalize(path)?;
     let segments: Vec<&str> = path.split('.').collect();
     set_in(doc, &segments, 0, value)
 }

@@ -12,6 +12,7 @@ mod figure;
 mod manifest;
 mod merge;
 mod plan;
+pub mod set;
 mod spec;
 pub mod stats;
 mod table;
