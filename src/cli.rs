@@ -158,11 +158,23 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Command::Check { file } => match load(&file) {
-            Some(s) => {
+        Command::Check { file } => match sweep::check(&resolve(&file)) {
+            Ok((s, plan)) => {
+                for w in &s.warnings {
+                    eprintln!("{w}");
+                }
                 let count = |n: usize, what: &str| format!("{n} {what}{}", plural(n as u64));
+                // A sweep file is checked as `sweep` plans it: every grid point.
+                let grid = plan.map_or(String::new(), |p| {
+                    format!(
+                        ", sweep of {} x {} = {}",
+                        count(p.points.len(), "grid point"),
+                        count(p.spec.seeds.len(), "seed"),
+                        count(p.run_count(), "run")
+                    )
+                });
                 print_out(&format!(
-                    "{}: ok ({}, {}, {}, {})\n",
+                    "{}: ok ({}, {}, {}, {}{grid})\n",
                     s.file,
                     count(s.config.nodes.len(), "node"),
                     count(s.config.links.len(), "link"),
@@ -171,7 +183,10 @@ pub fn main() -> ExitCode {
                 ));
                 ExitCode::SUCCESS
             }
-            None => ExitCode::from(EXIT_BAD_INPUT),
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
         },
         Command::List { dir } => list(&dir),
         Command::Sweep {

@@ -50,7 +50,7 @@ impl FromStr for Bandwidth {
             ("bps", 1),
         ] {
             if let Some(n) = t.strip_suffix(suffix) {
-                let bps = parse_scaled_decimal(n.trim_end(), unit)
+                let bps = parse_scaled_decimal(n.trim_end(), unit, suffix)
                     .map_err(|e| format!("invalid bandwidth \"{s}\": {e}"))?;
                 if bps == 0 {
                     return Err(format!("invalid bandwidth \"{s}\": must be above zero"));

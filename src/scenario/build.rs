@@ -1,7 +1,7 @@
 //! Cross-reference checks (names, neighbours, addresses) and the translation to a
 //! [`WorldConfig`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 use std::ops::Range;
 
@@ -11,10 +11,9 @@ use super::error::{Location, ScenarioError, Warning, nearest};
 use super::schema::{
     self, LinkState, RouteSection, SynInTimeWaitName, TcpSection, TimerPreset, TtlModeName,
 };
+use super::values::Bytes;
 use super::{AppSection, OutputOptions, Scenario, SpannedApp};
-use crate::net::{
-    Fault, FaultAction, LinkId, LinkParams, NodeId, NodeKind, Prefix, RoutingTable, TtlMode,
-};
+use crate::net::{Fault, FaultAction, LinkId, LinkParams, NodeId, NodeKind, Prefix, TtlMode};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{Flags, SynInTimeWait, TcpConfig};
 use crate::world::apps::{
@@ -37,6 +36,9 @@ struct Ctx<'a> {
     links: Vec<LinkConfig>,
     /// Per node, its neighbours.
     neighbours: Vec<Vec<NodeId>>,
+    /// Every (node, neighbour) pair, both ways round: a lookup that stays fast on a router
+    /// with thousands of links.
+    adjacent: HashSet<(NodeId, NodeId)>,
 }
 
 impl Ctx<'_> {
@@ -90,7 +92,7 @@ impl Ctx<'_> {
             _ => {}
         }
         let to = self.node(via, field)?;
-        if !self.neighbours[from.0 as usize].contains(&to) {
+        if !self.adjacent.contains(&(from, to)) {
             let around: Vec<&str> = self.neighbours[from.0 as usize]
                 .iter()
                 .map(|n| self.name(*n))
@@ -120,10 +122,11 @@ impl Ctx<'_> {
         path: &str,
     ) -> Result<Vec<(Prefix, RouteTarget)>, ScenarioError> {
         let mut out: Vec<(Prefix, RouteTarget)> = Vec::new();
+        let mut seen: HashSet<Prefix> = HashSet::new();
         for (i, r) in routes.iter().enumerate() {
             let field = format!("{path}.routes[{i}]");
             let prefix = r.dest.get_ref().0;
-            if out.iter().any(|(p, _)| *p == prefix) {
+            if !seen.insert(prefix) {
                 return Err(self.error(
                     r.dest.span(),
                     format!("{field}.dest"),
@@ -153,6 +156,7 @@ pub(crate) fn build(
         nodes: Vec::new(),
         links: Vec::new(),
         neighbours: Vec::new(),
+        adjacent: HashSet::new(),
     };
 
     // Names and addresses.
@@ -229,7 +233,7 @@ pub(crate) fn build(
                 format!("a link cannot join `{}` to itself", a.get_ref()),
             ));
         }
-        if cx.neighbours[ea.0 as usize].contains(&eb) {
+        if cx.adjacent.contains(&(ea, eb)) {
             return Err(cx.error(
                 l.ends.span(),
                 format!("{path}.ends"),
@@ -242,6 +246,8 @@ pub(crate) fn build(
         }
         cx.neighbours[ea.0 as usize].push(eb);
         cx.neighbours[eb.0 as usize].push(ea);
+        cx.adjacent.insert((ea, eb));
+        cx.adjacent.insert((eb, ea));
         cx.links.push(LinkConfig {
             ends: [ea, eb],
             params: LinkParams {
@@ -523,6 +529,11 @@ pub(crate) fn build(
             }
             AppSection::HttpServer(d) => {
                 let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                for (j, h) in d.handlers.iter().enumerate() {
+                    if let Some(b) = &h.body {
+                        check_body(&cx, b, &format!("{path}.handlers[{j}].body"))?;
+                    }
+                }
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::HttpServer(HttpServerSpec {
@@ -537,7 +548,7 @@ pub(crate) fn build(
                             .map(|h| Handler {
                                 path: h.path.clone(),
                                 delay: h.delay.map_or(Duration::ZERO, |x| x.0),
-                                body: h.body.map_or(11, |b| b.0),
+                                body: h.body.as_ref().map_or(11, |b| b.get_ref().0),
                             })
                             .collect(),
                         close_after_response: d.close_after_response.unwrap_or(true),
@@ -547,6 +558,9 @@ pub(crate) fn build(
             }
             AppSection::HttpClient(d, churn) => {
                 let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                if let Some(b) = &d.request_body {
+                    check_body(&cx, b, &format!("{path}.request_body"))?;
+                }
                 let url = d.url.get_ref();
                 let interval = match (&d.rate, d.interval) {
                     (Some(_), Some(_)) => {
@@ -625,7 +639,7 @@ pub(crate) fn build(
                             _ => OnTimeout::Close,
                         },
                         src_port: d.src_port,
-                        request_body: d.request_body.map_or(0, |b| b.0),
+                        request_body: d.request_body.as_ref().map_or(0, |b| b.get_ref().0),
                         verbose: d.verbose.unwrap_or(!*churn),
                     }),
                 });
@@ -821,6 +835,25 @@ fn tcp_config(
     Ok(c)
 }
 
+/// Largest HTTP body (response or request): each is built whole in memory when the world is
+/// built and written with one `send()`, so it is bounded rather than produced lazily.
+pub const MAX_BODY_BYTES: u64 = 64 << 20;
+
+/// Refuses a body larger than [`MAX_BODY_BYTES`].
+fn check_body(cx: &Ctx<'_>, body: &Spanned<Bytes>, field: &str) -> Result<(), ScenarioError> {
+    let n = body.get_ref().0;
+    if n > MAX_BODY_BYTES {
+        return Err(cx.error(
+            body.span(),
+            field,
+            format!(
+                "{n} bytes is too large: an HTTP body is held whole in memory, so it may be at most {MAX_BODY_BYTES} bytes (64 MiB)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Resolves an app's host, which must be a host and not a router.
 fn host_of(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<NodeId, ScenarioError> {
     let id = cx.node(name, field)?;
@@ -852,11 +885,15 @@ fn reachability(cx: &Ctx<'_>, from: NodeId, dst: Ipv4Addr) -> Option<String> {
                 node.name
             ));
         }
-        let mut table: RoutingTable<RouteTarget> = RoutingTable::default();
-        for (p, t) in &node.routes {
-            table.set(*p, *t);
-        }
-        let next = match table.lookup(dst) {
+        // Longest prefix match over the node's list, in one pass: building a routing table
+        // per hop would cost the square of the routes, for each app.
+        let best = node
+            .routes
+            .iter()
+            .filter(|(p, _)| p.contains(dst))
+            .max_by_key(|(p, _)| p.prefix_len())
+            .map(|(_, t)| *t);
+        let next = match best {
             None | Some(RouteTarget::Remove) => {
                 return Some(format!("`{}` has no route to {dst}", node.name));
             }

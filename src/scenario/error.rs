@@ -61,10 +61,28 @@ impl ScenarioError {
         ScenarioError {
             location: span.map(|s| Location::at(file, source, s.start)),
             file: file.to_string(),
-            field: field.into(),
+            field: clean_field(&field.into()),
             message: message.into(),
         }
     }
+}
+
+/// A field path without serde's internal names (`host[0].addr.$__serde_spanned_private_value`
+/// becomes `host[0].addr`): they name how the value was read, not where the user wrote it.
+pub fn clean_field(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(i) = rest.find("$__") {
+        out.push_str(rest[..i].strip_suffix('.').unwrap_or(&rest[..i]));
+        let tail = &rest[i..];
+        let end = tail.find(['.', '[']).unwrap_or(tail.len());
+        rest = &tail[end..];
+        if out.is_empty() {
+            rest = rest.strip_prefix('.').unwrap_or(rest);
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 impl fmt::Display for ScenarioError {
@@ -74,7 +92,7 @@ impl fmt::Display for ScenarioError {
             None => write!(f, "{}: error", self.file)?,
         }
         if !self.field.is_empty() {
-            write!(f, " in `{}`", self.field)?;
+            write!(f, " in `{}`", clean_field(&self.field))?;
         }
         write!(f, ": {}", self.message)
     }
@@ -139,6 +157,18 @@ mod tests {
         let src = "a = 1\nbb = 2\n";
         assert_eq!(Location::at("f", src, 0).to_string(), "f:1:1");
         assert_eq!(Location::at("f", src, 9).to_string(), "f:2:4");
+    }
+
+    #[test]
+    fn internal_names_leave_field_paths() {
+        let internal = "$__serde_spanned_private_value";
+        assert_eq!(
+            clean_field(&format!("host[0].addr.{internal}")),
+            "host[0].addr"
+        );
+        assert_eq!(clean_field(&format!("{internal}.tcp.mss")), "tcp.mss");
+        assert_eq!(clean_field(&format!("link.{internal}[1]")), "link[1]");
+        assert_eq!(clean_field("link[0].delay"), "link[0].delay");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod build;
 pub mod bundled;
 mod error;
+pub mod locate;
 mod schema;
 mod values;
 
@@ -14,7 +15,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, Deserializer, ValueDeserializer};
 
-pub use error::{Location, ScenarioError, Warning, nearest};
+pub use error::{Location, ScenarioError, Warning, clean_field, nearest};
 
 use crate::sim::Duration;
 use crate::world::WorldConfig;
@@ -65,17 +66,13 @@ pub struct OutputOptions {
     pub figures: bool,
 }
 
+pub use build::MAX_BODY_BYTES;
 pub use schema::PcapMode;
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| ScenarioError {
-        location: None,
-        file: file.clone(),
-        field: String::new(),
-        message: format!("cannot read the file: {e}"),
-    })?;
+    let source = locate::read_source(path)?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -86,9 +83,34 @@ pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
 /// Checks scenario text; `file` is used in messages.
 pub fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, ScenarioError> {
     let err = |span: Option<Range<usize>>, field: &str, msg: String| {
+        // An error about the file as a whole (a missing table) names where it was found.
+        let field = match (field, &span) {
+            ("", Some(s)) => locate::field_at(source, s.start),
+            _ => field.to_string(),
+        };
         ScenarioError::at(file, source, span, field, error::with_suggestion(&msg))
     };
-    let root = DeTable::parse(source).map_err(|e| err(e.span(), "", e.message().to_string()))?;
+    if let Some((at, key)) = locate::too_deep(source) {
+        return Err(err(
+            Some(at..at),
+            &key,
+            format!("nested more than {} levels deep", locate::MAX_DEPTH),
+        ));
+    }
+    if source.len() as u64 > locate::MAX_FILE_BYTES {
+        return Err(err(
+            Some(0..0),
+            "(file)",
+            format!(
+                "the file has {} bytes; scenario and sweep files may have at most {} ({} MiB)",
+                source.len(),
+                locate::MAX_FILE_BYTES,
+                locate::MAX_FILE_BYTES >> 20
+            ),
+        ));
+    }
+    let root = DeTable::parse(source).map_err(|e| locate::syntax_error(file, source, &e))?;
+    check_counts(root.get_ref()).map_err(|(path, span, msg)| err(span, &path, msg))?;
     let root_span = root.span();
     let mut table = root.into_inner();
     let apps = table.remove("app");
@@ -103,13 +125,65 @@ pub fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, ScenarioE
 
 type FieldError = (String, Option<Range<usize>>, String);
 
+/// Most `[[host]]` plus `[[router]]` tables a scenario may have. Checking is linear in the
+/// counts, but a world of more nodes than this is not what the simulator is for, and the bound
+/// keeps `check` of any file within seconds and well under a GB.
+pub const MAX_NODES: usize = 10_000;
+
+/// Most `[[link]]`, `[[app]]`, `[[route_change]]`, `[[link_change]]` or `[[fault]]` tables
+/// (each kind counted on its own).
+pub const MAX_TABLES: usize = 100_000;
+
+/// Refuses, before anything is built from them, more tables than the limits above.
+fn check_counts(root: &DeTable<'_>) -> Result<(), FieldError> {
+    let len = |key: &str| match root.get(key).map(|v| v.get_ref()) {
+        Some(DeValue::Array(items)) => items.len(),
+        _ => 0,
+    };
+    let beyond = |key: &str, index: usize| {
+        root.get(key).and_then(|v| match v.get_ref() {
+            DeValue::Array(items) => items.get(index).map(|i| i.span()),
+            _ => None,
+        })
+    };
+    let (hosts, routers) = (len("host"), len("router"));
+    if hosts + routers > MAX_NODES {
+        // The first table past the limit, in file order of kinds: hosts, then routers.
+        let (key, index) = if hosts > MAX_NODES {
+            ("host", MAX_NODES)
+        } else {
+            ("router", MAX_NODES - hosts)
+        };
+        return Err((
+            format!("{key}[{index}]"),
+            beyond(key, index),
+            format!(
+                "{hosts} hosts and {routers} routers: a scenario may have at most {MAX_NODES} nodes"
+            ),
+        ));
+    }
+    for key in ["link", "app", "route_change", "link_change", "fault"] {
+        if len(key) > MAX_TABLES {
+            return Err((
+                format!("{key}[{MAX_TABLES}]"),
+                beyond(key, MAX_TABLES),
+                format!(
+                    "{} [[{key}]] tables: a scenario may have at most {MAX_TABLES}",
+                    len(key)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Deserializes with the failing field's path and span.
 fn typed<'de, T: DeserializeOwned, D>(de: D) -> Result<T, FieldError>
 where
     D: serde::Deserializer<'de, Error = toml::de::Error>,
 {
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        let path = clean_field(&e.path().to_string());
         let path = if path == "." { String::new() } else { path };
         (path, e.inner().span(), e.inner().message().to_string())
     })

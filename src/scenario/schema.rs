@@ -351,7 +351,7 @@ pub struct ReceiverSection {
 pub struct HandlerSection {
     pub path: String,
     pub delay: Option<Dur>,
-    pub body: Option<Bytes>,
+    pub body: Option<Spanned<Bytes>>,
 }
 
 /// `[[app]] kind = "http_server"`
@@ -394,6 +394,6 @@ pub struct HttpClientSection {
     pub max_time: Option<PositiveDur>,
     pub on_timeout: Option<OnTimeoutName>,
     pub src_port: Option<u16>,
-    pub request_body: Option<Bytes>,
+    pub request_body: Option<Spanned<Bytes>>,
     pub verbose: Option<bool>,
 }

@@ -158,7 +158,7 @@ impl FromStr for Bytes {
             ("B", 1),
         ] {
             if let Some(n) = t.strip_suffix(suffix) {
-                return crate::sim::parse_scaled_decimal(n.trim_end(), unit)
+                return crate::sim::parse_scaled_decimal(n.trim_end(), unit, suffix)
                     .map(Bytes)
                     .map_err(|e| format!("invalid size \"{s}\": {e}"));
             }
@@ -208,7 +208,9 @@ impl TimeWaitLen {
         match self {
             TimeWaitLen::Fixed(d) => d,
             TimeWaitLen::MslMillis(m) => {
-                crate::sim::Duration::from_nanos((msl.as_nanos() as u128 * m as u128 / 1000) as u64)
+                // Saturates: a multiple too large for u64 ns means "longer than any run".
+                let ns = msl.as_nanos() as u128 * m as u128 / 1000;
+                crate::sim::Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
             }
         }
     }
@@ -224,7 +226,7 @@ impl FromStr for TimeWaitLen {
                 "" => "1",
                 n => n,
             };
-            return crate::sim::parse_scaled_decimal(n, 1000)
+            return crate::sim::parse_scaled_decimal(n, 1000, "msl")
                 .map(TimeWaitLen::MslMillis)
                 .map_err(|e| format!("invalid time_wait \"{s}\": {e}"));
         }

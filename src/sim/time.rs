@@ -193,40 +193,88 @@ impl fmt::Display for ParseDurationError {
 
 impl std::error::Error for ParseDurationError {}
 
-/// Parses a non-negative decimal ("1.5") scaled by `unit` nanoseconds, exactly (no floats).
-pub(crate) fn parse_scaled_decimal(number: &str, unit: u64) -> Result<u64, String> {
-    let (int_part, frac_part) = match number.split_once('.') {
-        Some((i, f)) => (i, f),
-        None => (number, ""),
+/// Parses a non-negative decimal ("1.5", "1e18", "2.5E-3") scaled by `unit` nanoseconds (or
+/// bits, bytes: whatever `unit` counts), exactly (no floats). `suffix` names the unit in the
+/// "too large" message, which gives the largest value a u64 count can hold.
+pub(crate) fn parse_scaled_decimal(number: &str, unit: u64, suffix: &str) -> Result<u64, String> {
+    let (mantissa, exponent) = match number.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (number, None),
     };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits_ok = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits_ok(e)
+    });
     if (int_part.is_empty() && frac_part.is_empty())
         || !digits_ok(int_part)
         || !digits_ok(frac_part)
+        || !exponent_ok
     {
         return Err(format!("`{number}` is not a non-negative number"));
     }
-    let int: u128 = if int_part.is_empty() {
-        0
-    } else {
-        int_part
-            .parse()
-            .map_err(|_| format!("`{number}` is too large"))?
-    };
-    let mut total = int * unit as u128;
-    let mut scale = unit as u128;
-    for c in frac_part.chars() {
-        let d = c.to_digit(10).unwrap_or(0) as u128;
-        if !scale.is_multiple_of(10) {
-            if d != 0 {
-                return Err(format!("`{number}` is finer than the unit allows"));
+    let too_large = || {
+        let (whole, rest) = (u64::MAX / unit, u64::MAX % unit);
+        let max = if rest == 0 {
+            whole.to_string()
+        } else {
+            let width = unit.ilog10() as usize;
+            let frac = format!("{rest:0width$}");
+            let frac = frac.trim_end_matches('0');
+            // A unit that is not a power of ten (min, h, KiB) cannot be cut to decimals exactly.
+            if 10u64.pow(width as u32) == unit {
+                format!("{whole}.{frac}")
+            } else {
+                whole.to_string()
             }
-            continue;
-        }
-        scale /= 10;
-        total += d * scale;
+        };
+        format!("`{number}` is too large: the largest value is {max}{suffix}")
+    };
+    // The value is digits x 10^scale, with the digits' zeros on either side dropped.
+    let all: String = format!("{int_part}{frac_part}");
+    let significant = all.trim_start_matches('0');
+    if significant.is_empty() {
+        return Ok(0);
     }
-    u64::try_from(total).map_err(|_| format!("`{number}` is too large"))
+    let trimmed = significant.trim_end_matches('0');
+    let exp: i64 = match exponent {
+        // Longer exponents are absurd either way: far too large, or far below one unit.
+        Some(e) => e.parse::<i64>().unwrap_or(if e.starts_with('-') {
+            i64::MIN / 2
+        } else {
+            i64::MAX / 2
+        }),
+        None => 0,
+    };
+    let scale = exp
+        .saturating_sub(frac_part.len() as i64)
+        .saturating_add((significant.len() - trimmed.len()) as i64);
+    if trimmed.len() > 38 {
+        return Err(if scale >= 0 {
+            too_large()
+        } else {
+            format!("`{number}` has more than 38 significant digits")
+        });
+    }
+    let digits: u128 = trimmed.parse().map_err(|_| too_large())?;
+    let total = if scale >= 0 {
+        u32::try_from(scale)
+            .ok()
+            .and_then(|s| 10u128.checked_pow(s))
+            .and_then(|p| digits.checked_mul(p))
+            .and_then(|d| d.checked_mul(unit as u128))
+            .ok_or_else(too_large)?
+    } else {
+        let scaled = digits.checked_mul(unit as u128).ok_or_else(too_large)?;
+        let divisor = u32::try_from(-scale)
+            .ok()
+            .and_then(|s| 10u128.checked_pow(s))
+            .filter(|d| scaled % d == 0)
+            .ok_or_else(|| format!("`{number}` is finer than the unit allows"))?;
+        scaled / divisor
+    };
+    u64::try_from(total).map_err(|_| too_large())
 }
 
 impl FromStr for Duration {
@@ -240,7 +288,7 @@ impl FromStr for Duration {
         }
         for (suffix, unit) in UNITS {
             if let Some(number) = t.strip_suffix(suffix) {
-                return parse_scaled_decimal(number.trim_end(), *unit)
+                return parse_scaled_decimal(number.trim_end(), *unit, suffix)
                     .map(Duration)
                     .map_err(|e| ParseDurationError(format!("invalid duration \"{s}\": {e}")));
             }

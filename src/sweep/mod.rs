@@ -135,25 +135,43 @@ pub fn load(path: &Path) -> Result<Plan, SweepError> {
 }
 
 /// Loads a scenario file for `timewait run` and `check`; a sweep file gives its base scenario
-/// (the `[sweep]` table ignored, line numbers kept). Anything else is [`scenario::load`]'s.
+/// (line numbers kept), once its `[sweep]` table parses. Anything else is [`scenario::load`]'s.
 pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
-    let Ok(source) = fs::read_to_string(path) else {
-        return scenario::load(path);
-    };
+    load_checked(path, false).map(|(s, _)| s)
+}
+
+/// Checks a file as `timewait check` does: a scenario, or a sweep file's base scenario and
+/// then every grid point, planned as `timewait sweep` plans them (the plan is returned).
+pub fn check(path: &Path) -> Result<(Scenario, Option<Plan>), ScenarioError> {
+    load_checked(path, true)
+}
+
+fn load_checked(path: &Path, plan: bool) -> Result<(Scenario, Option<Plan>), ScenarioError> {
+    let source = scenario::locate::read_source(path)?;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "scenario".into());
     let file = path.display().to_string();
-    match SweepSpec::parse(&name, &file, &source) {
-        Ok(spec) => {
-            let mut s = scenario::parse(&name, &file, &spec.base_source)?;
-            // The manifest hashes the file as it is, [sweep] table included.
-            s.source = source;
-            Ok(s)
-        }
-        Err(_) => scenario::parse(&name, &file, &source),
+    if !is_sweep(&source) {
+        return Ok((scenario::parse(&name, &file, &source)?, None));
     }
+    // A mistake inside [sweep] is reported as such, not as "unknown field `sweep`".
+    let spec = SweepSpec::parse_located(&name, &file, &source)?;
+    let mut s = scenario::parse(&name, &file, &spec.base_source)?;
+    // The manifest hashes the file as it is, [sweep] table included.
+    s.source = source;
+    let plan = if plan {
+        Some(Plan::new_located(spec)?)
+    } else {
+        None
+    };
+    Ok((s, plan))
+}
+
+/// Whether `source` is a sweep file: TOML with a top-level `sweep` table.
+pub fn is_sweep(source: &str) -> bool {
+    toml::de::DeTable::parse(source).is_ok_and(|root| root.get_ref().contains_key("sweep"))
 }
 
 /// The default output folder of a sweep.

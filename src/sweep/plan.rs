@@ -42,32 +42,65 @@ pub const MAX_RUNS: u64 = 10_000_000;
 impl Plan {
     /// Checks the base scenario, each parameter value alone, then each grid point.
     pub fn new(spec: SweepSpec) -> Result<Plan, SweepError> {
-        let input = |e: ScenarioError| SweepError::Input(e.to_string());
-        let base = scenario::parse(&spec.name, &spec.file, &spec.base_source).map_err(input)?;
+        Plan::new_located(spec).map_err(|e| SweepError::Input(e.to_string()))
+    }
+
+    /// [`Plan::new`], with the error as a [`ScenarioError`] (file, line, column, field).
+    pub fn new_located(spec: SweepSpec) -> Result<Plan, ScenarioError> {
+        let base = scenario::parse(&spec.name, &spec.file, &spec.base_source)?;
+        let at = |span: std::ops::Range<usize>, field: &str, message: String| {
+            ScenarioError::at(&spec.file, &spec.source, Some(span), field, message)
+        };
         let grid_len = spec.grid_len();
         let runs = grid_len.saturating_mul(spec.seeds.len() as u64);
-        if grid_len > MAX_GRID_POINTS || runs > MAX_RUNS {
-            return Err(SweepError::Input(format!(
-                "{}: error: the sweep has {grid_len} grid points and {runs} runs; at most {MAX_GRID_POINTS} and {MAX_RUNS} are allowed",
-                spec.file
-            )));
+        if grid_len > MAX_GRID_POINTS {
+            // Blame the parameter whose values first take the grid past the limit.
+            let mut n = 1u64;
+            let culprit = spec.parameters.iter().find(|p| {
+                n = n.saturating_mul(p.values.len() as u64);
+                n > MAX_GRID_POINTS
+            });
+            let (span, field) = culprit.map_or((spec.seeds_span.clone(), "sweep".into()), |p| {
+                (p.span.clone(), format!("sweep.parameters.\"{}\"", p.path))
+            });
+            return Err(at(
+                span,
+                &field,
+                format!(
+                    "the sweep has {grid_len} grid points (the product of the parameters' value counts); at most {MAX_GRID_POINTS} are allowed"
+                ),
+            ));
         }
-        let doc: toml::Table = toml::from_str(&spec.base_source)
-            .map_err(|e| SweepError::Input(format!("{}: error: {}", spec.file, e.message())))?;
+        if runs > MAX_RUNS {
+            return Err(at(
+                spec.seeds_span.clone(),
+                "sweep.seeds",
+                format!(
+                    "the sweep has {grid_len} grid points x {} seeds = {runs} runs; at most {MAX_RUNS} are allowed",
+                    spec.seeds.len()
+                ),
+            ));
+        }
+        // The base scenario parsed, so only what a plain TOML value cannot hold fails here
+        // (an integer above i64::MAX, such as a huge seed).
+        let doc: toml::Table = toml::from_str(&spec.base_source).map_err(|e| {
+            let span = e.span().unwrap_or(0..0);
+            let field = scenario::locate::field_at(&spec.source, span.start);
+            at(
+                span,
+                &field,
+                format!("{} (a sweep file's values must fit the sweep's TOML values: integers up to {})", e.message().trim_end(), i64::MAX),
+            )
+        })?;
 
         // Each value alone first, so an error names the one parameter and value at fault.
         for p in &spec.parameters {
             for v in &p.values {
                 let where_ = |msg: String| {
-                    SweepError::Input(
-                        ScenarioError::at(
-                            &spec.file,
-                            &spec.source,
-                            Some(p.span.clone()),
-                            format!("sweep.parameters.\"{}\"", p.path),
-                            format!("value {}: {msg}", quoted(v)),
-                        )
-                        .to_string(),
+                    at(
+                        p.span.clone(),
+                        &format!("sweep.parameters.\"{}\"", p.path),
+                        format!("value {}: {msg}", quoted(v)),
                     )
                 };
                 let mut d = doc.clone();
@@ -81,7 +114,13 @@ impl Plan {
             let mut d = doc.clone();
             for (p, &i) in spec.parameters.iter().zip(&values) {
                 if let Some(v) = p.values.get(i) {
-                    edit::set(&mut d, &p.path, v.clone()).map_err(SweepError::Input)?;
+                    edit::set(&mut d, &p.path, v.clone()).map_err(|m| {
+                        at(
+                            p.span.clone(),
+                            &format!("sweep.parameters.\"{}\"", p.path),
+                            format!("value {}: {m}", quoted(v)),
+                        )
+                    })?;
                 }
             }
             let scenario = check(&spec, &d).map_err(|e| {
@@ -97,12 +136,18 @@ impl Plan {
                         )
                     })
                     .collect();
-                SweepError::Input(format!(
-                    "{}: error at grid point {}: {}",
-                    spec.file,
-                    point.join(", "),
-                    describe(&e)
-                ))
+                // Located at the last parameter's key: the values only fail together.
+                let (span, field) = spec
+                    .parameters
+                    .last()
+                    .map_or((spec.seeds_span.clone(), "sweep".to_string()), |p| {
+                        (p.span.clone(), format!("sweep.parameters.\"{}\"", p.path))
+                    });
+                at(
+                    span,
+                    &field,
+                    format!("grid point {}: {}", point.join(", "), describe(&e)),
+                )
             })?;
             points.push(GridPoint {
                 values,

@@ -8,7 +8,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::SweepError;
-use crate::scenario::{ScenarioError, nearest};
+use crate::scenario::{ScenarioError, locate, nearest};
 
 /// Values one range may expand to at most: a typo in `step` should not start a million runs.
 pub const MAX_RANGE_VALUES: usize = 10_000;
@@ -52,14 +52,15 @@ pub struct SweepSpec {
     pub parameters: Vec<Parameter>,
     /// Index into `parameters` of the figure's x axis (`None` when nothing is swept).
     pub x: Option<usize>,
+    /// Byte range of the `[sweep]` table (of `seeds` if written), for errors about the runs.
+    pub seeds_span: Range<usize>,
 }
 
 impl SweepSpec {
     /// Reads and parses a sweep file (its scenario part is checked later, by the plan).
     pub fn load(path: &Path) -> Result<SweepSpec, SweepError> {
         let file = path.display().to_string();
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| SweepError::Input(format!("{file}: error: cannot read the file: {e}")))?;
+        let source = locate::read_source(path).map_err(|e| SweepError::Input(e.to_string()))?;
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -69,13 +70,25 @@ impl SweepSpec {
 
     /// Parses sweep text; `file` is used in messages.
     pub fn parse(name: &str, file: &str, source: &str) -> Result<SweepSpec, SweepError> {
+        SweepSpec::parse_located(name, file, source).map_err(|e| SweepError::Input(e.to_string()))
+    }
+
+    /// [`SweepSpec::parse`], with the error as a [`ScenarioError`] (file, line, column, field).
+    pub fn parse_located(name: &str, file: &str, source: &str) -> Result<SweepSpec, ScenarioError> {
         let err = |span: Option<Range<usize>>, field: &str, msg: String| {
-            SweepError::Input(ScenarioError::at(file, source, span, field, msg).to_string())
+            ScenarioError::at(file, source, span, field, msg)
         };
+        if let Some((at, key)) = locate::too_deep(source) {
+            return Err(err(
+                Some(at..at),
+                &key,
+                format!("nested more than {} levels deep", locate::MAX_DEPTH),
+            ));
+        }
         let root = match DeTable::parse(source) {
             Ok(r) => r,
             // Not TOML at all: the scenario parser says where, in its usual words.
-            Err(e) => return Err(err(e.span(), "", e.message().to_string())),
+            Err(e) => return Err(locate::syntax_error(file, source, &e)),
         };
         let Some(sweep) = root.get_ref().get("sweep") else {
             return Err(err(
@@ -105,6 +118,7 @@ impl SweepSpec {
             }
         }
 
+        let seeds_span = table.get("seeds").map_or(sweep.span(), |v| v.span());
         let mut seeds = match table.get("seeds") {
             None => vec![1],
             Some(v) => parse_seeds(v).map_err(|(s, m)| err(Some(s), "sweep.seeds", m))?,
@@ -183,6 +197,7 @@ impl SweepSpec {
             seeds,
             parameters,
             x,
+            seeds_span,
         })
     }
 
@@ -298,7 +313,16 @@ fn parse_values(v: &Spanned<DeValue<'_>>) -> Result<Vec<toml::Value>, SpannedErr
             }
             items
                 .iter()
-                .map(|item| to_value(item).ok_or((item.span(), "unsupported value".to_string())))
+                .map(|item| {
+                    to_value(item).ok_or((
+                        item.span(),
+                        format!(
+                            "unsupported value: sweep values may be integers from {} to {}, numbers, strings, booleans, lists and tables",
+                            i64::MIN,
+                            i64::MAX
+                        ),
+                    ))
+                })
                 .collect()
         }
         DeValue::Table(t) => parse_range(t).map_err(|m| (span, m)),
