@@ -41,7 +41,7 @@ fn pass(plan: &Plan, runs: &[usize], jobs: usize) -> (Duration, Option<f64>, Vec
 
 fn main() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/sweep_time_wait.toml");
-    let plan = sweep::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let plan = sweep::load_file(&file).unwrap_or_else(|e| panic!("{e}"));
     let runs: Vec<usize> = (0..plan.run_count()).collect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(

@@ -10,8 +10,9 @@ use crate::report::figures::{self, FigureError, FigureStage};
 use crate::report::plot::{PlotError, Style, save_both};
 use crate::run::{self, RunOptions};
 use crate::scenario::Scenario;
+use crate::scenario::bundled;
 use crate::sim::Duration;
-use crate::sweep::{self, Plan, Shard, SweepError, SweepOptions, SweepSpec};
+use crate::sweep::{self, Override, Shard, Source, SweepError, SweepOptions};
 
 /// Discrete-event network simulator that shows why TCP needs TIME_WAIT.
 #[derive(Parser, Debug)]
@@ -39,17 +40,30 @@ enum Command {
         /// Also print every host's sockets (netstat -tan) at this time; repeatable.
         #[arg(long = "netstat-at", value_parser = parse_duration)]
         netstat_at: Vec<Duration>,
+        /// Change one parameter, with a sweep's paths: `tcp.time_wait=0s`,
+        /// `host[client].tcp.isn=linux`, `link[0].delay=5ms`; repeatable, applied in order.
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+        set: Vec<Override>,
     },
-    /// Check a scenario without running it; errors name file, line, column and field.
+    /// Check a scenario (or a sweep file, every grid point) without running it; errors name
+    /// file, line, column and field.
     Check {
-        /// Scenario file.
+        /// Scenario file, or the name of a bundled scenario.
         file: PathBuf,
+        /// Check with these overrides applied (as `run --set`).
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+        set: Vec<Override>,
     },
-    /// List the bundled scenarios, one line each.
+    /// List the bundled scenarios (compiled into timewait), one line each.
     List {
-        /// Folder to list (default: ./scenarios).
-        #[arg(long, default_value = "scenarios")]
-        dir: PathBuf,
+        /// List the scenario files of this folder instead.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Print a bundled scenario, to copy and edit: `timewait show routing_loop > mine.toml`.
+    Show {
+        /// The bundled scenario's name (see `timewait list`).
+        name: String,
     },
     /// Run a parameter sweep: a scenario over a grid of parameter values x seeds, in parallel.
     ///
@@ -79,8 +93,16 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Run only shard K of N, e.g. 3/8: the runs whose index is K-1 mod N.
-        #[arg(long, value_parser = parse_shard)]
+        #[arg(long, value_parser = parse_shard, conflicts_with = "point")]
         shard: Option<Shard>,
+        /// Change the base scenario before the grid's values (as `run --set`); repeatable.
+        #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
+        set: Vec<Override>,
+        /// Run only run K (the `run` column of runs.csv) and write its complete run folder
+        /// (summary, events, pcap, figures), the bytes `timewait run` writes with the
+        /// `--seed` and `--set` arguments runs.csv gives for K.
+        #[arg(long, value_name = "K")]
+        point: Option<usize>,
     },
     /// Redraw the figures of a run's or a sweep's output folder from its CSV files.
     ///
@@ -108,6 +130,10 @@ enum Command {
     },
 }
 
+fn parse_set(s: &str) -> Result<Override, String> {
+    s.parse()
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     s.parse::<Duration>().map_err(|e| e.to_string())
 }
@@ -129,8 +155,9 @@ pub fn main() -> ExitCode {
             out,
             until,
             netstat_at,
+            set,
         } => {
-            let Some(scenario) = load(&file) else {
+            let Some(scenario) = load(&file, &set) else {
                 return ExitCode::from(EXIT_BAD_INPUT);
             };
             let opts = RunOptions {
@@ -138,73 +165,138 @@ pub fn main() -> ExitCode {
                 until,
                 out,
                 netstat_at,
+                sets: set.iter().map(ToString::to_string).collect(),
             };
-            match run::run(&scenario, &opts) {
-                Ok(result) => {
+            run_and_report(&scenario, &opts)
+        }
+        Command::Check { file, set } => {
+            match Source::find(&file).and_then(|src| sweep::check(&src, &set)) {
+                Ok((s, plan)) => {
+                    for w in &s.warnings {
+                        eprintln!("{w}");
+                    }
+                    let count = |n: usize, what: &str| format!("{n} {what}{}", plural(n as u64));
+                    // A sweep file is checked as `sweep` plans it: every grid point.
+                    let grid = plan.map_or(String::new(), |p| {
+                        format!(
+                            ", sweep of {} x {} = {}",
+                            count(p.points.len(), "grid point"),
+                            count(p.spec.seeds.len(), "seed"),
+                            count(p.run_count(), "run")
+                        )
+                    });
                     print_out(&format!(
-                        "{}{}Wrote {}\n",
-                        result.netstat,
-                        result.summary,
-                        result.dir.display()
+                        "{}: ok ({}, {}, {}, {}{grid})\n",
+                        s.file,
+                        count(s.config.nodes.len(), "node"),
+                        count(s.config.links.len(), "link"),
+                        count(s.config.apps.len(), "app"),
+                        count(s.warnings.len(), "warning")
                     ));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("timewait: {e}");
-                    match e {
-                        run::RunError::Out(_) => ExitCode::from(EXIT_BAD_INPUT),
-                        _ => ExitCode::FAILURE,
-                    }
+                    eprintln!("{e}");
+                    ExitCode::from(EXIT_BAD_INPUT)
                 }
             }
         }
-        Command::Check { file } => match sweep::check(&resolve(&file)) {
-            Ok((s, plan)) => {
-                for w in &s.warnings {
-                    eprintln!("{w}");
+        Command::List { dir } => match dir {
+            Some(dir) => list(&dir),
+            None => {
+                for (name, text) in bundled::BUNDLED {
+                    print_out(&format!("{name:<28} {}\n", bundled::title(text)));
                 }
-                let count = |n: usize, what: &str| format!("{n} {what}{}", plural(n as u64));
-                // A sweep file is checked as `sweep` plans it: every grid point.
-                let grid = plan.map_or(String::new(), |p| {
-                    format!(
-                        ", sweep of {} x {} = {}",
-                        count(p.points.len(), "grid point"),
-                        count(p.spec.seeds.len(), "seed"),
-                        count(p.run_count(), "run")
-                    )
-                });
-                print_out(&format!(
-                    "{}: ok ({}, {}, {}, {}{grid})\n",
-                    s.file,
-                    count(s.config.nodes.len(), "node"),
-                    count(s.config.links.len(), "link"),
-                    count(s.config.apps.len(), "app"),
-                    count(s.warnings.len(), "warning")
-                ));
                 ExitCode::SUCCESS
+            }
+        },
+        Command::Show { name } => match Source::find(Path::new(&name)) {
+            Ok(src) if bundled::get(&src.file).is_some() => {
+                print_out(&src.text);
+                ExitCode::SUCCESS
+            }
+            Ok(_) => {
+                eprintln!(
+                    "timewait show: `{name}` is a file, not a bundled scenario's name; `timewait list` names them"
+                );
+                ExitCode::from(EXIT_BAD_INPUT)
             }
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::from(EXIT_BAD_INPUT)
             }
         },
-        Command::List { dir } => list(&dir),
         Command::Sweep {
             file,
             jobs,
             out,
             shard,
-        } => sweep_command(&file, jobs, out, shard.unwrap_or(Shard::ALL)),
+            set,
+            point,
+        } => match point {
+            Some(k) => sweep_point(&file, &set, k, out),
+            None => sweep_command(&file, &set, jobs, out, shard.unwrap_or(Shard::ALL)),
+        },
         Command::Merge { dirs, out } => merge_command(&dirs, out.as_deref()),
         Command::Plot { dir } => plot_command(&dir),
     }
 }
 
-/// Loads a scenario, printing warnings, or the error; `None` on error.
-fn load(file: &Path) -> Option<Scenario> {
-    let path = resolve(file);
+/// Runs a scenario and prints its netstat tables and summary, or the error.
+fn run_and_report(scenario: &Scenario, opts: &RunOptions) -> ExitCode {
+    match run::run(scenario, opts) {
+        Ok(result) => {
+            print_out(&format!(
+                "{}{}Wrote {}\n",
+                result.netstat,
+                result.summary,
+                result.dir.display()
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("timewait: {e}");
+            match e {
+                run::RunError::Out(_) => ExitCode::from(EXIT_BAD_INPUT),
+                _ => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// `timewait sweep FILE --point K`: run K of the sweep as the plain run that reproduces it.
+fn sweep_point(file: &Path, sets: &[Override], k: usize, out: Option<PathBuf>) -> ExitCode {
+    let plan = match Source::find(file)
+        .map_err(|e| SweepError::Input(e.to_string()))
+        .and_then(|src| sweep::load(&src, sets))
+    {
+        Ok(p) => p,
+        Err(e) => return sweep_failure(&e),
+    };
+    let Some((sets, seed)) = plan.run_overrides(k) else {
+        eprintln!(
+            "timewait sweep: --point {k}: the sweep has runs 0 to {}",
+            plan.run_count().saturating_sub(1)
+        );
+        return ExitCode::from(EXIT_BAD_INPUT);
+    };
+    let Some(scenario) = load(file, &sets) else {
+        return ExitCode::from(EXIT_BAD_INPUT);
+    };
+    let opts = RunOptions {
+        seed: Some(seed),
+        out,
+        sets: sets.iter().map(ToString::to_string).collect(),
+        ..RunOptions::default()
+    };
+    run_and_report(&scenario, &opts)
+}
+
+/// Loads a scenario (a file or a bundled name) with `sets` applied, printing warnings, or the
+/// error; `None` on error.
+fn load(file: &Path, sets: &[Override]) -> Option<Scenario> {
     // A sweep file runs as its base scenario (its [sweep] table ignored).
-    match sweep::load_scenario(&path) {
+    match Source::find(file).and_then(|src| sweep::load_scenario(&src, sets)) {
         Ok(s) => {
             for w in &s.warnings {
                 eprintln!("{w}");
@@ -215,20 +307,6 @@ fn load(file: &Path) -> Option<Scenario> {
             eprintln!("{e}");
             None
         }
-    }
-}
-
-/// A path as given, or a bundled scenario's name ("routing_loop" -> scenarios/routing_loop.toml).
-fn resolve(file: &Path) -> PathBuf {
-    // Only a file hides a bundled name: `--out routing_loop` leaves a folder of that name.
-    if file.is_file() || file.extension().is_some() {
-        return file.to_path_buf();
-    }
-    let bundled = Path::new("scenarios").join(file).with_extension("toml");
-    if bundled.exists() {
-        bundled
-    } else {
-        file.to_path_buf()
     }
 }
 
@@ -282,8 +360,17 @@ fn sweep_failure(e: &SweepError) -> ExitCode {
     }
 }
 
-fn sweep_command(file: &Path, jobs: Option<usize>, out: Option<PathBuf>, shard: Shard) -> ExitCode {
-    let plan = match sweep::load(&resolve(file)) {
+fn sweep_command(
+    file: &Path,
+    sets: &[Override],
+    jobs: Option<usize>,
+    out: Option<PathBuf>,
+    shard: Shard,
+) -> ExitCode {
+    let plan = match Source::find(file)
+        .map_err(|e| SweepError::Input(e.to_string()))
+        .and_then(|src| sweep::load(&src, sets))
+    {
         Ok(p) => p,
         Err(e) => return sweep_failure(&e),
     };
@@ -373,8 +460,7 @@ fn plot_command(dir: &Path) -> ExitCode {
 /// A whole sweep's figure, from its folder's sweep.toml and runs.csv.
 fn plot_sweep(dir: &Path) -> Result<Vec<String>, FigureError> {
     let input = |e: SweepError| FigureError::Input(e.to_string());
-    let plan =
-        Plan::new(SweepSpec::load(&dir.join("sweep.toml")).map_err(input)?).map_err(input)?;
+    let plan = sweep::folder_plan(dir).map_err(input)?;
     let runs = dir.join("runs.csv");
     let results = sweep::read_runs(&runs, &plan).map_err(FigureError::Input)?;
     if results.len() != plan.run_count() {

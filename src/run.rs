@@ -26,6 +26,9 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// Extra times for netstat tables.
     pub netstat_at: Vec<Duration>,
+    /// The `--set PATH=VALUE` overrides the scenario was loaded with (already applied), for
+    /// the manifest and the summary.
+    pub sets: Vec<String>,
 }
 
 /// What a finished run produced.
@@ -148,6 +151,9 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     };
 
     let mut summary = report::header(&scenario.name, config.seed, until, stats.events);
+    if !opts.sets.is_empty() {
+        summary.push_str(&format!("Overrides: --set {}\n", opts.sets.join(" --set ")));
+    }
     recorder.tally.render(world.network(), &mut summary);
     recorder.tcp.render(world.network(), &mut summary);
     report::render_capacity(&config, &mut summary);
@@ -161,15 +167,20 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         until: until.since_start().to_string(),
         timewait_version: env!("CARGO_PKG_VERSION").to_string(),
         command: format!(
-            "timewait run {} --seed {} --until {}{}",
-            scenario.file,
+            "timewait run {} --seed {} --until {}{}{}",
+            report::shell_word(&scenario.file),
             config.seed,
             until.since_start(),
             opts.netstat_at
                 .iter()
                 .map(|t| format!(" --netstat-at {t}"))
+                .collect::<String>(),
+            opts.sets
+                .iter()
+                .map(|s| format!(" --set {}", report::shell_word(s)))
                 .collect::<String>()
         ),
+        overrides: opts.sets.clone(),
         files: [report::MARKER.to_string()]
             .into_iter()
             .chain(recorder.files().iter().cloned())

@@ -313,7 +313,8 @@ fn bundled_scenarios_draw_what_they_record() {
     files.sort();
     let mut checked = 0;
     for f in files {
-        let s = timewait::sweep::load_scenario(&f).unwrap();
+        let s = timewait::sweep::load_scenario(&timewait::sweep::Source::read(&f).unwrap(), &[])
+            .unwrap();
         if !(s.output.events && s.output.connections && s.output.figures) {
             continue;
         }
@@ -347,7 +348,7 @@ fn plot_redraws_a_sweeps_figure_and_refuses_a_shard() {
         base + "\n[sweep]\nseeds = 2\nx = \"tcp.time_wait\"\n\n[sweep.parameters]\n\"tcp.time_wait\" = [\"0s\", \"2msl\"]\n",
     )
     .unwrap();
-    let plan = timewait::sweep::load(&file).unwrap();
+    let plan = timewait::sweep::load_file(&file).unwrap();
     let whole = tmp.path().join("whole");
     let opts = timewait::sweep::SweepOptions {
         out: Some(whole.clone()),

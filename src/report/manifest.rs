@@ -18,6 +18,9 @@ pub struct Manifest {
     pub timewait_version: String,
     /// A command line that reproduces the files (output folder aside).
     pub command: String,
+    /// The `--set PATH=VALUE` overrides applied to the scenario file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     /// The files the run wrote, in the order written.
     pub files: Vec<String>,
 }
@@ -34,5 +37,17 @@ impl Manifest {
     /// The manifest as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A word as one shell word (quoted only when it needs to be), for reproducing command lines.
+pub fn shell_word(s: &str) -> String {
+    let plain = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
+    if plain && !s.is_empty() {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }

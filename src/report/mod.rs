@@ -15,7 +15,7 @@ use std::io;
 use std::path::Path;
 
 pub use events::{EVENT_COLUMNS, EventLog};
-pub use manifest::Manifest;
+pub use manifest::{Manifest, shell_word};
 pub use netstat::{COUNT_COLUMNS, NETSTAT_HEADER, Netstat, format_table};
 pub use output::{MARKER, OutDir, OutError, StagedDir, clean_stale, remove_staged_on_signal};
 pub use pcap::PcapWriter;

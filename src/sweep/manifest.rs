@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Shard;
 use super::plan::Plan;
-use crate::report::Manifest;
+use crate::report::{Manifest, shell_word};
 
 /// How the summary's intervals are computed, stated in every manifest.
 pub const STATISTICS: &str = "corrupted_proportion: 95% Wilson score interval; corrupted_bytes_mean: 95% Student t interval (mean +- t(0.975, n-1) s / sqrt(n))";
@@ -36,6 +36,9 @@ pub struct SweepManifest {
     pub statistics: String,
     /// Version of timewait that ran it.
     pub timewait_version: String,
+    /// `--set` overrides applied to the base scenario, as `PATH=VALUE`.
+    #[serde(default)]
+    pub overrides: Vec<String>,
     /// A command line that reproduces the files (output folder and thread count aside: neither
     /// changes a byte).
     pub command: String,
@@ -48,6 +51,7 @@ impl SweepManifest {
     pub fn new(plan: &Plan, shard: Shard, shard_runs: u64, files: Vec<String>) -> SweepManifest {
         let spec = &plan.spec;
         let mut command = format!("timewait sweep {}", shell_word(&spec.file));
+        command.push_str(&super::set::command_words(&spec.overrides));
         if shard.count > 1 {
             command.push_str(&format!(" --shard {shard}"));
         }
@@ -65,6 +69,7 @@ impl SweepManifest {
             runs: plan.run_count() as u64,
             shard: shard.to_string(),
             shard_runs,
+            overrides: spec.overrides.iter().map(ToString::to_string).collect(),
             statistics: STATISTICS.to_string(),
             timewait_version: env!("CARGO_PKG_VERSION").to_string(),
             command,
@@ -75,17 +80,5 @@ impl SweepManifest {
     /// The manifest as TOML text.
     pub fn to_toml(&self) -> String {
         toml::to_string(self).unwrap_or_default()
-    }
-}
-
-/// A path as one shell word (quoted only when it needs to be).
-fn shell_word(s: &str) -> String {
-    let plain = s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,=".contains(c));
-    if plain && !s.is_empty() {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }

@@ -58,6 +58,15 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
                 m.sweep_sha256
             )));
         }
+        if m.overrides != first.overrides {
+            return Err(bad(format!(
+                "{} ran with --set {:?} but {} with {:?}; the shards must run the same sweep",
+                first_dir.display(),
+                first.overrides,
+                dir.display(),
+                m.overrides
+            )));
+        }
         if m.timewait_version != first.timewait_version {
             return Err(bad(format!(
                 "{} ran timewait {} but {} ran {}; rerun the shards with one version",
@@ -119,7 +128,9 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "sweep".into());
-    let plan = Plan::new(SweepSpec::parse(&name, &first.sweep, &source)?)?;
+    let sets = super::set::parse_all(&first.overrides).map_err(bad)?;
+    let spec = SweepSpec::parse(&name, &first.sweep, &source)?;
+    let plan = Plan::new(spec.with_overrides(&sets).map_err(|e| bad(e.to_string()))?)?;
     if plan.run_count() as u64 != first.runs {
         return Err(bad(format!(
             "the manifest of {} counts {} runs but its sweep file makes {}",

@@ -32,6 +32,8 @@ pub use spec::{Parameter, SweepSpec, label};
 pub use table::{OUTCOME_COLUMNS, SUMMARY_COLUMNS, SummaryRow, read_runs, runs_header, summarize};
 
 use crate::report::{MARKER, OutDir, StagedDir};
+use crate::scenario::bundled;
+pub use set::Override;
 
 use crate::report::plot::{Style, save_both};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -129,38 +131,128 @@ pub struct SweepOutput {
     pub summary: Option<Vec<SummaryRow>>,
 }
 
-/// Reads a sweep file and checks its base scenario, each parameter value and each grid point.
-pub fn load(path: &Path) -> Result<Plan, SweepError> {
-    Plan::new(SweepSpec::load(path)?)
+/// A scenario or sweep file's text: a file on disk, or a bundled scenario.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// The stem: the default output folder's name.
+    pub name: String,
+    /// The file as named on the command line (a bundled scenario's name), for messages.
+    pub file: String,
+    /// The text.
+    pub text: String,
 }
 
-/// Loads a scenario file for `timewait run` and `check`; a sweep file gives its base scenario
-/// (line numbers kept), once its `[sweep]` table parses. Anything else is [`scenario::load`]'s.
-pub fn load_scenario(path: &Path) -> Result<Scenario, ScenarioError> {
-    load_checked(path, false).map(|(s, _)| s)
+impl Source {
+    /// `arg` as an existing file, else as a bundled scenario's name (`routing_loop`, or
+    /// `routing_loop.toml`); only a file hides a bundled name, so a folder `routing_loop` (an
+    /// output folder) does not. The error says what was tried.
+    pub fn find(arg: &Path) -> Result<Source, ScenarioError> {
+        if arg.is_file() {
+            return Source::read(arg);
+        }
+        let shown = arg.display().to_string();
+        let plain = arg.components().count() == 1;
+        let name = arg
+            .file_stem()
+            .filter(|_| plain && arg.extension().is_none_or(|x| x == "toml"))
+            .map(|s| s.to_string_lossy().into_owned());
+        if let Some(text) = name.as_deref().and_then(bundled::get) {
+            return Ok(Source {
+                name: name.clone().unwrap_or_default(),
+                file: name.unwrap_or_default(),
+                text: text.to_string(),
+            });
+        }
+        let hint = name
+            .as_deref()
+            .and_then(|n| scenario::nearest(n, bundled::BUNDLED.iter().map(|(b, _)| *b)))
+            .map(|b| format!(" (did you mean `{b}`?)"))
+            .unwrap_or_default();
+        let what = if arg.exists() {
+            "is not a file"
+        } else {
+            "no such file"
+        };
+        Err(ScenarioError {
+            location: None,
+            file: shown,
+            field: String::new(),
+            message: format!(
+                "{what}, and no bundled scenario has that name{hint}; `timewait list` names them"
+            ),
+        })
+    }
+
+    /// The file at `path`.
+    pub fn read(path: &Path) -> Result<Source, ScenarioError> {
+        Ok(Source {
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into()),
+            file: path.display().to_string(),
+            text: scenario::locate::read_source(path)?,
+        })
+    }
+}
+
+/// Reads a sweep file and checks its base scenario (with `sets` applied), each parameter
+/// value and each grid point.
+pub fn load(src: &Source, sets: &[Override]) -> Result<Plan, SweepError> {
+    let spec = SweepSpec::parse(&src.name, &src.file, &src.text)?;
+    Plan::new(
+        spec.with_overrides(sets)
+            .map_err(|e| SweepError::Input(e.to_string()))?,
+    )
+}
+
+/// Reads the sweep file at `path` and plans it, without overrides.
+pub fn load_file(path: &Path) -> Result<Plan, SweepError> {
+    let src = Source::read(path).map_err(|e| SweepError::Input(e.to_string()))?;
+    load(&src, &[])
+}
+
+/// The plan of a sweep folder: its copy of the sweep file (`sweep.toml`) with the overrides
+/// its manifest records.
+pub fn folder_plan(dir: &Path) -> Result<Plan, SweepError> {
+    let input = |m: String| SweepError::Input(m);
+    let path = dir.join("manifest.toml");
+    let text = fs::read_to_string(&path)
+        .map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
+    let manifest: SweepManifest = toml::from_str(&text)
+        .map_err(|e| input(format!("{}: {}", path.display(), e.message().trim_end())))?;
+    let sets = set::parse_all(&manifest.overrides).map_err(input)?;
+    let src = Source::read(&dir.join("sweep.toml")).map_err(|e| input(e.to_string()))?;
+    load(&src, &sets)
+}
+
+/// Loads a scenario for `timewait run`, with `sets` applied; a sweep file gives its base
+/// scenario (line numbers kept), once its `[sweep]` table parses.
+pub fn load_scenario(src: &Source, sets: &[Override]) -> Result<Scenario, ScenarioError> {
+    prepare(src, sets, false).map(|(s, _)| s)
 }
 
 /// Checks a file as `timewait check` does: a scenario, or a sweep file's base scenario and
 /// then every grid point, planned as `timewait sweep` plans them (the plan is returned).
-pub fn check(path: &Path) -> Result<(Scenario, Option<Plan>), ScenarioError> {
-    load_checked(path, true)
+pub fn check(src: &Source, sets: &[Override]) -> Result<(Scenario, Option<Plan>), ScenarioError> {
+    prepare(src, sets, true)
 }
 
-fn load_checked(path: &Path, plan: bool) -> Result<(Scenario, Option<Plan>), ScenarioError> {
-    let source = scenario::locate::read_source(path)?;
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scenario".into());
-    let file = path.display().to_string();
-    if !is_sweep(&source) {
-        return Ok((scenario::parse(&name, &file, &source)?, None));
+fn prepare(
+    src: &Source,
+    sets: &[Override],
+    plan: bool,
+) -> Result<(Scenario, Option<Plan>), ScenarioError> {
+    let (name, file, source) = (&src.name, &src.file, &src.text);
+    if !is_sweep(source) {
+        let s = scenario::parse(name, file, source)?;
+        return Ok((set::apply(s, sets)?, None));
     }
     // A mistake inside [sweep] is reported as such, not as "unknown field `sweep`".
-    let spec = SweepSpec::parse_located(&name, &file, &source)?;
-    let mut s = scenario::parse(&name, &file, &spec.base_source)?;
+    let spec = SweepSpec::parse_located(name, file, source)?.with_overrides(sets)?;
+    let mut s = scenario::parse(name, file, &spec.base_source)?;
     // The manifest hashes the file as it is, [sweep] table included.
-    s.source = source;
+    s.source = source.clone();
     let plan = if plan {
         Some(Plan::new_located(spec)?)
     } else {

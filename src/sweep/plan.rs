@@ -5,6 +5,7 @@ use crate::scenario::{self, Scenario, ScenarioError, Warning};
 
 use super::SweepError;
 use super::edit;
+use super::set::Override;
 use super::spec::SweepSpec;
 
 /// One grid point: a value per parameter, and the scenario they make.
@@ -176,6 +177,21 @@ impl Plan {
         let n = self.spec.seeds.len();
         let grid = index.checked_div(n)?;
         (grid < self.points.len()).then(|| (grid, self.spec.seeds[index % n]))
+    }
+
+    /// The overrides that make run `index` a plain `timewait run`: the sweep's own `--set`s,
+    /// then the grid point's parameter values; with its seed.
+    pub fn run_overrides(&self, index: usize) -> Option<(Vec<Override>, u64)> {
+        let (grid, seed) = self.run_at(index)?;
+        let point = self.points.get(grid)?;
+        let mut sets = self.spec.overrides.clone();
+        for (p, &i) in self.spec.parameters.iter().zip(&point.values) {
+            sets.push(Override {
+                path: p.path.clone(),
+                value: p.values.get(i)?.clone(),
+            });
+        }
+        Some((sets, seed))
     }
 
     /// The labels of grid point `grid`'s parameter values, in parameter order.

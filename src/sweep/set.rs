@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::report::shell_word;
 use crate::scenario::{self, Scenario, ScenarioError};
 
 use super::edit;
@@ -77,23 +78,17 @@ pub fn normalize(path: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// Parses overrides as a manifest records them.
+pub fn parse_all(args: &[String]) -> Result<Vec<Override>, String> {
+    args.iter().map(|a| a.parse()).collect()
+}
+
 /// Shell words that reproduce `sets` (`--set tcp.time_wait=0.25msl ...`), quoted where a
 /// shell would split or expand them.
 pub fn command_words(sets: &[Override]) -> String {
     sets.iter()
-        .map(|s| format!(" --set {}", shell_quote(&s.to_string())))
+        .map(|s| format!(" --set {}", shell_word(&s.to_string())))
         .collect()
-}
-
-fn shell_quote(word: &str) -> String {
-    let plain = word
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._-=:/+@%,".contains(c));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 /// `scenario` with `sets` applied in order. A sweep file's `[sweep]` table is left aside, as
@@ -137,13 +132,13 @@ pub fn apply_to_text(
         edit::set(&mut doc, &set.path, set.value.clone()).map_err(|m| blame(set, m))?;
         text = toml::to_string(&doc)
             .map_err(|e| blame(set, format!("cannot write the edited scenario: {e}")))?;
-        scenario::parse(name, file, &text).map_err(|e| {
-            let what = if e.field.is_empty() {
-                e.message
+        scenario::parse(name, file, &text).map_err(|e| ScenarioError {
+            field: if e.field.is_empty() {
+                set.path.clone()
             } else {
-                format!("error in `{}`: {}", e.field, e.message)
-            };
-            blame(set, what)
+                e.field
+            },
+            ..blame(set, e.message)
         })?;
     }
     Ok(text)

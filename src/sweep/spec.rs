@@ -8,6 +8,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::SweepError;
+use super::set::Override;
 use crate::scenario::{ScenarioError, locate, nearest};
 
 /// Values one range may expand to at most: a typo in `step` should not start a million runs.
@@ -54,6 +55,8 @@ pub struct SweepSpec {
     pub x: Option<usize>,
     /// Byte range of the `[sweep]` table (of `seeds` if written), for errors about the runs.
     pub seeds_span: Range<usize>,
+    /// `--set` overrides applied to the base scenario before the grid's values.
+    pub overrides: Vec<Override>,
 }
 
 impl SweepSpec {
@@ -198,7 +201,18 @@ impl SweepSpec {
             parameters,
             x,
             seeds_span,
+            overrides: Vec::new(),
         })
+    }
+
+    /// The sweep with `sets` applied to its base scenario (before each grid point's values).
+    pub fn with_overrides(mut self, sets: &[Override]) -> Result<SweepSpec, ScenarioError> {
+        if !sets.is_empty() {
+            self.base_source =
+                super::set::apply_to_text(&self.name, &self.file, &self.base_source, sets)?;
+            self.overrides.extend_from_slice(sets);
+        }
+        Ok(self)
     }
 
     /// Grid points: the cartesian product of the parameters' values, the last parameter

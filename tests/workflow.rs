@@ -1,0 +1,185 @@
+//! The research workflow from any folder: bundled scenarios by name, `--set` overrides with the
+//! paths a sweep uses, and one sweep run re-run in full.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn timewait(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_timewait"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let o = timewait(dir, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Sum of `bytes_corrupted` over a run folder's connections.csv.
+fn corrupted(dir: &Path) -> u64 {
+    let mut r = csv::Reader::from_path(dir.join("connections.csv")).unwrap();
+    let col = r
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "bytes_corrupted")
+        .unwrap();
+    r.records()
+        .map(|rec| rec.unwrap()[col].parse::<u64>().unwrap())
+        .sum()
+}
+
+#[test]
+fn bundled_scenarios_work_from_a_folder_without_scenarios() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let list = ok(dir, &["list"]);
+    let disk: Vec<String> = fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(list.lines().count(), disk.len(), "{list}");
+    for name in &disk {
+        assert!(list.lines().any(|l| l.starts_with(name.as_str())), "{name}");
+    }
+    let shown = ok(dir, &["show", "incarnation_2msl"]);
+    assert_eq!(
+        shown,
+        fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scenarios/incarnation_2msl.toml"
+        ))
+        .unwrap()
+    );
+    // A run's output folder named like the scenario does not hide the bundled name.
+    ok(dir, &["run", "routing_loop", "--out", "routing_loop"]);
+    let again = ok(dir, &["run", "routing_loop", "--out", "routing_loop"]);
+    assert!(again.contains("Scenario routing_loop"), "{again}");
+    // A file of that name does: the user's copy wins.
+    fs::write(dir.join("mine"), shown.replace("seed = 1", "seed = 77")).unwrap();
+    assert!(ok(dir, &["check", "mine"]).starts_with("mine: ok"));
+    let o = timewait(dir, &["run", "routing_lop"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no such file") && err.contains("did you mean `routing_loop`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn set_overrides_a_parameter_and_is_recorded() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    // RFC 9293's second reason for TIME_WAIT: without it the lost duplicate lands in the next
+    // incarnation of the 4-tuple; with 2 x MSL it has died first.
+    ok(dir, &["run", "incarnation_2msl", "--out", "kept"]);
+    assert_eq!(corrupted(&dir.join("kept")), 0);
+    let summary = ok(
+        dir,
+        &[
+            "run",
+            "incarnation_2msl",
+            "--set",
+            "tcp.time_wait=0s",
+            "--out",
+            "none",
+        ],
+    );
+    assert!(corrupted(&dir.join("none")) > 0);
+    assert!(
+        summary.contains("Overrides: --set tcp.time_wait=0s"),
+        "{summary}"
+    );
+    let manifest: toml::Table = fs::read_to_string(dir.join("none/manifest.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        manifest["overrides"].as_array().unwrap()[0].as_str(),
+        Some("tcp.time_wait=0s")
+    );
+    assert!(
+        manifest["command"]
+            .as_str()
+            .unwrap()
+            .ends_with("--set tcp.time_wait=0s")
+    );
+    // Bracket paths are the dotted ones; a wrong path or field is named with a suggestion.
+    ok(
+        dir,
+        &[
+            "check",
+            "incarnation_2msl",
+            "--set",
+            "host[client].tcp.isn=linux",
+        ],
+    );
+    for (arg, needle) in [
+        ("tcp.time_wat=0s", "did you mean `time_wait`"),
+        ("host[clinet].tcp.isn=linux", "did you mean `client`"),
+        (
+            "tcp.time_wait=-5s",
+            "--set tcp.time_wait=-5s: error in `tcp.time_wait`",
+        ),
+    ] {
+        let o = timewait(
+            dir,
+            &["run", "incarnation_2msl", "--set", arg, "--out", "bad"],
+        );
+        assert_eq!(o.status.code(), Some(2), "{arg}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle), "{arg}: {err}");
+        assert!(!dir.join("bad").exists());
+    }
+}
+
+#[test]
+fn one_sweep_run_in_full_is_the_run_its_manifest_names() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    // Run 5 of the headline sweep: grid point 0 (TIME_WAIT 0, the first ISN policy), seed 6.
+    ok(
+        dir,
+        &["sweep", "sweep_time_wait", "--point", "5", "--out", "point"],
+    );
+    let manifest: toml::Table = fs::read_to_string(dir.join("point/manifest.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let command = manifest["command"].as_str().unwrap().to_string();
+    assert!(command.contains("--seed 6"), "{command}");
+    assert!(command.contains("--set tcp.time_wait=0s"), "{command}");
+    let args: Vec<&str> = command
+        .strip_prefix("timewait ")
+        .unwrap()
+        .split(' ')
+        .chain(["--out", "again"])
+        .collect();
+    ok(dir, &args);
+    for f in fs::read_dir(dir.join("point")).unwrap() {
+        let name = f.unwrap().file_name();
+        assert_eq!(
+            fs::read(dir.join("point").join(&name)).unwrap(),
+            fs::read(dir.join("again").join(&name)).unwrap(),
+            "{name:?}"
+        );
+    }
+    assert_eq!(
+        fs::read_dir(dir.join("again")).unwrap().count(),
+        fs::read_dir(dir.join("point")).unwrap().count()
+    );
+    let o = timewait(dir, &["sweep", "sweep_time_wait", "--point", "1760"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("runs 0 to 1759"));
+}
