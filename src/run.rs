@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::net::{Network, NodeId, Packet, Port};
 use crate::report::figures::{FigureData, FigureError};
-use crate::report::{self, Manifest, OutDir, OutError, Recorder, StagedDir};
+use crate::report::{self, Manifest, OutDir, OutError, Recorder, StagedDir, html};
 use crate::scenario::{OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{NetstatRow, TcpLog};
@@ -159,6 +159,23 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     report::render_capacity(&config, &mut summary);
     let summary_path = stage.file("summary.txt");
     fs::write(&summary_path, &summary).map_err(io_err(&summary_path))?;
+    let mut files: Vec<String> = [report::MARKER.to_string()]
+        .into_iter()
+        .chain(recorder.files().iter().cloned())
+        .chain(figure_files)
+        .chain(["summary.txt".to_string()])
+        .collect();
+    let html_path = stage.file(html::REPORT);
+    let page = html::folder_report(
+        &format!("timewait run {}, seed {}", scenario.name, config.seed),
+        &summary,
+        Some(&recorder.netstat.text),
+        stage.dir(),
+        &files,
+    )
+    .and_then(|page| fs::write(&html_path, page));
+    page.map_err(io_err(&html_path))?;
+    files.extend([html::REPORT.to_string(), "manifest.toml".to_string()]);
 
     let manifest = Manifest {
         scenario: scenario.file.clone(),
@@ -181,12 +198,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
                 .collect::<String>()
         ),
         overrides: opts.sets.clone(),
-        files: [report::MARKER.to_string()]
-            .into_iter()
-            .chain(recorder.files().iter().cloned())
-            .chain(figure_files)
-            .chain(["summary.txt".to_string(), "manifest.toml".to_string()])
-            .collect(),
+        files,
     };
     let manifest_path = stage.file("manifest.toml");
     fs::write(&manifest_path, manifest.to_toml()).map_err(io_err(&manifest_path))?;

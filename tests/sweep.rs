@@ -16,9 +16,10 @@ const HEADLINE: &str = concat!(
 );
 
 /// Every file a whole sweep writes.
-const WHOLE: [&str; 7] = [
+const WHOLE: [&str; 8] = [
     ".timewait-output",
     "manifest.toml",
+    "report.html",
     "runs.csv",
     "summary.csv",
     "sweep.png",

@@ -3,6 +3,7 @@
 
 mod events;
 pub mod figures;
+pub mod html;
 mod manifest;
 mod netstat;
 pub(crate) mod output;

@@ -31,7 +31,7 @@ pub use plan::{GridPoint, Plan};
 pub use spec::{Parameter, SweepSpec, label};
 pub use table::{OUTCOME_COLUMNS, SUMMARY_COLUMNS, SummaryRow, read_runs, runs_header, summarize};
 
-use crate::report::{MARKER, OutDir, StagedDir};
+use crate::report::{MARKER, OutDir, StagedDir, html};
 use crate::scenario::bundled;
 pub use set::Override;
 
@@ -319,6 +319,27 @@ pub(crate) fn write(
     } else {
         None
     };
+    if let Some(rows) = &summary {
+        let path = stage.file(html::REPORT);
+        let text = format!(
+            "{}: {} grid points x {} seeds = {} runs\n\n{}",
+            plan.spec.name,
+            plan.points.len(),
+            plan.spec.seeds.len(),
+            plan.run_count(),
+            render_summary(plan, rows)
+        );
+        html::folder_report(
+            &format!("timewait sweep {}", plan.spec.name),
+            &text,
+            None,
+            stage.dir(),
+            &files,
+        )
+        .and_then(|page| fs::write(&path, page))
+        .map_err(io_err(&path))?;
+        files.push(html::REPORT.into());
+    }
     files.push("manifest.toml".into());
     let manifest = SweepManifest::new(plan, shard, results.len() as u64, files);
     let path = stage.file("manifest.toml");
