@@ -500,8 +500,8 @@ mod never_panics {
 /// file does (read as bytes, parse, check, plan a sweep, build the world, simulate up to 1 s),
 /// under `catch_unwind`. No input may panic, and every error must name file:line:column and a
 /// field path free of serde's internal names. `TIMEWAIT_FUZZ_CASES` sets the number of inputs
-/// (20,000 by default: about a minute in the debug profile); the seed is fixed, so CI sees the
-/// same inputs every time.
+/// (20,000 by default: about a minute in the debug profile on two busy cores); the seed is
+/// fixed (`TIMEWAIT_FUZZ_SEED` changes it), so CI sees the same inputs every time.
 mod fuzz {
     use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::sync::Once;
@@ -581,7 +581,19 @@ mod fuzz {
         "{ fixed = 4294967296 }",
         "[1, 2, 3]",
         "{ from = 0, to = 1e9, step = 1 }",
-        "{ from = 0, to = 9000, step = 1 }",
+        "{ from = 0, to = 20000, step = 1 }",
+        "{ from = 1, to = 40, step = 1 }",
+    ];
+
+    /// Integers at the edges of the types sizes, counts and rates are read into.
+    const HUGE_INTEGERS: &[&str] = &[
+        "2147483648",
+        "4294967295",
+        "4294967296",
+        "1099511627776",
+        "9223372036854775807",
+        "18446744073709551615",
+        "-1",
     ];
 
     /// One random change: a nasty or huge value, a cut, deep nesting, a duplicated table or
@@ -589,7 +601,7 @@ mod fuzz {
     fn mutate(rng: &mut ChaCha8Rng, text: &str) -> String {
         let lines: Vec<&str> = text.lines().collect();
         let line = rng.random_range(0..lines.len().max(1));
-        match rng.random_range(0..12u32) {
+        match rng.random_range(0..13u32) {
             0 | 1 => {
                 let v = NASTY[rng.random_range(0..NASTY.len())];
                 swap_value(text, rng.random_range(0..512), v)
@@ -645,6 +657,24 @@ mod fuzz {
                 out.join("\n")
             }
             9 => insert_line(&lines, line, "bogus_key = 1"),
+            10 => {
+                // An integer anywhere (a body, a count, a port) pushed to a type's edge.
+                let ints: Vec<(usize, usize)> = text
+                    .match_indices("= ")
+                    .map(|(i, _)| i + 2)
+                    .filter_map(|at| {
+                        let n = text[at..].bytes().take_while(u8::is_ascii_digit).count();
+                        (n > 0).then_some((at, at + n))
+                    })
+                    .collect();
+                match ints.get(rng.random_range(0..ints.len().max(1))) {
+                    Some(&(a, b)) => {
+                        let v = HUGE_INTEGERS[rng.random_range(0..HUGE_INTEGERS.len())];
+                        format!("{}{v}{}", &text[..a], &text[b..])
+                    }
+                    None => text.to_string(),
+                }
+            }
             _ => {
                 // Any value, inline tables included (`handlers = [{ body = 11 }]`).
                 let pool = if rng.random_bool(0.5) { HUGE } else { NASTY };
@@ -736,8 +766,13 @@ mod fuzz {
             .and_then(|v| v.parse().ok())
             .unwrap_or(20_000);
         let texts = bundled();
-        // A fixed seed: CI sees the same inputs every time.
-        let mut rng = ChaCha8Rng::seed_from_u64(0x7173_7761_6974);
+        // A fixed seed: CI sees the same inputs every time. TIMEWAIT_FUZZ_SEED picks another
+        // stream, to split a long run across processes.
+        let seed = std::env::var("TIMEWAIT_FUZZ_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0x7173_7761_6974u64);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (mut panics, mut unlocated, mut refused, mut capped) = (0u32, 0u32, 0u32, 0u32);
         let mut examples = Vec::new();
         for _ in 0..cases {
