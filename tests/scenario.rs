@@ -196,6 +196,26 @@ fn a_huge_http_body_is_refused_with_its_line_and_the_limit() {
 }
 
 #[test]
+fn a_socket_buffer_past_64_mib_is_refused_where_it_was_written() {
+    // A sender fills its send buffer, so 4 GB here was 4 GB of memory per connection.
+    let text = two_hosts("snd_buf = 4294967295", "");
+    let e = parse(&text).unwrap_err();
+    let line = line_of(&text, "snd_buf");
+    assert!(
+        e.starts_with(&format!("t.toml:{line}:11: error in `tcp.snd_buf`")),
+        "{e}"
+    );
+    assert!(e.contains("at most 67108864 bytes"), "{e}");
+    let text = two_hosts("", "").replace(
+        "addr = \"10.0.0.2\"",
+        "addr = \"10.0.0.2\"\ntcp = { rcv_buf = 67108865 }",
+    );
+    let e = parse(&text).unwrap_err();
+    assert!(e.contains("error in `host[1].tcp.rcv_buf`"), "{e}");
+    assert!(parse(&two_hosts("snd_buf = 67108864\nrcv_buf = 67108864", "")).is_ok());
+}
+
+#[test]
 fn nesting_past_the_depth_limit_names_the_line_and_the_key() {
     for (deep, field) in [
         (

@@ -821,11 +821,31 @@ fn tcp_config(
         if *v.get_ref() == 0 {
             return Err(cx.error(v.span(), field!(rcv_buf), "must be at least 1"));
         }
+        if *v.get_ref() > MAX_BUFFER_BYTES {
+            return Err(cx.error(
+                v.span(),
+                field!(rcv_buf),
+                format!(
+                    "{} bytes is too large: a socket buffer is held in memory, so it may be at most {MAX_BUFFER_BYTES} bytes (64 MiB)",
+                    v.get_ref()
+                ),
+            ));
+        }
         c.rcv_buf = *v.get_ref();
     }
     if let Some(v) = pick!(snd_buf) {
         if *v.get_ref() == 0 {
             return Err(cx.error(v.span(), field!(snd_buf), "must be at least 1"));
+        }
+        if *v.get_ref() > MAX_BUFFER_BYTES {
+            return Err(cx.error(
+                v.span(),
+                field!(snd_buf),
+                format!(
+                    "{} bytes is too large: a socket buffer is held in memory, so it may be at most {MAX_BUFFER_BYTES} bytes (64 MiB)",
+                    v.get_ref()
+                ),
+            ));
         }
         c.snd_buf = *v.get_ref();
     }
@@ -853,6 +873,10 @@ fn tcp_config(
 /// Most routes one node's table may start with: the simulator's routing table keeps them in a
 /// sorted list, so building it costs the square of this.
 pub const MAX_ROUTES: usize = 10_000;
+
+/// Largest `snd_buf` or `rcv_buf`: a sender fills its send buffer, so the buffer becomes
+/// memory (Linux's own default maximum, `tcp_wmem`, is 4 MiB).
+pub const MAX_BUFFER_BYTES: u32 = 64 << 20;
 
 /// Largest HTTP body (response or request): each is built whole in memory when the world is
 /// built and written with one `send()`, so it is bounded rather than produced lazily.

@@ -65,7 +65,7 @@ pub struct OutputOptions {
     pub figures: bool,
 }
 
-pub use build::{MAX_BODY_BYTES, MAX_ROUTES};
+pub use build::{MAX_BODY_BYTES, MAX_BUFFER_BYTES, MAX_ROUTES};
 pub use schema::PcapMode;
 
 /// Reads and checks a scenario file.
