@@ -409,3 +409,81 @@ fn run_never_replaces_a_folder_that_is_not_an_output_folder() {
     assert!(prev.join("summary.txt").is_file());
     assert!(!prev.join("notes.txt").exists());
 }
+
+#[test]
+fn check_checks_a_sweep_files_sweep_table_and_grid_with_located_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = "[sweep]\nseeds = 2\n\n[sweep.parameters]\n\"link.0.delay\" = [\"1ms\", \"2ms\"]\n";
+    let good = format!("{BASE}\n{sweep}");
+    write(dir.path(), "good.toml", &good);
+    let out = timewait(dir.path(), &["check", "good.toml"]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("sweep of 2 grid points x 2 seeds = 4 runs"),
+        "{said}"
+    );
+    // A value `sweep` refuses (a negative delay), a typo inside [sweep], and a value that is
+    // valid alone but not at every grid point all fail `check` at their line, with exit 2.
+    for (name, text, line_has, field, message) in [
+        (
+            "negative.toml",
+            good.replace("\"2ms\"]", "\"-60s\"]"),
+            "\"link.0.delay\"",
+            "sweep.parameters.\"link.0.delay\"",
+            "value \"-60s\"",
+        ),
+        (
+            "typo.toml",
+            good.replace("seeds = 2", "seedz = 2"),
+            "seedz",
+            "sweep.seedz",
+            "(did you mean `seeds`?)",
+        ),
+        (
+            "huge.toml",
+            good.replace("seed = 7", "seed = 18446744073709551615"),
+            "seed = 1844",
+            "simulation.seed",
+            "9223372036854775807",
+        ),
+    ] {
+        write(dir.path(), name, &text);
+        let out = timewait(dir.path(), &["check", name]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        let line = line_of(&text, line_has);
+        assert!(
+            err.starts_with(&format!("{name}:{line}:")),
+            "{name}: expected line {line}: {err}"
+        );
+        assert!(
+            err.contains(&format!("error in `{field}`")),
+            "{name}: {err}"
+        );
+        assert!(err.contains(message), "{name}: {err}");
+        assert!(!err.contains("unknown field `sweep`"), "{name}: {err}");
+    }
+}
+
+#[test]
+fn an_until_too_large_is_bad_input_and_names_the_largest_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "s.toml", BASE);
+    let out = timewait(
+        dir.path(),
+        &["run", "s.toml", "--until", "1e18s", "--out", "out"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("`1e18` is too large: the largest value is 18446744073.709551615s"),
+        "{err}"
+    );
+    assert!(!dir.path().join("out").exists());
+}

@@ -1,7 +1,8 @@
 //! Cross-reference checks (names, neighbours, addresses) and the translation to a
 //! [`WorldConfig`].
 
-use std::collections::{BTreeMap, HashSet};
+use std::cell::OnceCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 use std::ops::Range;
 
@@ -39,6 +40,9 @@ struct Ctx<'a> {
     /// Every (node, neighbour) pair, both ways round: a lookup that stays fast on a router
     /// with thousands of links.
     adjacent: HashSet<(NodeId, NodeId)>,
+    /// Per node, its t = 0 routes by prefix, built once for the reachability warnings so each
+    /// lookup costs 33 probes whatever the table's size.
+    by_prefix: OnceCell<Vec<HashMap<Prefix, RouteTarget>>>,
 }
 
 impl Ctx<'_> {
@@ -125,6 +129,16 @@ impl Ctx<'_> {
         let mut seen: HashSet<Prefix> = HashSet::new();
         for (i, r) in routes.iter().enumerate() {
             let field = format!("{path}.routes[{i}]");
+            if i == MAX_ROUTES {
+                return Err(self.error(
+                    r.dest.span(),
+                    format!("{field}.dest"),
+                    format!(
+                        "{} routes: a node may have at most {MAX_ROUTES}",
+                        routes.len()
+                    ),
+                ));
+            }
             let prefix = r.dest.get_ref().0;
             if !seen.insert(prefix) {
                 return Err(self.error(
@@ -157,6 +171,7 @@ pub(crate) fn build(
         links: Vec::new(),
         neighbours: Vec::new(),
         adjacent: HashSet::new(),
+        by_prefix: OnceCell::new(),
     };
 
     // Names and addresses.
@@ -806,11 +821,31 @@ fn tcp_config(
         if *v.get_ref() == 0 {
             return Err(cx.error(v.span(), field!(rcv_buf), "must be at least 1"));
         }
+        if *v.get_ref() > MAX_BUFFER_BYTES {
+            return Err(cx.error(
+                v.span(),
+                field!(rcv_buf),
+                format!(
+                    "{} bytes is too large: a socket buffer is held in memory, so it may be at most {MAX_BUFFER_BYTES} bytes (64 MiB)",
+                    v.get_ref()
+                ),
+            ));
+        }
         c.rcv_buf = *v.get_ref();
     }
     if let Some(v) = pick!(snd_buf) {
         if *v.get_ref() == 0 {
             return Err(cx.error(v.span(), field!(snd_buf), "must be at least 1"));
+        }
+        if *v.get_ref() > MAX_BUFFER_BYTES {
+            return Err(cx.error(
+                v.span(),
+                field!(snd_buf),
+                format!(
+                    "{} bytes is too large: a socket buffer is held in memory, so it may be at most {MAX_BUFFER_BYTES} bytes (64 MiB)",
+                    v.get_ref()
+                ),
+            ));
         }
         c.snd_buf = *v.get_ref();
     }
@@ -834,6 +869,14 @@ fn tcp_config(
     }
     Ok(c)
 }
+
+/// Most routes one node's table may start with: the simulator's routing table keeps them in a
+/// sorted list, so building it costs the square of this.
+pub const MAX_ROUTES: usize = 10_000;
+
+/// Largest `snd_buf` or `rcv_buf`: a sender fills its send buffer, so the buffer becomes
+/// memory (Linux's own default maximum, `tcp_wmem`, is 4 MiB).
+pub const MAX_BUFFER_BYTES: u32 = 64 << 20;
 
 /// Largest HTTP body (response or request): each is built whole in memory when the world is
 /// built and written with one `send()`, so it is bounded rather than produced lazily.
@@ -872,7 +915,14 @@ fn host_of(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<NodeId, 
 
 /// Follows the t = 0 tables from `from` towards `dst`; describes the problem if it never arrives.
 fn reachability(cx: &Ctx<'_>, from: NodeId, dst: Ipv4Addr) -> Option<String> {
+    let tables = cx.by_prefix.get_or_init(|| {
+        cx.nodes
+            .iter()
+            .map(|n| n.routes.iter().copied().collect())
+            .collect()
+    });
     let mut path = vec![from];
+    let mut visited: HashSet<NodeId> = HashSet::from([from]);
     let mut at = from;
     loop {
         let node = &cx.nodes[at.0 as usize];
@@ -885,14 +935,11 @@ fn reachability(cx: &Ctx<'_>, from: NodeId, dst: Ipv4Addr) -> Option<String> {
                 node.name
             ));
         }
-        // Longest prefix match over the node's list, in one pass: building a routing table
-        // per hop would cost the square of the routes, for each app.
-        let best = node
-            .routes
-            .iter()
-            .filter(|(p, _)| p.contains(dst))
-            .max_by_key(|(p, _)| p.prefix_len())
-            .map(|(_, t)| *t);
+        // Longest prefix match: the longest of the 33 prefixes of `dst` the node has a route for.
+        let table = &tables[at.0 as usize];
+        let best = (0..=32u8)
+            .rev()
+            .find_map(|len| table.get(&Prefix::new(dst, len)).copied());
         let next = match best {
             None | Some(RouteTarget::Remove) => {
                 return Some(format!("`{}` has no route to {dst}", node.name));
@@ -902,7 +949,9 @@ fn reachability(cx: &Ctx<'_>, from: NodeId, dst: Ipv4Addr) -> Option<String> {
             }
             Some(RouteTarget::Via(n)) => n,
         };
-        if let Some(start) = path.iter().position(|n| *n == next) {
+        if !visited.insert(next)
+            && let Some(start) = path.iter().position(|n| *n == next)
+        {
             let cycle: Vec<&str> = path[start..]
                 .iter()
                 .chain(std::iter::once(&next))

@@ -66,7 +66,7 @@ pub struct OutputOptions {
     pub figures: bool,
 }
 
-pub use build::MAX_BODY_BYTES;
+pub use build::{MAX_BODY_BYTES, MAX_BUFFER_BYTES, MAX_ROUTES};
 pub use schema::PcapMode;
 
 /// Reads and checks a scenario file.
@@ -148,17 +148,25 @@ fn check_counts(root: &DeTable<'_>) -> Result<(), FieldError> {
     };
     let (hosts, routers) = (len("host"), len("router"));
     if hosts + routers > MAX_NODES {
-        // The first table past the limit, in file order of kinds: hosts, then routers.
-        let (key, index) = if hosts > MAX_NODES {
-            ("host", MAX_NODES)
-        } else {
-            ("router", MAX_NODES - hosts)
-        };
+        // Blame the first node past the limit in file order, host or router.
+        let mut nodes: Vec<(Range<usize>, String)> = Vec::new();
+        for key in ["host", "router"] {
+            if let Some(DeValue::Array(items)) = root.get(key).map(|v| v.get_ref()) {
+                nodes.extend(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (v.span(), format!("{key}[{i}]"))),
+                );
+            }
+        }
+        nodes.sort_by_key(|(span, _)| span.start);
+        let (span, field) = nodes.swap_remove(MAX_NODES);
         return Err((
-            format!("{key}[{index}]"),
-            beyond(key, index),
+            field,
+            Some(span),
             format!(
-                "{hosts} hosts and {routers} routers: a scenario may have at most {MAX_NODES} nodes"
+                "{hosts} [[host]] and {routers} [[router]] tables: a scenario may have at most {MAX_NODES} nodes"
             ),
         ));
     }
