@@ -108,6 +108,19 @@ pub struct World {
     apps: Vec<Box<dyn App>>,
     /// The latest finite time `run` was asked to reach (when the run's report ends).
     horizon: SimTime,
+    /// `--max-events`: `run` stops rather than take more events than this.
+    event_limit: u64,
+    /// Why `run` stopped before `until`, if it did.
+    halted: Option<Halt>,
+}
+
+/// Why [`World::run`] stopped before the time it was asked to reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Halt {
+    /// It had run [`World::limit_events`] events and more were due.
+    Events(u64),
+    /// The observer asked it to stop ([`Observer::halt`]).
+    Observer,
 }
 
 /// Why a configuration could not be turned into a world (the scenario layer checks first, so
@@ -228,7 +241,19 @@ impl World {
             },
             apps,
             horizon: SimTime::ZERO,
+            event_limit: u64::MAX,
+            halted: None,
         })
+    }
+
+    /// Makes [`World::run`] stop, rather than take event `n + 1` (`--max-events`).
+    pub fn limit_events(&mut self, n: u64) {
+        self.event_limit = n;
+    }
+
+    /// Why the last [`World::run`] stopped early: an event limit, or the observer's request.
+    pub fn halted(&self) -> Option<Halt> {
+        self.halted
     }
 
     /// The network, for inspection.
@@ -246,6 +271,15 @@ impl World {
         while let Some(t) = self.core.queue.peek_time() {
             if t > until {
                 break;
+            }
+            // Both guards count work done, never wall time, so where a run stops is deterministic.
+            if self.core.stats.events >= self.event_limit {
+                self.halted = Some(Halt::Events(self.event_limit));
+                return self.core.stats;
+            }
+            if obs.halt() {
+                self.halted = Some(Halt::Observer);
+                return self.core.stats;
             }
             let Some((_, event)) = self.core.queue.pop() else {
                 break;
