@@ -39,6 +39,12 @@ enum Command {
         /// Also print every host's sockets (netstat -tan) at this time; repeatable.
         #[arg(long = "netstat-at", value_parser = parse_duration)]
         netstat_at: Vec<Duration>,
+        /// Fail (exit 1, nothing written) rather than run more than N events.
+        #[arg(long = "max-events", value_name = "N")]
+        max_events: Option<u64>,
+        /// Fail (exit 1, nothing written) once the files hold more than SIZE, e.g. "2GB".
+        #[arg(long = "max-output", value_name = "SIZE", value_parser = parse_size)]
+        max_output: Option<u64>,
     },
     /// Check a scenario without running it; errors name file, line, column and field.
     Check {
@@ -108,6 +114,10 @@ enum Command {
     },
 }
 
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::scenario::parse_size(s)
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     s.parse::<Duration>().map_err(|e| e.to_string())
 }
@@ -125,6 +135,8 @@ pub fn main() -> ExitCode {
             out,
             until,
             netstat_at,
+            max_events,
+            max_output,
         } => {
             let Some(scenario) = load(&file) else {
                 return ExitCode::from(EXIT_BAD_INPUT);
@@ -134,6 +146,8 @@ pub fn main() -> ExitCode {
                 until,
                 out,
                 netstat_at,
+                max_events,
+                max_output,
             };
             match run::run(&scenario, &opts) {
                 Ok(result) => {
