@@ -153,6 +153,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
             halt,
             world.now(),
             recorder.output_bytes(),
+            opts.max_output.unwrap_or(0),
         )));
     }
     world.finish(&mut tee);
@@ -205,14 +206,14 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
 }
 
 /// What a run stopped by a guard tells the user.
-fn limit_message(halt: Halt, now: SimTime, bytes: u64) -> String {
+fn limit_message(halt: Halt, now: SimTime, bytes: u64, max_output: u64) -> String {
     let (what, flag) = match halt {
         Halt::Events(n) => (
             format!("it had run {n} events (--max-events {n})"),
             "--max-events",
         ),
         Halt::Observer => (
-            format!("its files held {bytes} bytes, over --max-output"),
+            format!("its files held {bytes} bytes, over --max-output {max_output} bytes"),
             "--max-output",
         ),
     };
