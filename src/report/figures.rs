@@ -1883,6 +1883,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn socket_counts_keep_evenly_spaced_true_samples_up_to_the_cap() {
+        let mut d = FigureData::default();
+        let n = 10 * MAX_COUNT_SAMPLES as u64 + 3;
+        for i in 0..n {
+            // CLOSE_WAIT is held only at sample 1, which decimation drops.
+            let cw = u64::from(i == 1);
+            d.push_count(i * 1_000, "h", "TIME_WAIT", i);
+            d.push_count(i * 1_000, "h", "CLOSE_WAIT", cw);
+        }
+        let tw = &d.counts[0].1[0];
+        assert!(tw.len() <= MAX_COUNT_SAMPLES && tw.len() > MAX_COUNT_SAMPLES / 2);
+        // 10 x the cap needs a stride of 16: samples 0, 16, 32, ... with their own counts.
+        assert!(
+            tw.iter()
+                .enumerate()
+                .all(|(j, &(t, c))| c == 16 * j as u64 && t == c * 1_000)
+        );
+        assert!(!d.counts[0].1[1].iter().any(|s| s.1 > 0));
+        assert!(d.held(0, 1), "a state held once is still drawn");
+        assert!(!d.held(0, 2));
+    }
+
+    #[test]
     fn times_parse_exactly() {
         assert_eq!(parse_time("1.000000000"), Some(1_000_000_000));
         assert_eq!(parse_time("2.5"), Some(2_500_000_000));
