@@ -44,6 +44,12 @@ enum Command {
         /// `host[client].tcp.isn=linux`, `link[0].delay=5ms`; repeatable, applied in order.
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
         set: Vec<Override>,
+        /// Fail (exit 1, nothing written) rather than run more than N events.
+        #[arg(long = "max-events", value_name = "N")]
+        max_events: Option<u64>,
+        /// Fail (exit 1, nothing written) once the files hold more than SIZE, e.g. "2GB".
+        #[arg(long = "max-output", value_name = "SIZE", value_parser = parse_size)]
+        max_output: Option<u64>,
     },
     /// Check a scenario (or a sweep file, every grid point) without running it; errors name
     /// file, line, column and field.
@@ -134,6 +140,10 @@ fn parse_set(s: &str) -> Result<Override, String> {
     s.parse()
 }
 
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::scenario::parse_size(s)
+}
+
 fn parse_duration(s: &str) -> Result<Duration, String> {
     s.parse::<Duration>().map_err(|e| e.to_string())
 }
@@ -156,6 +166,8 @@ pub fn main() -> ExitCode {
             until,
             netstat_at,
             set,
+            max_events,
+            max_output,
         } => {
             let Some(scenario) = load(&file, &set) else {
                 return ExitCode::from(EXIT_BAD_INPUT);
@@ -166,6 +178,8 @@ pub fn main() -> ExitCode {
                 out,
                 netstat_at,
                 sets: set.iter().map(ToString::to_string).collect(),
+                max_events,
+                max_output,
             };
             run_and_report(&scenario, &opts)
         }

@@ -12,7 +12,7 @@ use crate::scenario::{OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{NetstatRow, TcpLog};
 use crate::world::{
-    ConfigError, NetworkEvent, Observer, PacketEvent, RunStats, World, WorldConfig,
+    ConfigError, Halt, NetworkEvent, Observer, PacketEvent, RunStats, World, WorldConfig,
 };
 
 /// What the command line may change about a run.
@@ -29,6 +29,10 @@ pub struct RunOptions {
     /// The `--set PATH=VALUE` overrides the scenario was loaded with (already applied), for
     /// the manifest and the summary.
     pub sets: Vec<String>,
+    /// `--max-events`: fail, writing nothing, rather than run more events than this.
+    pub max_events: Option<u64>,
+    /// `--max-output`: fail, writing nothing, once the files hold more bytes than this.
+    pub max_output: Option<u64>,
 }
 
 /// What a finished run produced.
@@ -55,6 +59,8 @@ pub enum RunError {
     Io(PathBuf, io::Error),
     /// A figure could not be drawn or written.
     Figure(FigureError),
+    /// A `--max-events` or `--max-output` guard stopped the run; nothing was written.
+    Limit(String),
 }
 
 impl fmt::Display for RunError {
@@ -64,6 +70,7 @@ impl fmt::Display for RunError {
             RunError::Out(e) => write!(f, "{e}"),
             RunError::Io(p, e) => write!(f, "cannot write {}: {e}", p.display()),
             RunError::Figure(e) => write!(f, "{e}"),
+            RunError::Limit(m) => f.write_str(m),
         }
     }
 }
@@ -130,9 +137,15 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     };
 
     let mut world = World::new(&config).map_err(RunError::Config)?;
+    if let Some(n) = opts.max_events {
+        world.limit_events(n);
+    }
     let stage = StagedDir::create(&out).map_err(io_err(&target))?;
     let mut recorder = Recorder::new(Some(stage.dir()), &scenario.output, world.network())
         .map_err(io_err(stage.dir()))?;
+    if let Some(n) = opts.max_output {
+        recorder.limit_output(n);
+    }
     let mut figures = scenario
         .output
         .figures
@@ -143,6 +156,15 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     };
     report::output::failpoint("before-simulate");
     let stats = world.run(until, &mut tee);
+    if let Some(halt) = world.halted() {
+        // Returning before `commit` drops the staging folder: no complete-looking output.
+        return Err(RunError::Limit(limit_message(
+            halt,
+            world.now(),
+            recorder.output_bytes(),
+            opts.max_output.unwrap_or(0),
+        )));
+    }
     world.finish(&mut tee);
     recorder.finish().map_err(io_err(stage.dir()))?;
     let figure_files = match &figures {
@@ -211,6 +233,24 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     })
 }
 
+/// What a run stopped by a guard tells the user.
+fn limit_message(halt: Halt, now: SimTime, bytes: u64, max_output: u64) -> String {
+    let (what, flag) = match halt {
+        Halt::Events(n) => (
+            format!("it had run {n} events (--max-events {n})"),
+            "--max-events",
+        ),
+        Halt::Observer => (
+            format!("its files held {bytes} bytes, over --max-output {max_output} bytes"),
+            "--max-output",
+        ),
+    };
+    format!(
+        "run stopped at simulated time {} because {what}; no output was written. Raise {flag} or shorten the run with --until",
+        now.since_start()
+    )
+}
+
 /// Hands every event to the recorder, then to the figures' model (which needs the recorder's
 /// incarnation numbers, so it comes second). It forwards every [`Observer`] method: one added
 /// to the trait must be forwarded here too, or the recorder would miss it.
@@ -255,5 +295,9 @@ impl Observer for Tee<'_> {
 
     fn app(&mut self, net: &Network, time: SimTime, node: NodeId, app: u32, message: &str) {
         self.recorder.app(net, time, node, app, message);
+    }
+
+    fn halt(&self) -> bool {
+        self.recorder.halt()
     }
 }

@@ -313,8 +313,7 @@ fn bundled_scenarios_draw_what_they_record() {
     files.sort();
     let mut checked = 0;
     for f in files {
-        let s = timewait::sweep::load_scenario(&timewait::sweep::Source::read(&f).unwrap(), &[])
-            .unwrap();
+        let s = timewait::sweep::load_scenario_file(&f).unwrap();
         if !(s.output.events && s.output.connections && s.output.figures) {
             continue;
         }

@@ -1,10 +1,10 @@
 //! `events.csv`: one row per event.
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::Path;
 
+use super::meter::{Meter, Metered};
 use crate::net::{Body, Icmp, Network, Packet};
 use crate::world::{NetworkEvent, PacketEvent, PacketEventKind};
 
@@ -15,15 +15,15 @@ pub const EVENT_COLUMNS: [&str; 12] = [
 
 /// Writes `events.csv` rows as events arrive.
 pub struct EventLog {
-    out: csv::Writer<BufWriter<File>>,
+    out: csv::Writer<BufWriter<Metered>>,
     note: String,
 }
 
 impl EventLog {
-    /// Creates the file and writes the header.
-    pub fn create(path: &Path) -> io::Result<EventLog> {
+    /// Creates the file and writes the header; `meter` counts what it writes.
+    pub fn create(path: &Path, meter: &Meter) -> io::Result<EventLog> {
         let mut out =
-            csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, File::create(path)?));
+            csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, meter.create(path)?));
         out.write_record(EVENT_COLUMNS)?;
         Ok(EventLog {
             out,

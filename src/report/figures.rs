@@ -78,6 +78,11 @@ pub const TIMESEQ_PANELS: usize = 4;
 pub const COUNT_HOSTS: usize = 8;
 /// Packet events kept for the figures at most (about 100 bytes each, so about 100 MB).
 pub const MAX_PACKET_ROWS: usize = 1_000_000;
+/// Samples kept per host and state for `socket_counts` at most, so a long run's figure model
+/// stays small: when a line reaches this many, every other sample is dropped and from then on
+/// only every 2nd (4th, 8th...) sample of `socket_counts.csv` is kept. The line then shows
+/// evenly spaced true samples (the figure is 800 px wide, so 4,096 still fill it).
+pub const MAX_COUNT_SAMPLES: usize = 4096;
 
 /// The CSV files the figures are drawn from, in the order they are read.
 pub const SOURCES: [&str; 4] = [
@@ -232,6 +237,9 @@ pub struct FigureData {
     /// Hosts of `socket_counts.csv` in order of first appearance, with, per [`COUNTED`] state,
     /// the (time in ns, count) samples.
     pub counts: Vec<(String, HostCounts)>,
+    /// Per host in `counts` and [`COUNTED`] state: samples seen, the stride they are kept at,
+    /// and whether any was above zero (so decimation never hides a state that was held).
+    count_seen: Vec<[CountLine; 3]>,
     node_index: FxHashMap<String, u32>,
     /// `node_index` by the run's node id, so a run's packets are not looked up by name.
     node_by_id: Vec<Option<u32>>,
@@ -239,6 +247,15 @@ pub struct FigureData {
     socket_index: FxHashMap<String, Option<usize>>,
     /// Which rows a run records (the files `[output]` turns on).
     record: Record,
+}
+
+/// What [`MAX_COUNT_SAMPLES`] decimation needs to know of one line of `socket_counts`.
+#[derive(Clone, Copy, Debug, Default)]
+struct CountLine {
+    seen: u64,
+    /// Keep sample `seen` when it is a multiple of this (0 before the first decimation).
+    stride: u64,
+    held: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -321,10 +338,41 @@ impl FigureData {
             Some(i) => i,
             None => {
                 self.counts.push((host.to_string(), Default::default()));
+                self.count_seen.push(Default::default());
                 self.counts.len() - 1
             }
         };
-        self.counts[i].1[k].push((time, count));
+        let line = &mut self.count_seen[i][k];
+        let samples = &mut self.counts[i].1[k];
+        let n = line.seen;
+        line.seen += 1;
+        line.held |= count > 0;
+        if !n.is_multiple_of(line.stride.max(1)) {
+            return;
+        }
+        if samples.len() >= MAX_COUNT_SAMPLES {
+            // Kept samples are at multiples of the stride: keeping every other one leaves the
+            // multiples of twice the stride, which this sample may not be.
+            let mut j = 0;
+            samples.retain(|_| {
+                j += 1;
+                j % 2 == 1
+            });
+            line.stride = line.stride.max(1) * 2;
+            if !n.is_multiple_of(line.stride) {
+                return;
+            }
+        }
+        samples.push((time, count));
+    }
+
+    /// Whether `socket_counts` ever counted a socket of [`COUNTED`] state `k` on host `h`.
+    fn held(&self, h: usize, k: usize) -> bool {
+        match self.count_seen.get(h) {
+            Some(lines) => lines[k].held,
+            // Counts filled in by hand rather than through `push_count`.
+            None => self.counts[h].1[k].iter().any(|s| s.1 > 0),
+        }
     }
 
     // -- from the run --
@@ -1750,7 +1798,7 @@ fn states(d: &FigureData) -> Option<Timeline> {
 }
 
 fn socket_counts(d: &FigureData) -> Option<Stack<LineChart>> {
-    let nonzero = |h: usize, k: usize| d.counts[h].1[k].iter().any(|s| s.1 > 0);
+    let nonzero = |h: usize, k: usize| d.held(h, k);
     let hosts: Vec<usize> = (0..d.counts.len())
         .filter(|&h| (0..COUNTED.len()).any(|k| nonzero(h, k)))
         .collect();
@@ -1834,6 +1882,29 @@ fn close(a: &[(f64, f64)], b: &[(f64, f64)], tol: f64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_counts_keep_evenly_spaced_true_samples_up_to_the_cap() {
+        let mut d = FigureData::default();
+        let n = 10 * MAX_COUNT_SAMPLES as u64 + 3;
+        for i in 0..n {
+            // CLOSE_WAIT is held only at sample 1, which decimation drops.
+            let cw = u64::from(i == 1);
+            d.push_count(i * 1_000, "h", "TIME_WAIT", i);
+            d.push_count(i * 1_000, "h", "CLOSE_WAIT", cw);
+        }
+        let tw = &d.counts[0].1[0];
+        assert!(tw.len() <= MAX_COUNT_SAMPLES && tw.len() > MAX_COUNT_SAMPLES / 2);
+        // 10 x the cap needs a stride of 16: samples 0, 16, 32, ... with their own counts.
+        assert!(
+            tw.iter()
+                .enumerate()
+                .all(|(j, &(t, c))| c == 16 * j as u64 && t == c * 1_000)
+        );
+        assert!(!d.counts[0].1[1].iter().any(|s| s.1 > 0));
+        assert!(d.held(0, 1), "a state held once is still drawn");
+        assert!(!d.held(0, 2));
+    }
 
     #[test]
     fn times_parse_exactly() {

@@ -5,6 +5,7 @@ mod events;
 pub mod figures;
 pub mod html;
 mod manifest;
+mod meter;
 mod netstat;
 pub(crate) mod output;
 mod pcap;
@@ -17,6 +18,7 @@ use std::path::Path;
 
 pub use events::{EVENT_COLUMNS, EventLog};
 pub use manifest::{Manifest, shell_word};
+pub use meter::{Meter, Metered};
 pub use netstat::{COUNT_COLUMNS, NETSTAT_HEADER, Netstat, format_table};
 pub use output::{MARKER, OutDir, OutError, StagedDir, clean_stale, remove_staged_on_signal};
 pub use pcap::PcapWriter;
@@ -49,17 +51,22 @@ pub struct Recorder {
     pub netstat: Netstat,
     files: Vec<String>,
     error: Option<io::Error>,
+    /// Bytes written to the files so far.
+    meter: Meter,
+    /// `--max-output`: the run asks to stop once its files hold more than this.
+    max_output: Option<u64>,
 }
 
 impl Recorder {
     /// A recorder writing the files `opts` asks for into `dir` (or only counting, if `None`).
     pub fn new(dir: Option<&Path>, opts: &OutputOptions, net: &Network) -> io::Result<Recorder> {
+        let meter = Meter::default();
         let mut files = Vec::new();
         let mut events = None;
         let mut capture = None;
         if let Some(d) = dir {
             if opts.events {
-                events = Some(EventLog::create(&d.join("events.csv"))?);
+                events = Some(EventLog::create(&d.join("events.csv"), &meter)?);
                 files.push("events.csv".to_string());
             }
             if opts.states {
@@ -73,8 +80,9 @@ impl Recorder {
             match opts.pcap {
                 PcapMode::Off => {}
                 PcapMode::All => {
-                    capture = Some(Capture::Delivered(PcapWriter::create(
+                    capture = Some(Capture::Delivered(PcapWriter::create_metered(
                         &d.join("trace.pcap"),
+                        &meter,
                     )?));
                     files.push("trace.pcap".to_string());
                 }
@@ -86,7 +94,7 @@ impl Recorder {
                             net.node(l.ends[0]).name,
                             net.node(l.ends[1]).name
                         );
-                        writers.push(Some(PcapWriter::create(&d.join(&name))?));
+                        writers.push(Some(PcapWriter::create_metered(&d.join(&name), &meter)?));
                         files.push(name);
                     }
                     capture = Some(Capture::PerLink(writers));
@@ -97,11 +105,28 @@ impl Recorder {
             events,
             capture,
             tally: Tally::default(),
-            tcp: TcpTally::new(dir, opts.states, opts.connections)?,
-            netstat: Netstat::new(dir)?,
+            tcp: TcpTally::new(dir, opts.states, opts.connections, &meter)?,
+            netstat: Netstat::new(dir, &meter)?,
             files,
             error: None,
+            meter,
+            max_output: None,
         })
+    }
+
+    /// Asks the run to stop once the files hold more than `bytes` (`--max-output`).
+    pub fn limit_output(&mut self, bytes: u64) {
+        self.max_output = Some(bytes);
+    }
+
+    /// Bytes the files hold so far (what their buffers have flushed, up to 64 KiB behind each).
+    pub fn output_bytes(&self) -> u64 {
+        self.meter.bytes()
+    }
+
+    /// Whether the files outgrew `--max-output`.
+    pub fn over_output_limit(&self) -> bool {
+        self.max_output.is_some_and(|m| self.meter.bytes() > m)
     }
 
     /// The files written so far, in order.
@@ -190,6 +215,10 @@ impl Observer for Recorder {
 
     fn app(&mut self, _net: &Network, time: SimTime, node: NodeId, app: u32, message: &str) {
         self.tcp.note(time, node, app, message);
+    }
+
+    fn halt(&self) -> bool {
+        self.over_output_limit()
     }
 }
 

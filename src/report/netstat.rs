@@ -2,10 +2,10 @@
 //! `netstat -tan`, and the count of sockets per state over time.
 
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use super::meter::{Meter, Metered};
 use crate::net::{Network, NodeId};
 use crate::sim::SimTime;
 use crate::tcp::{NetstatRow, State};
@@ -41,21 +41,21 @@ pub const COUNT_COLUMNS: [&str; 4] = ["time", "host", "state", "count"];
 /// Writes `netstat.txt` and `socket_counts.csv`, and keeps the tables for the console.
 #[derive(Default)]
 pub struct Netstat {
-    tables: Option<BufWriter<File>>,
-    counts: Option<csv::Writer<BufWriter<File>>>,
+    tables: Option<BufWriter<Metered>>,
+    counts: Option<csv::Writer<BufWriter<Metered>>>,
     /// Every table written, for printing.
     pub text: String,
 }
 
 impl Netstat {
     /// Creates the files in `dir` (nothing is written to disk if `dir` is `None`).
-    pub fn new(dir: Option<&Path>) -> io::Result<Netstat> {
+    pub fn new(dir: Option<&Path>, meter: &Meter) -> io::Result<Netstat> {
         let mut n = Netstat::default();
         if let Some(d) = dir {
-            n.tables = Some(BufWriter::new(File::create(d.join("netstat.txt"))?));
-            let mut w = csv::Writer::from_writer(BufWriter::new(File::create(
-                d.join("socket_counts.csv"),
-            )?));
+            n.tables = Some(BufWriter::new(meter.create(&d.join("netstat.txt"))?));
+            let mut w = csv::Writer::from_writer(BufWriter::new(
+                meter.create(&d.join("socket_counts.csv"))?,
+            ));
             w.write_record(COUNT_COLUMNS)?;
             n.counts = Some(w);
         }

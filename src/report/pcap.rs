@@ -1,7 +1,6 @@
 //! A pcap writer: simulated packets as Ethernet frames that tshark and Wireshark open, stamped
 //! with simulated time to the nanosecond.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -14,6 +13,7 @@ use etherparse::{
 use pcap_file::pcap::{PcapHeader, PcapPacket};
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
+use super::meter::{Meter, Metered};
 use crate::net::{Body, Datagram, IPV4_HEADER_LEN, Icmp, Packet, Quote};
 use crate::sim::SimTime;
 use crate::tcp::Segment;
@@ -26,12 +26,17 @@ const SNAPLEN: u32 = (ETHERNET_HEADER_LEN + u16::MAX as usize) as u32;
 
 /// Writes packets to a classic pcap file (Ethernet, nanosecond timestamps).
 pub struct PcapWriter {
-    inner: pcap_file::pcap::PcapWriter<BufWriter<File>>,
+    inner: pcap_file::pcap::PcapWriter<BufWriter<Metered>>,
 }
 
 impl PcapWriter {
     /// Creates (or truncates) `path` and writes the pcap file header.
     pub fn create(path: &Path) -> io::Result<PcapWriter> {
+        PcapWriter::create_metered(path, &Meter::default())
+    }
+
+    /// As [`PcapWriter::create`], with `meter` counting what it writes.
+    pub fn create_metered(path: &Path, meter: &Meter) -> io::Result<PcapWriter> {
         let header = PcapHeader {
             snaplen: SNAPLEN,
             datalink: DataLink::ETHERNET,
@@ -40,7 +45,7 @@ impl PcapWriter {
             endianness: Endianness::Little,
             ..PcapHeader::default()
         };
-        let file = BufWriter::with_capacity(1 << 16, File::create(path)?);
+        let file = BufWriter::with_capacity(1 << 16, meter.create(path)?);
         let inner = pcap_file::pcap::PcapWriter::with_header(file, header).map_err(pcap_error)?;
         Ok(PcapWriter { inner })
     }

@@ -4,13 +4,13 @@
 use super::plural;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::File;
 use std::io::{self, BufWriter};
 use std::net::SocketAddrV4;
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
+use super::meter::{Meter, Metered};
 use crate::net::{Body, Network, NodeId, Packet};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{ConnId, ConnRecord, Corruption, FourTuple, ListenDropKind, State, TcpLog};
@@ -50,8 +50,12 @@ pub const CONNECTION_COLUMNS: [&str; 17] = [
     "error",
 ];
 
-fn csv_writer(path: &Path, header: &[&str]) -> io::Result<csv::Writer<BufWriter<File>>> {
-    let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, File::create(path)?));
+fn csv_writer(
+    path: &Path,
+    header: &[&str],
+    meter: &Meter,
+) -> io::Result<csv::Writer<BufWriter<Metered>>> {
+    let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, meter.create(path)?));
     w.write_record(header)?;
     Ok(w)
 }
@@ -76,8 +80,8 @@ struct LostDuplicate {
 /// What TCP did, gathered for the files and the summary.
 #[derive(Default)]
 pub struct TcpTally {
-    states: Option<csv::Writer<BufWriter<File>>>,
-    connections: Option<csv::Writer<BufWriter<File>>>,
+    states: Option<csv::Writer<BufWriter<Metered>>>,
+    connections: Option<csv::Writer<BufWriter<Metered>>>,
     /// What is known of each (host, 4-tuple): one lookup serves every question.
     tuples: FxHashMap<(u32, FourTuple), TupleLog>,
     /// Incarnation numbers above 1 (every other connection is its 4-tuple's first).
@@ -150,14 +154,23 @@ const CAP: usize = 20;
 
 impl TcpTally {
     /// A tally that writes `states.csv` and/or `connections.csv` into `dir`.
-    pub fn new(dir: Option<&Path>, states: bool, connections: bool) -> io::Result<TcpTally> {
+    pub fn new(
+        dir: Option<&Path>,
+        states: bool,
+        connections: bool,
+        meter: &Meter,
+    ) -> io::Result<TcpTally> {
         let mut t = TcpTally::default();
         if let Some(d) = dir {
             if states {
-                t.states = Some(csv_writer(&d.join("states.csv"), &STATE_COLUMNS)?);
+                t.states = Some(csv_writer(&d.join("states.csv"), &STATE_COLUMNS, meter)?);
             }
             if connections {
-                t.connections = Some(csv_writer(&d.join("connections.csv"), &CONNECTION_COLUMNS)?);
+                t.connections = Some(csv_writer(
+                    &d.join("connections.csv"),
+                    &CONNECTION_COLUMNS,
+                    meter,
+                )?);
             }
         }
         Ok(t)

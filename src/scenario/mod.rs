@@ -1,6 +1,7 @@
 //! Scenarios: TOML in, a checked [`WorldConfig`] out. All validation happens here, and every
 //! error names the file, line, column and field.
 
+mod budget;
 mod build;
 pub mod bundled;
 mod error;
@@ -15,6 +16,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, Deserializer, ValueDeserializer};
 
+pub use budget::parse_size;
 pub use error::{Location, ScenarioError, Warning, clean_field, nearest};
 
 use crate::sim::Duration;
@@ -120,7 +122,7 @@ pub fn parse(name: &str, file: &str, source: &str) -> Result<Scenario, ScenarioE
         None => Vec::new(),
         Some(v) => parse_apps(v).map_err(|(path, span, msg)| err(span, &path, msg))?,
     };
-    build::build(name, file, source, doc, apps)
+    build::build(name, file, source, doc, apps).map(budget::with_estimate)
 }
 
 type FieldError = (String, Option<Range<usize>>, String);

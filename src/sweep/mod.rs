@@ -232,6 +232,11 @@ pub fn load_scenario(src: &Source, sets: &[Override]) -> Result<Scenario, Scenar
     prepare(src, sets, false).map(|(s, _)| s)
 }
 
+/// [`load_scenario`] of the file at `path`, without overrides.
+pub fn load_scenario_file(path: &Path) -> Result<Scenario, ScenarioError> {
+    load_scenario(&Source::read(path)?, &[])
+}
+
 /// Checks a file as `timewait check` does: a scenario, or a sweep file's base scenario and
 /// then every grid point, planned as `timewait sweep` plans them (the plan is returned).
 pub fn check(src: &Source, sets: &[Override]) -> Result<(Scenario, Option<Plan>), ScenarioError> {

@@ -129,6 +129,11 @@ pub trait Observer {
     fn counts(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _counts: &[u64; 11]) {}
     /// An application reported something in its own words (a curl error, a served request).
     fn app(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _app: u32, _message: &str) {}
+    /// Whether the run should stop before its next event (a `--max-output` guard); asked every
+    /// 1,024 events.
+    fn halt(&self) -> bool {
+        false
+    }
 }
 
 /// An observer that ignores everything (benchmarks).
