@@ -44,6 +44,9 @@ enum Command {
         /// `host[client].tcp.isn=linux`, `link[0].delay=5ms`; repeatable, applied in order.
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
         set: Vec<Override>,
+        /// No progress display on stderr (a bar on a terminal, a line every 10 s otherwise).
+        #[arg(long, short = 'q')]
+        quiet: bool,
         /// Fail (exit 1, nothing written) rather than run more than N events.
         #[arg(long = "max-events", value_name = "N")]
         max_events: Option<u64>,
@@ -168,6 +171,7 @@ pub fn main() -> ExitCode {
             set,
             max_events,
             max_output,
+            quiet,
         } => {
             let Some(scenario) = load(&file, &set) else {
                 return ExitCode::from(EXIT_BAD_INPUT);
@@ -180,6 +184,7 @@ pub fn main() -> ExitCode {
                 sets: set.iter().map(ToString::to_string).collect(),
                 max_events,
                 max_output,
+                progress: !quiet,
             };
             run_and_report(&scenario, &opts)
         }
@@ -301,6 +306,7 @@ fn sweep_point(file: &Path, sets: &[Override], k: usize, out: Option<PathBuf>) -
         seed: Some(seed),
         out,
         sets: sets.iter().map(ToString::to_string).collect(),
+        progress: true,
         ..RunOptions::default()
     };
     run_and_report(&scenario, &opts)

@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod net;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scenario;

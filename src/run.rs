@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::net::{Network, NodeId, Packet, Port};
+use crate::progress::Progress;
 use crate::report::figures::{FigureData, FigureError};
 use crate::report::{self, Manifest, OutDir, OutError, Recorder, StagedDir, html};
 use crate::scenario::{OutputOptions, PcapMode, Scenario};
@@ -29,6 +30,8 @@ pub struct RunOptions {
     /// The `--set PATH=VALUE` overrides the scenario was loaded with (already applied), for
     /// the manifest and the summary.
     pub sets: Vec<String>,
+    /// Show progress on stderr (a bar on a terminal, a line every 10 s otherwise).
+    pub progress: bool,
     /// `--max-events`: fail, writing nothing, rather than run more events than this.
     pub max_events: Option<u64>,
     /// `--max-output`: fail, writing nothing, once the files hold more bytes than this.
@@ -150,9 +153,11 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         .output
         .figures
         .then(|| FigureData::for_run(&scenario.output));
+    let mut progress = opts.progress.then(|| Progress::new(until));
     let mut tee = Tee {
         recorder: &mut recorder,
         figures: figures.as_mut(),
+        progress: progress.as_mut(),
     };
     report::output::failpoint("before-simulate");
     let stats = world.run(until, &mut tee);
@@ -166,6 +171,9 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         )));
     }
     world.finish(&mut tee);
+    if let Some(p) = &progress {
+        p.finish();
+    }
     recorder.finish().map_err(io_err(stage.dir()))?;
     let figure_files = match &figures {
         Some(data) => data.figures().save(stage.dir()).map_err(RunError::Figure)?,
@@ -257,6 +265,7 @@ fn limit_message(halt: Halt, now: SimTime, bytes: u64, max_output: u64) -> Strin
 struct Tee<'a> {
     recorder: &'a mut Recorder,
     figures: Option<&'a mut FigureData>,
+    progress: Option<&'a mut Progress>,
 }
 
 impl Observer for Tee<'_> {
@@ -299,5 +308,11 @@ impl Observer for Tee<'_> {
 
     fn halt(&self) -> bool {
         self.recorder.halt()
+    }
+
+    fn progress(&mut self, now: SimTime, events: u64) {
+        if let Some(p) = self.progress.as_deref_mut() {
+            p.update(now, events);
+        }
     }
 }

@@ -183,3 +183,35 @@ fn one_sweep_run_in_full_is_the_run_its_manifest_names() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("runs 0 to 1759"));
 }
+
+#[test]
+fn a_run_outside_a_terminal_reports_progress_in_lines_unless_quiet() {
+    let t = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_timewait"))
+            .current_dir(t.path())
+            .args(["run", "time_wait_pileup", "--until", "20s", "--out", "p"])
+            .args(extra)
+            // A line at every report (every 1,024 events) instead of every 10 s.
+            .env("TIMEWAIT_HEARTBEAT", "0")
+            .output()
+            .unwrap()
+    };
+    let o = run(&[]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("timewait: simulated "))
+        .collect();
+    assert!(lines.len() > 10, "{err}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" of 20s (") && l.contains("events/s")),
+        "{err}"
+    );
+    let o = run(&["--quiet"]);
+    assert!(o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("timewait: simulated"));
+}

@@ -278,9 +278,12 @@ impl World {
                 return self.core.stats;
             }
             // The observer is asked every 1,024 events: its files grow in 64 KiB flushes anyway.
-            if self.core.stats.events.is_multiple_of(1024) && obs.halt() {
-                self.halted = Some(Halt::Observer);
-                return self.core.stats;
+            if self.core.stats.events.is_multiple_of(1024) {
+                if obs.halt() {
+                    self.halted = Some(Halt::Observer);
+                    return self.core.stats;
+                }
+                obs.progress(t, self.core.stats.events);
             }
             let Some((_, event)) = self.core.queue.pop() else {
                 break;

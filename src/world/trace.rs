@@ -134,6 +134,9 @@ pub trait Observer {
     fn halt(&self) -> bool {
         false
     }
+    /// How far the run has got: simulated time and events run so far; told every 1,024 events
+    /// (a progress display).
+    fn progress(&mut self, _now: SimTime, _events: u64) {}
 }
 
 /// An observer that ignores everything (benchmarks).
