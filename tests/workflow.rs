@@ -215,3 +215,83 @@ fn a_run_outside_a_terminal_reports_progress_in_lines_unless_quiet() {
     assert!(o.status.success());
     assert!(!String::from_utf8_lossy(&o.stderr).contains("timewait: simulated"));
 }
+
+/// Client and server through one router; `client_routes` and `router_routes` are TOML lists.
+fn two_hosts(client_routes: &str, router_routes: &str) -> String {
+    format!(
+        r#"[simulation]
+duration = "5s"
+
+[[host]]
+name = "client"
+addr = "10.0.0.1"
+routes = {client_routes}
+
+[[host]]
+name = "server"
+addr = "10.0.1.2"
+
+[[router]]
+name = "r"
+routes = {router_routes}
+
+[[link]]
+ends = ["client", "r"]
+delay = "1ms"
+
+[[link]]
+ends = ["r", "server"]
+delay = "1ms"
+
+[[app]]
+kind = "http_server"
+host = "server"
+port = 80
+
+[[app]]
+kind = "http_client"
+host = "client"
+url = "http://10.0.1.2:80/"
+"#
+    )
+}
+
+#[test]
+fn check_warns_of_a_connection_whose_packets_cannot_go_or_come_back() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path();
+    let both =
+        r#"[{ dest = "10.0.1.0/24", via = "server" }, { dest = "10.0.0.0/24", via = "client" }]"#;
+    let out_only = r#"[{ dest = "10.0.1.0/24", via = "server" }]"#;
+    let to_r = r#"[{ dest = "0.0.0.0/0", via = "r" }]"#;
+    let cases = [
+        ("fine.toml", two_hosts(to_r, both), None),
+        (
+            "no_return.toml",
+            two_hosts(to_r, out_only),
+            Some("replies from `server` cannot come back: `r` has no route to 10.0.0.1"),
+        ),
+        (
+            "dropped.toml",
+            two_hosts(r#"[{ dest = "0.0.0.0/0", via = "drop" }]"#, both),
+            Some("`client` drops packets for 10.0.1.2"),
+        ),
+    ];
+    for (name, text, warning) in cases {
+        fs::write(dir.join(name), &text).unwrap();
+        let o = timewait(dir, &["check", name]);
+        assert!(o.status.success(), "{name}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        match warning {
+            None => assert!(err.is_empty(), "{name}: {err}"),
+            Some(w) => {
+                let line = 1 + text.lines().position(|l| l.starts_with("url")).unwrap();
+                assert!(err.contains(w), "{name}: {err}");
+                assert!(
+                    err.contains(&format!("{name}:{line}:")) && err.contains("app[1].url"),
+                    "{name}: {err}"
+                );
+            }
+        }
+    }
+}

@@ -488,13 +488,16 @@ pub(crate) fn build(
                     ));
                 }
                 let to = d.to.get_ref().0;
-                if let Some(problem) = reachability(&cx, host, to) {
-                    warnings.push(Warning {
-                        location: Location::at(file, source, d.to.span().start),
-                        field: format!("{path}.to"),
-                        message: format!("at t = 0, {problem}"),
-                    });
-                }
+                let field = format!("{path}.to");
+                route_warnings(
+                    &cx,
+                    host,
+                    to,
+                    false,
+                    d.to.span().start,
+                    &field,
+                    &mut warnings,
+                );
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::Datagram(DatagramSpec {
@@ -519,13 +522,9 @@ pub(crate) fn build(
                         "more than one connection needs an `interval` between their starts",
                     ));
                 }
-                if let Some(problem) = reachability(&cx, host, *to.ip()) {
-                    warnings.push(Warning {
-                        location: Location::at(file, source, d.to.span().start),
-                        field: format!("{path}.to"),
-                        message: format!("at t = 0, {problem}"),
-                    });
-                }
+                let field = format!("{path}.to");
+                let at = d.to.span().start;
+                route_warnings(&cx, host, *to.ip(), true, at, &field, &mut warnings);
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::Sender(SenderSpec {
@@ -632,13 +631,9 @@ pub(crate) fn build(
                         None => 1,
                     },
                 };
-                if let Some(problem) = reachability(&cx, host, *url.server.ip()) {
-                    warnings.push(Warning {
-                        location: Location::at(file, source, d.url.span().start),
-                        field: format!("{path}.url"),
-                        message: format!("at t = 0, {problem}"),
-                    });
-                }
+                let (field, at) = (format!("{path}.url"), d.url.span().start);
+                let server = *url.server.ip();
+                route_warnings(&cx, host, server, true, at, &field, &mut warnings);
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::HttpClient(HttpClientSpec {
@@ -911,6 +906,42 @@ fn host_of(cx: &Ctx<'_>, name: &Spanned<String>, field: &str) -> Result<NodeId, 
         ));
     }
     Ok(id)
+}
+
+/// Warns (at byte `at`, field `field`) when an app on `host` cannot reach `dst` over the t = 0
+/// routes, and, for TCP (`both_ways`), when the peer's replies cannot come back: a connection
+/// needs both directions, and a missing return route otherwise shows only as timeouts.
+fn route_warnings(
+    cx: &Ctx<'_>,
+    host: NodeId,
+    dst: Ipv4Addr,
+    both_ways: bool,
+    at: usize,
+    field: &str,
+    warnings: &mut Vec<Warning>,
+) {
+    let mut warn = |message: String| {
+        warnings.push(Warning {
+            location: Location::at(cx.file, cx.source, at),
+            field: field.to_string(),
+            message,
+        });
+    };
+    if let Some(problem) = reachability(cx, host, dst) {
+        warn(format!("at t = 0, {problem}"));
+        return;
+    }
+    let peer = cx.nodes.iter().position(|n| n.addrs.contains(&dst));
+    let src = cx.nodes[host.0 as usize].addrs.first().copied();
+    if let (true, Some(peer), Some(src)) = (both_ways, peer, src)
+        && peer != host.0 as usize
+        && let Some(problem) = reachability(cx, NodeId(peer as u32), src)
+    {
+        warn(format!(
+            "at t = 0, replies from `{}` cannot come back: {problem}",
+            cx.nodes[peer].name
+        ));
+    }
 }
 
 /// Follows the t = 0 tables from `from` towards `dst`; describes the problem if it never arrives.
