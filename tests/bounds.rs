@@ -4,12 +4,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use timewait::run::simulate;
 use timewait::scenario;
 use timewait::sim::SimTime;
 use timewait::world::LOOPBACK_COST;
+
+mod common;
+use common::timewait;
 
 const TWO_HOSTS: &str = r#"
 [[host]]
@@ -96,14 +98,6 @@ port = 80
 [output]
 socket_counts = "1ns"
 "#;
-
-fn timewait(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timewait"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("timewait-bounds-{name}-{}", std::process::id()));

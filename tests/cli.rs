@@ -3,7 +3,10 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod common;
+use common::timewait;
 
 const BASE: &str = r#"# a small valid scenario
 [simulation]
@@ -38,14 +41,6 @@ to = "10.0.1.2"
 interval = "10ms"
 count = 100
 "#;
-
-fn timewait(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timewait"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);

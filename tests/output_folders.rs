@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::timewait_env;
+
 const SCENARIO: &str = r#"# two hosts, a few datagrams
 [simulation]
 seed = 7
@@ -34,15 +37,6 @@ count = 5
 
 const MARKER: &str = ".timewait-output";
 
-fn timewait(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timewait"))
-        .current_dir(dir)
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .expect("the binary runs")
-}
-
 /// A temporary folder holding `s.toml`.
 fn setup() -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().unwrap();
@@ -52,7 +46,7 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
 }
 
 fn run_to(root: &Path, out: &str, seed: &str, env: &[(&str, &str)]) -> Output {
-    timewait(root, &["run", "s.toml", "--out", out, "--seed", seed], env)
+    timewait_env(root, &["run", "s.toml", "--out", out, "--seed", seed], env)
 }
 
 fn keep(dir: &Path) {
@@ -130,7 +124,7 @@ fn a_manifest_alone_does_not_make_an_output_folder() {
     fs::write(dir.join("manifest.toml"), "[package]\nname = \"mine\"\n").unwrap();
     refused(&run_to(&root, "project", "1", &[]), "not an output folder");
     assert!(kept(&dir) && dir.join("manifest.toml").is_file());
-    let o = timewait(&root, &["sweep", "s.toml", "--out", "project"], &[]);
+    let o = timewait_env(&root, &["sweep", "s.toml", "--out", "project"], &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(kept(&dir));
 }

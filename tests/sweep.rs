@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod common;
+use common::timewait;
 
 const HEADLINE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -26,14 +28,6 @@ const WHOLE: [&str; 8] = [
     "sweep.svg",
     "sweep.toml",
 ];
-
-fn timewait(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timewait"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 /// Runs the binary and insists it succeeded.
 fn ok(dir: &Path, args: &[&str]) -> String {

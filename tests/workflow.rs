@@ -3,15 +3,10 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn timewait(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_timewait"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
+use common::timewait;
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let o = timewait(dir, args);

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use timewait::net::{LinkParams, NodeId, NodeKind, Prefix, TtlMode};
 use timewait::sim::{Duration, SimTime};
@@ -127,4 +129,19 @@ pub fn config(nodes: Vec<NodeConfig>, links: Vec<LinkConfig>, apps: Vec<AppConfi
         observe: Default::default(),
         apps,
     }
+}
+
+/// Runs the `timewait` binary in `dir` with `args`.
+pub fn timewait(dir: &Path, args: &[&str]) -> Output {
+    timewait_env(dir, args, &[])
+}
+
+/// Runs the `timewait` binary in `dir` with `args` and extra environment variables.
+pub fn timewait_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_timewait"))
+        .current_dir(dir)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("the binary runs")
 }
