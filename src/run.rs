@@ -12,7 +12,7 @@ use crate::scenario::{OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{NetstatRow, TcpLog};
 use crate::world::{
-    ConfigError, NetworkEvent, Observer, PacketEvent, RunStats, World, WorldConfig,
+    AppOutcome, ConfigError, NetworkEvent, Observer, PacketEvent, RunStats, World, WorldConfig,
 };
 
 /// What the command line may change about a run.
@@ -232,5 +232,16 @@ impl Observer for Tee<'_> {
 
     fn app(&mut self, net: &Network, time: SimTime, node: NodeId, app: u32, message: &str) {
         self.recorder.app(net, time, node, app, message);
+    }
+
+    fn outcome(
+        &mut self,
+        net: &Network,
+        time: SimTime,
+        node: NodeId,
+        app: u32,
+        outcome: &AppOutcome,
+    ) {
+        self.recorder.outcome(net, time, node, app, outcome);
     }
 }
