@@ -786,3 +786,53 @@ fn round(d: Duration) -> Duration {
 fn at(t: SimTime) -> SimTime {
     t.round_to(Duration::from_micros(1))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_index_is_the_place_in_all() {
+        for (i, s) in State::ALL.iter().enumerate() {
+            assert_eq!(state_index(*s), i, "{}", s.name());
+        }
+    }
+
+    #[test]
+    fn a_gauge_is_exact_and_a_retracted_entry_leaves_no_peak() {
+        let t = |s: u64| SimTime::ZERO + Duration::from_secs(s);
+        let mut g = Gauge::default();
+        g.up(t(1));
+        g.up(t(2));
+        g.down();
+        g.up(t(3));
+        assert_eq!((g.held, g.peak, g.peak_at), (2, 2, t(2)));
+        // Entered and skipped at once: as if it never happened, peak included.
+        g.up(t(4));
+        g.retract();
+        assert_eq!((g.held, g.peak, g.peak_at), (2, 2, t(2)));
+        g.down();
+        g.down();
+        g.down(); // never below zero
+        assert_eq!(g.held, 0);
+
+        // Per host and in total: the total's peak is the most held at once over all hosts,
+        // not the sum of the hosts' peaks.
+        let mut o = Occupancy::default();
+        let tw = State::TimeWait;
+        o.transition(t(1), 0, State::FinWait2, tw, "FIN received");
+        o.transition(t(2), 0, tw, State::Closed, "2MSL expired");
+        o.transition(t(3), 1, State::FinWait2, tw, "FIN received");
+        o.transition(t(4), 1, State::Closing, tw, "ACK of FIN");
+        o.transition(t(5), 2, State::Closing, tw, "ACK of FIN");
+        o.transition(t(5), 2, tw, State::Closed, crate::tcp::TW_SKIPPED_FULL);
+        assert_eq!(o.host(0, tw).peak, 1);
+        assert_eq!(o.host(1, tw).peak, 2);
+        assert_eq!(o.host(2, tw).peak, 0);
+        assert_eq!(o.all(tw).peak, 2);
+        assert_eq!(o.all(tw).held, 2);
+        assert_eq!(o.host(7, tw), Gauge::default());
+        // FIN_WAIT_2 was left three times and never entered: it stays at zero.
+        assert_eq!(o.all(State::FinWait2).held, 0);
+    }
+}

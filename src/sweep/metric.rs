@@ -329,7 +329,7 @@ fn percentile(text: &str) -> Option<u32> {
 
 fn ordinal(q: u32) -> String {
     let whole = q / 100;
-    if q % 100 != 0 {
+    if !q.is_multiple_of(100) {
         return format!(
             "{}th",
             format!("{}.{:02}", whole, q % 100).trim_end_matches('0')
