@@ -592,12 +592,16 @@ impl TcpTally {
                 .collect();
             let _ = writeln!(
                 out,
-                "TIME_WAIT on {}: entered {} time{}, at most {} at once (at {}); ended: {}; {} still held at the end.",
+                "TIME_WAIT on {}: entered {} time{}, {}; ended: {}; {} still held at the end.",
                 name(*h),
                 tw.entered,
                 plural(tw.entered),
-                held.peak,
-                at(held.peak_at),
+                if held.peak == 0 {
+                    // Every entry was skipped (time_wait = 0s, table full): no record held.
+                    "no record ever held".to_string()
+                } else {
+                    format!("at most {} at once (at {})", held.peak, at(held.peak_at))
+                },
                 if ended.is_empty() {
                     "none yet".into()
                 } else {
