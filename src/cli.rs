@@ -491,14 +491,17 @@ fn plot_sweep(dir: &Path) -> Result<Vec<String>, FigureError> {
             plan.run_count()
         )));
     }
-    let chart = sweep::chart(&plan, &sweep::summarize(&plan, &results));
     let stage = FigureStage::create(dir)?;
-    let base = stage.dir().join("sweep");
-    save_both(&base, &Style::default(), &chart).map_err(|e| match e {
-        PlotError::Io(io) => FigureError::Io(base.clone(), io),
-        other => FigureError::Plot(base.clone(), other),
-    })?;
-    let files = vec!["sweep.svg".to_string(), "sweep.png".to_string()];
+    let mut files = Vec::new();
+    for (stem, chart) in sweep::charts(&plan, &sweep::summarize(&plan, &results)) {
+        let base = stage.dir().join(&stem);
+        save_both(&base, &Style::default(), &chart).map_err(|e| match e {
+            PlotError::Io(io) => FigureError::Io(base.clone(), io),
+            other => FigureError::Plot(base.clone(), other),
+        })?;
+        files.push(format!("{stem}.svg"));
+        files.push(format!("{stem}.png"));
+    }
     stage.commit(&files)?;
     Ok(files)
 }

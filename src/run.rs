@@ -13,7 +13,8 @@ use crate::scenario::{OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{NetstatRow, TcpLog};
 use crate::world::{
-    ConfigError, Halt, NetworkEvent, Observer, PacketEvent, RunStats, World, WorldConfig,
+    AppOutcome, ConfigError, Halt, NetworkEvent, Observer, PacketEvent, RunStats, World,
+    WorldConfig,
 };
 
 /// What the command line may change about a run.
@@ -314,5 +315,16 @@ impl Observer for Tee<'_> {
         if let Some(p) = self.progress.as_deref_mut() {
             p.update(now, events);
         }
+    }
+
+    fn outcome(
+        &mut self,
+        net: &Network,
+        time: SimTime,
+        node: NodeId,
+        app: u32,
+        outcome: &AppOutcome,
+    ) {
+        self.recorder.outcome(net, time, node, app, outcome);
     }
 }

@@ -23,7 +23,7 @@ pub use netstat::{COUNT_COLUMNS, NETSTAT_HEADER, Netstat, format_table};
 pub use output::{MARKER, OutDir, OutError, StagedDir, clean_stale, remove_staged_on_signal};
 pub use pcap::PcapWriter;
 pub use summary::{Tally, header};
-pub use tcp::{CONNECTION_COLUMNS, STATE_COLUMNS, TcpTally, render_capacity};
+pub use tcp::{CONNECTION_COLUMNS, Gauge, Occupancy, STATE_COLUMNS, TcpTally, render_capacity};
 
 use crate::net::{Network, NodeId, Packet, Port};
 use crate::scenario::{OutputOptions, PcapMode};

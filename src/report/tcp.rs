@@ -96,8 +96,10 @@ pub struct TcpTally {
     lost_duplicates: Vec<LostDuplicate>,
     lost_duplicate_count: u64,
     tcp_ttl_deaths: Vec<Duration>,
-    /// Per host: TIME_WAIT entered, now held, most ever held, ended early by cause.
+    /// Per host: TIME_WAIT entered, ended by cause.
     time_wait: Vec<TimeWaitTally>,
+    /// Sockets held per state and host, now and at most.
+    occupancy: Occupancy,
     tw_overflows: u64,
     /// Handshake segments listeners dropped, by (host, listener, why): count, first, last.
     listen_drops: BTreeMap<(u32, SocketAddrV4, ListenDropKind), NoteTally>,
@@ -123,10 +125,105 @@ struct Dwell {
 #[derive(Default, Clone)]
 struct TimeWaitTally {
     entered: u64,
-    held: u64,
-    peak: u64,
-    peak_at: SimTime,
     ended: BTreeMap<&'static str, u64>,
+}
+
+/// How many of something are held now and the most ever held at once: exact, since it moves on
+/// every entry and exit rather than being sampled.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gauge {
+    /// Held now.
+    pub held: u64,
+    /// Most held at once.
+    pub peak: u64,
+    /// When that peak was first reached.
+    pub peak_at: SimTime,
+    /// The peak before the last `up` raised it, for `retract`.
+    before: Option<(u64, SimTime)>,
+}
+
+impl Gauge {
+    /// One more held from `time`.
+    pub fn up(&mut self, time: SimTime) {
+        self.held += 1;
+        if self.held > self.peak {
+            self.before = Some((self.peak, self.peak_at));
+            self.peak = self.held;
+            self.peak_at = time;
+        } else {
+            self.before = None;
+        }
+    }
+
+    /// One fewer held.
+    pub fn down(&mut self) {
+        self.held = self.held.saturating_sub(1);
+        self.before = None;
+    }
+
+    /// Takes back the last `up`, peak included, as if it had never happened.
+    pub fn retract(&mut self) {
+        self.held = self.held.saturating_sub(1);
+        if let Some((peak, at)) = self.before.take() {
+            self.peak = peak;
+            self.peak_at = at;
+        }
+    }
+}
+
+/// Sockets in each TCP state (TIME_WAIT: records in the TIME_WAIT table), per host and over
+/// all hosts, now and at most at once; moved by every state transition.
+#[derive(Default)]
+pub struct Occupancy {
+    hosts: Vec<[Gauge; 11]>,
+    all: [Gauge; 11],
+}
+
+/// A state's place in [`State::ALL`].
+fn state_index(s: State) -> usize {
+    s as usize
+}
+
+impl Occupancy {
+    fn transition(&mut self, time: SimTime, host: u32, from: State, to: State, cause: &str) {
+        let skipped = from == State::TimeWait && time_wait_skipped(cause);
+        let gauges = per_host(&mut self.hosts, host);
+        if from != State::Closed {
+            let i = state_index(from);
+            if skipped {
+                gauges[i].retract();
+                self.all[i].retract();
+            } else {
+                gauges[i].down();
+                self.all[i].down();
+            }
+        }
+        if to != State::Closed {
+            let i = state_index(to);
+            gauges[i].up(time);
+            self.all[i].up(time);
+        }
+    }
+
+    /// `state` on host `host` (node index).
+    pub fn host(&self, host: u32, state: State) -> Gauge {
+        self.hosts
+            .get(host as usize)
+            .map(|g| g[state_index(state)])
+            .unwrap_or_default()
+    }
+
+    /// `state` summed over all hosts (its peak is the most held at once in total, not the sum
+    /// of the hosts' peaks).
+    pub fn all(&self, state: State) -> Gauge {
+        self.all[state_index(state)]
+    }
+}
+
+/// Whether a TIME_WAIT -> CLOSED transition is one the host skipped the moment the socket
+/// entered TIME_WAIT (`time_wait = 0s`, or the table full): no record was ever held.
+fn time_wait_skipped(cause: &str) -> bool {
+    cause == crate::tcp::TW_SKIPPED_ZERO || cause == crate::tcp::TW_SKIPPED_FULL
 }
 
 /// One (host, 4-tuple)'s history.
@@ -191,6 +288,11 @@ impl TcpTally {
         self.lost_duplicate_count
     }
 
+    /// Sockets held per state and host, now and at most at once.
+    pub fn occupancy(&self) -> &Occupancy {
+        &self.occupancy
+    }
+
     fn conn_name(net: &Network, c: ConnId) -> String {
         let host = net
             .nodes
@@ -248,22 +350,17 @@ impl TcpTally {
                 }
                 if t.to == State::TimeWait {
                     self.tuples.entry((node.0, t.tuple)).or_default().time_wait = true;
-                    let tw = per_host(&mut self.time_wait, node.0);
-                    tw.entered += 1;
-                    tw.held += 1;
-                    if tw.held > tw.peak {
-                        tw.peak = tw.held;
-                        tw.peak_at = time;
-                    }
+                    per_host(&mut self.time_wait, node.0).entered += 1;
                 }
                 if t.from == State::TimeWait {
                     if let Some(e) = self.tuples.get_mut(&(node.0, t.tuple)) {
                         e.time_wait = false;
                     }
                     let tw = per_host(&mut self.time_wait, node.0);
-                    tw.held = tw.held.saturating_sub(1);
                     *tw.ended.entry(t.cause).or_default() += 1;
                 }
+                self.occupancy
+                    .transition(time, node.0, t.from, t.to, t.cause);
                 if matches!(
                     t.from,
                     State::SynSent
@@ -500,6 +597,7 @@ impl TcpTally {
             if tw.entered == 0 {
                 continue;
             }
+            let held = self.occupancy.host(*h, State::TimeWait);
             let ended: Vec<String> = tw
                 .ended
                 .iter()
@@ -507,18 +605,22 @@ impl TcpTally {
                 .collect();
             let _ = writeln!(
                 out,
-                "TIME_WAIT on {}: entered {} time{}, at most {} at once (at {}); ended: {}; {} still held at the end.",
+                "TIME_WAIT on {}: entered {} time{}, {}; ended: {}; {} still held at the end.",
                 name(*h),
                 tw.entered,
                 plural(tw.entered),
-                tw.peak,
-                at(tw.peak_at),
+                if held.peak == 0 {
+                    // Every entry was skipped (time_wait = 0s, table full): no record held.
+                    "no record ever held".to_string()
+                } else {
+                    format!("at most {} at once (at {})", held.peak, at(held.peak_at))
+                },
                 if ended.is_empty() {
                     "none yet".into()
                 } else {
                     ended.join(", ")
                 },
-                tw.held
+                held.held
             );
         }
         for ((host, listener, why), (n, first, last)) in &self.listen_drops {
@@ -700,4 +802,54 @@ fn round(d: Duration) -> Duration {
 /// Instants in sentences: to the microsecond.
 fn at(t: SimTime) -> SimTime {
     t.round_to(Duration::from_micros(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_index_is_the_place_in_all() {
+        for (i, s) in State::ALL.iter().enumerate() {
+            assert_eq!(state_index(*s), i, "{}", s.name());
+        }
+    }
+
+    #[test]
+    fn a_gauge_is_exact_and_a_retracted_entry_leaves_no_peak() {
+        let t = |s: u64| SimTime::ZERO + Duration::from_secs(s);
+        let mut g = Gauge::default();
+        g.up(t(1));
+        g.up(t(2));
+        g.down();
+        g.up(t(3));
+        assert_eq!((g.held, g.peak, g.peak_at), (2, 2, t(2)));
+        // Entered and skipped at once: as if it never happened, peak included.
+        g.up(t(4));
+        g.retract();
+        assert_eq!((g.held, g.peak, g.peak_at), (2, 2, t(2)));
+        g.down();
+        g.down();
+        g.down(); // never below zero
+        assert_eq!(g.held, 0);
+
+        // Per host and in total: the total's peak is the most held at once over all hosts,
+        // not the sum of the hosts' peaks.
+        let mut o = Occupancy::default();
+        let tw = State::TimeWait;
+        o.transition(t(1), 0, State::FinWait2, tw, "FIN received");
+        o.transition(t(2), 0, tw, State::Closed, "2MSL expired");
+        o.transition(t(3), 1, State::FinWait2, tw, "FIN received");
+        o.transition(t(4), 1, State::Closing, tw, "ACK of FIN");
+        o.transition(t(5), 2, State::Closing, tw, "ACK of FIN");
+        o.transition(t(5), 2, tw, State::Closed, crate::tcp::TW_SKIPPED_FULL);
+        assert_eq!(o.host(0, tw).peak, 1);
+        assert_eq!(o.host(1, tw).peak, 2);
+        assert_eq!(o.host(2, tw).peak, 0);
+        assert_eq!(o.all(tw).peak, 2);
+        assert_eq!(o.all(tw).held, 2);
+        assert_eq!(o.host(7, tw), Gauge::default());
+        // FIN_WAIT_2 was left three times and never entered: it stays at zero.
+        assert_eq!(o.all(State::FinWait2).held, 0);
+    }
 }

@@ -7,15 +7,16 @@ use rayon::prelude::*;
 
 use crate::net::{Network, NodeId};
 use crate::report::TcpTally;
-use crate::sim::SimTime;
-use crate::tcp::{State, TcpLog};
-use crate::world::{Observer, PacketEvent, World, WorldConfig};
+use crate::sim::{Duration, SimTime};
+use crate::tcp::{ConnError, State, TcpLog};
+use crate::world::{AppOutcome, Observer, PacketEvent, PacketEventKind, World, WorldConfig};
 
 use super::SweepError;
+use super::metric::{CURL_CODES, Errno, Kind, Metric, nearest_rank};
 use super::plan::Plan;
 
 /// What one run found.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RunOutcome {
     /// Bytes delivered from the wrong incarnation.
     pub corrupted_bytes: u64,
@@ -29,10 +30,13 @@ pub struct RunOutcome {
     pub connect_failures: u64,
     /// Events the simulation ran.
     pub events: u64,
+    /// The sweep's chosen metrics, in its order (empty when it chose none): counts, or
+    /// durations in nanoseconds; `None` where a run has no value (no request completed).
+    pub values: Vec<Option<u64>>,
 }
 
 /// One run of a sweep.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunResult {
     /// Index in the full run list (grid point major, seed minor).
     pub run: usize,
@@ -44,14 +48,31 @@ pub struct RunResult {
     pub outcome: RunOutcome,
 }
 
-/// Counts what a sweep tabulates; TCP's audit is the same [`TcpTally`] the run reports use.
+/// Counts what a sweep tabulates; TCP's audit and the sockets held per state are the same
+/// [`TcpTally`] the run reports use. Per packet it only compares the event's kind.
+#[derive(Default)]
 struct Counter {
     tcp: TcpTally,
     outcome: RunOutcome,
+    /// Failed connects by errno, in [`Errno::ALL`] order.
+    connect_failed: [u64; 4],
+    /// curl failures by exit code, in [`CURL_CODES`] order.
+    curl_failed: [u64; 3],
+    /// Durations of completed requests.
+    latencies: Vec<Duration>,
+    ttl_expired: u64,
+    retransmissions: u64,
+}
+
+fn errno_slot(e: Errno) -> usize {
+    Errno::ALL.iter().position(|x| *x == e).unwrap_or(0)
 }
 
 impl Observer for Counter {
     fn packet(&mut self, _net: &Network, ev: &PacketEvent<'_>) {
+        if ev.kind == PacketEventKind::TtlExpired {
+            self.ttl_expired += 1;
+        }
         self.tcp.packet(ev);
     }
 
@@ -60,8 +81,19 @@ impl Observer for Counter {
             TcpLog::State(t) if t.from == State::Closed && t.to == State::SynSent => {
                 self.outcome.connections += 1;
             }
-            TcpLog::Closed(r) if r.active && r.established_at.is_none() => {
-                self.outcome.connect_failures += 1;
+            TcpLog::Closed(r) => {
+                self.retransmissions += u64::from(r.retransmissions);
+                if r.active && r.established_at.is_none() {
+                    self.outcome.connect_failures += 1;
+                    let errno = match r.error {
+                        Some(ConnError::Refused) => Some(Errno::ConnRefused),
+                        Some(ConnError::TimedOut) => Some(Errno::TimedOut),
+                        _ => None,
+                    };
+                    if let Some(e) = errno {
+                        self.connect_failed[errno_slot(e)] += 1;
+                    }
+                }
             }
             _ => {}
         }
@@ -69,41 +101,98 @@ impl Observer for Counter {
         let _ = self.tcp.log(net, time, node, log);
     }
 
-    fn app(&mut self, _net: &Network, _time: SimTime, _node: NodeId, _app: u32, message: &str) {
-        if is_refused_connect(message) {
-            self.outcome.connect_refused += 1;
+    fn outcome(
+        &mut self,
+        _net: &Network,
+        _time: SimTime,
+        _node: NodeId,
+        _app: u32,
+        outcome: &AppOutcome,
+    ) {
+        match *outcome {
+            AppOutcome::ConnectFailed(e) => {
+                self.outcome.connect_refused += 1;
+                self.connect_failed[errno_slot(Errno::of(e))] += 1;
+            }
+            AppOutcome::CurlFailed(code) => {
+                if let Some(i) = CURL_CODES.iter().position(|c| *c == code) {
+                    self.curl_failed[i] += 1;
+                }
+            }
+            AppOutcome::RequestCompleted { took } => self.latencies.push(took),
         }
     }
 }
 
-/// Whether an application's message reports a connect() that failed at once (no port, or the
-/// 4-tuple held). The apps say so only in words: the sender's "connect() from port P failed:
-/// ..." and curl's "(7) Failed to connect ... Cannot assign requested address" or "Address
-/// already in use"; curl's refused and timed-out variants are connections that failed later,
-/// counted from TCP.
-fn is_refused_connect(message: &str) -> bool {
-    (message.starts_with("connect() ") && message.contains(" failed"))
-        || (message.starts_with("curl: (7) Failed to connect")
-            && (message.ends_with("Cannot assign requested address")
-                || message.ends_with("Address already in use")))
+impl Counter {
+    /// The value of each of `metrics` once the run is over; `hosts` names the nodes by index.
+    fn values(&mut self, metrics: &[Metric], hosts: &[&str]) -> Vec<Option<u64>> {
+        if metrics.iter().any(|m| matches!(m.kind, Kind::Latency(_))) {
+            self.latencies.sort_unstable();
+        }
+        let occupancy = self.tcp.occupancy();
+        let gauge = |state: State, host: &Option<String>| match host {
+            None => Some(occupancy.all(state)),
+            Some(h) => hosts
+                .iter()
+                .position(|n| n == h)
+                .map(|i| occupancy.host(i as u32, state)),
+        };
+        let o = &self.outcome;
+        metrics
+            .iter()
+            .map(|m| match &m.kind {
+                Kind::Corrupted => Some(u64::from(o.corrupted_bytes > 0)),
+                Kind::CorruptedBytes => Some(o.corrupted_bytes),
+                Kind::LostDuplicates => Some(o.lost_duplicates),
+                Kind::Connections => Some(o.connections),
+                Kind::ConnectRefused => Some(o.connect_refused),
+                Kind::ConnectFailures => Some(o.connect_failures),
+                Kind::Peak(s, h) => gauge(*s, h).map(|g| g.peak),
+                Kind::Final(s, h) => gauge(*s, h).map(|g| g.held),
+                Kind::ConnectFailed(None) => Some(self.connect_failed.iter().sum()),
+                Kind::ConnectFailed(Some(e)) => Some(self.connect_failed[errno_slot(*e)]),
+                Kind::CurlFailed(None) => Some(self.curl_failed.iter().sum()),
+                Kind::CurlFailed(Some(c)) => CURL_CODES
+                    .iter()
+                    .position(|x| x == c)
+                    .map(|i| self.curl_failed[i]),
+                Kind::RequestsCompleted => Some(self.latencies.len() as u64),
+                Kind::Latency(q) => nearest_rank(&self.latencies, *q).map(Duration::as_nanos),
+                Kind::TtlExpired => Some(self.ttl_expired),
+                Kind::Retransmissions => Some(self.retransmissions),
+                Kind::Events => Some(o.events),
+            })
+            .collect()
+    }
 }
 
 /// Runs one configuration with `seed` to `until`, in memory: no file is written.
 pub fn run_one(config: &WorldConfig, seed: u64, until: SimTime) -> Result<RunOutcome, String> {
+    run_measured(config, seed, until, &[])
+}
+
+/// [`run_one`], also measuring `metrics` (into [`RunOutcome::values`], in their order).
+pub fn run_measured(
+    config: &WorldConfig,
+    seed: u64,
+    until: SimTime,
+    metrics: &[Metric],
+) -> Result<RunOutcome, String> {
     let mut config = config.clone();
     config.seed = seed;
     let mut world = World::new(&config).map_err(|e| e.to_string())?;
-    let mut counter = Counter {
-        tcp: TcpTally::default(),
-        outcome: RunOutcome::default(),
-    };
+    let mut counter = Counter::default();
     let stats = world.run(until, &mut counter);
     world.finish(&mut counter);
-    let mut outcome = counter.outcome;
-    outcome.corrupted_bytes = counter.tcp.corrupted_bytes();
-    outcome.lost_duplicates = counter.tcp.lost_duplicates();
-    outcome.events = stats.events;
-    Ok(outcome)
+    counter.outcome.corrupted_bytes = counter.tcp.corrupted_bytes();
+    counter.outcome.lost_duplicates = counter.tcp.lost_duplicates();
+    counter.outcome.events = stats.events;
+    if !metrics.is_empty() {
+        let hosts: Vec<&str> = config.nodes.iter().map(|n| n.name.as_str()).collect();
+        counter.outcome.values = counter.values(metrics, &hosts);
+    }
+    Ok(counter.outcome)
 }
 
 /// Runs the runs at `indices` of `plan` on `jobs` threads (all cores if `None`), returning the
@@ -129,11 +218,13 @@ pub fn execute(
                 let point = &plan.points[grid];
                 // The World is built here, on the worker: it holds `Rc`s and never crosses threads.
                 let until = SimTime::ZERO + point.scenario.duration;
-                let outcome = run_one(&point.scenario.config, seed, until).map_err(|e| {
-                    SweepError::Run(format!(
-                        "run {run} (grid point {grid}, seed {seed}) could not be built: {e}"
-                    ))
-                })?;
+                let metrics = plan.spec.metrics.as_deref().unwrap_or_default();
+                let outcome =
+                    run_measured(&point.scenario.config, seed, until, metrics).map_err(|e| {
+                        SweepError::Run(format!(
+                            "run {run} (grid point {grid}, seed {seed}) could not be built: {e}"
+                        ))
+                    })?;
                 bar.inc(1);
                 Ok(RunResult {
                     run,
@@ -164,27 +255,4 @@ fn progress_bar(len: u64) -> ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refused_connects_are_recognised_in_the_apps_words() {
-        assert!(is_refused_connect(
-            "connect() from port 5555 failed: Cannot assign requested address; retrying in 500ms"
-        ));
-        assert!(is_refused_connect(
-            "curl: (7) Failed to connect to 10.0.0.2 port 80: Address already in use"
-        ));
-        assert!(!is_refused_connect(
-            "curl: (7) Failed to connect to 10.0.0.2 port 80: Connection timed out"
-        ));
-        // A RST to the SYN is a connection that failed later, not a refused connect() call.
-        assert!(!is_refused_connect(
-            "curl: (7) Failed to connect to 10.0.0.2 port 80: Connection refused"
-        ));
-        assert!(!is_refused_connect("connection reset by peer"));
-    }
 }

@@ -1,13 +1,92 @@
 //! The sweep's headline figure: the proportion of runs with a corrupted stream against the x
 //! parameter, one line per value of the other parameters, with 95 % Wilson bands.
 
+use super::metric::Metric;
 use super::plan::Plan;
 use super::table::SummaryRow;
 use crate::report::plot::{LineChart, Series};
 use crate::report::plural;
 
-/// The figure for `rows` (one per grid point, in grid order).
+/// The figure for `rows` (one per grid point, in grid order): the first chosen metric's, or
+/// without chosen metrics the proportion of runs with a corrupted stream.
 pub fn chart(plan: &Plan, rows: &[SummaryRow]) -> LineChart {
+    match plan.spec.metrics.as_deref().and_then(|m| m.first()) {
+        Some(m) => metric_chart(plan, rows, 0, m),
+        None => {
+            let seeds = plan.spec.seeds.len();
+            series_chart(
+                plan,
+                rows,
+                |r| Some((r.proportion, r.wilson.0, r.wilson.1)),
+                Labels {
+                    title: format!(
+                        "Runs with a corrupted stream ({seeds} seed{} per point, 95% Wilson bands)",
+                        plural(seeds as u64)
+                    ),
+                    single: "runs with a corrupted stream".into(),
+                    y_label: "proportion of runs".into(),
+                    y_range: Some((0.0, 1.0)),
+                },
+            )
+        }
+    }
+}
+
+/// Every figure of a sweep: (file stem, chart); `sweep` first, then `sweep_<metric>` for each
+/// chosen metric after the first.
+pub fn charts(plan: &Plan, rows: &[SummaryRow]) -> Vec<(String, LineChart)> {
+    let mut out = vec![("sweep".to_string(), chart(plan, rows))];
+    for (i, m) in plan.spec.metrics.iter().flatten().enumerate().skip(1) {
+        out.push((m.file_stem(), metric_chart(plan, rows, i, m)));
+    }
+    out
+}
+
+/// The figure of chosen metric `i`.
+fn metric_chart(plan: &Plan, rows: &[SummaryRow], i: usize, m: &Metric) -> LineChart {
+    let seeds = plan.spec.seeds.len();
+    let (what, y_label) = m.describe();
+    let interval = if m.is_proportion() {
+        "95% Wilson bands"
+    } else {
+        "mean, 95% t bands"
+    };
+    series_chart(
+        plan,
+        rows,
+        |r| {
+            let s = r.metrics.get(i)?;
+            s.value.is_finite().then_some((s.value, s.lo, s.hi))
+        },
+        Labels {
+            title: format!(
+                "{what} ({seeds} seed{} per point, {interval})",
+                plural(seeds as u64)
+            ),
+            single: m.name.clone(),
+            y_label,
+            y_range: m.is_proportion().then_some((0.0, 1.0)),
+        },
+    )
+}
+
+/// A figure's words.
+struct Labels {
+    title: String,
+    /// The line's name when nothing else is swept.
+    single: String,
+    y_label: String,
+    y_range: Option<(f64, f64)>,
+}
+
+/// One line per combination of the parameters other than x, through `value(row)` = (y, lo,
+/// hi); the interval is drawn as a band where it exists.
+fn series_chart(
+    plan: &Plan,
+    rows: &[SummaryRow],
+    value: impl Fn(&SummaryRow) -> Option<(f64, f64, f64)>,
+    labels: Labels,
+) -> LineChart {
     let params = &plan.spec.parameters;
     let others: Vec<usize> = (0..params.len())
         .filter(|&i| Some(i) != plan.spec.x)
@@ -50,7 +129,7 @@ pub fn chart(plan: &Plan, rows: &[SummaryRow]) -> LineChart {
         .map(|(key, mut rows)| {
             rows.sort_by(|a, b| a.x.total_cmp(&b.x));
             let name = if others.is_empty() {
-                "runs with a corrupted stream".to_string()
+                labels.single.clone()
             } else {
                 others
                     .iter()
@@ -59,9 +138,22 @@ pub fn chart(plan: &Plan, rows: &[SummaryRow]) -> LineChart {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            let points = rows.iter().map(|r| (r.x, r.proportion)).collect();
-            let band = rows.iter().map(|r| (r.x, r.wilson.0, r.wilson.1)).collect();
-            Series::new(name, points).with_markers().with_band(band)
+            let values: Vec<(f64, (f64, f64, f64))> = rows
+                .iter()
+                .filter_map(|r| value(r).map(|v| (r.x, v)))
+                .collect();
+            let points = values.iter().map(|(x, (y, _, _))| (*x, *y)).collect();
+            let band: Vec<(f64, f64, f64)> = values
+                .iter()
+                .filter(|(_, (_, lo, hi))| lo.is_finite() && hi.is_finite())
+                .map(|(x, (_, lo, hi))| (*x, *lo, *hi))
+                .collect();
+            let s = Series::new(name, points).with_markers();
+            if band.is_empty() {
+                s
+            } else {
+                s.with_band(band)
+            }
         })
         .collect();
     // A line that coincides with an earlier one is dashed, so both stay visible.
@@ -70,22 +162,18 @@ pub fn chart(plan: &Plan, rows: &[SummaryRow]) -> LineChart {
             series[i] = std::mem::take(&mut series[i]).dashed();
         }
     }
-    let seeds = plan.spec.seeds.len();
     let mut vlines = Vec::new();
     if plan.x_is_time_wait {
         vlines.push((1.0, "MSL".to_string()));
         vlines.push((2.0, "2 x MSL".to_string()));
     }
     LineChart {
-        title: format!(
-            "Runs with a corrupted stream ({seeds} seed{} per point, 95% Wilson bands)",
-            plural(seeds as u64)
-        ),
+        title: labels.title,
         x_label: plan.x_label.clone(),
-        y_label: "proportion of runs".into(),
+        y_label: labels.y_label,
         series,
         x_range: None,
-        y_range: Some((0.0, 1.0)),
+        y_range: labels.y_range,
         vlines,
     }
 }

@@ -70,7 +70,23 @@ impl SweepManifest {
             shard: shard.to_string(),
             shard_runs,
             overrides: spec.overrides.iter().map(ToString::to_string).collect(),
-            statistics: STATISTICS.to_string(),
+            statistics: match &plan.spec.metrics {
+                None => STATISTICS.to_string(),
+                Some(metrics) => metrics
+                    .iter()
+                    .map(|m| {
+                        if m.is_proportion() {
+                            format!("{}: proportion of runs, 95% Wilson score interval", m.name)
+                        } else {
+                            format!(
+                                "{}: mean, 95% Student t interval (mean +- t(0.975, n-1) s / sqrt(n))",
+                                m.name
+                            )
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            },
             timewait_version: env!("CARGO_PKG_VERSION").to_string(),
             command,
             files,

@@ -161,7 +161,10 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<SweepOutput, SweepE
                         dir.display()
                     )));
                 }
-                None => slots[r.run] = Some((dir, r)),
+                None => {
+                    let i = r.run;
+                    slots[i] = Some((dir, r));
+                }
             }
         }
     }

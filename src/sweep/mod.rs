@@ -11,6 +11,7 @@ mod exec;
 mod figure;
 mod manifest;
 mod merge;
+pub mod metric;
 mod plan;
 pub mod set;
 mod spec;
@@ -23,13 +24,16 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-pub use exec::{RunOutcome, RunResult, execute, run_one};
-pub use figure::chart;
+pub use exec::{RunOutcome, RunResult, execute, run_measured, run_one};
+pub use figure::{chart, charts};
 pub use manifest::{STATISTICS, SweepManifest};
 pub use merge::merge;
 pub use plan::{GridPoint, Plan};
 pub use spec::{Parameter, SweepSpec, label};
-pub use table::{OUTCOME_COLUMNS, SUMMARY_COLUMNS, SummaryRow, read_runs, runs_header, summarize};
+pub use table::{
+    MetricStats, OUTCOME_COLUMNS, SUMMARY_COLUMNS, SummaryRow, metric_summary_columns, read_runs,
+    runs_header, summarize,
+};
 
 use crate::report::{MARKER, OutDir, StagedDir, html};
 use crate::scenario::bundled;
@@ -315,11 +319,12 @@ pub(crate) fn write(
     let summary = if shard.count == 1 {
         let rows = summarize(plan, &results);
         put("summary.csv", &|p| table::write_summary(p, plan, &rows))?;
-        let fig = chart(plan, &rows);
-        let base = stage.file("sweep");
-        save_both(&base, &Style::default(), &fig).map_err(|e| io_err(&base)(e.into()))?;
-        files.push("sweep.svg".into());
-        files.push("sweep.png".into());
+        for (stem, fig) in charts(plan, &rows) {
+            let base = stage.file(&stem);
+            save_both(&base, &Style::default(), &fig).map_err(|e| io_err(&base)(e.into()))?;
+            files.push(format!("{stem}.svg"));
+            files.push(format!("{stem}.png"));
+        }
         Some(rows)
     } else {
         None
@@ -370,11 +375,36 @@ pub fn render_summary(plan: &Plan, rows: &[SummaryRow]) -> String {
         .iter()
         .map(|p| p.path.clone())
         .collect();
-    header.push("corrupted runs (95% Wilson interval)".into());
-    header.push("mean corrupted bytes".into());
+    if let Some(metrics) = &plan.spec.metrics {
+        header.extend(metrics.iter().map(|m| {
+            if m.is_proportion() {
+                format!("{} (95% Wilson)", m.name)
+            } else {
+                format!("{} mean (95% t)", m.name)
+            }
+        }));
+    } else {
+        header.push("corrupted runs (95% Wilson interval)".into());
+        header.push("mean corrupted bytes".into());
+    }
     let mut lines = vec![header];
     for r in rows {
         let mut line = plan.labels(r.grid);
+        if let Some(metrics) = &plan.spec.metrics {
+            for (m, s) in metrics.iter().zip(&r.metrics) {
+                line.push(if !s.value.is_finite() {
+                    "-".to_string()
+                } else if m.is_proportion() {
+                    format!("{}/{} = {:.2} ({:.2}-{:.2})", s.k, s.n, s.value, s.lo, s.hi)
+                } else if s.lo.is_finite() {
+                    format!("{} ({}-{})", short(s.value), short(s.lo), short(s.hi))
+                } else {
+                    short(s.value)
+                });
+            }
+            lines.push(line);
+            continue;
+        }
         line.push(format!(
             "{}/{} = {:.2} ({:.2}-{:.2})",
             r.corrupted_runs, r.runs, r.proportion, r.wilson.0, r.wilson.1
@@ -402,6 +432,17 @@ pub fn render_summary(plan: &Plan, rows: &[SummaryRow]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A mean for the terminal: four significant figures or so.
+fn short(v: f64) -> String {
+    if v.abs() >= 100.0 || v == v.trunc() {
+        format!("{v:.1}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.3}")
+    } else {
+        format!("{v:.6}")
+    }
 }
 
 #[cfg(test)]

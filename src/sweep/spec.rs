@@ -8,8 +8,12 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::SweepError;
+use super::metric::Metric;
 use super::set::Override;
 use crate::scenario::{ScenarioError, locate, nearest};
+
+/// The fields of `[sweep]`.
+const FIELDS: [&str; 4] = ["seeds", "x", "parameters", "metrics"];
 
 /// Values one range may expand to at most: a typo in `step` should not start a million runs.
 pub const MAX_RANGE_VALUES: usize = 10_000;
@@ -57,6 +61,9 @@ pub struct SweepSpec {
     pub seeds_span: Range<usize>,
     /// `--set` overrides applied to the base scenario before the grid's values.
     pub overrides: Vec<Override>,
+    /// The metrics chosen by `metrics = [...]`, in order; `None` without that field (the
+    /// default columns, see [`super::metric::DEFAULT`]).
+    pub metrics: Option<Vec<Metric>>,
 }
 
 impl SweepSpec {
@@ -107,15 +114,15 @@ impl SweepSpec {
         };
         for (k, _) in table.iter() {
             let key: &str = k.get_ref();
-            if !["seeds", "x", "parameters"].contains(&key) {
-                let hint = nearest(key, ["seeds", "x", "parameters"])
+            if !FIELDS.contains(&key) {
+                let hint = nearest(key, FIELDS)
                     .map(|n| format!(" (did you mean `{n}`?)"))
                     .unwrap_or_default();
                 return Err(err(
                     Some(k.span()),
                     &format!("sweep.{key}"),
                     format!(
-                        "unknown field `{key}`, expected one of `seeds`, `x`, `parameters`{hint}"
+                        "unknown field `{key}`, expected one of `seeds`, `x`, `parameters`, `metrics`{hint}"
                     ),
                 ));
             }
@@ -192,7 +199,16 @@ impl SweepSpec {
             }
         };
 
+        let metrics = match table.get("metrics") {
+            None => None,
+            Some(v) => Some(
+                parse_metrics(v, &host_names(root.get_ref()))
+                    .map_err(|(s, m)| err(Some(s), "sweep.metrics", m))?,
+            ),
+        };
+
         Ok(SweepSpec {
+            metrics,
             file: file.to_string(),
             name: name.to_string(),
             source: source.to_string(),
@@ -239,6 +255,53 @@ impl SweepSpec {
             .iter()
             .fold(1u64, |n, p| n.saturating_mul(p.values.len() as u64))
     }
+}
+
+/// The `name` of every `[[host]]` in the document, in order.
+fn host_names(root: &DeTable<'_>) -> Vec<String> {
+    let Some(DeValue::Array(hosts)) = root.get("host").map(|h| h.get_ref()) else {
+        return Vec::new();
+    };
+    hosts
+        .iter()
+        .filter_map(|h| match h.get_ref() {
+            DeValue::Table(t) => match t.get("name").map(|n| n.get_ref()) {
+                Some(DeValue::String(n)) => Some(n.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// `metrics = ["peak_time_wait", "connect_failed:EADDRNOTAVAIL", ...]`: distinct known names.
+fn parse_metrics(v: &Spanned<DeValue<'_>>, hosts: &[String]) -> Result<Vec<Metric>, SpannedError> {
+    let hosts: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    let DeValue::Array(items) = v.get_ref() else {
+        return Err((
+            v.span(),
+            "expected a list of metric names, such as [\"peak_time_wait\", \"connect_failed\"]"
+                .into(),
+        ));
+    };
+    if items.is_empty() {
+        return Err((
+            v.span(),
+            "the list of metrics is empty (leave `metrics` out for the default columns)".into(),
+        ));
+    }
+    let mut out: Vec<Metric> = Vec::with_capacity(items.len());
+    for item in items {
+        let DeValue::String(name) = item.get_ref() else {
+            return Err((item.span(), "expected a metric name (a string)".into()));
+        };
+        let m = Metric::parse(name, &hosts).map_err(|e| (item.span(), e))?;
+        if out.iter().any(|o| o.name == m.name) {
+            return Err((item.span(), format!("metric `{name}` is listed twice")));
+        }
+        out.push(m);
+    }
+    Ok(out)
 }
 
 /// The text of a value in tables and legends: strings bare, anything else as TOML writes it.

@@ -5,6 +5,7 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 
 use super::exec::{RunOutcome, RunResult};
+use super::metric::Metric;
 use super::plan::Plan;
 use super::stats;
 
@@ -40,8 +41,52 @@ pub fn runs_header(plan: &Plan) -> Vec<String> {
     let mut h = vec!["run".to_string(), "grid".to_string()];
     h.extend(plan.spec.parameters.iter().map(|p| p.path.clone()));
     h.push("seed".into());
-    h.extend(OUTCOME_COLUMNS.iter().map(|c| c.to_string()));
+    match &plan.spec.metrics {
+        Some(metrics) => h.extend(metrics.iter().map(|m| m.name.clone())),
+        None => h.extend(OUTCOME_COLUMNS.iter().map(|c| c.to_string())),
+    }
     h
+}
+
+/// A metric's value as `runs.csv` writes it: a count, seconds with 9 decimals, or empty.
+fn cell(m: &Metric, v: Option<u64>) -> String {
+    match v {
+        None => String::new(),
+        Some(n) if m.is_duration() => format!("{}.{:09}", n / 1_000_000_000, n % 1_000_000_000),
+        Some(n) => n.to_string(),
+    }
+}
+
+/// Reads a cell back: the exact value [`cell`] wrote.
+fn parse_cell(m: &Metric, text: &str) -> Result<Option<u64>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let bad = || {
+        format!(
+            "`{text}` is not a {} in column {}",
+            if m.is_duration() {
+                "time in seconds"
+            } else {
+                "count"
+            },
+            m.name
+        )
+    };
+    if m.is_duration() {
+        let (s, ns) = text.split_once('.').ok_or_else(bad)?;
+        if ns.len() != 9 || !ns.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let s: u64 = s.parse().map_err(|_| bad())?;
+        let ns: u64 = ns.parse().map_err(|_| bad())?;
+        s.checked_mul(1_000_000_000)
+            .and_then(|v| v.checked_add(ns))
+            .map(Some)
+            .ok_or_else(bad)
+    } else {
+        text.parse::<u64>().map(Some).map_err(|_| bad())
+    }
 }
 
 fn writer(path: &Path) -> io::Result<csv::Writer<BufWriter<File>>> {
@@ -59,6 +104,16 @@ pub fn write_runs(path: &Path, plan: &Plan, results: &[RunResult]) -> io::Result
         let mut row = vec![r.run.to_string(), r.grid.to_string()];
         row.extend(plan.labels(r.grid));
         row.push(r.seed.to_string());
+        if let Some(metrics) = &plan.spec.metrics {
+            row.extend(
+                metrics
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| cell(m, o.values.get(i).copied().flatten())),
+            );
+            w.write_record(&row)?;
+            continue;
+        }
         row.extend(
             [
                 u64::from(o.corrupted_bytes > 0),
@@ -133,6 +188,23 @@ pub fn read_runs(path: &Path, plan: &Plan) -> Result<Vec<RunResult>, String> {
             ));
         }
         let base = 3 + params;
+        if let Some(metrics) = &plan.spec.metrics {
+            let values = metrics
+                .iter()
+                .enumerate()
+                .map(|(i, m)| parse_cell(m, field(base + i)).map_err(|e| format!("{at}: {e}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(RunResult {
+                run,
+                grid,
+                seed,
+                outcome: RunOutcome {
+                    values,
+                    ..RunOutcome::default()
+                },
+            });
+            continue;
+        }
         let o = RunOutcome {
             corrupted_bytes: int(base + 1)?,
             lost_duplicates: int(base + 2)?,
@@ -140,6 +212,7 @@ pub fn read_runs(path: &Path, plan: &Plan) -> Result<Vec<RunResult>, String> {
             connect_refused: int(base + 4)?,
             connect_failures: int(base + 5)?,
             events: int(base + 6)?,
+            values: Vec::new(),
         };
         if int(base)? != u64::from(o.corrupted_bytes > 0) {
             return Err(format!(
@@ -179,6 +252,54 @@ pub struct SummaryRow {
     pub connect_refused: f64,
     /// Mean failed connections per run.
     pub connect_failures: f64,
+    /// With chosen metrics, each one's statistics, in the sweep's order.
+    pub metrics: Vec<MetricStats>,
+}
+
+/// One chosen metric at one grid point.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricStats {
+    /// Runs that have a value (all, except a latency when no request completed).
+    pub n: u64,
+    /// A proportion's successes (runs with value 1); 0 for a mean.
+    pub k: u64,
+    /// The proportion or the mean (durations in seconds); NaN without values.
+    pub value: f64,
+    /// Its 95 % interval: Wilson for a proportion, Student t for a mean (NaN for one value).
+    pub lo: f64,
+    /// Upper end.
+    pub hi: f64,
+}
+
+/// The statistics of `values` (one per run) of metric `m`.
+fn metric_stats(m: &Metric, values: &[Option<u64>]) -> MetricStats {
+    let vs: Vec<u64> = values.iter().flatten().copied().collect();
+    let n = vs.len() as u64;
+    if m.is_proportion() {
+        let k = vs.iter().filter(|v| **v > 0).count() as u64;
+        let (lo, hi) = stats::wilson(k, n);
+        return MetricStats {
+            n,
+            k,
+            value: if n == 0 {
+                f64::NAN
+            } else {
+                k as f64 / n as f64
+            },
+            lo,
+            hi,
+        };
+    }
+    let scale = if m.is_duration() { 1e-9 } else { 1.0 };
+    let xs: Vec<f64> = vs.iter().map(|v| *v as f64 * scale).collect();
+    let (value, lo, hi) = stats::mean_ci(&xs).unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+    MetricStats {
+        n,
+        k: 0,
+        value,
+        lo,
+        hi,
+    }
 }
 
 /// Per grid point statistics from complete results in run order.
@@ -219,6 +340,20 @@ pub fn summarize(plan: &Plan, results: &[RunResult]) -> Vec<SummaryRow> {
                 lost_duplicates: mean(|o| o.lost_duplicates),
                 connect_refused: mean(|o| o.connect_refused),
                 connect_failures: mean(|o| o.connect_failures),
+                metrics: plan
+                    .spec
+                    .metrics
+                    .iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        let values: Vec<Option<u64>> = rs
+                            .iter()
+                            .map(|o| o.values.get(i).copied().flatten())
+                            .collect();
+                        metric_stats(m, &values)
+                    })
+                    .collect(),
             }
         })
         .collect()
@@ -233,8 +368,37 @@ fn fixed(v: f64) -> String {
     }
 }
 
+/// The columns of `summary.csv` after `grid` and the parameters, with chosen metrics: `x`,
+/// `runs`, then per metric `M_runs`, `M_proportion`, `M_wilson95_lo`, `M_wilson95_hi` for a
+/// proportion, or `M_runs` (runs with a value), `M_mean`, `M_t95_lo`, `M_t95_hi` for a mean.
+pub fn metric_summary_columns(metrics: &[Metric]) -> Vec<String> {
+    let mut h = vec!["x".to_string(), "runs".to_string()];
+    for m in metrics {
+        let n = &m.name;
+        if m.is_proportion() {
+            h.extend([
+                format!("{n}_runs"),
+                format!("{n}_proportion"),
+                format!("{n}_wilson95_lo"),
+                format!("{n}_wilson95_hi"),
+            ]);
+        } else {
+            h.extend([
+                format!("{n}_runs"),
+                format!("{n}_mean"),
+                format!("{n}_t95_lo"),
+                format!("{n}_t95_hi"),
+            ]);
+        }
+    }
+    h
+}
+
 /// Writes `summary.csv`.
 pub fn write_summary(path: &Path, plan: &Plan, rows: &[SummaryRow]) -> io::Result<()> {
+    if let Some(metrics) = &plan.spec.metrics {
+        return write_metric_summary(path, plan, metrics, rows);
+    }
     let mut w = writer(path)?;
     let mut header = vec!["grid".to_string()];
     header.extend(plan.spec.parameters.iter().map(|p| p.path.clone()));
@@ -261,6 +425,35 @@ pub fn write_summary(path: &Path, plan: &Plan, rows: &[SummaryRow]) -> io::Resul
             fixed(r.connect_refused),
             fixed(r.connect_failures),
         ]);
+        w.write_record(&row)?;
+    }
+    w.flush()
+}
+
+fn write_metric_summary(
+    path: &Path,
+    plan: &Plan,
+    metrics: &[Metric],
+    rows: &[SummaryRow],
+) -> io::Result<()> {
+    let mut w = writer(path)?;
+    let mut header = vec!["grid".to_string()];
+    header.extend(plan.spec.parameters.iter().map(|p| p.path.clone()));
+    header.extend(metric_summary_columns(metrics));
+    w.write_record(&header)?;
+    for r in rows {
+        let mut row = vec![r.grid.to_string()];
+        row.extend(plan.labels(r.grid));
+        row.push(if r.x.is_finite() {
+            r.x.to_string()
+        } else {
+            String::new()
+        });
+        row.push(r.runs.to_string());
+        for s in &r.metrics {
+            // A proportion's runs are those with a value; a proportion's `k` is implied.
+            row.extend([s.n.to_string(), fixed(s.value), fixed(s.lo), fixed(s.hi)]);
+        }
         w.write_record(&row)?;
     }
     w.flush()

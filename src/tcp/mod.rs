@@ -18,7 +18,7 @@ pub use rto::RtoEstimator;
 pub use segment::{ConnId, Flags, Segment, Tag, Timestamps};
 pub use seq::SeqNum;
 pub use socket::Socket;
-pub use stack::{ConnectError, Listener, SocketHandle, Stack};
+pub use stack::{ConnectError, Listener, SocketHandle, Stack, TW_SKIPPED_FULL, TW_SKIPPED_ZERO};
 pub use state::{
     ConnError, ConnRecord, Corruption, FourTuple, ListenDropKind, NetstatRow, Outgoing, Output,
     SocketEvent, State, TcpLog, Transition, Wakeup,

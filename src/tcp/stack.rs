@@ -25,6 +25,11 @@ use crate::sim::{Duration, SimRng, SimTime};
 /// A socket handle: slab index in the low 32 bits, generation in the high 32.
 pub type SocketHandle = u64;
 
+/// The cause of TIME_WAIT -> CLOSED when `time_wait` is zero: no record is kept.
+pub const TW_SKIPPED_ZERO: &str = "time_wait = 0s";
+/// The cause of TIME_WAIT -> CLOSED when the TIME_WAIT table is full: no record is kept.
+pub const TW_SKIPPED_FULL: &str = "TIME_WAIT table full";
+
 /// Why connect() failed at once.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ConnectError {
@@ -281,10 +286,10 @@ impl Stack {
 
     fn enter_time_wait(&mut self, s: &Socket, now: SimTime, out: &mut Output) {
         let skip = if self.config.time_wait.is_zero() {
-            Some("time_wait = 0s")
+            Some(TW_SKIPPED_ZERO)
         } else if self.time_wait.len() as u32 >= self.config.max_tw_buckets {
             out.log.push(TcpLog::TimeWaitOverflow(s.conn, s.tuple));
-            Some("TIME_WAIT table full")
+            Some(TW_SKIPPED_FULL)
         } else {
             None
         };

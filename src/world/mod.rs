@@ -11,7 +11,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 pub use config::{
     AppConfig, LinkChange, LinkConfig, NodeConfig, Observe, RouteChange, RouteTarget, WorldConfig,
 };
-pub use trace::{DropReason, NetworkEvent, NullObserver, Observer, PacketEvent, PacketEventKind};
+pub use trace::{
+    AppOutcome, DropReason, NetworkEvent, NullObserver, Observer, PacketEvent, PacketEventKind,
+};
 
 use apps::App;
 
@@ -847,6 +849,13 @@ impl AppCtx<'_> {
         let now = self.now();
         self.obs
             .app(&self.core.net, now, self.host, self.app.0, message);
+    }
+
+    /// Reports what an attempt came to, for counting (next to the note that says it in words).
+    pub fn outcome(&mut self, outcome: AppOutcome) {
+        let now = self.now();
+        self.obs
+            .outcome(&self.core.net, now, self.host, self.app.0, &outcome);
     }
 
     /// Sends a datagram of `len` payload bytes; `ttl` overrides the network default.

@@ -2,8 +2,8 @@
 //! every event; the world never writes files itself.
 
 use crate::net::{LinkDrop, Network, NodeId, Packet, Port};
-use crate::sim::SimTime;
-use crate::tcp::{NetstatRow, TcpLog};
+use crate::sim::{Duration, SimTime};
+use crate::tcp::{ConnectError, NetstatRow, TcpLog};
 
 /// Why a packet stopped short of its destination.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -112,6 +112,22 @@ pub struct NetworkEvent {
     pub note: String,
 }
 
+/// What an application's attempt came to, in a form a sweep can count (the same facts its
+/// notes give in words; emitted next to them).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum AppOutcome {
+    /// `connect()` failed at once with this errno (no port, or the 4-tuple held).
+    ConnectFailed(ConnectError),
+    /// curl gave up with this exit code (7: could not connect, 28: timed out, 56: receive
+    /// failure).
+    CurlFailed(u8),
+    /// curl received its whole response, `took` after it started the request.
+    RequestCompleted {
+        /// From the request's start (before connect()) to the last byte of the response.
+        took: Duration,
+    },
+}
+
 /// Receives everything a run reports. Every method has an empty default so observers only
 /// implement what they use.
 pub trait Observer {
@@ -137,6 +153,16 @@ pub trait Observer {
     /// How far the run has got: simulated time and events run so far; told every 1,024 events
     /// (a progress display).
     fn progress(&mut self, _now: SimTime, _events: u64) {}
+    /// An application's attempt ended in a way a sweep counts (see [`AppOutcome`]).
+    fn outcome(
+        &mut self,
+        _net: &Network,
+        _time: SimTime,
+        _node: NodeId,
+        _app: u32,
+        _outcome: &AppOutcome,
+    ) {
+    }
 }
 
 /// An observer that ignores everything (benchmarks).

@@ -7,7 +7,7 @@ use std::net::SocketAddrV4;
 use super::App;
 use crate::sim::Duration;
 use crate::tcp::{ConnectError, SocketEvent, SocketHandle};
-use crate::world::AppCtx;
+use crate::world::{AppCtx, AppOutcome};
 
 /// When the server accepts connections waiting in its accept queue.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -427,6 +427,8 @@ impl HttpClient {
                     server.ip(),
                     server.port()
                 ));
+                ctx.outcome(AppOutcome::ConnectFailed(e));
+                ctx.outcome(AppOutcome::CurlFailed(7));
             }
         }
     }
@@ -437,6 +439,7 @@ impl HttpClient {
             return;
         }
         ctx.note(&message);
+        ctx.outcome(AppOutcome::CurlFailed(28));
         match self.spec.on_timeout {
             OnTimeout::Close => ctx.close(h),
             OnTimeout::Abort => ctx.abort(h),
@@ -469,6 +472,7 @@ impl HttpClient {
                     took.round_to(Duration::from_micros(1))
                 ));
             }
+            ctx.outcome(AppOutcome::RequestCompleted { took });
             self.forget(ctx, h);
             ctx.close(h);
         }
@@ -531,6 +535,7 @@ impl App for HttpClient {
                         )
                     };
                     ctx.note(&message);
+                    ctx.outcome(AppOutcome::CurlFailed(if c.connected { 56 } else { 7 }));
                 }
             }
             SocketEvent::TimedOut => {
@@ -547,6 +552,7 @@ impl App for HttpClient {
                         )
                     };
                     ctx.note(&message);
+                    ctx.outcome(AppOutcome::CurlFailed(if c.connected { 56 } else { 7 }));
                 }
             }
             SocketEvent::Writable | SocketEvent::Incoming => {}

@@ -7,7 +7,7 @@ use std::net::SocketAddrV4;
 use super::{App, content};
 use crate::sim::Duration;
 use crate::tcp::{SocketEvent, SocketHandle};
-use crate::world::AppCtx;
+use crate::world::{AppCtx, AppOutcome};
 
 /// Bytes handed to send() at a time.
 const CHUNK: u64 = 64 * 1024;
@@ -143,6 +143,7 @@ impl Sender {
                     e.message(),
                     self.spec.retry
                 ));
+                ctx.outcome(AppOutcome::ConnectFailed(e));
                 let retry = self.spec.retry;
                 self.after(ctx, retry, Due::Connect(i));
             }
