@@ -343,9 +343,10 @@ fn a_sweep_over_the_rate_reproduces_the_pileup_theory() {
         assert_eq!(num(row, "corrupted_wilson95_lo"), 0.0);
     }
 
-    // runs.csv: one column per metric after the seed; latency in seconds with 9 decimals.
+    // runs.csv: one column per metric after the seed; latency in seconds with 9 decimals; last,
+    // the command that reproduces the run in full.
     let runs = fs::read_to_string(out.join("runs.csv")).unwrap();
-    assert!(runs.starts_with("run,grid,app.1.rate,seed,peak_time_wait:client,connect_failed:EADDRNOTAVAIL,requests_completed,latency_p50,corrupted\n"), "{runs}");
+    assert!(runs.starts_with("run,grid,app.1.rate,seed,peak_time_wait:client,connect_failed:EADDRNOTAVAIL,requests_completed,latency_p50,corrupted,reproduce\n"), "{runs}");
     // One figure per metric: sweep.* for the first, sweep_<metric>.* for the others.
     for stem in [
         "sweep",

@@ -154,6 +154,23 @@ fn one_sweep_run_in_full_is_the_run_its_manifest_names() {
         .unwrap();
     let command = manifest["command"].as_str().unwrap().to_string();
     assert!(command.contains("--seed 6"), "{command}");
+    // The whole sweep's runs.csv names the same command for run 5 (without the --until a run
+    // records, which is the scenario's own duration).
+    ok(dir, &["sweep", "sweep_time_wait", "--out", "all"]);
+    let mut runs = csv::Reader::from_path(dir.join("all/runs.csv")).unwrap();
+    let reproduce = runs
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "reproduce")
+        .unwrap();
+    let row = runs.records().nth(5).unwrap().unwrap();
+    assert_eq!(&row[0], "5");
+    assert_eq!(
+        row[reproduce].to_string(),
+        command.replace(" --until 6s", ""),
+        "runs.csv and the run's manifest name the same run"
+    );
     assert!(command.contains("--set tcp.time_wait=0s"), "{command}");
     let args: Vec<&str> = command
         .strip_prefix("timewait ")

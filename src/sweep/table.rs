@@ -8,6 +8,7 @@ use super::exec::{RunOutcome, RunResult};
 use super::metric::Metric;
 use super::plan::Plan;
 use super::stats;
+use crate::report::shell_word;
 
 /// Columns of `runs.csv` after the parameters and the seed.
 pub const OUTCOME_COLUMNS: [&str; 7] = [
@@ -45,7 +46,21 @@ pub fn runs_header(plan: &Plan) -> Vec<String> {
         Some(metrics) => h.extend(metrics.iter().map(|m| m.name.clone())),
         None => h.extend(OUTCOME_COLUMNS.iter().map(|c| c.to_string())),
     }
+    h.push("reproduce".into());
     h
+}
+
+/// The `timewait run` command that reproduces run `run` of `plan` in full (its seed and its
+/// grid point's values as `--set`s): what `timewait sweep FILE --point RUN` runs.
+pub fn reproduce(plan: &Plan, run: usize) -> String {
+    let Some((sets, seed)) = plan.run_overrides(run) else {
+        return String::new();
+    };
+    format!(
+        "timewait run {} --seed {seed}{}",
+        shell_word(&plan.spec.file),
+        super::set::command_words(&sets)
+    )
 }
 
 /// A metric's value as `runs.csv` writes it: a count, seconds with 9 decimals, or empty.
@@ -111,6 +126,7 @@ pub fn write_runs(path: &Path, plan: &Plan, results: &[RunResult]) -> io::Result
                     .enumerate()
                     .map(|(i, m)| cell(m, o.values.get(i).copied().flatten())),
             );
+            row.push(reproduce(plan, r.run));
             w.write_record(&row)?;
             continue;
         }
@@ -126,6 +142,7 @@ pub fn write_runs(path: &Path, plan: &Plan, results: &[RunResult]) -> io::Result
             ]
             .map(|n| n.to_string()),
         );
+        row.push(reproduce(plan, r.run));
         w.write_record(&row)?;
     }
     w.flush()
