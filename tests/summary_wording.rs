@@ -82,3 +82,36 @@ fn one_duration_shared_by_every_connection_is_written_once() {
     );
     assert!(!held.contains("durations"), "{held}");
 }
+
+/// The summary with the `Ports:` line, as `run` writes it.
+fn capacity(text: &str) -> String {
+    let sc = scenario::parse("t", "t.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = String::new();
+    timewait::report::render_capacity(&sc.config, &mut out);
+    out
+}
+
+#[test]
+fn the_ports_line_speaks_only_of_clients_that_hold_time_wait() {
+    // 10 ports, TIME_WAIT 60 s, 100 requests at 10/s: 600 in TIME_WAIT at once would need
+    // 60 times the ports, so a client that closes first is limited to 10 / 60 = 0.2/s.
+    let client = "[[app]]\nkind = \"churn\"\nhost = \"client\"\nurl = \"http://10.0.0.2/\"\n\
+                  requests = 100\ninterval = \"100ms\"\n";
+    let tcp = "time_wait = \"60s\"\nport_range = [40000, 40009]";
+    let server = |close: bool| {
+        format!(
+            "[[app]]\nkind = \"http_server\"\nhost = \"server\"\nport = 80\n\
+             close_after_response = {close}\n\n{client}"
+        )
+    };
+    let held_by_client = capacity(&two_hosts(tcp, &server(false)));
+    assert!(
+        held_by_client.contains("10 ports / 60s TIME_WAIT = 0.2 new connections per second"),
+        "{held_by_client}"
+    );
+    // The server closes first: TIME_WAIT is on the server, the client's ports are free.
+    assert_eq!(capacity(&two_hosts(tcp, &server(true))), "");
+    // 10 ports over 1000 s: 0.01/s rounds to 0.0, which no line should print.
+    let long = "time_wait = \"1000s\"\nport_range = [40000, 40009]";
+    assert_eq!(capacity(&two_hosts(long, &server(false))), "");
+}

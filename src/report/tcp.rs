@@ -697,6 +697,17 @@ pub fn render_capacity(config: &crate::world::WorldConfig, out: &mut String) {
         if c.requests < 2 || c.src_port.is_some() || c.interval.is_zero() {
             continue;
         }
+        // A server that closes after its response closes first: TIME_WAIT lands on it, and the
+        // client's ports come free at once, so there is no client limit to state.
+        let server_closes = config.apps.iter().any(|s| {
+            matches!(&s.spec, AppSpec::HttpServer(h)
+                if h.close_after_response
+                    && h.port == c.server.port()
+                    && config.nodes[s.host.0 as usize].addrs.contains(c.server.ip()))
+        });
+        if server_closes {
+            continue;
+        }
         let node = &config.nodes[a.host.0 as usize];
         let tcp = &node.tcp;
         let rate = 1e9 / c.interval.as_nanos() as f64;
@@ -709,6 +720,10 @@ pub fn render_capacity(config: &crate::world::WorldConfig, out: &mut String) {
             continue;
         }
         let limit = ports / tw;
+        // A limit that rounds to 0.0 per second says nothing a reader can use.
+        if limit < 0.05 {
+            continue;
+        }
         let verdict = if tcp.tw_reuse && tcp.timestamps {
             "tcp_tw_reuse is on, so TIME_WAIT ports a second old are taken over and the limit does not bind".to_string()
         } else if rate > limit {
