@@ -180,7 +180,7 @@ fn max_events_passes_a_run_that_fits_and_stops_one_that_does_not_writing_nothing
     assert!(full.status.success());
     let stdout = String::from_utf8_lossy(&full.stdout);
     let events: u64 = stdout
-        .split(" events.")
+        .split(" simulation events.")
         .next()
         .and_then(|s| s.rsplit(' ').next())
         .and_then(|n| n.parse().ok())

@@ -259,6 +259,9 @@ fn render_flow(out: &mut String, sender: &str, src: Ipv4Addr, dst: Ipv4Addr, f: 
 }
 
 /// The run's opening line.
+///
+/// `events` counts the simulation's scheduled events (packet arrivals, timers, app wake-ups),
+/// not rows of `events.csv`: the line names it so.
 pub fn header(scenario: &str, seed: u64, until: SimTime, events: u64) -> String {
-    format!("Scenario {scenario}, seed {seed}: simulated to {until}, {events} events.\n")
+    format!("Scenario {scenario}, seed {seed}: simulated to {until}, {events} simulation events.\n")
 }

@@ -538,15 +538,45 @@ impl TcpTally {
                 .filter(|((host, _), _)| host == h)
                 .map(|((_, e), n)| format!("{n} {e}"))
                 .collect();
+            // The apps' own failures (curl exit codes, connect() and listen() errors) never
+            // reach TCP's error count: a connect() refused for want of a port opens nothing.
+            let mut app_fails: BTreeMap<String, u64> = BTreeMap::new();
+            for ((host, _), by_text) in &self.notes {
+                if host != h {
+                    continue;
+                }
+                for (msg, (n, _, _)) in by_text {
+                    if let Some(why) = app_failure(msg) {
+                        *app_fails.entry(why).or_default() += n;
+                    }
+                }
+            }
             if errs.is_empty() {
-                errs.push("none failed".into());
+                errs.push(if app_fails.is_empty() {
+                    "none failed".into()
+                } else {
+                    "none failed in TCP".into()
+                });
+            }
+            let mut errs = vec![errs.join(", ")];
+            if !app_fails.is_empty() {
+                let total: u64 = app_fails.values().sum();
+                let by: Vec<String> = app_fails
+                    .iter()
+                    .map(|(why, n)| format!("{n} x {why}"))
+                    .collect();
+                errs.push(format!(
+                    "{total} application failure{}: {}",
+                    plural(total),
+                    by.join(", ")
+                ));
             }
             let _ = writeln!(
                 out,
                 "TCP on {}: {active} connection{} opened actively, {passive} passively ({}).",
                 name(*h),
                 plural(*active),
-                errs.join(", ")
+                errs.join("; ")
             );
         }
         let notes = self
@@ -574,19 +604,26 @@ impl TcpTally {
             if d.max < Duration::from_millis(500) && !cause.contains("RST") {
                 continue;
             }
-            let held = if d.min == d.max {
-                format!("for {}", round(d.max))
+            // A range of durations, not an interval of time: say so.
+            let held = if d.count == 1 {
+                format!(
+                    "for {}: 1 connection (leaving at {})",
+                    round(d.max),
+                    at(d.first_left)
+                )
+            } else if round(d.min) == round(d.max) {
+                format!("for {} in each of {} connections", round(d.max), d.count)
             } else {
-                format!("for {} to {}", round(d.min), round(d.max))
-            };
-            let who = if d.count == 1 {
-                format!("1 connection (leaving at {})", at(d.first_left))
-            } else {
-                format!("{} connections", d.count)
+                format!(
+                    "for durations from {} to {} over {} connections",
+                    round(d.min),
+                    round(d.max),
+                    d.count
+                )
             };
             let _ = writeln!(
                 out,
-                "{} held {} {held}: {who}, ended by {cause} (to {}).",
+                "{} held {} {held}, ended by {cause} (to {}).",
                 name(*h),
                 from.name(),
                 to.name()
@@ -762,6 +799,17 @@ pub fn render_capacity(config: &crate::world::WorldConfig, out: &mut String) {
         if c.requests < 2 || c.src_port.is_some() || c.interval.is_zero() {
             continue;
         }
+        // A server that closes after its response closes first: TIME_WAIT lands on it, and the
+        // client's ports come free at once, so there is no client limit to state.
+        let server_closes = config.apps.iter().any(|s| {
+            matches!(&s.spec, AppSpec::HttpServer(h)
+                if h.close_after_response
+                    && h.port == c.server.port()
+                    && config.nodes[s.host.0 as usize].addrs.contains(c.server.ip()))
+        });
+        if server_closes {
+            continue;
+        }
         let node = &config.nodes[a.host.0 as usize];
         let tcp = &node.tcp;
         let rate = 1e9 / c.interval.as_nanos() as f64;
@@ -774,6 +822,10 @@ pub fn render_capacity(config: &crate::world::WorldConfig, out: &mut String) {
             continue;
         }
         let limit = ports / tw;
+        // A limit that rounds to 0.0 per second says nothing a reader can use.
+        if limit < 0.05 {
+            continue;
+        }
         let verdict = if tcp.tw_reuse && tcp.timestamps {
             "tcp_tw_reuse is on, so TIME_WAIT ports a second old are taken over and the limit does not bind".to_string()
         } else if rate > limit {
@@ -793,6 +845,25 @@ pub fn render_capacity(config: &crate::world::WorldConfig, out: &mut String) {
             c.server
         );
     }
+}
+
+/// An application's report of a failure, shortened for counting: "curl (7) Cannot assign
+/// requested address", "connect() failed: Connection refused"; `None` for other messages.
+fn app_failure(msg: &str) -> Option<String> {
+    if let Some(rest) = msg.strip_prefix("curl: (") {
+        let (code, text) = rest.split_once(')')?;
+        let why = text.rsplit(": ").next().unwrap_or(text).trim();
+        return Some(format!("curl ({code}) {why}"));
+    }
+    for call in ["connect()", "listen()"] {
+        if msg.starts_with(call)
+            && let Some((_, why)) = msg.split_once(" failed: ")
+        {
+            let why = why.split(';').next().unwrap_or(why);
+            return Some(format!("{call} failed: {why}"));
+        }
+    }
+    None
 }
 
 fn round(d: Duration) -> Duration {

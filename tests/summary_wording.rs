@@ -1,0 +1,117 @@
+//! summary.txt says what happened in sentences a reader can trust: failures the apps saw are
+//! counted next to TCP's, and ranges of durations read as such.
+
+use timewait::scenario;
+
+fn two_hosts(tcp: &str, extra: &str) -> String {
+    format!(
+        "[simulation]\nduration = \"10s\"\n\n[tcp]\n{tcp}\n\n\
+         [[host]]\nname = \"client\"\naddr = \"10.0.0.1\"\n\n\
+         [[host]]\nname = \"server\"\naddr = \"10.0.0.2\"\n\n\
+         [[link]]\nends = [\"client\", \"server\"]\ndelay = \"1ms\"\n\n{extra}"
+    )
+}
+
+/// Runs `text` to its duration and returns the summary.
+fn summary(text: &str) -> String {
+    let sc = scenario::parse("t", "t.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    let until = timewait::sim::SimTime::ZERO + sc.duration;
+    timewait::run::simulate(&sc.config, until)
+        .expect("the run")
+        .summary
+}
+
+fn line<'a>(s: &'a str, start: &str) -> &'a str {
+    s.lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting {start:?} in\n{s}"))
+}
+
+#[test]
+fn connects_that_fail_for_want_of_a_port_are_counted_next_to_tcp_failures() {
+    // 10 ephemeral ports, TIME_WAIT 60 s on the client (it closes first), 25 requests 100 ms
+    // apart within 10 s: the first 10 take every port, the other 15 find none free.
+    let apps = "[[app]]\nkind = \"http_server\"\nhost = \"server\"\nport = 80\n\
+                close_after_response = false\nhandlers = [{ path = \"/\", body = 100 }]\n\n\
+                [[app]]\nkind = \"churn\"\nhost = \"client\"\nurl = \"http://10.0.0.2/\"\n\
+                requests = 25\ninterval = \"100ms\"\n";
+    let s = summary(&two_hosts(
+        "time_wait = \"60s\"\nport_range = [40000, 40009]",
+        apps,
+    ));
+    let tcp = line(&s, "TCP on client:");
+    assert!(tcp.contains("10 connections opened actively"), "{tcp}");
+    assert!(!tcp.contains("(none failed)"), "{tcp}");
+    assert!(
+        tcp.contains(
+            "none failed in TCP; 15 application failures: 15 x curl (7) Cannot assign requested address"
+        ),
+        "{tcp}"
+    );
+    // The server saw nothing fail at all.
+    assert!(line(&s, "TCP on server:").contains("(none failed)"), "{s}");
+}
+
+#[test]
+fn a_range_of_durations_in_a_state_is_written_as_one() {
+    // Two connections 500 ms apart; the receiver holds each in CLOSE_WAIT until close_at = 2 s,
+    // from its peer's FIN a few ms after each connect: about 2 s and 1.5 s.
+    let apps = "[[app]]\nkind = \"receiver\"\nhost = \"server\"\nport = 80\nclose_at = \"2s\"\n\n\
+                [[app]]\nkind = \"sender\"\nhost = \"client\"\nto = \"10.0.0.2:80\"\nbytes = 100\n\
+                connections = 2\ninterval = \"500ms\"\n";
+    let s = summary(&two_hosts("", apps));
+    let held = line(&s, "server held CLOSE_WAIT");
+    assert!(
+        held.contains("for durations from 1.49") && held.contains(" to 1.99"),
+        "{held}"
+    );
+    assert!(held.contains("over 2 connections"), "{held}");
+}
+
+#[test]
+fn one_duration_shared_by_every_connection_is_written_once() {
+    // One connection, held in CLOSE_WAIT until close_at = 2 s: one duration, and when it left.
+    let apps = "[[app]]\nkind = \"receiver\"\nhost = \"server\"\nport = 80\nclose_at = \"2s\"\n\n\
+                [[app]]\nkind = \"sender\"\nhost = \"client\"\nto = \"10.0.0.2:80\"\nbytes = 100\n";
+    let s = summary(&two_hosts("", apps));
+    let held = line(&s, "server held CLOSE_WAIT");
+    assert!(held.contains("CLOSE_WAIT for 1.99"));
+    assert!(
+        held.contains(": 1 connection (leaving at 2.000s)"),
+        "{held}"
+    );
+    assert!(!held.contains("durations"), "{held}");
+}
+
+/// The summary with the `Ports:` line, as `run` writes it.
+fn capacity(text: &str) -> String {
+    let sc = scenario::parse("t", "t.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = String::new();
+    timewait::report::render_capacity(&sc.config, &mut out);
+    out
+}
+
+#[test]
+fn the_ports_line_speaks_only_of_clients_that_hold_time_wait() {
+    // 10 ports, TIME_WAIT 60 s, 100 requests at 10/s: 600 in TIME_WAIT at once would need
+    // 60 times the ports, so a client that closes first is limited to 10 / 60 = 0.2/s.
+    let client = "[[app]]\nkind = \"churn\"\nhost = \"client\"\nurl = \"http://10.0.0.2/\"\n\
+                  requests = 100\ninterval = \"100ms\"\n";
+    let tcp = "time_wait = \"60s\"\nport_range = [40000, 40009]";
+    let server = |close: bool| {
+        format!(
+            "[[app]]\nkind = \"http_server\"\nhost = \"server\"\nport = 80\n\
+             close_after_response = {close}\n\n{client}"
+        )
+    };
+    let held_by_client = capacity(&two_hosts(tcp, &server(false)));
+    assert!(
+        held_by_client.contains("10 ports / 60s TIME_WAIT = 0.2 new connections per second"),
+        "{held_by_client}"
+    );
+    // The server closes first: TIME_WAIT is on the server, the client's ports are free.
+    assert_eq!(capacity(&two_hosts(tcp, &server(true))), "");
+    // 10 ports over 1000 s: 0.01/s rounds to 0.0, which no line should print.
+    let long = "time_wait = \"1000s\"\nport_range = [40000, 40009]";
+    assert_eq!(capacity(&two_hosts(long, &server(false))), "");
+}
