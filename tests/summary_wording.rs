@@ -1,6 +1,8 @@
 //! summary.txt says what happened in sentences a reader can trust: failures the apps saw are
 //! counted next to TCP's, and ranges of durations read as such.
 
+mod common;
+
 use timewait::scenario;
 
 fn two_hosts(tcp: &str, extra: &str) -> String {
@@ -114,4 +116,40 @@ fn the_ports_line_speaks_only_of_clients_that_hold_time_wait() {
     // 10 ports over 1000 s: 0.01/s rounds to 0.0, which no line should print.
     let long = "time_wait = \"1000s\"\nport_range = [40000, 40009]";
     assert_eq!(capacity(&two_hosts(long, &server(false))), "");
+}
+
+/// The seed's slow handler: curl gives up after 1 s and closes, the client then waits in
+/// FIN_WAIT_2 for `fin_timeout` (60 s) and the server in CLOSE_WAIT until its handler returns
+/// at 100 s. Stopped at 30 s both are still open, and the summary says so; at the scenario's
+/// own end (110 s) both have closed and no such line is written.
+#[test]
+fn sockets_still_open_when_the_run_stops_are_listed_by_host_and_state() {
+    let t = tempfile::tempdir().unwrap();
+    let run = |until: &str| {
+        let o = common::timewait(
+            t.path(),
+            &[
+                "run",
+                "close_wait_slow_handler",
+                "--until",
+                until,
+                "--quiet",
+                "--out",
+                until,
+            ],
+        );
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let early = run("30s");
+    assert!(
+        early.contains("At the end of the run, client still holds 1 in FIN_WAIT_2.\n"),
+        "{early}"
+    );
+    assert!(
+        early.contains("At the end of the run, server still holds 1 in CLOSE_WAIT.\n"),
+        "{early}"
+    );
+    let late = run("110s");
+    assert!(!late.contains("At the end of the run"), "{late}");
 }

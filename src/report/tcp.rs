@@ -688,6 +688,24 @@ impl TcpTally {
                 self.tw_overflows
             );
         }
+        // Sockets the run stopped with: the states an operator's `netstat` would show then.
+        for h in 0..self.opened.len() as u32 {
+            let open: Vec<String> = State::ALL
+                .iter()
+                .filter_map(|&st| {
+                    let n = self.occupancy.host(h, st).held;
+                    (n > 0).then(|| format!("{n} in {}", st.name()))
+                })
+                .collect();
+            if !open.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "At the end of the run, {} still holds {}.",
+                    name(h),
+                    open.join(", ")
+                );
+            }
+        }
         if !self.tcp_ttl_deaths.is_empty() {
             let min = self
                 .tcp_ttl_deaths
