@@ -153,3 +153,69 @@ fn sockets_still_open_when_the_run_stops_are_listed_by_host_and_state() {
     let late = run("110s");
     assert!(!late.contains("At the end of the run"), "{late}");
 }
+
+/// 25 requests 100 ms apart, each closed first by the client: 25 closes into TIME_WAIT.
+const CHURN_25: &str = "[[app]]\nkind = \"http_server\"\nhost = \"server\"\nport = 80\n\
+                        close_after_response = false\nhandlers = [{ path = \"/\", body = 100 }]\n\n\
+                        [[app]]\nkind = \"churn\"\nhost = \"client\"\nurl = \"http://10.0.0.2/\"\n\
+                        requests = 25\ninterval = \"100ms\"\n";
+
+#[test]
+fn time_wait_skipped_by_a_full_table_is_not_counted_as_entered() {
+    // Linux's tcp_max_tw_buckets: with room for 3 records and TIME_WAIT outliving the 2.5 s of
+    // requests, the first 3 closes hold a record and the other 22 are destroyed at once.
+    let s = summary(&two_hosts(
+        "time_wait = \"60s\"\nmax_tw_buckets = 3",
+        CHURN_25,
+    ));
+    let tw = line(&s, "TIME_WAIT on client:");
+    assert!(
+        tw.starts_with("TIME_WAIT on client: entered 3 times, at most 3 at once"),
+        "{tw}"
+    );
+    assert!(
+        tw.contains("3 still held at the end; skipped: 22 by TIME_WAIT table full"),
+        "{tw}"
+    );
+}
+
+#[test]
+fn time_wait_0s_is_never_reported_as_entered() {
+    let s = summary(&two_hosts("time_wait = \"0s\"", CHURN_25));
+    let tw = line(&s, "TIME_WAIT on client:");
+    assert_eq!(
+        tw,
+        "TIME_WAIT on client: never held; skipped: 25 by time_wait = 0s."
+    );
+    assert!(!s.contains("entered"), "{s}");
+}
+
+#[test]
+fn a_connection_that_skipped_time_wait_ends_closed_in_connections_csv() {
+    let t = tempfile::tempdir().unwrap();
+    let o = common::timewait(
+        t.path(),
+        &[
+            "run",
+            "incarnation_2msl",
+            "--set",
+            "tcp.time_wait=0s",
+            "--quiet",
+            "--out",
+            "o",
+        ],
+    );
+    assert!(o.status.success());
+    let mut r = csv::Reader::from_path(t.path().join("o/connections.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let (host, state) = (col("host"), col("final_state"));
+    let client: Vec<String> = r
+        .records()
+        .map(|rec| rec.unwrap())
+        .filter(|rec| &rec[host] == "client")
+        .map(|rec| rec[state].to_string())
+        .collect();
+    // Both client incarnations closed first; neither held a TIME_WAIT record.
+    assert_eq!(client, ["CLOSED", "CLOSED"]);
+}

@@ -124,8 +124,11 @@ struct Dwell {
 
 #[derive(Default, Clone)]
 struct TimeWaitTally {
+    /// Entries that held a TIME_WAIT record.
     entered: u64,
     ended: BTreeMap<&'static str, u64>,
+    /// Closes that skipped TIME_WAIT, by cause (`time_wait = 0s`, table full).
+    skipped: BTreeMap<&'static str, u64>,
 }
 
 /// How many of something are held now and the most ever held at once: exact, since it moves on
@@ -357,7 +360,13 @@ impl TcpTally {
                         e.time_wait = false;
                     }
                     let tw = per_host(&mut self.time_wait, node.0);
-                    *tw.ended.entry(t.cause).or_default() += 1;
+                    if time_wait_skipped(t.cause) {
+                        // Never held: counted as skipped, not as entered.
+                        tw.entered = tw.entered.saturating_sub(1);
+                        *tw.skipped.entry(t.cause).or_default() += 1;
+                    } else {
+                        *tw.ended.entry(t.cause).or_default() += 1;
+                    }
                 }
                 self.occupancy
                     .transition(time, node.0, t.from, t.to, t.cause);
@@ -631,7 +640,20 @@ impl TcpTally {
         }
         for (h, tw) in self.time_wait.iter().enumerate() {
             let h = &(h as u32);
+            let skipped: Vec<String> = tw
+                .skipped
+                .iter()
+                .map(|(c, n)| format!("{n} by {c}"))
+                .collect();
+            let skipped = skipped.join(", ");
             if tw.entered == 0 {
+                if !skipped.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "TIME_WAIT on {}: never held; skipped: {skipped}.",
+                        name(*h)
+                    );
+                }
                 continue;
             }
             let held = self.occupancy.host(*h, State::TimeWait);
@@ -642,22 +664,23 @@ impl TcpTally {
                 .collect();
             let _ = writeln!(
                 out,
-                "TIME_WAIT on {}: entered {} time{}, {}; ended: {}; {} still held at the end.",
+                "TIME_WAIT on {}: entered {} time{}, at most {} at once (at {}); ended: {}; {} still held at the end{}.",
                 name(*h),
                 tw.entered,
                 plural(tw.entered),
-                if held.peak == 0 {
-                    // Every entry was skipped (time_wait = 0s, table full): no record held.
-                    "no record ever held".to_string()
-                } else {
-                    format!("at most {} at once (at {})", held.peak, at(held.peak_at))
-                },
+                held.peak,
+                at(held.peak_at),
                 if ended.is_empty() {
                     "none yet".into()
                 } else {
                     ended.join(", ")
                 },
-                held.held
+                held.held,
+                if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; skipped: {skipped}")
+                }
             );
         }
         for ((host, listener, why), (n, first, last)) in &self.listen_drops {

@@ -263,12 +263,23 @@ impl Stack {
                         l.syn_queue = l.syn_queue.saturating_sub(1);
                     }
                 }
-                out.log.push(TcpLog::Closed(s.record(now)));
+                // Decided first, so a socket that skips TIME_WAIT is recorded as ending CLOSED.
+                let skip = (state == State::TimeWait)
+                    .then(|| self.time_wait_skip(&s, out))
+                    .flatten();
+                let mut record = s.record(now);
+                if skip.is_some() {
+                    record.final_state = State::Closed;
+                }
+                out.log.push(TcpLog::Closed(record));
                 out.released.push(h);
-                if state == State::TimeWait {
-                    self.enter_time_wait(&s, now, out);
-                } else {
-                    self.vacate(&s.tuple);
+                match (state, skip) {
+                    (State::TimeWait, None) => self.enter_time_wait(&s, now, out),
+                    (_, Some(cause)) => {
+                        self.vacate(&s.tuple);
+                        log_tw_end(s.conn, s.tuple, cause, Duration::ZERO, out);
+                    }
+                    _ => self.vacate(&s.tuple),
                 }
             }
             _ => {
@@ -284,20 +295,20 @@ impl Stack {
         }
     }
 
-    fn enter_time_wait(&mut self, s: &Socket, now: SimTime, out: &mut Output) {
-        let skip = if self.config.time_wait.is_zero() {
+    /// Why a socket closing into TIME_WAIT skips it (`time_wait = 0s`, or the table full, which
+    /// Linux reports as "time wait bucket table overflow"), if it does.
+    fn time_wait_skip(&self, s: &Socket, out: &mut Output) -> Option<&'static str> {
+        if self.config.time_wait.is_zero() {
             Some(TW_SKIPPED_ZERO)
         } else if self.time_wait.len() as u32 >= self.config.max_tw_buckets {
             out.log.push(TcpLog::TimeWaitOverflow(s.conn, s.tuple));
             Some(TW_SKIPPED_FULL)
         } else {
             None
-        };
-        if let Some(cause) = skip {
-            self.vacate(&s.tuple);
-            log_tw_end(s.conn, s.tuple, cause, Duration::ZERO, out);
-            return;
         }
+    }
+
+    fn enter_time_wait(&mut self, s: &Socket, now: SimTime, out: &mut Output) {
         let (ts_recent, ts_recent_at) = s.ts_recent().unwrap_or((0, now));
         self.time_wait.insert(
             TimeWait {
