@@ -219,3 +219,27 @@ fn a_connection_that_skipped_time_wait_ends_closed_in_connections_csv() {
     // Both client incarnations closed first; neither held a TIME_WAIT record.
     assert_eq!(client, ["CLOSED", "CLOSED"]);
 }
+
+#[test]
+fn bytes_and_completed_connections_are_totalled_per_host() {
+    // last_ack_lost: each client writes 1000 bytes and closes first; the final ACK of each
+    // close is lost. client_tw re-ACKs the server's retransmitted FIN from TIME_WAIT, so that
+    // connection completes on both sides; client_notw has no TIME_WAIT, answers with RST, and
+    // the server's side of it ends in error (RFC 9293's first reason for TIME_WAIT).
+    let t = tempfile::tempdir().unwrap();
+    let o = common::timewait(t.path(), &["run", "last_ack_lost", "--quiet", "--out", "o"]);
+    assert!(o.status.success());
+    let s = String::from_utf8_lossy(&o.stdout);
+    for client in ["client_tw", "client_notw"] {
+        assert!(
+            s.contains(&format!(
+                "  {client}: 1 of 1 connection completed (established, then closed without an error); 1000 bytes written, 0 delivered.\n"
+            )),
+            "{s}"
+        );
+    }
+    assert!(
+        s.contains("  server: 1 of 2 connections completed (established, then closed without an error); 0 bytes written, 2000 delivered.\n"),
+        "{s}"
+    );
+}

@@ -90,6 +90,9 @@ pub struct TcpTally {
     live: Vec<Vec<u64>>,
     /// Per host: connections opened actively and passively.
     opened: Vec<(u64, u64)>,
+    /// Per host: connections released, of them completed (established, then closed without an
+    /// error), and their bytes written and delivered.
+    traffic: Vec<Traffic>,
     errors: BTreeMap<(u32, &'static str), u64>,
     corruptions: Vec<Corruption>,
     corrupted_bytes: u64,
@@ -120,6 +123,15 @@ struct Dwell {
     min: Duration,
     max: Duration,
     first_left: SimTime,
+}
+
+/// One host's connections and bytes, counted as each full socket is released.
+#[derive(Default, Clone, Copy)]
+struct Traffic {
+    released: u64,
+    completed: u64,
+    written: u64,
+    delivered: u64,
 }
 
 #[derive(Default, Clone)]
@@ -409,6 +421,15 @@ impl TcpTally {
                 }
             }
             TcpLog::Closed(r) => {
+                let t = per_host(&mut self.traffic, node.0);
+                t.released += 1;
+                t.completed += u64::from(
+                    r.established_at.is_some()
+                        && r.error.is_none()
+                        && matches!(r.final_state, State::Closed | State::TimeWait),
+                );
+                t.written += r.bytes_written;
+                t.delivered += r.bytes_delivered;
                 self.set_live(r.conn, false);
                 if let Some(e) = self.tuples.get_mut(&(node.0, r.tuple))
                     && e.live == Some(r.conn)
@@ -587,6 +608,18 @@ impl TcpTally {
                 plural(*active),
                 errs.join("; ")
             );
+            if let Some(t) = self.traffic.get(*h as usize).filter(|t| t.released > 0) {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} of {} connection{} completed (established, then closed without an error); {} bytes written, {} delivered.",
+                    name(*h),
+                    t.completed,
+                    t.released,
+                    plural(t.released),
+                    t.written,
+                    t.delivered
+                );
+            }
         }
         let notes = self
             .notes
