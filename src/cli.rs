@@ -345,10 +345,7 @@ fn list(dir: &Path) -> ExitCode {
     files.sort();
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap_or_default();
-        let title = text
-            .lines()
-            .find_map(|l| l.strip_prefix('#').map(str::trim))
-            .unwrap_or("");
+        let title = bundled::title(&text);
         let name = f
             .file_stem()
             .map(|s| s.to_string_lossy())
