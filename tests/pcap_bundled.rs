@@ -4,7 +4,6 @@
 //! headers, good checksums, nothing malformed, and the lost duplicate the summary names.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::str::FromStr;
 
@@ -13,20 +12,8 @@ use timewait::tcp::Flags;
 mod tshark;
 use tshark::tshark;
 
-/// A CSV file's rows as column -> value maps.
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    r.records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
-}
+mod common;
+use common::csv_rows;
 
 /// The fields read from every frame, in this order.
 const FIELDS: [&str; 13] = [

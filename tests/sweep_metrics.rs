@@ -11,6 +11,9 @@ use timewait::sim::SimTime;
 use timewait::sweep::metric::Metric;
 use timewait::sweep::run_measured;
 
+mod common;
+use common::csv_rows;
+
 /// Client and server 10 ms apart (no bandwidth limit). On the client:
 /// - `fast`: 3 requests at 0, 0.7 and 1.4 s for `/fast` (answered at once). Each takes
 ///   4 x 10 ms = 40 ms (SYN, SYN-ACK, request, response); the client then closes first
@@ -271,20 +274,6 @@ metrics = ["peak_time_wait:client", "connect_failed:EADDRNOTAVAIL", "requests_co
 [sweep.parameters]
 "app.1.rate" = [100, 300, 450, 480, 600]
 "#;
-
-fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
-    r.records()
-        .map(|rec| {
-            header
-                .iter()
-                .cloned()
-                .zip(rec.unwrap().iter().map(str::to_string))
-                .collect()
-        })
-        .collect()
-}
 
 fn num(row: &BTreeMap<String, String>, col: &str) -> f64 {
     row[col]

@@ -10,16 +10,8 @@ use super::plan::Plan;
 use super::stats;
 use crate::report::shell_word;
 
-/// Columns of `runs.csv` after the parameters and the seed.
-pub const OUTCOME_COLUMNS: [&str; 7] = [
-    "corrupted",
-    "corrupted_bytes",
-    "lost_duplicates",
-    "connections",
-    "connect_refused",
-    "connect_failures",
-    "events",
-];
+/// Columns of `runs.csv` after the parameters and the seed when no metrics are chosen.
+pub const OUTCOME_COLUMNS: [&str; 7] = super::metric::DEFAULT;
 
 /// Columns of `summary.csv` after the parameters.
 pub const SUMMARY_COLUMNS: [&str; 12] = [
