@@ -11,7 +11,7 @@ use timewait::sim::SimTime;
 use timewait::world::LOOPBACK_COST;
 
 mod common;
-use common::timewait;
+use common::{entries, timewait};
 
 const TWO_HOSTS: &str = r#"
 [[host]]
@@ -104,16 +104,6 @@ fn temp_dir(name: &str) -> PathBuf {
     let _ = fs::remove_dir_all(&d);
     fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// The names in `dir`, hidden ones included, sorted.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 fn column(header: &str, name: &str) -> usize {

@@ -10,8 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::csv_rows;
 use common::timewait;
+use common::{csv_rows, entries, num};
 
 const HEADLINE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -116,22 +116,6 @@ fn assert_same_folder(a: &Path, b: &Path) {
             b.display()
         );
     }
-}
-
-/// The names of the entries of `dir`, sorted (hidden staging folders included).
-fn entries(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
-fn num(row: &BTreeMap<String, String>, col: &str) -> f64 {
-    row[col]
-        .parse()
-        .unwrap_or_else(|_| panic!("{col} = `{}` is not a number", row[col]))
 }
 
 #[test]

@@ -12,7 +12,7 @@ use timewait::sweep::metric::Metric;
 use timewait::sweep::run_measured;
 
 mod common;
-use common::csv_rows;
+use common::{csv_rows, num};
 
 /// Client and server 10 ms apart (no bandwidth limit). On the client:
 /// - `fast`: 3 requests at 0, 0.7 and 1.4 s for `/fast` (answered at once). Each takes
@@ -274,12 +274,6 @@ metrics = ["peak_time_wait:client", "connect_failed:EADDRNOTAVAIL", "requests_co
 [sweep.parameters]
 "app.1.rate" = [100, 300, 450, 480, 600]
 "#;
-
-fn num(row: &BTreeMap<String, String>, col: &str) -> f64 {
-    row[col]
-        .parse()
-        .unwrap_or_else(|_| panic!("{col} = `{}` is not a number", row[col]))
-}
 
 #[test]
 fn a_sweep_over_the_rate_reproduces_the_pileup_theory() {

@@ -161,3 +161,20 @@ pub fn csv_rows(path: &Path) -> Vec<BTreeMap<String, String>> {
         })
         .collect()
 }
+
+/// The names in `dir`, hidden ones included, sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A CSV row's column `col` as a number.
+pub fn num(row: &BTreeMap<String, String>, col: &str) -> f64 {
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} = `{}` is not a number", row[col]))
+}
