@@ -8,7 +8,7 @@ use timewait::sim::{Duration, EventQueue, SimTime, component_rng};
 use timewait::tcp::{
     ConnError, ConnId, ConnRecord, ConnectError, Corruption, Flags, FourTuple, IsnPolicy,
     ListenDropKind, Output, Segment, SeqNum, Socket, SocketEvent, SocketHandle, Stack, State,
-    SynInTimeWait, Tag, TcpConfig, TcpLog, Timestamps, Wakeup,
+    SynInTimeWait, Tag, TcpConfig, TcpLog, Timestamps, Wakeup, Wakeups,
 };
 
 // ----- the harness: two stacks, a wire, an event queue -----
@@ -102,6 +102,8 @@ struct Net {
     stacks: [Stack; 2],
     delay: Duration,
     queue: EventQueue<Ev>,
+    /// Per host: the pending TCP wakeups, kept as the world keeps them.
+    wakeups: [Wakeups; 2],
     now: SimTime,
     sent: Vec<Sent>,
     log: Vec<(SimTime, usize, TcpLog)>,
@@ -119,6 +121,7 @@ impl Net {
             ],
             delay,
             queue: EventQueue::new(),
+            wakeups: Default::default(),
             now: SimTime::ZERO,
             sent: Vec::new(),
             log: Vec::new(),
@@ -141,15 +144,15 @@ impl Net {
         r
     }
 
-    fn absorb(&mut self, host: usize, out: Output) {
+    fn absorb(&mut self, host: usize, mut out: Output) {
         let now = self.now;
-        for (w, at) in out.wakeups {
+        for (w, at) in &out.wakeups {
             assert!(
-                at >= now,
+                *at >= now,
                 "host {host}: wakeup {w:?} at {at}, before now {now}"
             );
-            self.queue.schedule(at, Ev::Wake { host, w });
         }
+        self.wakeups[host].schedule(&mut out, &mut self.queue, |w| Ev::Wake { host, w });
         for o in out.segments {
             assert_eq!(*o.tuple.local.ip(), ADDR[host]);
             assert_eq!(*o.tuple.remote.ip(), ADDR[1 - host]);
@@ -240,7 +243,10 @@ impl Net {
                     let (src, dst) = (ADDR[1 - to], ADDR[to]);
                     self.call(to, |s, now, out| s.segment_in(now, src, dst, &seg, out));
                 }
-                Ev::Wake { host, w } => self.call(host, |s, now, out| s.wakeup(now, w, out)),
+                Ev::Wake { host, w } => {
+                    self.wakeups[host].fired(w);
+                    self.call(host, |s, now, out| s.wakeup(now, w, out))
+                }
             }
         }
         self.now = until;

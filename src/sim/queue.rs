@@ -39,6 +39,21 @@ impl PartialOrd for Key {
     }
 }
 
+/// The one pending wakeup of a timer owner that reports its next deadline after every change
+/// (see [`EventQueue::alarm_by`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Alarm {
+    id: TimerId,
+    at: SimTime,
+}
+
+impl Alarm {
+    /// When it fires.
+    pub fn at(&self) -> SimTime {
+        self.at
+    }
+}
+
 struct Slot<E> {
     generation: u32,
     event: Option<E>,
@@ -88,8 +103,10 @@ impl<E> EventQueue<E> {
         self.live == 0
     }
 
-    /// Schedules `event` at `at`; a time in the past is run now (after what is already due now).
+    /// Schedules `event` at `at`. A time in the past is a bug in the caller: debug builds
+    /// panic; release builds run the event now, after what is already due now.
     pub fn schedule(&mut self, at: SimTime, event: E) -> TimerId {
+        debug_assert!(at >= self.now, "scheduled at {at}, before now {}", self.now);
         let time = at.max(self.now);
         let slot = match self.free.pop() {
             Some(i) => {
@@ -115,6 +132,26 @@ impl<E> EventQueue<E> {
         });
         self.live += 1;
         TimerId { slot, generation }
+    }
+
+    /// Makes `alarm` fire no later than `at`: an earlier time replaces the pending event, a
+    /// later one keeps it (its owner, woken early, finds nothing due and reports its deadline
+    /// again), which spares a cancel and a push on every deadline that moves later.
+    pub fn alarm_by(&mut self, alarm: &mut Option<Alarm>, at: SimTime, event: E) {
+        if alarm.is_some_and(|a| a.at <= at) {
+            return;
+        }
+        let id = self.schedule(at, event);
+        if let Some(old) = alarm.replace(Alarm { id, at }) {
+            self.cancel(old.id);
+        }
+    }
+
+    /// Cancels `alarm`'s pending event, if any.
+    pub fn disarm(&mut self, alarm: &mut Option<Alarm>) {
+        if let Some(a) = alarm.take() {
+            self.cancel(a.id);
+        }
     }
 
     /// Cancels a pending event and returns it; `None` if it already ran or was cancelled.
@@ -220,7 +257,8 @@ mod tests {
     }
 
     #[test]
-    fn scheduling_in_the_past_runs_now_after_due_events() {
+    #[cfg_attr(debug_assertions, should_panic(expected = "before now"))]
+    fn scheduling_in_the_past_is_a_bug_caught_in_debug_and_run_now_in_release() {
         let mut q = EventQueue::new();
         q.schedule(t(10), 1);
         q.pop();
@@ -228,6 +266,24 @@ mod tests {
         q.schedule(t(4), 3);
         assert_eq!(q.pop(), Some((t(10), 2)));
         assert_eq!(q.pop(), Some((t(10), 3)));
+    }
+
+    #[test]
+    fn an_alarm_moves_only_earlier_and_fires_once() {
+        let mut q = EventQueue::new();
+        let mut alarm = None;
+        q.alarm_by(&mut alarm, t(50), "first");
+        // A later deadline keeps the pending event; an earlier one replaces it.
+        q.alarm_by(&mut alarm, t(80), "later");
+        q.alarm_by(&mut alarm, t(20), "earlier");
+        assert_eq!(alarm.map(|a| a.at()), Some(t(20)));
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop(), Some((t(20), "earlier")));
+        // Once fired the owner forgets it, and the next request schedules afresh.
+        alarm = None;
+        q.alarm_by(&mut alarm, t(90), "next");
+        q.disarm(&mut alarm);
+        assert_eq!(q.pop(), None);
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod socket;
 mod stack;
 mod state;
 mod time_wait;
+mod timers;
+mod wakeup;
 
 pub use config::{IsnPolicy, SynInTimeWait, TcpConfig};
 pub use isn::IsnGenerator;
@@ -21,6 +23,7 @@ pub use socket::Socket;
 pub use stack::{ConnectError, Listener, SocketHandle, Stack, TW_SKIPPED_FULL, TW_SKIPPED_ZERO};
 pub use state::{
     ConnError, ConnRecord, Corruption, FourTuple, ListenDropKind, NetstatRow, Outgoing, Output,
-    SocketEvent, State, TcpLog, Transition, Wakeup,
+    SocketEvent, State, TcpLog, Transition,
 };
 pub use time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
+pub use wakeup::{Wakeup, Wakeups};

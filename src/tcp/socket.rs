@@ -13,6 +13,7 @@ use super::state::{
     ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, SocketEvent, State, TcpLog,
     Transition,
 };
+use super::timers::{Timer, Timers};
 use crate::sim::{Duration, SimTime};
 
 /// MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536).
@@ -120,14 +121,9 @@ pub struct Socket {
 
     // Timers.
     rto: RtoEstimator,
-    rtx_at: Option<SimTime>,
-    /// The retransmission timer is probing a zero window rather than timing out data.
-    persist: bool,
-    retries: u32,
+    timers: Timers,
     /// Karn: one segment timed at a time, never a retransmitted one.
     timed: Option<(SeqNum, SimTime)>,
-    syn_timed_out: bool,
-    fin_wait_2_at: Option<SimTime>,
 
     /// The application closed the socket: it will never read again (an orphan).
     app_closed: bool,
@@ -187,12 +183,8 @@ impl Socket {
             ts: None,
             ts_offset,
             rto,
-            rtx_at: None,
-            persist: false,
-            retries: 0,
+            timers: Timers::default(),
             timed: None,
-            syn_timed_out: false,
-            fin_wait_2_at: None,
             app_closed: false,
             peer_conn: None,
             opened_at: now,
@@ -308,10 +300,7 @@ impl Socket {
     pub fn netstat_queues(&self) -> (u64, u64) {
         let fin_unread = self.peer_closed() && !self.eof_read;
         let syn = self.state == State::SynSent;
-        let fin = matches!(
-            self.state,
-            State::FinWait1 | State::Closing | State::LastAck
-        );
+        let fin = self.state.fin_in_flight();
         (
             self.recv_buf.len() as u64 + u64::from(fin_unread),
             self.send_buf.len() as u64 + u64::from(syn) + u64::from(fin),
@@ -319,10 +308,8 @@ impl Socket {
     }
     /// True once the peer's FIN has been processed (reads end after the buffer drains).
     pub fn peer_closed(&self) -> bool {
-        matches!(
-            self.state,
-            State::CloseWait | State::LastAck | State::Closing | State::TimeWait
-        ) || (self.state == State::Closed && self.irs.is_some() && self.error.is_none())
+        self.state.peer_fin_received()
+            || (self.state == State::Closed && self.irs.is_some() && self.error.is_none())
     }
     /// True if this side sent the first SYN.
     pub fn is_active(&self) -> bool {
@@ -349,10 +336,37 @@ impl Socket {
     }
     /// The earliest time this socket needs [`Socket::on_timer`].
     pub fn deadline(&self) -> Option<SimTime> {
-        match (self.rtx_at, self.fin_wait_2_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        self.timers.deadline()
+    }
+
+    /// Checks, in debug builds, the invariants RFC 9293 §3.3.1 states for the TCB after every
+    /// call: SND.UNA <= SND.NXT <= the highest sequence sent, RCV.NXT past IRS once
+    /// synchronized, and a zero-window probe only while the peer's window is zero.
+    pub fn debug_check(&self) {
+        debug_assert!(
+            self.snd_una <= self.snd_nxt && self.snd_nxt <= self.snd_max,
+            "{:?}: SND.UNA {} SND.NXT {} SND.MAX {}",
+            self.conn,
+            self.snd_una,
+            self.snd_nxt,
+            self.snd_max
+        );
+        if self.state.is_synchronized() {
+            debug_assert!(
+                self.irs.is_some_and(|irs| self.rcv_nxt > irs),
+                "{:?}: RCV.NXT {} not past IRS {:?} in {}",
+                self.conn,
+                self.rcv_nxt,
+                self.irs,
+                self.state
+            );
         }
+        debug_assert!(
+            self.timers.at(Timer::Persist).is_none() || self.snd_wnd == 0,
+            "{:?}: probing a window of {}",
+            self.conn,
+            self.snd_wnd
+        );
     }
 
     /// The connection's record, as of now.
@@ -397,8 +411,7 @@ impl Socket {
         }
         self.state = to;
         if matches!(to, State::Closed | State::TimeWait) {
-            self.rtx_at = None;
-            self.fin_wait_2_at = None;
+            self.timers.stop_all();
         }
     }
 
@@ -505,7 +518,7 @@ impl Socket {
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_nxt;
         self.emit(seg, out);
-        self.rtx_at = Some(now + self.rto.rto());
+        self.timers.arm(Timer::Retransmit, now + self.rto.rto());
     }
 
     fn send_reset(&mut self, now: SimTime, out: &mut Output) {
@@ -537,22 +550,11 @@ impl Socket {
         self.fin_seq().is_some_and(|f| self.snd_una > f)
     }
 
-    fn may_send_data(&self) -> bool {
-        matches!(
-            self.state,
-            State::Established
-                | State::CloseWait
-                | State::FinWait1
-                | State::Closing
-                | State::LastAck
-        )
-    }
-
     /// Sends what the window allows (RFC 9293 §3.8.6); `limit` caps the segment count (one
     /// after a timeout). Sends a bare ACK if nothing else went and `force_ack` is set.
     fn output(&mut self, now: SimTime, out: &mut Output, force_ack: bool, limit: usize) {
         let mut sent = 0;
-        if self.may_send_data() {
+        if self.state.can_send() {
             let mss = self.config.mss.min(self.peer_mss).max(1) as u32;
             while sent < limit {
                 // Bytes between SND.UNA and SND.NXT are in flight; the rest of the buffer waits.
@@ -576,9 +578,8 @@ impl Socket {
                     // A FIN goes even into a closed window, so closing never waits on the peer.
                     self.transmit(now, Flags::FIN | Flags::ACK, Vec::new(), out);
                 } else {
-                    if unsent > 0 && self.snd_wnd == 0 && self.rtx_at.is_none() {
-                        self.persist = true;
-                        self.rtx_at = Some(now + self.rto.rto());
+                    if unsent > 0 && self.snd_wnd == 0 && !self.timers.sending() {
+                        self.timers.arm(Timer::Persist, now + self.rto.rto());
                     }
                     break;
                 }
@@ -604,9 +605,9 @@ impl Socket {
         if self.snd_nxt > self.snd_max {
             self.snd_max = self.snd_nxt;
         }
-        if self.rtx_at.is_none() || self.persist {
-            self.persist = false;
-            self.rtx_at = Some(now + self.rto.rto());
+        // A running retransmission timer keeps its deadline; a probe gives way to it.
+        if self.timers.at(Timer::Retransmit).is_none() {
+            self.timers.arm(Timer::Retransmit, now + self.rto.rto());
         }
         self.emit(seg, out);
     }
@@ -657,7 +658,7 @@ impl Socket {
         self.snd_wl2 = seg.ack;
         if f.ack() {
             self.ack_advance(now, seg.ack, out);
-            if self.syn_timed_out {
+            if self.timers.syn_timed_out {
                 self.rto.reset_after_syn_timeout();
             }
             self.set_state(State::Established, "SYN-ACK received", now, out);
@@ -818,21 +819,16 @@ impl Socket {
 
         // Seventh: segment text.
         let mut must_ack = false;
-        if !seg.payload.is_empty() {
-            match self.state {
-                State::Established | State::FinWait1 | State::FinWait2 => {
-                    if self.app_closed {
-                        // Linux: new data for a socket its application closed is answered with RST.
-                        self.send_reset(now, out);
-                        self.error = Some(ConnError::Aborted);
-                        self.set_state(State::Closed, "data after close", now, out);
-                        return;
-                    }
-                    self.receive_data(now, seg, out);
-                    must_ack = true;
-                }
-                _ => {}
+        if !seg.payload.is_empty() && self.state.can_receive() {
+            if self.app_closed {
+                // Linux: new data for a socket its application closed is answered with RST.
+                self.send_reset(now, out);
+                self.error = Some(ConnError::Aborted);
+                self.set_state(State::Closed, "data after close", now, out);
+                return;
             }
+            self.receive_data(now, seg, out);
+            must_ack = true;
         }
 
         // Eighth: FIN, once every byte before it has arrived.
@@ -844,20 +840,13 @@ impl Socket {
             }
             must_ack = true;
         }
-        if self.fin_at == Some(self.rcv_off) && !self.peer_fin_processed() {
+        if self.fin_at == Some(self.rcv_off) && !self.state.peer_fin_received() {
             self.process_fin(now, out);
         }
         if self.state == State::Closed {
             return;
         }
         self.output(now, out, must_ack, usize::MAX);
-    }
-
-    fn peer_fin_processed(&self) -> bool {
-        matches!(
-            self.state,
-            State::CloseWait | State::Closing | State::LastAck | State::TimeWait
-        )
     }
 
     /// The ACK field's effect (RFC 9293 §3.10.7.4 fifth). False if the segment must be dropped.
@@ -888,16 +877,16 @@ impl Socket {
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
-            if opened && self.persist {
-                self.persist = false;
-                self.rtx_at = None;
+            if opened {
+                self.timers.stop(Timer::Persist);
             }
         }
         match self.state {
             State::FinWait1 if self.fin_acked() => {
                 self.set_state(State::FinWait2, "ACK of FIN", now, out);
                 if self.app_closed {
-                    self.fin_wait_2_at = Some(now + self.config.fin_timeout);
+                    self.timers
+                        .arm(Timer::FinWait2, now + self.config.fin_timeout);
                 }
             }
             State::Closing if self.fin_acked() => {
@@ -931,9 +920,13 @@ impl Socket {
             self.rto.sample(now - sent);
             self.timed = None;
         }
-        self.retries = 0;
-        self.persist = false;
-        self.rtx_at = (self.snd_una < self.snd_max).then(|| now + self.rto.rto());
+        self.timers.retries = 0;
+        if self.snd_una < self.snd_max {
+            self.timers.arm(Timer::Retransmit, now + self.rto.rto());
+        } else {
+            self.timers.stop(Timer::Retransmit);
+            self.timers.stop(Timer::Persist);
+        }
         if (was_full || self.want_writable) && (self.send_buf.len() as u32) < self.config.snd_buf {
             self.want_writable = false;
             self.event(SocketEvent::Writable, out);
@@ -1083,36 +1076,43 @@ impl Socket {
 
     /// Runs whatever timers are due at `now`.
     pub fn on_timer(&mut self, now: SimTime, out: &mut Output) {
-        if self.fin_wait_2_at.is_some_and(|t| t <= now) {
-            self.fin_wait_2_at = None;
-            if self.state == State::FinWait2 {
-                self.set_state(State::Closed, "FIN_WAIT_2 timeout", now, out);
-                return;
+        for timer in Timer::ALL {
+            if !self.timers.take_due(timer, now) {
+                continue;
+            }
+            match timer {
+                Timer::FinWait2 => self.fin_wait_2_timeout(now, out),
+                Timer::Persist => self.probe_zero_window(now, out),
+                Timer::Retransmit => self.retransmission_timeout(now, out),
             }
         }
-        if self.rtx_at.is_none_or(|t| t > now) {
-            return;
+    }
+
+    fn fin_wait_2_timeout(&mut self, now: SimTime, out: &mut Output) {
+        if self.state == State::FinWait2 {
+            self.set_state(State::Closed, "FIN_WAIT_2 timeout", now, out);
         }
-        self.rtx_at = None;
-        if self.persist {
-            // Zero-window probe: a segment below the window draws an ACK with the window.
-            self.persist = false;
-            self.rto.back_off();
-            let probe = self.segment(now, self.snd_una - 1, Flags::ACK, Vec::new());
-            self.emit(probe, out);
-            if self.snd_wnd == 0 {
-                self.persist = true;
-                self.rtx_at = Some(now + self.rto.rto());
-            }
-            return;
+    }
+
+    /// RFC 9293 §3.8.6.1: a segment below the window draws an ACK that carries the window.
+    fn probe_zero_window(&mut self, now: SimTime, out: &mut Output) {
+        self.rto.back_off();
+        let probe = self.segment(now, self.snd_una - 1, Flags::ACK, Vec::new());
+        self.emit(probe, out);
+        if self.snd_wnd == 0 {
+            self.timers.arm(Timer::Persist, now + self.rto.rto());
         }
-        self.retries += 1;
+    }
+
+    /// RFC 6298 §5.4-5.6: resend, back off, and give up after the configured retries.
+    fn retransmission_timeout(&mut self, now: SimTime, out: &mut Output) {
+        self.timers.retries += 1;
         let limit = match self.state {
             State::SynSent => self.config.syn_retries,
             State::SynReceived => self.config.synack_retries,
             _ => self.config.data_retries,
         };
-        if self.retries > limit {
+        if self.timers.retries > limit {
             if self.state == State::SynReceived && !self.is_active() {
                 // A half-open connection no application has seen: dropped without an event,
                 // but recorded as timed out.
@@ -1132,7 +1132,7 @@ impl Socket {
         self.rto.back_off();
         match self.state {
             State::SynSent => {
-                self.syn_timed_out = true;
+                self.timers.syn_timed_out = true;
                 self.send_syn(now, out);
             }
             State::SynReceived => self.send_syn(now, out),
@@ -1140,10 +1140,9 @@ impl Socket {
                 // Go back to the oldest unacknowledged byte and resend one segment.
                 self.snd_nxt = self.snd_una;
                 self.timed = None;
-                self.rtx_at = None;
                 self.output(now, out, false, 1);
-                if self.rtx_at.is_none() && self.snd_una < self.snd_max {
-                    self.rtx_at = Some(now + self.rto.rto());
+                if !self.timers.sending() && self.snd_una < self.snd_max {
+                    self.timers.arm(Timer::Retransmit, now + self.rto.rto());
                 }
             }
         }
@@ -1153,11 +1152,7 @@ impl Socket {
 
     /// SEND: queues up to the send buffer's room; returns the bytes taken.
     pub fn send(&mut self, now: SimTime, data: &[u8], out: &mut Output) -> usize {
-        let open = matches!(
-            self.state,
-            State::SynSent | State::SynReceived | State::Established | State::CloseWait
-        );
-        if !open || self.fin_queued {
+        if !self.state.accepts_send() || self.fin_queued {
             return 0;
         }
         let room = (self.config.snd_buf as usize).saturating_sub(self.send_buf.len());
@@ -1201,8 +1196,9 @@ impl Socket {
             return;
         }
         self.shutdown(now, out);
-        if self.state == State::FinWait2 && self.fin_wait_2_at.is_none() {
-            self.fin_wait_2_at = Some(now + self.config.fin_timeout);
+        if self.state == State::FinWait2 && self.timers.at(Timer::FinWait2).is_none() {
+            self.timers
+                .arm(Timer::FinWait2, now + self.config.fin_timeout);
         }
     }
 
@@ -1227,14 +1223,7 @@ impl Socket {
     /// ABORT: RST to the peer if it knows us, then CLOSED.
     pub fn abort(&mut self, now: SimTime, out: &mut Output) {
         self.app_closed = true;
-        if matches!(
-            self.state,
-            State::SynReceived
-                | State::Established
-                | State::FinWait1
-                | State::FinWait2
-                | State::CloseWait
-        ) {
+        if self.state.peer_knows_us() {
             self.send_reset(now, out);
         }
         if self.state != State::Closed {

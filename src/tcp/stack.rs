@@ -16,10 +16,10 @@ use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
 use super::socket::Socket;
 use super::state::{
-    FourTuple, ListenDropKind, NetstatRow, Outgoing, Output, SocketEvent, State, TcpLog,
-    Transition, Wakeup,
+    FourTuple, ListenDropKind, NetstatRow, Outgoing, Output, SocketEvent, State, TcpLog, Transition,
 };
 use super::time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
+use super::wakeup::Wakeup;
 use crate::sim::{Duration, SimRng, SimTime};
 
 /// A socket handle: slab index in the low 32 bits, generation in the high 32.
@@ -77,8 +77,6 @@ impl Listener {
 struct Slot {
     generation: u32,
     socket: Option<Socket>,
-    /// Time of the earliest wakeup already requested for this socket.
-    timer_at: Option<SimTime>,
 }
 
 /// A host's TCP.
@@ -92,7 +90,6 @@ pub struct Stack {
     listeners: Vec<Option<Listener>>,
     listening: FxHashMap<SocketAddrV4, u32>,
     time_wait: TimeWaitTable,
-    tw_timer_at: Option<SimTime>,
     isn: IsnGenerator,
     secret: (u64, u64),
     next_conn: u32,
@@ -106,7 +103,7 @@ fn handle(index: u32, generation: u32) -> SocketHandle {
     (generation as u64) << 32 | index as u64
 }
 
-fn index(h: SocketHandle) -> usize {
+pub(super) fn index(h: SocketHandle) -> usize {
     (h & 0xffff_ffff) as usize
 }
 
@@ -126,7 +123,6 @@ impl Stack {
             listeners: Vec::new(),
             listening: FxHashMap::default(),
             time_wait: TimeWaitTable::default(),
-            tw_timer_at: None,
             isn,
             secret,
             next_conn: 0,
@@ -223,7 +219,6 @@ impl Stack {
                 self.slots.push(Slot {
                     generation: 0,
                     socket: None,
-                    timer_at: None,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -235,12 +230,11 @@ impl Stack {
         self.conns.insert(socket.tuple, h);
         let slot = &mut self.slots[i as usize];
         slot.socket = Some(socket);
-        slot.timer_at = None;
         h
     }
 
     /// After any call on socket `h`: release it if it closed, turn it into a TIME_WAIT record,
-    /// or ask for a wakeup at its next deadline.
+    /// or report its next deadline (the host keeps the one wakeup that serves it).
     fn settle(&mut self, h: SocketHandle, now: SimTime, out: &mut Output) {
         let i = index(h);
         let Some(state) = self.socket(h).map(|s| s.state) else {
@@ -251,7 +245,6 @@ impl Stack {
                 let slot = &mut self.slots[i];
                 let Some(s) = slot.socket.take() else { return };
                 slot.generation = slot.generation.wrapping_add(1);
-                slot.timer_at = None;
                 self.free.push(i as u32);
                 self.conns.remove(&s.tuple);
                 if let Some(p) = s.parent
@@ -283,12 +276,14 @@ impl Stack {
                 }
             }
             _ => {
-                let Some(d) = self.socket(h).and_then(Socket::deadline) else {
-                    return;
-                };
-                let slot = &mut self.slots[i];
-                if slot.timer_at.is_none_or(|t| d < t) {
-                    slot.timer_at = Some(d);
+                let s = self.slots[i].socket.as_ref().expect("live socket");
+                s.debug_check();
+                if let Some(d) = s.deadline() {
+                    debug_assert!(
+                        d >= now,
+                        "{:?} asks to be woken at {d}, before {now}",
+                        s.conn
+                    );
                     out.wakeups.push((Wakeup::Socket(h), d));
                 }
             }
@@ -328,11 +323,9 @@ impl Stack {
         self.arm_time_wait(out);
     }
 
-    fn arm_time_wait(&mut self, out: &mut Output) {
-        if let Some(t) = self.time_wait.next_expiry()
-            && self.tw_timer_at.is_none_or(|at| t < at)
-        {
-            self.tw_timer_at = Some(t);
+    /// Reports the TIME_WAIT table's next expiry.
+    fn arm_time_wait(&self, out: &mut Output) {
+        if let Some(t) = self.time_wait.next_expiry() {
             out.wakeups.push((Wakeup::TimeWait, t));
         }
     }
@@ -350,28 +343,18 @@ impl Stack {
         }
     }
 
-    /// A wakeup requested earlier has come due.
+    /// A wakeup reported earlier has come due (or is late): runs every timer due at `now`
+    /// and reports the next deadline. A wakeup with nothing due only reports it.
     pub fn wakeup(&mut self, now: SimTime, w: Wakeup, out: &mut Output) {
         match w {
             Wakeup::Socket(h) => {
-                let Some(slot) = self.slots.get_mut(index(h)) else {
+                let Some(s) = self.socket_mut(h) else {
                     return;
                 };
-                // Stale: superseded by an earlier request, or the socket is gone.
-                if slot.timer_at != Some(now) || handle(index(h) as u32, slot.generation) != h {
-                    return;
-                }
-                slot.timer_at = None;
-                if let Some(s) = slot.socket.as_mut() {
-                    s.on_timer(now, out);
-                }
+                s.on_timer(now, out);
                 self.settle(h, now, out);
             }
             Wakeup::TimeWait => {
-                if self.tw_timer_at != Some(now) {
-                    return;
-                }
-                self.tw_timer_at = None;
                 while let Some(tw) = self.time_wait.pop_expired(now) {
                     self.vacate(&tw.tuple);
                     log_tw_end(tw.conn, tw.tuple, "2MSL expired", now - tw.since, out);

@@ -5,6 +5,7 @@ use std::net::SocketAddrV4;
 
 use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
+use super::wakeup::Wakeup;
 use crate::sim::{Duration, SimTime};
 
 /// The eleven states of RFC 9293 §3.3.2.
@@ -83,6 +84,57 @@ impl State {
         !matches!(
             self,
             State::Closed | State::Listen | State::SynSent | State::SynReceived
+        )
+    }
+
+    /// The application's SEND is queued (RFC 9293 §3.10.2): before our FIN, from SYN_SENT on.
+    pub fn accepts_send(self) -> bool {
+        matches!(
+            self,
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+        )
+    }
+
+    /// Data and our FIN may go out: the handshake is done and our FIN is not yet acknowledged.
+    pub fn can_send(self) -> bool {
+        matches!(
+            self,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        )
+    }
+
+    /// Segment text is taken (RFC 9293 §3.10.7.4 seventh): the peer has not sent its FIN.
+    pub fn can_receive(self) -> bool {
+        matches!(self, State::Established | State::FinWait1 | State::FinWait2)
+    }
+
+    /// Our FIN is sent and not yet acknowledged.
+    pub fn fin_in_flight(self) -> bool {
+        matches!(self, State::FinWait1 | State::Closing | State::LastAck)
+    }
+
+    /// The peer's FIN has been processed (RFC 9293 §3.10.7.4 eighth).
+    pub fn peer_fin_received(self) -> bool {
+        matches!(
+            self,
+            State::CloseWait | State::Closing | State::LastAck | State::TimeWait
+        )
+    }
+
+    /// The peer knows this connection, so ABORT and a RST received apply to it (RFC 9293
+    /// §3.10.5; CLOSING, LAST_ACK and TIME_WAIT have nothing left to reset).
+    pub fn peer_knows_us(self) -> bool {
+        matches!(
+            self,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
         )
     }
 }
@@ -279,20 +331,12 @@ pub struct Outgoing {
     pub segment: Segment,
 }
 
-/// What needs a host's `wakeup` call at a given time.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Wakeup {
-    /// A socket's timers (its handle).
-    Socket(u64),
-    /// The TIME_WAIT table's next expiry.
-    TimeWait,
-}
-
 /// What one call into TCP produced. The host drains it after each call.
 #[derive(Default, Debug)]
 pub struct Output {
-    /// Times at which TCP needs to be woken (each supersedes any earlier request for the
-    /// same socket).
+    /// Deadlines: each is the whole next deadline of its socket (or of the TIME_WAIT table)
+    /// as of this call. The host keeps one wakeup per [`Wakeup`] no later than the earliest
+    /// reported since it last fired, and calls `Stack::wakeup` then.
     pub wakeups: Vec<(Wakeup, SimTime)>,
     /// Sockets released: their pending wakeups are no longer needed.
     pub released: Vec<u64>,

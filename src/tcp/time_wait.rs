@@ -14,9 +14,8 @@ use super::seq::SeqNum;
 use super::state::FourTuple;
 use crate::sim::SimTime;
 
-/// One 4-tuple in TIME_WAIT. Hashes and compares by its 4-tuple only, so the table can be
-/// keyed by the record itself.
-#[derive(Clone, Copy, Debug)]
+/// One 4-tuple in TIME_WAIT.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct TimeWait {
     /// The 4-tuple held.
     pub tuple: FourTuple,
@@ -40,23 +39,27 @@ pub struct TimeWait {
     pub since: SimTime,
 }
 
-impl PartialEq for TimeWait {
+/// A record as the table holds it: keyed by its 4-tuple alone, since a 4-tuple is in
+/// TIME_WAIT once at a time (the key, not the record, compares equal across incarnations).
+struct Held(TimeWait);
+
+impl PartialEq for Held {
     fn eq(&self, other: &Self) -> bool {
-        self.tuple == other.tuple
+        self.0.tuple == other.0.tuple
     }
 }
 
-impl Eq for TimeWait {}
+impl Eq for Held {}
 
-impl Hash for TimeWait {
+impl Hash for Held {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.tuple.hash(state);
+        self.0.tuple.hash(state);
     }
 }
 
-impl Borrow<FourTuple> for TimeWait {
+impl Borrow<FourTuple> for Held {
     fn borrow(&self) -> &FourTuple {
-        &self.tuple
+        &self.0.tuple
     }
 }
 
@@ -175,7 +178,7 @@ impl TimeWait {
 /// A host's TIME_WAIT records, keyed by 4-tuple and ordered by expiry.
 #[derive(Default)]
 pub struct TimeWaitTable {
-    queue: PriorityQueue<TimeWait, Reverse<SimTime>, FxBuildHasher>,
+    queue: PriorityQueue<Held, Reverse<SimTime>, FxBuildHasher>,
 }
 
 impl TimeWaitTable {
@@ -191,12 +194,12 @@ impl TimeWaitTable {
 
     /// Holds `tw` until `expires`.
     pub fn insert(&mut self, tw: TimeWait, expires: SimTime) {
-        self.queue.push(tw, Reverse(expires));
+        self.queue.push(Held(tw), Reverse(expires));
     }
 
     /// The record for `tuple`, and its expiry.
     pub fn get(&self, tuple: &FourTuple) -> Option<(&TimeWait, SimTime)> {
-        self.queue.get(tuple).map(|(tw, p)| (tw, p.0))
+        self.queue.get(tuple).map(|(tw, p)| (&tw.0, p.0))
     }
 
     /// Moves the expiry of `tuple` to `expires` (a retransmitted FIN restarts 2MSL).
@@ -206,7 +209,7 @@ impl TimeWaitTable {
 
     /// Ends TIME_WAIT for `tuple` early.
     pub fn remove(&mut self, tuple: &FourTuple) -> Option<TimeWait> {
-        self.queue.remove(tuple).map(|(tw, _)| tw)
+        self.queue.remove(tuple).map(|(tw, _)| tw.0)
     }
 
     /// The earliest expiry.
@@ -216,11 +219,11 @@ impl TimeWaitTable {
 
     /// Removes and returns one record whose time is up at `now`.
     pub fn pop_expired(&mut self, now: SimTime) -> Option<TimeWait> {
-        self.queue.pop_if(|_, p| p.0 <= now).map(|(tw, _)| tw)
+        self.queue.pop_if(|_, p| p.0 <= now).map(|(tw, _)| tw.0)
     }
 
     /// Every record with its expiry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&TimeWait, SimTime)> {
-        self.queue.iter().map(|(tw, p)| (tw, p.0))
+        self.queue.iter().map(|(tw, p)| (&tw.0, p.0))
     }
 }

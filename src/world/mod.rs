@@ -22,7 +22,9 @@ use crate::net::{
     Port, Provenance, Verdict,
 };
 use crate::sim::{Duration, EventQueue, SimTime, component_rng};
-use crate::tcp::{ConnectError, Output, Socket, SocketEvent, SocketHandle, Stack, TcpLog, Wakeup};
+use crate::tcp::{
+    ConnectError, Output, Socket, SocketEvent, SocketHandle, Stack, TcpLog, Wakeup, Wakeups,
+};
 
 /// Index of an application in the world.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -97,8 +99,8 @@ struct Core {
     tcp_out: Output,
     /// Socket events waiting to be handed to their applications, in order.
     pending: VecDeque<(u32, SocketHandle, SocketEvent)>,
-    /// The one pending wakeup per (host, socket), so superseded ones can be cancelled.
-    tcp_timers: rustc_hash::FxHashMap<(u32, SocketHandle), crate::sim::TimerId>,
+    /// Per node: the pending TCP wakeups.
+    tcp_wakeups: Vec<Wakeups>,
     /// Per node: when its loopback has finished the packets handed to it so far.
     loopback_free: Vec<SimTime>,
     stats: RunStats,
@@ -237,7 +239,7 @@ impl World {
                 stacks,
                 tcp_out: Output::default(),
                 pending: VecDeque::new(),
-                tcp_timers: Default::default(),
+                tcp_wakeups: vec![Wakeups::default(); node_count],
                 loopback_free: vec![SimTime::ZERO; node_count],
                 stats: RunStats::default(),
             },
@@ -364,9 +366,7 @@ impl World {
             Event::Tcp { node, wakeup } => {
                 let core = &mut self.core;
                 let now = core.queue.now();
-                if let Wakeup::Socket(h) = wakeup {
-                    core.tcp_timers.remove(&(node, h));
-                }
+                core.tcp_wakeups[node as usize].fired(wakeup);
                 if let Some(Some(stack)) = core.stacks.get_mut(node as usize) {
                     stack.wakeup(now, wakeup, &mut core.tcp_out);
                 }
@@ -450,26 +450,12 @@ impl Core {
         }
         let mut out = std::mem::take(&mut self.tcp_out);
         let now = self.queue.now();
-        for h in out.released.drain(..) {
-            if let Some(id) = self.tcp_timers.remove(&(node.0, h)) {
-                self.queue.cancel(id);
+        self.tcp_wakeups[node.0 as usize].schedule(&mut out, &mut self.queue, |wakeup| {
+            Event::Tcp {
+                node: node.0,
+                wakeup,
             }
-        }
-        for (w, at) in out.wakeups.drain(..) {
-            let id = self.queue.schedule(
-                at,
-                Event::Tcp {
-                    node: node.0,
-                    wakeup: w,
-                },
-            );
-            // The stack only asks again when the new time is earlier: the old one is moot.
-            if let Wakeup::Socket(h) = w
-                && let Some(old) = self.tcp_timers.insert((node.0, h), id)
-            {
-                self.queue.cancel(old);
-            }
-        }
+        });
         let mut changed = false;
         for log in out.log.drain(..) {
             changed |= matches!(log, TcpLog::State(_));

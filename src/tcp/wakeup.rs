@@ -1,0 +1,144 @@
+//! When TCP needs waking, and the host's record of the one pending wakeup per socket (and
+//! per TIME_WAIT table) on its event queue: the only owner of TCP's scheduled wakeups.
+
+use super::stack::{SocketHandle, index};
+use super::state::Output;
+use crate::sim::{Alarm, EventQueue, SimTime};
+
+/// What needs a host's `Stack::wakeup` call at a given time.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Wakeup {
+    /// A socket's timers (its handle).
+    Socket(SocketHandle),
+    /// The TIME_WAIT table's next expiry.
+    TimeWait,
+}
+
+impl Wakeup {
+    /// A small dense number per wakeup (0 for the TIME_WAIT table, then one per socket slot),
+    /// so a host keeps its pending wakeups in a vector rather than a map.
+    fn key(self) -> usize {
+        match self {
+            Wakeup::TimeWait => 0,
+            Wakeup::Socket(h) => index(h) + 1,
+        }
+    }
+}
+
+/// One host's pending TCP wakeups on an event queue.
+#[derive(Clone, Debug, Default)]
+pub struct Wakeups {
+    alarms: Vec<Option<Alarm>>,
+}
+
+impl Wakeups {
+    /// Takes in what a TCP call reported: released sockets lose their wakeup, and each
+    /// reported deadline gets a wakeup no later than it (`event` builds the queue's event).
+    pub fn schedule<E>(
+        &mut self,
+        out: &mut Output,
+        queue: &mut EventQueue<E>,
+        event: impl Fn(Wakeup) -> E,
+    ) {
+        for h in out.released.drain(..) {
+            if let Some(alarm) = self.alarms.get_mut(Wakeup::Socket(h).key()) {
+                queue.disarm(alarm);
+            }
+        }
+        for (w, at) in out.wakeups.drain(..) {
+            let key = w.key();
+            if key >= self.alarms.len() {
+                self.alarms.resize(key + 1, None);
+            }
+            queue.alarm_by(&mut self.alarms[key], at, event(w));
+        }
+    }
+
+    /// `w`'s wakeup has been popped from the queue: it is no longer pending.
+    pub fn fired(&mut self, w: Wakeup) {
+        if let Some(alarm) = self.alarms.get_mut(w.key()) {
+            *alarm = None;
+        }
+    }
+
+    /// When `w` is due to be woken, if a wakeup is pending.
+    pub fn pending(&self, w: Wakeup) -> Option<SimTime> {
+        self.alarms.get(w.key()).copied().flatten().map(|a| a.at())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    use super::*;
+    use crate::sim::{Duration, component_rng};
+    use crate::tcp::{Stack, TcpConfig};
+
+    fn client() -> Stack {
+        let addr = Ipv4Addr::new(10, 0, 0, 1);
+        Stack::new(
+            0,
+            addr,
+            TcpConfig::default(),
+            component_rng(1, "client/tcp"),
+        )
+    }
+
+    fn server() -> SocketAddrV4 {
+        SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 2), 80)
+    }
+
+    /// A wakeup that comes after the deadline it serves (the queue ran late, or two deadlines
+    /// were merged) must still fire the timer: matching the wakeup's time against the
+    /// deadline, as hosts once did, would drop it and leave the socket never woken again.
+    #[test]
+    fn a_late_wakeup_still_retransmits_the_syn_and_reports_the_next_deadline() {
+        let mut stack = client();
+        let mut out = Output::default();
+        stack
+            .connect(SimTime::ZERO, None, server(), 0, &mut out)
+            .expect("connect");
+        let [(w, at)] = out.wakeups[..] else {
+            panic!("one deadline, got {:?}", out.wakeups)
+        };
+        assert_eq!(
+            at,
+            SimTime::ZERO + Duration::from_secs(1),
+            "RFC 6298 initial RTO"
+        );
+        out.clear();
+        let late = at + Duration::from_millis(250);
+        stack.wakeup(late, w, &mut out);
+        let syns: Vec<_> = out
+            .segments
+            .iter()
+            .filter(|o| o.segment.flags.syn())
+            .collect();
+        assert_eq!(syns.len(), 1, "the SYN goes again");
+        // Backed off to 2 s from when the timer actually ran.
+        assert_eq!(out.wakeups, [(w, late + Duration::from_secs(2))]);
+    }
+
+    #[test]
+    fn one_wakeup_per_socket_no_later_than_its_earliest_deadline() {
+        let mut queue = EventQueue::new();
+        let mut wakeups = Wakeups::default();
+        let t = |ms| SimTime::ZERO + Duration::from_millis(ms);
+        let mut out = Output::default();
+        let sock = Wakeup::Socket(3);
+        out.wakeups
+            .extend([(sock, t(300)), (sock, t(500)), (sock, t(200))]);
+        out.wakeups.push((Wakeup::TimeWait, t(60_000)));
+        wakeups.schedule(&mut out, &mut queue, |w| w);
+        assert_eq!(queue.len(), 2);
+        assert_eq!(wakeups.pending(sock), Some(t(200)));
+        // A released socket's wakeup is cancelled; the table's stays.
+        out.released.push(3);
+        wakeups.schedule(&mut out, &mut queue, |w| w);
+        assert_eq!(wakeups.pending(sock), None);
+        assert_eq!(queue.pop(), Some((t(60_000), Wakeup::TimeWait)));
+        wakeups.fired(Wakeup::TimeWait);
+        assert_eq!(wakeups.pending(Wakeup::TimeWait), None);
+    }
+}
