@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod pair;
+pub mod states;
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
