@@ -6,6 +6,7 @@ mod common;
 
 use common::pair::*;
 use common::states::*;
+use timewait::net::{Fault, FaultAction};
 use timewait::tcp::{ConnError, Flags, Segment, SeqNum, State, TcpConfig};
 
 fn cfg() -> TcpConfig {
@@ -195,6 +196,57 @@ fn an_ack_of_data_not_yet_sent_in_established_draws_an_ack_and_the_data_is_dropp
     assert_eq!(fx.state(), State::Established);
 }
 
+// RFC 9293 §3.10.7.4 first: a segment wholly below RCV.NXT is not acceptable; it draws
+// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and its text is not delivered again. The copy is made by
+// a `Duplicate` fault on the wire, as a scenario stages one.
+#[test]
+fn an_old_duplicate_of_delivered_data_in_established_is_acked_and_not_delivered_again() {
+    let mut fx = socket_established(&cfg());
+    let (ch, sh) = (fx.h.expect("client"), fx.peer.expect("server"));
+    let late = ms(50);
+    fx.net.fault(Fault {
+        len: Some(100),
+        count: 1,
+        ..fault(FaultAction::Duplicate(late), C)
+    });
+    let start = fx.net.now;
+    assert_eq!(fx.net.send(C, ch, &pattern(0..100)), 100);
+    let copy_at = start + D + late;
+    fx.net.run_until(copy_at);
+    let s = fx.net.sock(S, sh);
+    assert_only_ack(&fx.net.sent_at(S, copy_at), s.snd_nxt(), s.rcv_nxt());
+    assert_eq!(fx.net.recv(S, sh), pattern(0..100));
+}
+
+// RFC 9293 §3.10.7.4 first: segments beyond RCV.NXT "SHOULD be held for later processing";
+// the receiver ACKs RCV.NXT meanwhile and delivers in order once the hole fills. The reordering
+// is a `Delay` fault on the first segment.
+#[test]
+fn a_segment_overtaken_in_established_is_held_and_the_stream_delivered_in_order() {
+    let mut fx = socket_established(&cfg());
+    let (ch, sh) = (fx.h.expect("client"), fx.peer.expect("server"));
+    let mss = cfg().mss as usize;
+    fx.net.fault(Fault {
+        count: 1,
+        ..fault(FaultAction::Delay(ms(30)), C)
+    });
+    let start = fx.net.now;
+    let rn = fx.net.sock(S, sh).rcv_nxt();
+    assert_eq!(fx.net.send(C, ch, &pattern(0..2 * mss)), 2 * mss);
+    fx.net.run_until(start + D);
+    let dup = only(fx.net.sent_at(S, start + D));
+    assert_eq!(
+        (dup.flags, dup.ack),
+        (Flags::ACK, rn),
+        "the hole is reported"
+    );
+    assert!(fx.net.recv(S, sh).is_empty());
+    fx.net.run_for(ms(30));
+    let ack = only(fx.net.sent_at(S, start + D + ms(30)));
+    assert_eq!(ack.ack, rn + 2 * mss as u32);
+    assert_eq!(fx.net.recv(S, sh), pattern(0..2 * mss));
+}
+
 // ----- FIN_WAIT_1 -----
 
 // RFC 9293 §3.10.7.4 eighth, FIN-WAIT-1: a FIN that does not acknowledge ours is ACKed
@@ -367,11 +419,11 @@ fn every_fixture_reaches_its_state_along_the_state_diagram() {
     let cases: Vec<(Fixture, Vec<State>)> = vec![
         (
             socket_closed(&c),
-            vec![SynReceived, Established, CloseWait, LastAck, Closed],
+            vec![SynSent, Established, FinWait1, FinWait2, TimeWait, Closed],
         ),
         (
             socket_closed_by_reset(&c),
-            vec![SynReceived, Established, Closed],
+            vec![SynSent, Established, Closed],
         ),
         (socket_syn_sent(&c), vec![SynSent]),
         (socket_syn_received(&c), vec![SynReceived]),

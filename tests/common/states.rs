@@ -129,24 +129,29 @@ fn close_in_turn(net: &mut Net, ch: SocketHandle, sh: SocketHandle) {
     net.run_for(D * 2);
 }
 
-/// CLOSED after a completed close: the server, whose FIN the client's last ACK acknowledged.
+/// CLOSED after a completed close: the client, the active closer, once its TIME_WAIT has run
+/// out (its ephemeral port has no listener, so nothing but CLOSED answers for it).
 pub fn socket_closed(cfg: &TcpConfig) -> Fixture {
     let mut net = Net::pair(cfg);
     let (ch, sh) = net.open(None);
-    let mut fx = Fixture::take(net, S, sh, Some(ch));
+    let mut fx = Fixture::take(net, C, ch, None);
     close_in_turn(&mut fx.net, ch, sh);
-    fx.arrived(State::Closed)
+    fx.net.run_for(cfg.time_wait);
+    let fx = fx.arrived(State::Closed);
+    let (_, why) = fx.net.time_wait_end(C, fx.conn).expect("TIME_WAIT ended");
+    assert_eq!(why, "2MSL expired");
+    fx
 }
 
-/// CLOSED after a reset: the server, whose client aborted.
+/// CLOSED after a reset: the client, whose server aborted.
 pub fn socket_closed_by_reset(cfg: &TcpConfig) -> Fixture {
     let mut net = Net::pair(cfg);
     let (ch, sh) = net.open(None);
-    let mut fx = Fixture::take(net, S, sh, Some(ch));
-    fx.net.call(C, |s, now, out| s.abort(now, ch, out));
+    let mut fx = Fixture::take(net, C, ch, None);
+    fx.net.call(S, |s, now, out| s.abort(now, sh, out));
     fx.net.run_for(D * 2);
     let fx = fx.arrived(State::Closed);
-    let last = fx.net.transitions(S, fx.conn).pop().expect("a transition");
+    let last = fx.net.transitions(C, fx.conn).pop().expect("a transition");
     assert_eq!(last.1, State::Established, "straight from ESTABLISHED");
     fx
 }
