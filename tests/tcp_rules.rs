@@ -1939,3 +1939,44 @@ fn connect_never_picks_a_port_a_wildcard_listener_holds() {
     let again = stack.connect(SimTime::ZERO, None, remote, APP[C], &mut out);
     assert_eq!(again.err(), Some(ConnectError::AddrNotAvailable));
 }
+
+// A FIN takes a sequence number (RFC 9293 §3.4), so like data it does not go into a zero
+// window: Linux `tcp_snd_wnd_test` holds it and the persist timer probes (RFC 9293 §3.8.6.1).
+// Sent anyway, it would be unacceptable to the peer (§3.10.7.4), ACKed and retransmitted
+// until the connection timed out.
+#[test]
+fn a_fin_waits_behind_a_zero_window_with_probes_and_goes_when_the_window_opens() {
+    let buf = 1000;
+    let (mut net, ch, sh) = filled(buf, buf as usize);
+    assert_eq!(
+        net.sock(C, ch).send_queue(),
+        0,
+        "every byte is acknowledged"
+    );
+    let closed = net.now;
+    net.close(C, ch);
+    assert_eq!(net.sock(C, ch).state, State::FinWait1);
+    let rto = net.sock(C, ch).rto();
+    let una = net.sock(C, ch).snd_una();
+    let read_at = closed + rto * 3 + ms(100);
+    net.run_until(before(read_at, ms(1)));
+    assert!(
+        net.sent_by(C, is_fin).is_empty(),
+        "no FIN into a zero window"
+    );
+    let probes = net.sent_by(C, |s| is_pure_ack(s) && s.seq == una - 1);
+    assert_eq!(times(&probes), [closed + rto, closed + rto * 3]);
+
+    net.run_until(read_at);
+    assert_eq!(net.recv(S, sh), pattern(0..buf as usize));
+    net.run_until(read_at + D * 3);
+    let fins = net.sent_by(C, is_fin);
+    assert_eq!(
+        times(&fins),
+        [read_at + D],
+        "the FIN goes on the window update"
+    );
+    assert_eq!(fins[0].1.seq, una);
+    assert_eq!(net.sock(C, ch).state, State::FinWait2);
+    assert_eq!(net.sock(S, sh).state, State::CloseWait);
+}

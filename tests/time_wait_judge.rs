@@ -1,7 +1,7 @@
 //! `TimeWait::judge` as a table: hand-built TIME_WAIT records and segments, every expected
 //! verdict derived from the RFC text or from Linux `tcp_timewait_state_process`
-//! (net/ipv4/tcp_minisocks.c), named in each row. Rows where the model departs from its
-//! source are kept, with the source's answer, in `#[ignore]`d tests at the end.
+//! (net/ipv4/tcp_minisocks.c), named in each row; the cases that need more words than a row
+//! are separate tests at the end.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -445,7 +445,6 @@ fn the_rst_verdict_is_the_same_under_every_syn_policy() {
 // is older than TS.Recent is "not acceptable", answered with an ACK and dropped, whatever its
 // sequence number.
 #[test]
-#[ignore = "model reopens: the Rfc1122 policy does not consult PAWS (RFC 7323 §5.3 R1)"]
 fn rfc7323_an_old_timestamp_stops_an_rfc1122_reopening() {
     let (tw, syn) = syn(Seq::Above, Ts::Older);
     let got = tw.judge(&syn, &config(Rfc1122, false, true));
@@ -456,7 +455,6 @@ fn rfc7323_an_old_timestamp_stops_an_rfc1122_reopening() {
 // (`!paws_reject`), then `if (paws_reject || th->ack) inet_twsk_reschedule(tw,
 // TCP_TIMEWAIT_LEN)` restarts TIME_WAIT before the ACK, whatever the sequence number.
 #[test]
-#[ignore = "model answers Ack { restart: false } to a PAWS-rejected SYN under the Linux policy"]
 fn linux_a_paws_rejected_syn_restarts_time_wait() {
     for s in [Seq::Above, Seq::At, Seq::Below] {
         let (tw, syn) = syn(s, Ts::Older);
@@ -469,7 +467,6 @@ fn linux_a_paws_rejected_syn_restarts_time_wait() {
 // TCP Timestamps would be enabled for the new incarnation of the connection, honor the
 // incoming connection request", whatever the sequence number.
 #[test]
-#[ignore = "model drops it: Rfc6191 without old timestamps applies the SEQ rule to a SYN with TS"]
 fn rfc6191_a_syn_with_timestamps_reopens_a_time_wait_that_had_none() {
     let tw = record(false);
     let syn = seg(RCV_NXT - 1_000, Flags::SYN, Some(TS_RECENT), 0);

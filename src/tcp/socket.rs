@@ -574,11 +574,13 @@ impl Socket {
                         }
                     }
                     self.transmit(now, flags, payload, out);
-                } else if unsent == 0 && fin_due {
-                    // A FIN goes even into a closed window, so closing never waits on the peer.
+                } else if unsent == 0 && fin_due && window_left > 0 {
                     self.transmit(now, Flags::FIN | Flags::ACK, Vec::new(), out);
                 } else {
-                    if unsent > 0 && self.snd_wnd == 0 && !self.timers.sending() {
+                    // A FIN takes a sequence number, so it waits behind a zero window like data
+                    // (Linux `tcp_snd_wnd_test`), and the window is probed for.
+                    let waiting = unsent > 0 || fin_due;
+                    if waiting && self.snd_wnd == 0 && !self.timers.sending() {
                         self.timers.arm(Timer::Persist, now + self.rto.rto());
                     }
                     break;

@@ -122,12 +122,18 @@ impl TimeWait {
             let reopen = match config.syn_in_time_wait {
                 // RFC 9293 with RFC 5961: a challenge ACK, TIME_WAIT stays.
                 SynInTimeWait::Rfc9293 => None,
-                SynInTimeWait::Rfc1122 => seq_newer.then_some(ReopenIss::AboveOld(self.snd_nxt)),
+                // RFC 7323 §5.3 R1: PAWS judges a SYN before RFC 1122's sequence test does.
+                SynInTimeWait::Rfc1122 => {
+                    (!paws_reject && seq_newer).then_some(ReopenIss::AboveOld(self.snd_nxt))
+                }
                 SynInTimeWait::Linux => (!paws_reject && (seq_newer || ts_newer))
                     .then_some(ReopenIss::Exactly(self.snd_nxt + 65_537)),
                 SynInTimeWait::Rfc6191 => {
+                    // RFC 6191 §2, by whether the old and the new incarnation use timestamps.
+                    let ts_new = config.timestamps && tsval.is_some();
                     let ok = match (self.ts_on, tsval) {
-                        (true, Some(v)) => ts_newer || (v == self.ts_recent && seq_newer),
+                        (true, Some(v)) if ts_new => ts_newer || (v == self.ts_recent && seq_newer),
+                        (false, _) if ts_new => true,
                         _ => seq_newer,
                     };
                     if !ok {
@@ -139,7 +145,11 @@ impl TimeWait {
             };
             return match reopen {
                 Some(iss) => TwVerdict::Reopen(iss),
-                None => TwVerdict::Ack { restart: false },
+                // Linux `tcp_timewait_state_process`: `if (paws_reject || th->ack)
+                // inet_twsk_reschedule(...)` restarts TIME_WAIT before the ACK.
+                None => TwVerdict::Ack {
+                    restart: paws_reject && config.syn_in_time_wait == SynInTimeWait::Linux,
+                },
             };
         }
         if f.rst() {
