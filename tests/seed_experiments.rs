@@ -17,7 +17,8 @@ use timewait::report::{NETSTAT_HEADER, format_table};
 use timewait::scenario::{self, Scenario};
 use timewait::sim::{Duration, SimTime};
 use timewait::tcp::{
-    ConnError, ConnId, ConnRecord, Flags, FourTuple, NetstatRow, Stack, State, TcpConfig, TcpLog,
+    ConnError, ConnId, ConnRecord, Flags, FourTuple, NetstatRow, SocketTimer, Stack, State,
+    TcpConfig, TcpLog, TimerKind,
 };
 use timewait::world::apps::{AcceptDelay, AppSpec, HttpClientSpec, HttpServerSpec};
 use timewait::world::{Observer, PacketEvent, PacketEventKind, World, WorldConfig};
@@ -940,13 +941,15 @@ fn assassination_rst_ends_time_wait_early_unless_rfc1337() {
 // ----- 7. netstat -----
 
 /// The sockets a stack holds, listed from its tables: listeners, full sockets, TIME_WAIT.
-fn model_rows(stack: &Stack) -> Vec<NetstatRow> {
+fn model_rows(stack: &Stack, now: SimTime) -> Vec<NetstatRow> {
     let listeners = stack.listeners().map(|(_, l)| NetstatRow {
         recv_q: l.accept_queue.len() as u64,
         send_q: 0,
         local: l.local,
         foreign: None,
         state: State::Listen,
+        backlog: l.backlog,
+        timer: None,
     });
     let sockets = stack.sockets().map(|s| {
         let (recv_q, send_q) = s.netstat_queues();
@@ -956,14 +959,22 @@ fn model_rows(stack: &Stack) -> Vec<NetstatRow> {
             local: s.tuple.local,
             foreign: Some(s.tuple.remote),
             state: s.state,
+            backlog: 0,
+            timer: s.shown_timer(now),
         }
     });
-    let tw = stack.time_wait().iter().map(|(tw, _)| NetstatRow {
+    let tw = stack.time_wait().iter().map(|(tw, expires)| NetstatRow {
         recv_q: 0,
         send_q: 0,
         local: tw.tuple.local,
         foreign: Some(tw.tuple.remote),
         state: State::TimeWait,
+        backlog: 0,
+        timer: Some(SocketTimer {
+            kind: TimerKind::TimeWait,
+            remaining: expires - now,
+            retrans: 0,
+        }),
     });
     sorted(listeners.chain(sockets).chain(tw).collect())
 }
@@ -995,9 +1006,13 @@ fn replayed(log: &Log, host: NodeId) -> BTreeSet<(SocketAddrV4, SocketAddrV4, St
 /// and the transitions the observer saw.
 fn check_snapshot(world: &World, log: &Log, host: NodeId, what: &str) -> Vec<NetstatRow> {
     let stack = world.stack(host).expect("a host");
-    let rows = stack.netstat();
+    let rows = stack.netstat(world.now());
     assert!(rows.iter().all(|r| r.state != State::Closed), "{what}");
-    assert_eq!(sorted(rows.clone()), model_rows(stack), "{what}");
+    assert_eq!(
+        sorted(rows.clone()),
+        model_rows(stack, world.now()),
+        "{what}"
+    );
     let counts = stack.state_counts();
     for (i, s) in State::ALL.iter().enumerate() {
         let n = rows.iter().filter(|r| r.state == *s).count() as u64;
@@ -1126,7 +1141,11 @@ fn netstat_rows_are_the_sockets_the_model_holds() {
         world.run(at(*d), &mut log);
         for h in [server, client] {
             let stack = world.stack(h).unwrap();
-            assert_eq!(log.table(at(*d), h), stack.netstat().as_slice(), "at {d}");
+            assert_eq!(
+                log.table(at(*d), h),
+                stack.netstat(at(*d)).as_slice(),
+                "at {d}"
+            );
         }
     }
 }
@@ -1182,7 +1201,7 @@ fn netstat_send_q_counts_an_unacked_syn_or_fin_like_linux() {
                 let Some(stack) = world.stack(NodeId(i as u32)) else {
                     continue;
                 };
-                for r in stack.netstat() {
+                for r in stack.netstat(at(t)) {
                     seen.insert(r.state);
                     let linux = linux_send_q(stack, &r);
                     if r.send_q != linux {

@@ -7,7 +7,7 @@ mod common;
 use common::pair::*;
 use common::states::*;
 use timewait::net::{Fault, FaultAction};
-use timewait::tcp::{ConnError, Flags, Segment, SeqNum, State, TcpConfig};
+use timewait::tcp::{ConnError, Flags, NetstatRow, Segment, SeqNum, State, TcpConfig, TimerKind};
 
 fn cfg() -> TcpConfig {
     TcpConfig::default()
@@ -463,4 +463,51 @@ fn every_fixture_reaches_its_state_along_the_state_diagram() {
     seen.sort_by_key(|s| State::ALL.iter().position(|a| a == s));
     seen.dedup();
     assert_eq!(seen, State::ALL, "all 11 states");
+}
+
+/// The row `ss -tano` would print for `tuple` on `host` now.
+fn ss_row(fx: &Fixture) -> NetstatRow {
+    let rows = fx.net.stacks[fx.host].netstat(fx.net.now);
+    rows.into_iter()
+        .find(|r| r.local == fx.tuple.local && r.foreign == Some(fx.tuple.remote))
+        .expect("a row for the fixture's 4-tuple")
+}
+
+// Linux `ss -o`: a FIN waiting for its ACK shows the retransmission timer (`on`) with the
+// time left and the retransmissions so far (`icsk_retransmits`); RFC 6298 §5.5 doubles it.
+#[test]
+fn ss_shows_the_retransmission_timer_of_an_unacknowledged_fin_and_its_retries() {
+    let mut fx = socket_fin_wait_1(&cfg());
+    let rto = fx.net.sock(C, fx.h.unwrap()).rto();
+    let closed = before(fx.net.now, D * 2);
+    let t = ss_row(&fx).timer.expect("a timer");
+    let left = (closed + rto) - fx.net.now;
+    assert_eq!((t.kind, t.remaining, t.retrans), (TimerKind::On, left, 0));
+    // After the first timeout the FIN went again, and the timer is backed off.
+    fx.net.run_until(closed + rto + ms(1));
+    let t = ss_row(&fx).timer.expect("a timer");
+    assert_eq!((t.kind, t.retrans), (TimerKind::On, 1));
+    assert_eq!(t.remaining, (closed + rto * 3) - fx.net.now);
+}
+
+// Linux keeps TIME_WAIT as a timewait socket whose timer `ss -o` shows as
+// `timer:(timewait,59sec,0)`: the time left of 2 x MSL, restarted by nothing here.
+#[test]
+fn ss_shows_the_time_left_in_time_wait() {
+    let cfg = cfg();
+    let mut fx = socket_time_wait(&cfg);
+    let entered = fx.net.entered(fx.host, fx.conn, State::TimeWait).unwrap();
+    fx.net.run_for(secs(20));
+    let t = ss_row(&fx).timer.expect("a timer");
+    assert_eq!(t.kind, TimerKind::TimeWait);
+    let (_, expires) = fx.net.stacks[fx.host].time_wait().get(&fx.tuple).unwrap();
+    assert_eq!(t.remaining, expires - fx.net.now);
+    assert_eq!(t.remaining, (entered + cfg.time_wait) - fx.net.now);
+}
+
+// An ESTABLISHED connection with nothing in flight has no timer: `ss -o` prints none.
+#[test]
+fn an_idle_established_connection_shows_no_timer() {
+    let fx = socket_established(&cfg());
+    assert_eq!(ss_row(&fx).timer, None);
 }

@@ -19,7 +19,9 @@ use std::path::Path;
 pub use events::{EVENT_COLUMNS, EventLog};
 pub use manifest::{Manifest, shell_word};
 pub use meter::{Meter, Metered};
-pub use netstat::{COUNT_COLUMNS, NETSTAT_HEADER, Netstat, format_table};
+pub use netstat::{
+    COUNT_COLUMNS, NETSTAT_HEADER, Netstat, SS_HEADER, format_ss_table, format_table,
+};
 pub use output::{MARKER, OutDir, OutError, StagedDir, clean_stale, remove_staged_on_signal};
 pub use pcap::PcapWriter;
 pub use summary::{Tally, header};

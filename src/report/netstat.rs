@@ -35,6 +35,73 @@ pub fn format_table(time: SimTime, host: &str, rows: &[NetstatRow]) -> String {
     out
 }
 
+/// The header line of `ss -tano`, its address columns aligned on the colon.
+pub const SS_HEADER: &str =
+    "State      Recv-Q Send-Q   Local Address:Port     Peer Address:Port   Process";
+
+/// One host's table as `ss -tano` prints it: a listener's Send-Q is its backlog, and a
+/// pending timer is shown as `timer:(kind,time left,retransmissions)`.
+pub fn format_ss_table(time: SimTime, host: &str, rows: &[NetstatRow]) -> String {
+    let mut out = format!("at {time}  host {host}\n{SS_HEADER}\n");
+    for r in rows {
+        let send_q = if r.state == State::Listen {
+            u64::from(r.backlog)
+        } else {
+            r.send_q
+        };
+        let (peer_ip, peer_port) = r
+            .foreign
+            .map_or(("0.0.0.0".to_string(), "*".to_string()), |f| {
+                (f.ip().to_string(), f.port().to_string())
+            });
+        let timer = r.timer.map_or(String::new(), |t| {
+            format!(
+                "timer:({},{},{})",
+                t.kind.ss(),
+                ss_time(t.remaining.as_millis()),
+                t.retrans
+            )
+        });
+        let line = format!(
+            "{:<10} {:<6} {:<6} {:>15}:{:<5} {:>15}:{:<5}  {timer}",
+            r.state.ss(),
+            r.recv_q,
+            send_q,
+            r.local.ip().to_string(),
+            r.local.port(),
+            peer_ip,
+            peer_port,
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A time left as `ss` prints it (iproute2 `print_ms_timer`): `59sec`, `1min59sec`, `200ms`,
+/// `1.500sec` (the unit after a fraction of a second is `sec`, as iproute2 fixed it).
+fn ss_time(ms: u64) -> String {
+    let (minutes, mut secs, mut msecs) = (ms / 60_000, ms / 1000 % 60, ms % 1000);
+    let mut out = String::new();
+    if minutes > 0 {
+        msecs = 0;
+        out += &format!("{minutes}min");
+        if minutes > 9 {
+            secs = 0;
+        }
+    }
+    if secs > 0 {
+        if secs > 9 {
+            msecs = 0;
+        }
+        out += &format!("{secs}{}", if msecs > 0 { "." } else { "sec" });
+    }
+    if msecs > 0 {
+        out += &format!("{msecs:03}{}", if secs > 0 { "sec" } else { "ms" });
+    }
+    out
+}
+
 /// Column names of `socket_counts.csv`.
 pub const COUNT_COLUMNS: [&str; 4] = ["time", "host", "state", "count"];
 
@@ -131,6 +198,8 @@ mod tests {
                 local: "0.0.0.0:5000".parse().unwrap(),
                 foreign: None,
                 state: State::Listen,
+                backlog: 128,
+                timer: None,
             },
             NetstatRow {
                 recv_q: 14,
@@ -138,6 +207,8 @@ mod tests {
                 local: "10.0.0.2:5000".parse().unwrap(),
                 foreign: Some("10.0.0.1:49152".parse().unwrap()),
                 state: State::CloseWait,
+                backlog: 0,
+                timer: None,
             },
         ];
         let t = format_table(SimTime::from_nanos(1_500_000_000), "server", &rows);
@@ -156,5 +227,78 @@ mod tests {
         assert_eq!(col(lines[1], "Local"), col(lines[3], "10.0.0.2"));
         assert_eq!(col(lines[1], "Foreign"), col(lines[3], "10.0.0.1"));
         assert_eq!(col(lines[1], "State"), col(lines[3], "CLOSE_WAIT"));
+    }
+
+    #[test]
+    fn times_left_read_as_ss_prints_them() {
+        // iproute2 print_ms_timer: minutes drop the milliseconds, ten or more seconds drop them
+        // too, ten or more minutes drop the seconds.
+        assert_eq!(ss_time(59_720), "59sec");
+        assert_eq!(ss_time(119_000), "1min59sec");
+        assert_eq!(ss_time(61_500), "1min1sec");
+        assert_eq!(ss_time(725_000), "12min");
+        assert_eq!(ss_time(200), "200ms");
+        assert_eq!(ss_time(9_501), "9.501sec");
+        assert_eq!(ss_time(0), "");
+    }
+
+    /// The lines of a real `ss -tano` (iproute2, Linux 6.x), a Flask-like server that has not
+    /// closed, and its client orphaned in FIN_WAIT_2: the same fields in the same order.
+    #[test]
+    fn rows_read_like_linux_ss_with_timers() {
+        use crate::sim::Duration;
+        use crate::tcp::{SocketTimer, TimerKind};
+        let rows = [
+            NetstatRow {
+                recv_q: 0,
+                send_q: 0,
+                local: "127.0.0.1:5000".parse().unwrap(),
+                foreign: None,
+                state: State::Listen,
+                backlog: 8,
+                timer: None,
+            },
+            NetstatRow {
+                recv_q: 0,
+                send_q: 0,
+                local: "127.0.0.1:42320".parse().unwrap(),
+                foreign: Some("127.0.0.1:5000".parse().unwrap()),
+                state: State::FinWait2,
+                backlog: 0,
+                timer: Some(SocketTimer {
+                    kind: TimerKind::TimeWait,
+                    remaining: Duration::from_millis(59_720),
+                    retrans: 0,
+                }),
+            },
+        ];
+        let t = format_ss_table(SimTime::from_nanos(1_500_000_000), "client", &rows);
+        let lines: Vec<&str> = t.lines().collect();
+        let words = |l: &str| l.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        // Linux: "LISTEN     0      8          127.0.0.1:5000       0.0.0.0:*"
+        assert_eq!(
+            words(lines[2]),
+            ["LISTEN", "0", "8", "127.0.0.1:5000", "0.0.0.0:*"]
+        );
+        // Linux: "FIN-WAIT-2 0      0          127.0.0.1:42320    127.0.0.1:5000  timer:(timewait,59sec,0)"
+        assert_eq!(
+            words(lines[3]),
+            [
+                "FIN-WAIT-2",
+                "0",
+                "0",
+                "127.0.0.1:42320",
+                "127.0.0.1:5000",
+                "timer:(timewait,59sec,0)"
+            ]
+        );
+        // The colons of the address columns line up with the header's.
+        let colons = |l: &str| {
+            l.match_indices(':')
+                .map(|(i, _)| i)
+                .take(2)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(colons(lines[1]), colons(lines[3]));
     }
 }

@@ -23,7 +23,7 @@ pub use socket::Socket;
 pub use stack::{ConnectError, Listener, SocketHandle, Stack, TW_SKIPPED_FULL, TW_SKIPPED_ZERO};
 pub use state::{
     ConnError, ConnRecord, Corruption, FourTuple, ListenDropKind, NetstatRow, Outgoing, Output,
-    SocketEvent, State, TcpLog, Transition,
+    SocketEvent, SocketTimer, State, TcpLog, TimerKind, Transition,
 };
 pub use time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
 pub use wakeup::{Wakeup, Wakeups};

@@ -10,8 +10,8 @@ use super::rto::RtoEstimator;
 use super::segment::{ConnId, Flags, Segment, Tag, Timestamps};
 use super::seq::SeqNum;
 use super::state::{
-    ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, SocketEvent, State, TcpLog,
-    Transition,
+    ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, SocketEvent, SocketTimer,
+    State, TcpLog, TimerKind, Transition,
 };
 use super::timers::{Timer, Timers};
 use crate::sim::{Duration, SimTime};
@@ -334,6 +334,21 @@ impl Socket {
             .saturating_sub(self.recv_buf.len() as u32)
             .min(MAX_WINDOW)
     }
+    /// The timer pending, as `ss -o` shows it.
+    pub fn shown_timer(&self, now: SimTime) -> Option<SocketTimer> {
+        let (timer, at) = self.timers.shown()?;
+        let (kind, retrans) = match timer {
+            Timer::Retransmit => (TimerKind::On, self.timers.retries),
+            Timer::Persist => (TimerKind::Persist, self.timers.probes),
+            Timer::FinWait2 => (TimerKind::TimeWait, 0),
+        };
+        Some(SocketTimer {
+            kind,
+            remaining: at.saturating_since(now),
+            retrans,
+        })
+    }
+
     /// The earliest time this socket needs [`Socket::on_timer`].
     pub fn deadline(&self) -> Option<SimTime> {
         self.timers.deadline()
@@ -881,6 +896,7 @@ impl Socket {
             self.snd_wl2 = seg.ack;
             if opened {
                 self.timers.stop(Timer::Persist);
+                self.timers.probes = 0;
             }
         }
         match self.state {
@@ -923,6 +939,7 @@ impl Socket {
             self.timed = None;
         }
         self.timers.retries = 0;
+        self.timers.probes = 0;
         if self.snd_una < self.snd_max {
             self.timers.arm(Timer::Retransmit, now + self.rto.rto());
         } else {
@@ -1099,6 +1116,7 @@ impl Socket {
     /// RFC 9293 §3.8.6.1: a segment below the window draws an ACK that carries the window.
     fn probe_zero_window(&mut self, now: SimTime, out: &mut Output) {
         self.rto.back_off();
+        self.timers.probes += 1;
         let probe = self.segment(now, self.snd_una - 1, Flags::ACK, Vec::new());
         self.emit(probe, out);
         if self.snd_wnd == 0 {

@@ -16,7 +16,8 @@ use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
 use super::socket::Socket;
 use super::state::{
-    FourTuple, ListenDropKind, NetstatRow, Outgoing, Output, SocketEvent, State, TcpLog, Transition,
+    FourTuple, ListenDropKind, NetstatRow, Outgoing, Output, SocketEvent, SocketTimer, State,
+    TcpLog, TimerKind, Transition,
 };
 use super::time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
 use super::wakeup::Wakeup;
@@ -778,7 +779,7 @@ impl Stack {
 
     /// What `netstat -tan` would print: listeners, then connections, then TIME_WAIT, each
     /// sorted by address.
-    pub fn netstat(&self) -> Vec<NetstatRow> {
+    pub fn netstat(&self, now: SimTime) -> Vec<NetstatRow> {
         let mut listeners: Vec<NetstatRow> = self
             .listeners()
             .map(|(_, l)| NetstatRow {
@@ -787,6 +788,8 @@ impl Stack {
                 local: l.local,
                 foreign: None,
                 state: State::Listen,
+                backlog: l.backlog,
+                timer: None,
             })
             .collect();
         listeners.sort_by_key(|r| r.local);
@@ -800,14 +803,22 @@ impl Stack {
                     local: s.tuple.local,
                     foreign: Some(s.tuple.remote),
                     state: s.state,
+                    backlog: 0,
+                    timer: s.shown_timer(now),
                 }
             })
-            .chain(self.time_wait.iter().map(|(tw, _)| NetstatRow {
+            .chain(self.time_wait.iter().map(|(tw, expires)| NetstatRow {
                 recv_q: 0,
                 send_q: 0,
                 local: tw.tuple.local,
                 foreign: Some(tw.tuple.remote),
                 state: State::TimeWait,
+                backlog: 0,
+                timer: Some(SocketTimer {
+                    kind: TimerKind::TimeWait,
+                    remaining: expires.saturating_since(now),
+                    retrans: 0,
+                }),
             }))
             .collect();
         conns.sort_by_key(|r| (r.local, r.foreign));

@@ -79,6 +79,23 @@ impl State {
         }
     }
 
+    /// The spelling of `ss`: `ESTAB`, `SYN-RECV`, `FIN-WAIT-1`, `UNCONN` for CLOSED, ...
+    pub fn ss(self) -> &'static str {
+        match self {
+            State::Closed => "UNCONN",
+            State::Listen => "LISTEN",
+            State::SynSent => "SYN-SENT",
+            State::SynReceived => "SYN-RECV",
+            State::Established => "ESTAB",
+            State::FinWait1 => "FIN-WAIT-1",
+            State::FinWait2 => "FIN-WAIT-2",
+            State::CloseWait => "CLOSE-WAIT",
+            State::Closing => "CLOSING",
+            State::LastAck => "LAST-ACK",
+            State::TimeWait => "TIME-WAIT",
+        }
+    }
+
     /// States in which both sides' sequence numbers are known (RFC 9293 §3.10.7.4).
     pub fn is_synchronized(self) -> bool {
         !matches!(
@@ -320,6 +337,44 @@ pub struct NetstatRow {
     pub foreign: Option<SocketAddrV4>,
     /// State.
     pub state: State,
+    /// A listener's backlog (what `ss` shows as its Send-Q); 0 for a connection.
+    pub backlog: u32,
+    /// The timer pending, as `ss -o` and `netstat -o` show it.
+    pub timer: Option<SocketTimer>,
+}
+
+/// What a pending timer is for, in the words of Linux `ss -o` (`netstat -o` says `probe` for
+/// `persist`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TimerKind {
+    /// Retransmission (of data, a SYN or a FIN).
+    On,
+    /// Zero-window probe.
+    Persist,
+    /// TIME_WAIT, or an orphaned FIN_WAIT_2 (Linux keeps both as timewait sockets).
+    TimeWait,
+}
+
+impl TimerKind {
+    /// `ss`'s name.
+    pub fn ss(self) -> &'static str {
+        match self {
+            TimerKind::On => "on",
+            TimerKind::Persist => "persist",
+            TimerKind::TimeWait => "timewait",
+        }
+    }
+}
+
+/// A socket's pending timer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SocketTimer {
+    /// What it is for.
+    pub kind: TimerKind,
+    /// Time left until it fires.
+    pub remaining: Duration,
+    /// Retransmissions (or probes) sent since the last progress.
+    pub retrans: u32,
 }
 
 /// A segment ready to be put in an IP packet.

@@ -40,6 +40,8 @@ pub struct Timers {
     pub retries: u32,
     /// The SYN's retransmission timer expired at least once (RFC 6298 §5.7 then resets RTO).
     pub syn_timed_out: bool,
+    /// Zero-window probes sent since the window was last open (Linux `icsk_probes_out`).
+    pub probes: u32,
 }
 
 impl Timers {
@@ -94,6 +96,15 @@ impl Timers {
     pub fn stop_all(&mut self) {
         self.send = SendTimer::Off;
         self.fin_wait_2 = None;
+    }
+
+    /// The timer a user would see pending (`ss -o`): the send slot first, then FIN_WAIT_2.
+    pub fn shown(&self) -> Option<(Timer, SimTime)> {
+        match self.send {
+            SendTimer::Retransmit(at) => Some((Timer::Retransmit, at)),
+            SendTimer::Persist(at) => Some((Timer::Persist, at)),
+            SendTimer::Off => self.fin_wait_2.map(|at| (Timer::FinWait2, at)),
+        }
     }
 
     /// If `timer` is armed and due at `now`, disarms it and returns true: the caller fires it.

@@ -483,7 +483,8 @@ impl Core {
     /// Reports a host's socket table.
     fn netstat(&self, node: NodeId, obs: &mut dyn Observer) {
         if let Some(Some(stack)) = self.stacks.get(node.0 as usize) {
-            obs.netstat(&self.net, self.queue.now(), node, &stack.netstat());
+            let now = self.queue.now();
+            obs.netstat(&self.net, now, node, &stack.netstat(now));
         }
     }
 

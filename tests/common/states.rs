@@ -160,7 +160,7 @@ pub fn socket_closed_by_reset(cfg: &TcpConfig) -> Fixture {
 pub fn socket_listen(cfg: &TcpConfig) -> (Net, u32) {
     let mut net = Net::pair(cfg);
     let lid = net.listen(128);
-    let rows = net.stacks[S].netstat();
+    let rows = net.stacks[S].netstat(net.now);
     assert!(
         rows.iter()
             .any(|r| r.local == server_addr() && r.state == State::Listen),
