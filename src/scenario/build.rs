@@ -9,14 +9,13 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::error::{Location, ScenarioError, Warning, nearest};
-use super::schema::{
-    self, LinkState, RouteSection, SynInTimeWaitName, TcpSection, TimerPreset, TtlModeName,
-};
+use super::schema::{self, LinkState, RouteSection, TtlModeName};
+use super::tcp::tcp_config;
 use super::values::Bytes;
 use super::{AppSection, OutputOptions, Scenario, SpannedApp};
 use crate::net::{Fault, FaultAction, LinkId, LinkParams, NodeId, NodeKind, Prefix, TtlMode};
 use crate::sim::{Duration, SimTime};
-use crate::tcp::{Flags, SynInTimeWait, TcpConfig};
+use crate::tcp::Flags;
 use crate::world::apps::{
     AcceptDelay, AppSpec, DatagramSpec, Handler, HttpClientSpec, HttpServerSpec, OnTimeout,
     ReceiverSpec, SenderSpec,
@@ -283,7 +282,7 @@ pub(crate) fn build(
     for (i, h) in doc.host.iter().enumerate() {
         let id = cx.names[h.name.get_ref()];
         let path = format!("host[{i}]");
-        let tcp = tcp_config(&cx, &doc.tcp, &h.tcp, &path)?;
+        let tcp = tcp_config(cx.file, cx.source, &doc.tcp, &h.tcp, &path)?;
         if tcp.tw_reuse && !tcp.timestamps {
             // Linux accepts the sysctl too, but it only takes over TIME_WAITs with timestamps.
             let (at, field) = match (&h.tcp.tw_reuse, &doc.tcp.tw_reuse) {
@@ -711,167 +710,9 @@ pub(crate) fn build(
     })
 }
 
-/// A host's TCP settings: its own `tcp = {...}` over `[tcp]` over the defaults.
-fn tcp_config(
-    cx: &Ctx<'_>,
-    base: &TcpSection,
-    host: &TcpSection,
-    path: &str,
-) -> Result<TcpConfig, ScenarioError> {
-    macro_rules! pick {
-        ($f:ident) => {
-            host.$f.clone().or_else(|| base.$f.clone())
-        };
-    }
-    let mut c = TcpConfig::default();
-    if pick!(timers) == Some(TimerPreset::Rfc6298) {
-        c = c.rfc6298_timers();
-    }
-    if let Some(v) = pick!(msl) {
-        c.msl = v.0;
-    }
-    // time_wait defaults to 2 x the effective MSL.
-    c.time_wait = pick!(time_wait).map_or(c.msl * 2, |t| t.resolve(c.msl));
-    if let Some(v) = pick!(fin_timeout) {
-        c.fin_timeout = v.0;
-    }
-    if let Some(v) = pick!(isn) {
-        c.isn = v.0;
-    }
-    if let Some(v) = pick!(rto_initial) {
-        c.rto_initial = v.0;
-    }
-    if let Some(v) = pick!(rto_min) {
-        c.rto_min = v.get_ref().0;
-    }
-    if let Some(v) = pick!(rto_max) {
-        c.rto_max = v.get_ref().0;
-    }
-    if let Some(v) = pick!(syn_retries) {
-        c.syn_retries = v;
-    }
-    if let Some(v) = pick!(synack_retries) {
-        c.synack_retries = v;
-    }
-    if let Some(v) = pick!(data_retries) {
-        c.data_retries = v;
-    }
-    if let Some(v) = pick!(syn_in_time_wait) {
-        c.syn_in_time_wait = match v {
-            SynInTimeWaitName::Rfc9293 => SynInTimeWait::Rfc9293,
-            SynInTimeWaitName::Rfc1122 => SynInTimeWait::Rfc1122,
-            SynInTimeWaitName::Linux => SynInTimeWait::Linux,
-            SynInTimeWaitName::Rfc6191 => SynInTimeWait::Rfc6191,
-        };
-    }
-    if let Some(v) = pick!(rfc1337) {
-        c.rfc1337 = v;
-    }
-    if let Some(v) = pick!(timestamps) {
-        c.timestamps = v;
-    }
-    if let Some(v) = pick!(tw_reuse) {
-        c.tw_reuse = *v.get_ref();
-    }
-    if let Some(v) = pick!(max_tw_buckets) {
-        c.max_tw_buckets = v;
-    }
-    if let Some(v) = pick!(abort_on_overflow) {
-        c.abort_on_overflow = v;
-    }
-    if let Some(v) = pick!(max_syn_backlog) {
-        c.max_syn_backlog = v;
-    }
-    if let Some(v) = pick!(rfc5961_ack_check) {
-        c.rfc5961_ack_check = v;
-    }
-    // Errors point at whichever table the value came from.
-    macro_rules! field {
-        ($f:ident) => {
-            if host.$f.is_some() {
-                format!("{path}.tcp.{}", stringify!($f))
-            } else {
-                format!("tcp.{}", stringify!($f))
-            }
-        };
-    }
-    if let Some(v) = pick!(port_range) {
-        let [lo, hi] = *v.get_ref();
-        if lo == 0 || lo > hi {
-            return Err(cx.error(
-                v.span(),
-                field!(port_range),
-                format!("[{lo}, {hi}] is not a range of ports: it needs 1 <= first <= last"),
-            ));
-        }
-        c.port_range = (lo, hi);
-    }
-    if let Some(v) = pick!(mss) {
-        if *v.get_ref() == 0 {
-            return Err(cx.error(v.span(), field!(mss), "must be at least 1"));
-        }
-        c.mss = *v.get_ref();
-    }
-    if let Some(v) = pick!(rcv_buf) {
-        if *v.get_ref() == 0 {
-            return Err(cx.error(v.span(), field!(rcv_buf), "must be at least 1"));
-        }
-        if *v.get_ref() > MAX_BUFFER_BYTES {
-            return Err(cx.error(
-                v.span(),
-                field!(rcv_buf),
-                format!(
-                    "{} bytes is too large: a socket buffer is held in memory, so it may be at most {MAX_BUFFER_BYTES} bytes (64 MiB)",
-                    v.get_ref()
-                ),
-            ));
-        }
-        c.rcv_buf = *v.get_ref();
-    }
-    if let Some(v) = pick!(snd_buf) {
-        if *v.get_ref() == 0 {
-            return Err(cx.error(v.span(), field!(snd_buf), "must be at least 1"));
-        }
-        if *v.get_ref() > MAX_BUFFER_BYTES {
-            return Err(cx.error(
-                v.span(),
-                field!(snd_buf),
-                format!(
-                    "{} bytes is too large: a socket buffer is held in memory, so it may be at most {MAX_BUFFER_BYTES} bytes (64 MiB)",
-                    v.get_ref()
-                ),
-            ));
-        }
-        c.snd_buf = *v.get_ref();
-    }
-    if c.rto_min > c.rto_max {
-        // Blame the bound the user wrote (the other may come from the `timers` preset), and
-        // a host's own value before the shared one.
-        let (span, field) = match (&host.rto_min, &host.rto_max) {
-            (Some(v), _) => (v.span(), field!(rto_min)),
-            (None, Some(v)) => (v.span(), field!(rto_max)),
-            (None, None) => match (pick!(rto_min), pick!(rto_max)) {
-                (Some(v), _) => (v.span(), field!(rto_min)),
-                (None, Some(v)) => (v.span(), field!(rto_max)),
-                (None, None) => (0..0, field!(timers)),
-            },
-        };
-        return Err(cx.error(
-            span,
-            field,
-            format!("rto_min {} is above rto_max {}", c.rto_min, c.rto_max),
-        ));
-    }
-    Ok(c)
-}
-
 /// Most routes one node's table may start with: the simulator's routing table keeps them in a
 /// sorted list, so building it costs the square of this.
 pub const MAX_ROUTES: usize = 10_000;
-
-/// Largest `snd_buf` or `rcv_buf`: a sender fills its send buffer, so the buffer becomes
-/// memory (Linux's own default maximum, `tcp_wmem`, is 4 MiB).
-pub const MAX_BUFFER_BYTES: u32 = 64 << 20;
 
 /// Largest HTTP body (response or request): each is built whole in memory when the world is
 /// built and written with one `send()`, so it is bounded rather than produced lazily.

@@ -12,7 +12,11 @@ mod stack;
 mod state;
 mod time_wait;
 
-pub use config::{IsnPolicy, SynInTimeWait, TcpConfig};
+pub use config::{
+    Bounds, IsnPolicy, MAX_BUFFER_BYTES, SETTINGS, Setting, SynInTimeWait, TcpConfig, TimeWaitLen,
+    TimerPreset,
+};
+pub(crate) use config::{setting_range, tcp_settings};
 pub use isn::IsnGenerator;
 pub use rto::RtoEstimator;
 pub use segment::{ConnId, Flags, Segment, Tag, Timestamps};
