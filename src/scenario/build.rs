@@ -9,7 +9,10 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::error::{Location, ScenarioError, Warning, nearest};
-use super::schema::{self, LinkState, RouteSection, TtlModeName};
+use super::schema::{
+    self, FaultSection, HostSection, LinkChangeSection, LinkSection, LinkState, OutputSection,
+    RouteChangeSection, RouteSection, RouterSection, TcpSection, TtlModeName,
+};
 use super::tcp::tcp_config;
 use super::values::Bytes;
 use super::{AppSection, OutputOptions, Scenario, SpannedApp};
@@ -172,16 +175,59 @@ pub(crate) fn build(
         adjacent: HashSet::new(),
         by_prefix: OnceCell::new(),
     };
+    nodes(&mut cx, &doc.host, &doc.router)?;
+    links(&mut cx, &doc.link)?;
+    let mut warnings = hosts(&mut cx, &doc.host, &doc.tcp)?;
+    routers(&mut cx, &doc.router)?;
+    let route_changes = route_changes(&cx, &doc.route_change)?;
+    let link_changes = link_changes(&cx, &doc.link_change)?;
+    let faults = faults(&cx, &doc.fault)?;
+    let app_configs = app_configs(&cx, &apps, &mut warnings)?;
+    let sim = &doc.simulation;
+    Ok(Scenario {
+        name: name.to_string(),
+        file: file.to_string(),
+        source: source.to_string(),
+        duration: sim.duration.0,
+        config: WorldConfig {
+            seed: sim.seed,
+            ttl_mode: match sim.ttl_mode {
+                TtlModeName::Hops => TtlMode::Hops,
+                TtlModeName::Seconds => TtlMode::Seconds,
+            },
+            default_ttl: sim.default_ttl.0,
+            nodes: cx.nodes,
+            links: cx.links,
+            route_changes,
+            link_changes,
+            faults,
+            observe: observe(&doc.output, &app_configs),
+            apps: app_configs,
+        },
+        warnings,
+        output: OutputOptions {
+            events: doc.output.events,
+            states: doc.output.states,
+            connections: doc.output.connections,
+            pcap: doc.output.pcap,
+            figures: doc.output.figures,
+        },
+    })
+}
 
-    // Names and addresses.
+/// `[[host]]` and `[[router]]`: each node's name and address, neither used twice.
+fn nodes(
+    cx: &mut Ctx<'_>,
+    hosts: &[HostSection],
+    routers: &[RouterSection],
+) -> Result<(), ScenarioError> {
     let mut spans: Vec<Range<usize>> = Vec::new();
     let mut addrs: BTreeMap<Ipv4Addr, Range<usize>> = BTreeMap::new();
-    let declared = doc
-        .host
+    let declared = hosts
         .iter()
         .enumerate()
         .map(|(i, h)| (format!("host[{i}]"), &h.name, NodeKind::Host, Some(&h.addr)))
-        .chain(doc.router.iter().enumerate().map(|(i, r)| {
+        .chain(routers.iter().enumerate().map(|(i, r)| {
             (
                 format!("router[{i}]"),
                 &r.name,
@@ -233,9 +279,12 @@ pub(crate) fn build(
         });
         cx.neighbours.push(Vec::new());
     }
+    Ok(())
+}
 
-    // Links.
-    for (i, l) in doc.link.iter().enumerate() {
+/// `[[link]]`: at most one link between two distinct nodes.
+fn links(cx: &mut Ctx<'_>, sections: &[LinkSection]) -> Result<(), ScenarioError> {
+    for (i, l) in sections.iter().enumerate() {
         let path = format!("link[{i}]");
         let [a, b] = l.ends.get_ref();
         let ea = cx.node(a, &format!("{path}.ends[0]"))?;
@@ -275,17 +324,25 @@ pub(crate) fn build(
             },
         });
     }
+    Ok(())
+}
 
-    // Routes at t = 0, and each host's TCP.
+/// Each `[[host]]`'s routes at t = 0 and TCP settings; returns the warnings for a `tw_reuse`
+/// that has no effect.
+fn hosts(
+    cx: &mut Ctx<'_>,
+    hosts: &[HostSection],
+    shared: &TcpSection,
+) -> Result<Vec<Warning>, ScenarioError> {
     // tw_reuse warnings by field written: (field, position, hosts it leaves without effect).
     let mut early_warnings: Vec<(String, usize, Vec<String>)> = Vec::new();
-    for (i, h) in doc.host.iter().enumerate() {
+    for (i, h) in hosts.iter().enumerate() {
         let id = cx.names[h.name.get_ref()];
         let path = format!("host[{i}]");
-        let tcp = tcp_config(cx.file, cx.source, &doc.tcp, &h.tcp, &path)?;
+        let tcp = tcp_config(cx.file, cx.source, shared, &h.tcp, &path)?;
         if tcp.tw_reuse && !tcp.timestamps {
             // Linux accepts the sysctl too, but it only takes over TIME_WAITs with timestamps.
-            let (at, field) = match (&h.tcp.tw_reuse, &doc.tcp.tw_reuse) {
+            let (at, field) = match (&h.tcp.tw_reuse, &shared.tw_reuse) {
                 (Some(v), _) => (v.span().start, format!("{path}.tcp.tw_reuse")),
                 (None, v) => (
                     v.as_ref().map_or(0, |v| v.span().start),
@@ -332,7 +389,22 @@ pub(crate) fn build(
         };
         cx.nodes[id.0 as usize].routes = routes;
     }
-    for (i, r) in doc.router.iter().enumerate() {
+    Ok(early_warnings
+        .into_iter()
+        .map(|(field, at, hosts)| Warning {
+            location: Location::at(cx.file, cx.source, at),
+            field,
+            message: format!(
+                "tw_reuse has no effect on {} without `timestamps = true`: only a TIME_WAIT whose last timestamp is 1 s old is taken over",
+                hosts.join(", ")
+            ),
+        })
+        .collect())
+}
+
+/// Each `[[router]]`'s routes at t = 0 and ICMP time-exceeded.
+fn routers(cx: &mut Ctx<'_>, routers: &[RouterSection]) -> Result<(), ScenarioError> {
+    for (i, r) in routers.iter().enumerate() {
         let id = cx.names[r.name.get_ref()];
         let path = format!("router[{i}]");
         cx.nodes[id.0 as usize].routes = cx.routes(id, &r.routes, &path)?;
@@ -347,10 +419,16 @@ pub(crate) fn build(
             cx.nodes[id.0 as usize].icmp_time_exceeded = true;
         }
     }
+    Ok(())
+}
 
-    // Scheduled changes.
+/// `[[route_change]]`: a node's table changing during the run.
+fn route_changes(
+    cx: &Ctx<'_>,
+    sections: &[RouteChangeSection],
+) -> Result<Vec<RouteChange>, ScenarioError> {
     let mut route_changes = Vec::new();
-    for (i, c) in doc.route_change.iter().enumerate() {
+    for (i, c) in sections.iter().enumerate() {
         let path = format!("route_change[{i}]");
         let node = cx.node(&c.router, &format!("{path}.router"))?;
         let target = cx.via(node, &c.via, &format!("{path}.via"), true)?;
@@ -361,8 +439,16 @@ pub(crate) fn build(
             target,
         });
     }
+    Ok(route_changes)
+}
+
+/// `[[link_change]]`: an existing link going down or up during the run.
+fn link_changes(
+    cx: &Ctx<'_>,
+    sections: &[LinkChangeSection],
+) -> Result<Vec<LinkChange>, ScenarioError> {
     let mut link_changes = Vec::new();
-    for (i, c) in doc.link_change.iter().enumerate() {
+    for (i, c) in sections.iter().enumerate() {
         let path = format!("link_change[{i}]");
         let [a, b] = c.ends.get_ref();
         let ea = cx.node(a, &format!("{path}.ends[0]"))?;
@@ -384,10 +470,13 @@ pub(crate) fn build(
             up: c.state == LinkState::Up,
         });
     }
+    Ok(link_changes)
+}
 
-    // Faults.
+/// `[[fault]]`: packets chosen on an existing link, dropped, delayed or duplicated.
+fn faults(cx: &Ctx<'_>, sections: &[FaultSection]) -> Result<Vec<Fault>, ScenarioError> {
     let mut faults = Vec::new();
-    for (i, f) in doc.fault.iter().enumerate() {
+    for (i, f) in sections.iter().enumerate() {
         let path = format!("fault[{i}]");
         let [a, b] = f.link.get_ref();
         let ea = cx.node(a, &format!("{path}.link[0]"))?;
@@ -460,25 +549,21 @@ pub(crate) fn build(
             count: f.count,
         });
     }
+    Ok(faults)
+}
 
-    // Applications.
+/// `[[app]]`: each application on a host, with warnings for peers it cannot reach at t = 0.
+fn app_configs(
+    cx: &Ctx<'_>,
+    apps: &[SpannedApp],
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<AppConfig>, ScenarioError> {
     let mut app_configs = Vec::new();
-    let mut warnings: Vec<Warning> = early_warnings
-        .into_iter()
-        .map(|(field, at, hosts)| Warning {
-            location: Location::at(file, source, at),
-            field,
-            message: format!(
-                "tw_reuse has no effect on {} without `timestamps = true`: only a TIME_WAIT whose last timestamp is 1 s old is taken over",
-                hosts.join(", ")
-            ),
-        })
-        .collect();
-    for app in &apps {
+    for app in apps {
         let path = format!("app[{}]", app.index);
         match &app.section {
             AppSection::Datagram(d) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 if d.count > 1 && d.interval.is_none() {
                     return Err(cx.error(
                         app.span.clone(),
@@ -488,15 +573,7 @@ pub(crate) fn build(
                 }
                 let to = d.to.get_ref().0;
                 let field = format!("{path}.to");
-                route_warnings(
-                    &cx,
-                    host,
-                    to,
-                    false,
-                    d.to.span().start,
-                    &field,
-                    &mut warnings,
-                );
+                route_warnings(cx, host, to, false, d.to.span().start, &field, warnings);
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::Datagram(DatagramSpec {
@@ -512,7 +589,7 @@ pub(crate) fn build(
                 });
             }
             AppSection::Sender(d) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 let to = d.to.get_ref().0;
                 if d.connections > 1 && d.interval.is_none() {
                     return Err(cx.error(
@@ -523,7 +600,7 @@ pub(crate) fn build(
                 }
                 let field = format!("{path}.to");
                 let at = d.to.span().start;
-                route_warnings(&cx, host, *to.ip(), true, at, &field, &mut warnings);
+                route_warnings(cx, host, *to.ip(), true, at, &field, warnings);
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::Sender(SenderSpec {
@@ -541,10 +618,10 @@ pub(crate) fn build(
                 });
             }
             AppSection::HttpServer(d) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 for (j, h) in d.handlers.iter().enumerate() {
                     if let Some(b) = &h.body {
-                        check_body(&cx, b, &format!("{path}.handlers[{j}].body"))?;
+                        check_body(cx, b, &format!("{path}.handlers[{j}].body"))?;
                     }
                 }
                 app_configs.push(AppConfig {
@@ -570,9 +647,9 @@ pub(crate) fn build(
                 });
             }
             AppSection::HttpClient(d, churn) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 if let Some(b) = &d.request_body {
-                    check_body(&cx, b, &format!("{path}.request_body"))?;
+                    check_body(cx, b, &format!("{path}.request_body"))?;
                 }
                 let url = d.url.get_ref();
                 let interval = match (&d.rate, d.interval) {
@@ -632,7 +709,7 @@ pub(crate) fn build(
                 };
                 let (field, at) = (format!("{path}.url"), d.url.span().start);
                 let server = *url.server.ip();
-                route_warnings(&cx, host, server, true, at, &field, &mut warnings);
+                route_warnings(cx, host, server, true, at, &field, warnings);
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::HttpClient(HttpClientSpec {
@@ -654,7 +731,7 @@ pub(crate) fn build(
                 });
             }
             AppSection::Receiver(d) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::Receiver(ReceiverSpec {
@@ -666,48 +743,23 @@ pub(crate) fn build(
             }
         }
     }
+    Ok(app_configs)
+}
 
-    let sim = &doc.simulation;
-    Ok(Scenario {
-        name: name.to_string(),
-        file: file.to_string(),
-        source: source.to_string(),
-        duration: sim.duration.0,
-        config: WorldConfig {
-            seed: sim.seed,
-            ttl_mode: match sim.ttl_mode {
-                TtlModeName::Hops => TtlMode::Hops,
-                TtlModeName::Seconds => TtlMode::Seconds,
-            },
-            default_ttl: sim.default_ttl.0,
-            nodes: cx.nodes,
-            links: cx.links,
-            route_changes,
-            link_changes,
-            faults,
-            observe: Observe {
-                netstat_at: doc.output.netstat_at.iter().map(|d| d.0).collect(),
-                netstat_on_change: doc.output.netstat_on_change,
-                counts_every: match doc.output.socket_counts {
-                    Some(d) if d.0.is_zero() => None,
-                    Some(d) => Some(d.0),
-                    None => app_configs
-                        .iter()
-                        .any(|a| !matches!(a.spec, AppSpec::Datagram(_)))
-                        .then(|| Duration::from_secs(1)),
-                },
-            },
-            apps: app_configs,
+/// `[output]`'s tables of sockets; `socket_counts` is on (every 1 s) when any app uses TCP.
+fn observe(output: &OutputSection, apps: &[AppConfig]) -> Observe {
+    Observe {
+        netstat_at: output.netstat_at.iter().map(|d| d.0).collect(),
+        netstat_on_change: output.netstat_on_change,
+        counts_every: match output.socket_counts {
+            Some(d) if d.0.is_zero() => None,
+            Some(d) => Some(d.0),
+            None => apps
+                .iter()
+                .any(|a| !matches!(a.spec, AppSpec::Datagram(_)))
+                .then(|| Duration::from_secs(1)),
         },
-        warnings,
-        output: OutputOptions {
-            events: doc.output.events,
-            states: doc.output.states,
-            connections: doc.output.connections,
-            pcap: doc.output.pcap,
-            figures: doc.output.figures,
-        },
-    })
+    }
 }
 
 /// Most routes one node's table may start with: the simulator's routing table keeps them in a
