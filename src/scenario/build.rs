@@ -121,6 +121,27 @@ impl Ctx<'_> {
         Ok(RouteTarget::Via(to))
     }
 
+    /// The link joining two named nodes, in either order (`field` names the pair).
+    fn link_between(
+        &self,
+        ends: &Spanned<[Spanned<String>; 2]>,
+        field: &str,
+    ) -> Result<usize, ScenarioError> {
+        let [a, b] = ends.get_ref();
+        let ea = self.node(a, &format!("{field}[0]"))?;
+        let eb = self.node(b, &format!("{field}[1]"))?;
+        self.links
+            .iter()
+            .position(|l| l.ends == [ea, eb] || l.ends == [eb, ea])
+            .ok_or_else(|| {
+                self.error(
+                    ends.span(),
+                    field,
+                    format!("no link joins `{}` and `{}`", a.get_ref(), b.get_ref()),
+                )
+            })
+    }
+
     fn routes(
         &self,
         from: NodeId,
@@ -450,20 +471,7 @@ fn link_changes(
     let mut link_changes = Vec::new();
     for (i, c) in sections.iter().enumerate() {
         let path = format!("link_change[{i}]");
-        let [a, b] = c.ends.get_ref();
-        let ea = cx.node(a, &format!("{path}.ends[0]"))?;
-        let eb = cx.node(b, &format!("{path}.ends[1]"))?;
-        let Some(link) = cx
-            .links
-            .iter()
-            .position(|l| l.ends == [ea, eb] || l.ends == [eb, ea])
-        else {
-            return Err(cx.error(
-                c.ends.span(),
-                format!("{path}.ends"),
-                format!("no link joins `{}` and `{}`", a.get_ref(), b.get_ref()),
-            ));
-        };
+        let link = cx.link_between(&c.ends, &format!("{path}.ends"))?;
         link_changes.push(LinkChange {
             at: c.at.0,
             link: LinkId(link as u32),
@@ -478,20 +486,7 @@ fn faults(cx: &Ctx<'_>, sections: &[FaultSection]) -> Result<Vec<Fault>, Scenari
     let mut faults = Vec::new();
     for (i, f) in sections.iter().enumerate() {
         let path = format!("fault[{i}]");
-        let [a, b] = f.link.get_ref();
-        let ea = cx.node(a, &format!("{path}.link[0]"))?;
-        let eb = cx.node(b, &format!("{path}.link[1]"))?;
-        let Some(link) = cx
-            .links
-            .iter()
-            .position(|l| l.ends == [ea, eb] || l.ends == [eb, ea])
-        else {
-            return Err(cx.error(
-                f.link.span(),
-                format!("{path}.link"),
-                format!("no link joins `{}` and `{}`", a.get_ref(), b.get_ref()),
-            ));
-        };
+        let link = cx.link_between(&f.link, &format!("{path}.link"))?;
         let ends = cx.links[link].ends;
         let side = match &f.from {
             None => None,

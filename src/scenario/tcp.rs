@@ -269,9 +269,13 @@ pub fn settings_markdown() -> String {
     let mut out =
         String::from("| field | type | default | source | meaning |\n|---|---|---|---|---|\n");
     for s in SETTINGS {
+        let unit = match s.unit {
+            "" => String::new(),
+            u => format!(", in {u}"),
+        };
         let _ = writeln!(
             out,
-            "| `{}` | {} | `{}` | {} | {} |",
+            "| `{}` | {}{unit} | `{}` | {} | {} |",
             s.name, s.written, s.default, s.cite, s.doc
         );
     }

@@ -1,4 +1,4 @@
-//! TCP settings, each declared once in [`tcp_settings!`] with its type, default, TOML form,
+//! TCP settings, each declared once in `tcp_settings!` with its type, default, TOML form,
 //! allowed range, source (RFC section or Linux sysctl) and meaning. From that one list come
 //! [`TcpConfig`] and its defaults, the [`SETTINGS`] table the README's settings table is
 //! printed from, and (in `scenario`) the `[tcp]` TOML schema and its range checks.
