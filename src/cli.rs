@@ -137,6 +137,13 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Print every `[tcp]` setting with its default and its RFC or Linux source, as a `[tcp]`
+    /// table to copy into a scenario.
+    Settings {
+        /// Print the README's Markdown table of the settings instead.
+        #[arg(long)]
+        markdown: bool,
+    },
 }
 
 fn parse_set(s: &str) -> Result<Override, String> {
@@ -258,6 +265,17 @@ pub fn main() -> ExitCode {
         },
         Command::Merge { dirs, out } => merge_command(&dirs, out.as_deref()),
         Command::Plot { dir } => plot_command(&dir),
+        Command::Settings { markdown } => {
+            print!(
+                "{}",
+                if markdown {
+                    crate::scenario::settings_markdown()
+                } else {
+                    crate::scenario::settings_toml()
+                }
+            );
+            ExitCode::SUCCESS
+        }
     }
 }
 

@@ -10,13 +10,15 @@ use toml::Spanned;
 
 use super::error::{Location, ScenarioError, Warning, nearest};
 use super::schema::{
-    self, LinkState, RouteSection, SynInTimeWaitName, TcpSection, TimerPreset, TtlModeName,
+    self, FaultSection, HostSection, LinkChangeSection, LinkSection, LinkState, OutputSection,
+    RouteChangeSection, RouteSection, RouterSection, TcpSection, TtlModeName,
 };
+use super::tcp::tcp_config;
 use super::values::Bytes;
 use super::{AppSection, OutputOptions, Scenario, SpannedApp};
 use crate::net::{Fault, FaultAction, LinkId, LinkParams, NodeId, NodeKind, Prefix, TtlMode};
 use crate::sim::{Duration, SimTime};
-use crate::tcp::{Flags, SynInTimeWait, TcpConfig};
+use crate::tcp::Flags;
 use crate::world::apps::{
     AcceptDelay, AppSpec, DatagramSpec, Handler, HttpClientSpec, HttpServerSpec, OnTimeout,
     ReceiverSpec, SenderSpec,
@@ -119,6 +121,27 @@ impl Ctx<'_> {
         Ok(RouteTarget::Via(to))
     }
 
+    /// The link joining two named nodes, in either order (`field` names the pair).
+    fn link_between(
+        &self,
+        ends: &Spanned<[Spanned<String>; 2]>,
+        field: &str,
+    ) -> Result<usize, ScenarioError> {
+        let [a, b] = ends.get_ref();
+        let ea = self.node(a, &format!("{field}[0]"))?;
+        let eb = self.node(b, &format!("{field}[1]"))?;
+        self.links
+            .iter()
+            .position(|l| l.ends == [ea, eb] || l.ends == [eb, ea])
+            .ok_or_else(|| {
+                self.error(
+                    ends.span(),
+                    field,
+                    format!("no link joins `{}` and `{}`", a.get_ref(), b.get_ref()),
+                )
+            })
+    }
+
     fn routes(
         &self,
         from: NodeId,
@@ -173,16 +196,59 @@ pub(crate) fn build(
         adjacent: HashSet::new(),
         by_prefix: OnceCell::new(),
     };
+    nodes(&mut cx, &doc.host, &doc.router)?;
+    links(&mut cx, &doc.link)?;
+    let mut warnings = hosts(&mut cx, &doc.host, &doc.tcp)?;
+    routers(&mut cx, &doc.router)?;
+    let route_changes = route_changes(&cx, &doc.route_change)?;
+    let link_changes = link_changes(&cx, &doc.link_change)?;
+    let faults = faults(&cx, &doc.fault)?;
+    let app_configs = app_configs(&cx, &apps, &mut warnings)?;
+    let sim = &doc.simulation;
+    Ok(Scenario {
+        name: name.to_string(),
+        file: file.to_string(),
+        source: source.to_string(),
+        duration: sim.duration.0,
+        config: WorldConfig {
+            seed: sim.seed,
+            ttl_mode: match sim.ttl_mode {
+                TtlModeName::Hops => TtlMode::Hops,
+                TtlModeName::Seconds => TtlMode::Seconds,
+            },
+            default_ttl: sim.default_ttl.0,
+            nodes: cx.nodes,
+            links: cx.links,
+            route_changes,
+            link_changes,
+            faults,
+            observe: observe(&doc.output, &app_configs),
+            apps: app_configs,
+        },
+        warnings,
+        output: OutputOptions {
+            events: doc.output.events,
+            states: doc.output.states,
+            connections: doc.output.connections,
+            pcap: doc.output.pcap,
+            figures: doc.output.figures,
+        },
+    })
+}
 
-    // Names and addresses.
+/// `[[host]]` and `[[router]]`: each node's name and address, neither used twice.
+fn nodes(
+    cx: &mut Ctx<'_>,
+    hosts: &[HostSection],
+    routers: &[RouterSection],
+) -> Result<(), ScenarioError> {
     let mut spans: Vec<Range<usize>> = Vec::new();
     let mut addrs: BTreeMap<Ipv4Addr, Range<usize>> = BTreeMap::new();
-    let declared = doc
-        .host
+    let declared = hosts
         .iter()
         .enumerate()
         .map(|(i, h)| (format!("host[{i}]"), &h.name, NodeKind::Host, Some(&h.addr)))
-        .chain(doc.router.iter().enumerate().map(|(i, r)| {
+        .chain(routers.iter().enumerate().map(|(i, r)| {
             (
                 format!("router[{i}]"),
                 &r.name,
@@ -234,9 +300,12 @@ pub(crate) fn build(
         });
         cx.neighbours.push(Vec::new());
     }
+    Ok(())
+}
 
-    // Links.
-    for (i, l) in doc.link.iter().enumerate() {
+/// `[[link]]`: at most one link between two distinct nodes.
+fn links(cx: &mut Ctx<'_>, sections: &[LinkSection]) -> Result<(), ScenarioError> {
+    for (i, l) in sections.iter().enumerate() {
         let path = format!("link[{i}]");
         let [a, b] = l.ends.get_ref();
         let ea = cx.node(a, &format!("{path}.ends[0]"))?;
@@ -276,17 +345,25 @@ pub(crate) fn build(
             },
         });
     }
+    Ok(())
+}
 
-    // Routes at t = 0, and each host's TCP.
+/// Each `[[host]]`'s routes at t = 0 and TCP settings; returns the warnings for a `tw_reuse`
+/// that has no effect.
+fn hosts(
+    cx: &mut Ctx<'_>,
+    hosts: &[HostSection],
+    shared: &TcpSection,
+) -> Result<Vec<Warning>, ScenarioError> {
     // tw_reuse warnings by field written: (field, position, hosts it leaves without effect).
     let mut early_warnings: Vec<(String, usize, Vec<String>)> = Vec::new();
-    for (i, h) in doc.host.iter().enumerate() {
+    for (i, h) in hosts.iter().enumerate() {
         let id = cx.names[h.name.get_ref()];
         let path = format!("host[{i}]");
-        let tcp = tcp_config(&cx, &doc.tcp, &h.tcp, &path)?;
+        let tcp = tcp_config(cx.file, cx.source, shared, &h.tcp, &path)?;
         if tcp.tw_reuse && !tcp.timestamps {
             // Linux accepts the sysctl too, but it only takes over TIME_WAITs with timestamps.
-            let (at, field) = match (&h.tcp.tw_reuse, &doc.tcp.tw_reuse) {
+            let (at, field) = match (&h.tcp.tw_reuse, &shared.tw_reuse) {
                 (Some(v), _) => (v.span().start, format!("{path}.tcp.tw_reuse")),
                 (None, v) => (
                     v.as_ref().map_or(0, |v| v.span().start),
@@ -333,7 +410,22 @@ pub(crate) fn build(
         };
         cx.nodes[id.0 as usize].routes = routes;
     }
-    for (i, r) in doc.router.iter().enumerate() {
+    Ok(early_warnings
+        .into_iter()
+        .map(|(field, at, hosts)| Warning {
+            location: Location::at(cx.file, cx.source, at),
+            field,
+            message: format!(
+                "tw_reuse has no effect on {} without `timestamps = true`: only a TIME_WAIT whose last timestamp is 1 s old is taken over",
+                hosts.join(", ")
+            ),
+        })
+        .collect())
+}
+
+/// Each `[[router]]`'s routes at t = 0 and ICMP time-exceeded.
+fn routers(cx: &mut Ctx<'_>, routers: &[RouterSection]) -> Result<(), ScenarioError> {
+    for (i, r) in routers.iter().enumerate() {
         let id = cx.names[r.name.get_ref()];
         let path = format!("router[{i}]");
         cx.nodes[id.0 as usize].routes = cx.routes(id, &r.routes, &path)?;
@@ -348,10 +440,16 @@ pub(crate) fn build(
             cx.nodes[id.0 as usize].icmp_time_exceeded = true;
         }
     }
+    Ok(())
+}
 
-    // Scheduled changes.
+/// `[[route_change]]`: a node's table changing during the run.
+fn route_changes(
+    cx: &Ctx<'_>,
+    sections: &[RouteChangeSection],
+) -> Result<Vec<RouteChange>, ScenarioError> {
     let mut route_changes = Vec::new();
-    for (i, c) in doc.route_change.iter().enumerate() {
+    for (i, c) in sections.iter().enumerate() {
         let path = format!("route_change[{i}]");
         let node = cx.node(&c.router, &format!("{path}.router"))?;
         let target = cx.via(node, &c.via, &format!("{path}.via"), true)?;
@@ -362,48 +460,33 @@ pub(crate) fn build(
             target,
         });
     }
+    Ok(route_changes)
+}
+
+/// `[[link_change]]`: an existing link going down or up during the run.
+fn link_changes(
+    cx: &Ctx<'_>,
+    sections: &[LinkChangeSection],
+) -> Result<Vec<LinkChange>, ScenarioError> {
     let mut link_changes = Vec::new();
-    for (i, c) in doc.link_change.iter().enumerate() {
+    for (i, c) in sections.iter().enumerate() {
         let path = format!("link_change[{i}]");
-        let [a, b] = c.ends.get_ref();
-        let ea = cx.node(a, &format!("{path}.ends[0]"))?;
-        let eb = cx.node(b, &format!("{path}.ends[1]"))?;
-        let Some(link) = cx
-            .links
-            .iter()
-            .position(|l| l.ends == [ea, eb] || l.ends == [eb, ea])
-        else {
-            return Err(cx.error(
-                c.ends.span(),
-                format!("{path}.ends"),
-                format!("no link joins `{}` and `{}`", a.get_ref(), b.get_ref()),
-            ));
-        };
+        let link = cx.link_between(&c.ends, &format!("{path}.ends"))?;
         link_changes.push(LinkChange {
             at: c.at.0,
             link: LinkId(link as u32),
             up: c.state == LinkState::Up,
         });
     }
+    Ok(link_changes)
+}
 
-    // Faults.
+/// `[[fault]]`: packets chosen on an existing link, dropped, delayed or duplicated.
+fn faults(cx: &Ctx<'_>, sections: &[FaultSection]) -> Result<Vec<Fault>, ScenarioError> {
     let mut faults = Vec::new();
-    for (i, f) in doc.fault.iter().enumerate() {
+    for (i, f) in sections.iter().enumerate() {
         let path = format!("fault[{i}]");
-        let [a, b] = f.link.get_ref();
-        let ea = cx.node(a, &format!("{path}.link[0]"))?;
-        let eb = cx.node(b, &format!("{path}.link[1]"))?;
-        let Some(link) = cx
-            .links
-            .iter()
-            .position(|l| l.ends == [ea, eb] || l.ends == [eb, ea])
-        else {
-            return Err(cx.error(
-                f.link.span(),
-                format!("{path}.link"),
-                format!("no link joins `{}` and `{}`", a.get_ref(), b.get_ref()),
-            ));
-        };
+        let link = cx.link_between(&f.link, &format!("{path}.link"))?;
         let ends = cx.links[link].ends;
         let side = match &f.from {
             None => None,
@@ -461,25 +544,21 @@ pub(crate) fn build(
             count: f.count,
         });
     }
+    Ok(faults)
+}
 
-    // Applications.
+/// `[[app]]`: each application on a host, with warnings for peers it cannot reach at t = 0.
+fn app_configs(
+    cx: &Ctx<'_>,
+    apps: &[SpannedApp],
+    warnings: &mut Vec<Warning>,
+) -> Result<Vec<AppConfig>, ScenarioError> {
     let mut app_configs = Vec::new();
-    let mut warnings: Vec<Warning> = early_warnings
-        .into_iter()
-        .map(|(field, at, hosts)| Warning {
-            location: Location::at(file, source, at),
-            field,
-            message: format!(
-                "tw_reuse has no effect on {} without `timestamps = true`: only a TIME_WAIT whose last timestamp is 1 s old is taken over",
-                hosts.join(", ")
-            ),
-        })
-        .collect();
-    for app in &apps {
+    for app in apps {
         let path = format!("app[{}]", app.index);
         match &app.section {
             AppSection::Datagram(d) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 if d.count > 1 && d.interval.is_none() {
                     return Err(cx.error(
                         app.span.clone(),
@@ -489,15 +568,7 @@ pub(crate) fn build(
                 }
                 let to = d.to.get_ref().0;
                 let field = format!("{path}.to");
-                route_warnings(
-                    &cx,
-                    host,
-                    to,
-                    false,
-                    d.to.span().start,
-                    &field,
-                    &mut warnings,
-                );
+                route_warnings(cx, host, to, false, d.to.span().start, &field, warnings);
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::Datagram(DatagramSpec {
@@ -513,7 +584,7 @@ pub(crate) fn build(
                 });
             }
             AppSection::Sender(d) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 let to = d.to.get_ref().0;
                 if d.connections > 1 && d.interval.is_none() {
                     return Err(cx.error(
@@ -524,7 +595,7 @@ pub(crate) fn build(
                 }
                 let field = format!("{path}.to");
                 let at = d.to.span().start;
-                route_warnings(&cx, host, *to.ip(), true, at, &field, &mut warnings);
+                route_warnings(cx, host, *to.ip(), true, at, &field, warnings);
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::Sender(SenderSpec {
@@ -542,10 +613,10 @@ pub(crate) fn build(
                 });
             }
             AppSection::HttpServer(d) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 for (j, h) in d.handlers.iter().enumerate() {
                     if let Some(b) = &h.body {
-                        check_body(&cx, b, &format!("{path}.handlers[{j}].body"))?;
+                        check_body(cx, b, &format!("{path}.handlers[{j}].body"))?;
                     }
                 }
                 app_configs.push(AppConfig {
@@ -571,9 +642,9 @@ pub(crate) fn build(
                 });
             }
             AppSection::HttpClient(d, churn) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 if let Some(b) = &d.request_body {
-                    check_body(&cx, b, &format!("{path}.request_body"))?;
+                    check_body(cx, b, &format!("{path}.request_body"))?;
                 }
                 let url = d.url.get_ref();
                 let interval = match (&d.rate, d.interval) {
@@ -633,7 +704,7 @@ pub(crate) fn build(
                 };
                 let (field, at) = (format!("{path}.url"), d.url.span().start);
                 let server = *url.server.ip();
-                route_warnings(&cx, host, server, true, at, &field, &mut warnings);
+                route_warnings(cx, host, server, true, at, &field, warnings);
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::HttpClient(HttpClientSpec {
@@ -655,7 +726,7 @@ pub(crate) fn build(
                 });
             }
             AppSection::Receiver(d) => {
-                let host = host_of(&cx, &d.host, &format!("{path}.host"))?;
+                let host = host_of(cx, &d.host, &format!("{path}.host"))?;
                 app_configs.push(AppConfig {
                     host,
                     spec: AppSpec::Receiver(ReceiverSpec {
@@ -667,211 +738,28 @@ pub(crate) fn build(
             }
         }
     }
-
-    let sim = &doc.simulation;
-    Ok(Scenario {
-        name: name.to_string(),
-        file: file.to_string(),
-        source: source.to_string(),
-        duration: sim.duration.0,
-        config: WorldConfig {
-            seed: sim.seed,
-            ttl_mode: match sim.ttl_mode {
-                TtlModeName::Hops => TtlMode::Hops,
-                TtlModeName::Seconds => TtlMode::Seconds,
-            },
-            default_ttl: sim.default_ttl.0,
-            nodes: cx.nodes,
-            links: cx.links,
-            route_changes,
-            link_changes,
-            faults,
-            observe: Observe {
-                netstat_at: doc.output.netstat_at.iter().map(|d| d.0).collect(),
-                netstat_on_change: doc.output.netstat_on_change,
-                counts_every: match doc.output.socket_counts {
-                    Some(d) if d.0.is_zero() => None,
-                    Some(d) => Some(d.0),
-                    None => app_configs
-                        .iter()
-                        .any(|a| !matches!(a.spec, AppSpec::Datagram(_)))
-                        .then(|| Duration::from_secs(1)),
-                },
-            },
-            apps: app_configs,
-        },
-        warnings,
-        output: OutputOptions {
-            events: doc.output.events,
-            states: doc.output.states,
-            connections: doc.output.connections,
-            pcap: doc.output.pcap,
-            figures: doc.output.figures,
-        },
-    })
+    Ok(app_configs)
 }
 
-/// A host's TCP settings: its own `tcp = {...}` over `[tcp]` over the defaults.
-fn tcp_config(
-    cx: &Ctx<'_>,
-    base: &TcpSection,
-    host: &TcpSection,
-    path: &str,
-) -> Result<TcpConfig, ScenarioError> {
-    macro_rules! pick {
-        ($f:ident) => {
-            host.$f.clone().or_else(|| base.$f.clone())
-        };
+/// `[output]`'s tables of sockets; `socket_counts` is on (every 1 s) when any app uses TCP.
+fn observe(output: &OutputSection, apps: &[AppConfig]) -> Observe {
+    Observe {
+        netstat_at: output.netstat_at.iter().map(|d| d.0).collect(),
+        netstat_on_change: output.netstat_on_change,
+        counts_every: match output.socket_counts {
+            Some(d) if d.0.is_zero() => None,
+            Some(d) => Some(d.0),
+            None => apps
+                .iter()
+                .any(|a| !matches!(a.spec, AppSpec::Datagram(_)))
+                .then(|| Duration::from_secs(1)),
+        },
     }
-    let mut c = TcpConfig::default();
-    if pick!(timers) == Some(TimerPreset::Rfc6298) {
-        c = c.rfc6298_timers();
-    }
-    if let Some(v) = pick!(msl) {
-        c.msl = v.0;
-    }
-    // time_wait defaults to 2 x the effective MSL.
-    c.time_wait = pick!(time_wait).map_or(c.msl * 2, |t| t.resolve(c.msl));
-    if let Some(v) = pick!(fin_timeout) {
-        c.fin_timeout = v.0;
-    }
-    if let Some(v) = pick!(isn) {
-        c.isn = v.0;
-    }
-    if let Some(v) = pick!(rto_initial) {
-        c.rto_initial = v.0;
-    }
-    if let Some(v) = pick!(rto_min) {
-        c.rto_min = v.get_ref().0;
-    }
-    if let Some(v) = pick!(rto_max) {
-        c.rto_max = v.get_ref().0;
-    }
-    if let Some(v) = pick!(syn_retries) {
-        c.syn_retries = v;
-    }
-    if let Some(v) = pick!(synack_retries) {
-        c.synack_retries = v;
-    }
-    if let Some(v) = pick!(data_retries) {
-        c.data_retries = v;
-    }
-    if let Some(v) = pick!(syn_in_time_wait) {
-        c.syn_in_time_wait = match v {
-            SynInTimeWaitName::Rfc9293 => SynInTimeWait::Rfc9293,
-            SynInTimeWaitName::Rfc1122 => SynInTimeWait::Rfc1122,
-            SynInTimeWaitName::Linux => SynInTimeWait::Linux,
-            SynInTimeWaitName::Rfc6191 => SynInTimeWait::Rfc6191,
-        };
-    }
-    if let Some(v) = pick!(rfc1337) {
-        c.rfc1337 = v;
-    }
-    if let Some(v) = pick!(timestamps) {
-        c.timestamps = v;
-    }
-    if let Some(v) = pick!(tw_reuse) {
-        c.tw_reuse = *v.get_ref();
-    }
-    if let Some(v) = pick!(max_tw_buckets) {
-        c.max_tw_buckets = v;
-    }
-    if let Some(v) = pick!(abort_on_overflow) {
-        c.abort_on_overflow = v;
-    }
-    if let Some(v) = pick!(max_syn_backlog) {
-        c.max_syn_backlog = v;
-    }
-    if let Some(v) = pick!(rfc5961_ack_check) {
-        c.rfc5961_ack_check = v;
-    }
-    // Errors point at whichever table the value came from.
-    macro_rules! field {
-        ($f:ident) => {
-            if host.$f.is_some() {
-                format!("{path}.tcp.{}", stringify!($f))
-            } else {
-                format!("tcp.{}", stringify!($f))
-            }
-        };
-    }
-    if let Some(v) = pick!(port_range) {
-        let [lo, hi] = *v.get_ref();
-        if lo == 0 || lo > hi {
-            return Err(cx.error(
-                v.span(),
-                field!(port_range),
-                format!("[{lo}, {hi}] is not a range of ports: it needs 1 <= first <= last"),
-            ));
-        }
-        c.port_range = (lo, hi);
-    }
-    if let Some(v) = pick!(mss) {
-        if *v.get_ref() == 0 {
-            return Err(cx.error(v.span(), field!(mss), "must be at least 1"));
-        }
-        c.mss = *v.get_ref();
-    }
-    if let Some(v) = pick!(rcv_buf) {
-        if *v.get_ref() == 0 {
-            return Err(cx.error(v.span(), field!(rcv_buf), "must be at least 1"));
-        }
-        if *v.get_ref() > MAX_BUFFER_BYTES {
-            return Err(cx.error(
-                v.span(),
-                field!(rcv_buf),
-                format!(
-                    "{} bytes is too large: a socket buffer is held in memory, so it may be at most {MAX_BUFFER_BYTES} bytes (64 MiB)",
-                    v.get_ref()
-                ),
-            ));
-        }
-        c.rcv_buf = *v.get_ref();
-    }
-    if let Some(v) = pick!(snd_buf) {
-        if *v.get_ref() == 0 {
-            return Err(cx.error(v.span(), field!(snd_buf), "must be at least 1"));
-        }
-        if *v.get_ref() > MAX_BUFFER_BYTES {
-            return Err(cx.error(
-                v.span(),
-                field!(snd_buf),
-                format!(
-                    "{} bytes is too large: a socket buffer is held in memory, so it may be at most {MAX_BUFFER_BYTES} bytes (64 MiB)",
-                    v.get_ref()
-                ),
-            ));
-        }
-        c.snd_buf = *v.get_ref();
-    }
-    if c.rto_min > c.rto_max {
-        // Blame the bound the user wrote (the other may come from the `timers` preset), and
-        // a host's own value before the shared one.
-        let (span, field) = match (&host.rto_min, &host.rto_max) {
-            (Some(v), _) => (v.span(), field!(rto_min)),
-            (None, Some(v)) => (v.span(), field!(rto_max)),
-            (None, None) => match (pick!(rto_min), pick!(rto_max)) {
-                (Some(v), _) => (v.span(), field!(rto_min)),
-                (None, Some(v)) => (v.span(), field!(rto_max)),
-                (None, None) => (0..0, field!(timers)),
-            },
-        };
-        return Err(cx.error(
-            span,
-            field,
-            format!("rto_min {} is above rto_max {}", c.rto_min, c.rto_max),
-        ));
-    }
-    Ok(c)
 }
 
 /// Most routes one node's table may start with: the simulator's routing table keeps them in a
 /// sorted list, so building it costs the square of this.
 pub const MAX_ROUTES: usize = 10_000;
-
-/// Largest `snd_buf` or `rcv_buf`: a sender fills its send buffer, so the buffer becomes
-/// memory (Linux's own default maximum, `tcp_wmem`, is 4 MiB).
-pub const MAX_BUFFER_BYTES: u32 = 64 << 20;
 
 /// Largest HTTP body (response or request): each is built whole in memory when the world is
 /// built and written with one `send()`, so it is bounded rather than produced lazily.

@@ -7,6 +7,7 @@ pub mod bundled;
 mod error;
 pub mod locate;
 mod schema;
+mod tcp;
 mod values;
 
 use std::ops::Range;
@@ -68,8 +69,9 @@ pub struct OutputOptions {
     pub figures: bool,
 }
 
-pub use build::{MAX_BODY_BYTES, MAX_BUFFER_BYTES, MAX_ROUTES};
+pub use build::{MAX_BODY_BYTES, MAX_ROUTES};
 pub use schema::PcapMode;
+pub use tcp::{README_MARKS, settings_markdown, settings_toml};
 
 /// Reads and checks a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {

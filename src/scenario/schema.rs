@@ -3,9 +3,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use super::tcp::TcpSection;
 use super::values::{
-    AcceptAfter, Addr, Bytes, Dur, Endpoint, Isn, Net, PositiveDur, Probability, Rate, TimeWaitLen,
-    Ttl, Url,
+    AcceptAfter, Addr, Bytes, Dur, Endpoint, Net, PositiveDur, Probability, Rate, Ttl, Url,
 };
 
 /// The whole file, except `[[app]]` tables (parsed separately so their errors keep positions).
@@ -29,53 +29,6 @@ pub struct File {
     pub tcp: TcpSection,
     #[serde(default)]
     pub output: OutputSection,
-}
-
-/// `timers = "linux" | "rfc6298"`: RTO bounds.
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum TimerPreset {
-    Linux,
-    Rfc6298,
-}
-
-/// `syn_in_time_wait = ...`
-#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum SynInTimeWaitName {
-    Rfc9293,
-    Rfc1122,
-    Linux,
-    Rfc6191,
-}
-
-/// `[tcp]` and `[[host]] tcp = {...}`: every field optional; a host's values override `[tcp]`.
-#[derive(Deserialize, Debug, Default, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct TcpSection {
-    pub msl: Option<PositiveDur>,
-    pub time_wait: Option<TimeWaitLen>,
-    pub fin_timeout: Option<PositiveDur>,
-    pub isn: Option<Isn>,
-    pub timers: Option<TimerPreset>,
-    pub rto_initial: Option<PositiveDur>,
-    pub rto_min: Option<Spanned<PositiveDur>>,
-    pub rto_max: Option<Spanned<PositiveDur>>,
-    pub syn_retries: Option<u32>,
-    pub synack_retries: Option<u32>,
-    pub data_retries: Option<u32>,
-    pub syn_in_time_wait: Option<SynInTimeWaitName>,
-    pub rfc1337: Option<bool>,
-    pub timestamps: Option<bool>,
-    pub tw_reuse: Option<Spanned<bool>>,
-    pub max_tw_buckets: Option<u32>,
-    pub port_range: Option<Spanned<[u16; 2]>>,
-    pub abort_on_overflow: Option<bool>,
-    pub max_syn_backlog: Option<u32>,
-    pub rfc5961_ack_check: Option<bool>,
-    pub mss: Option<Spanned<u16>>,
-    pub rcv_buf: Option<Spanned<u32>>,
-    pub snd_buf: Option<Spanned<u32>>,
 }
 
 /// `pcap = "all" | "per-link" | "off"`

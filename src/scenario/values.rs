@@ -11,6 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 
 use crate::net::{Bandwidth, Prefix};
 use crate::sim::Duration;
+use crate::tcp::TimeWaitLen;
 
 /// Deserializes `T` from a string through `FromStr`, reporting its message as a serde error.
 struct FromStrVisitor<T>(&'static str, PhantomData<T>);
@@ -190,29 +191,6 @@ impl<'de> Deserialize<'de> for Bytes {
             }
         }
         d.deserialize_any(V)
-    }
-}
-
-/// TIME_WAIT's length: a duration ("60s", "0s") or a multiple of MSL ("2msl", "0.5msl").
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum TimeWaitLen {
-    /// A fixed duration.
-    Fixed(crate::sim::Duration),
-    /// Thousandths of MSL (2msl = 2000).
-    MslMillis(u64),
-}
-
-impl TimeWaitLen {
-    /// The duration, given MSL.
-    pub fn resolve(self, msl: crate::sim::Duration) -> crate::sim::Duration {
-        match self {
-            TimeWaitLen::Fixed(d) => d,
-            TimeWaitLen::MslMillis(m) => {
-                // Saturates: a multiple too large for u64 ns means "longer than any run".
-                let ns = msl.as_nanos() as u128 * m as u128 / 1000;
-                crate::sim::Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
-            }
-        }
     }
 }
 

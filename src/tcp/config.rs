@@ -1,4 +1,7 @@
-//! TCP attributes, each with its default and the source it comes from (REFERENCE.md).
+//! TCP settings, each declared once in `tcp_settings!` with its type, default, TOML form,
+//! allowed range, source (RFC section or Linux sysctl) and meaning. From that one list come
+//! [`TcpConfig`] and its defaults, the [`SETTINGS`] table the README's settings table is
+//! printed from, and (in `scenario`) the `[tcp]` TOML schema and its range checks.
 
 use crate::sim::Duration;
 
@@ -33,97 +36,324 @@ pub enum SynInTimeWait {
     Rfc6191,
 }
 
-/// TCP settings for a host. `Default` is the Linux-flavoured baseline the README documents.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TcpConfig {
-    /// Largest payload per segment: 1460 = Ethernet MTU 1500 - 40 bytes of headers.
-    pub mss: u16,
-    /// Receive buffer; the advertised window is its free space, capped at 65,535 (no scaling).
-    pub rcv_buf: u32,
-    /// Send buffer: bytes the application may have written but not yet had acknowledged.
-    pub snd_buf: u32,
-    /// RTO before any RTT sample: 1 s (RFC 6298 §2.1; Linux too).
-    pub rto_initial: Duration,
-    /// Lower bound on RTO: 1 s in RFC 6298 §2.4, 200 ms in Linux (`TCP_RTO_MIN`).
-    pub rto_min: Duration,
-    /// Upper bound on RTO: at least 60 s in RFC 6298 §2.5, 120 s in Linux (`TCP_RTO_MAX`).
-    pub rto_max: Duration,
-    /// SYN retransmissions before connect fails: Linux `tcp_syn_retries` = 6 (127 s).
-    pub syn_retries: u32,
-    /// SYN-ACK retransmissions before a half-open connection is dropped: Linux 5 (63 s).
-    pub synack_retries: u32,
-    /// Retransmissions of data or FIN before the connection fails: Linux `tcp_retries2` = 15.
-    pub data_retries: u32,
-    /// Maximum segment lifetime the network is assumed to honour (RFC 9293 §3.4.2 says 2 min;
-    /// BSD and Linux's 60 s TIME_WAIT imply 30 s).
-    pub msl: Duration,
-    /// How long the active closer stays in TIME_WAIT: 2 x MSL (RFC 9293 MUST-13); 0 = none.
-    pub time_wait: Duration,
-    /// How long an orphaned FIN_WAIT_2 socket waits for the peer's FIN: Linux `tcp_fin_timeout`.
-    pub fin_timeout: Duration,
-    /// ISN choice.
-    pub isn: IsnPolicy,
-    /// SYN arriving for a 4-tuple in TIME_WAIT.
-    pub syn_in_time_wait: SynInTimeWait,
-    /// RFC 1337 fix F1: ignore RST in TIME_WAIT (Linux `tcp_rfc1337`, default off).
-    pub rfc1337: bool,
-    /// RFC 7323 timestamps and PAWS.
-    pub timestamps: bool,
-    /// Linux `tcp_tw_reuse`: an outgoing connection may take over a TIME_WAIT 4-tuple whose
-    /// last timestamp is at least 1 s old (needs timestamps).
-    pub tw_reuse: bool,
-    /// Linux `tcp_max_tw_buckets`: beyond it, closing sockets skip TIME_WAIT.
-    pub max_tw_buckets: u32,
-    /// Ephemeral ports, inclusive: Linux `ip_local_port_range` 32768-60999.
-    pub port_range: (u16, u16),
-    /// Linux `tcp_abort_on_overflow`: RST (true) or ignore (false) a handshake's final ACK when
-    /// the accept queue is full.
-    pub abort_on_overflow: bool,
-    /// Half-open connections a listener keeps: Linux `tcp_max_syn_backlog`.
-    pub max_syn_backlog: u32,
-    /// RFC 5961 §5 (RFC 9293 MAY-12): drop segments whose ACK is older than
-    /// SND.UNA - MAX.SND.WND. Linux does; stacks before 2010 did not.
-    pub rfc5961_ack_check: bool,
+/// Which RTO bounds `rto_min` and `rto_max` default to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TimerPreset {
+    /// Linux `TCP_RTO_MIN` 200 ms and `TCP_RTO_MAX` 120 s.
+    Linux,
+    /// RFC 6298: at least 1 s (§2.4) and at most 60 s (§2.5).
+    Rfc6298,
 }
 
-impl Default for TcpConfig {
-    fn default() -> Self {
-        let msl = Duration::from_secs(30);
-        TcpConfig {
-            mss: 1460,
-            rcv_buf: 65_535,
-            snd_buf: 262_144,
-            rto_initial: Duration::from_secs(1),
-            rto_min: Duration::from_millis(200),
-            rto_max: Duration::from_secs(120),
-            syn_retries: 6,
-            synack_retries: 5,
-            data_retries: 15,
-            msl,
-            time_wait: msl * 2,
-            fin_timeout: Duration::from_secs(60),
-            isn: IsnPolicy::Rfc6528,
-            syn_in_time_wait: SynInTimeWait::Linux,
-            rfc1337: false,
-            timestamps: false,
-            tw_reuse: false,
-            max_tw_buckets: 262_144,
-            port_range: (32768, 60999),
-            abort_on_overflow: false,
-            max_syn_backlog: 4096,
-            rfc5961_ack_check: true,
+impl TimerPreset {
+    /// The lower bound on RTO this preset gives.
+    pub fn rto_min(self) -> Duration {
+        match self {
+            TimerPreset::Linux => Duration::from_millis(200),
+            TimerPreset::Rfc6298 => Duration::from_secs(1),
+        }
+    }
+
+    /// The upper bound on RTO this preset gives.
+    pub fn rto_max(self) -> Duration {
+        match self {
+            TimerPreset::Linux => Duration::from_secs(120),
+            TimerPreset::Rfc6298 => Duration::from_secs(60),
         }
     }
 }
 
-impl TcpConfig {
-    /// RFC 6298's timer bounds: minimum RTO 1 s, maximum 60 s.
-    pub fn rfc6298_timers(mut self) -> Self {
-        self.rto_min = Duration::from_secs(1);
-        self.rto_max = Duration::from_secs(60);
-        self
-    }
+/// TIME_WAIT's length as written: a fixed duration or a multiple of the host's MSL.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TimeWaitLen {
+    /// A fixed duration.
+    Fixed(Duration),
+    /// Thousandths of MSL (2msl = 2000).
+    MslMillis(u64),
+}
 
+impl TimeWaitLen {
+    /// The duration, given MSL.
+    pub fn resolve(self, msl: Duration) -> Duration {
+        match self {
+            TimeWaitLen::Fixed(d) => d,
+            TimeWaitLen::MslMillis(m) => {
+                // Saturates: a multiple too large for u64 ns means "longer than any run".
+                let ns = msl.as_nanos() as u128 * m as u128 / 1000;
+                Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+            }
+        }
+    }
+}
+
+/// Largest `snd_buf` or `rcv_buf`: a sender fills its send buffer, so the buffer becomes
+/// memory (Linux's own default maximum, `tcp_wmem`, is 4 MiB).
+pub const MAX_BUFFER_BYTES: u32 = 64 << 20;
+
+/// One setting as documentation and checks see it; [`SETTINGS`] holds them in declaration order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+    /// The name, in [`TcpConfig`] and in TOML.
+    pub name: &'static str,
+    /// How a value is written in TOML ("duration > 0", "bool", ...).
+    pub written: &'static str,
+    /// The default, as TOML text.
+    pub default: &'static str,
+    /// The unit of a number ("bytes"), or "" when the written form carries it.
+    pub unit: &'static str,
+    /// Allowed values of an integer setting, beyond those of its type.
+    pub range: Option<Bounds>,
+    /// The RFC section or Linux sysctl the setting follows.
+    pub cite: &'static str,
+    /// What the setting does.
+    pub doc: &'static str,
+}
+
+/// An integer setting's allowed values, inclusive, and why the upper bound exists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bounds {
+    /// Smallest allowed value.
+    pub min: u64,
+    /// Largest allowed value.
+    pub max: u64,
+    /// Why values above `max` are refused.
+    pub why: &'static str,
+}
+
+/// Every TCP setting, declared once, handed to `$then` (a macro that turns the list into code:
+/// [`TcpConfig`] here, the `[tcp]` schema and its checks in `scenario`).
+///
+/// An entry is its meaning (doc lines), `name: Type = default` (a default may use the settings
+/// above it), optionally `read T => |v| value` when TOML holds a `T` that becomes the value,
+/// then how TOML writes it, its default as TOML, an optional unit, an optional allowed range
+/// (with why its upper bound exists) and the RFC or Linux source it follows.
+macro_rules! tcp_settings {
+    ($then:ident) => {
+        $then! {
+            /// maximum segment lifetime the network is assumed to honour. RFC 9293 §3.4.2 says
+            /// 2 min; the 30 s default is what Linux's and BSD's 60 s TIME_WAIT implies
+            msl: Duration = Duration::from_secs(30),
+                written "duration > 0", default "\"30s\"",
+                cite "RFC 9293 §3.4.2";
+            /// how long the active closer holds TIME_WAIT (2 x MSL; Linux's `TCP_TIMEWAIT_LEN`
+            /// is a fixed 60 s). A multiple resolves against the host's effective `msl`, so
+            /// `[tcp] time_wait = "2msl"` with a host's `msl = "10s"` gives that host 20 s.
+            /// `"0s"` (or `"0msl"`) skips TIME_WAIT: the socket goes straight to CLOSED, and
+            /// `states.csv` shows `TIME_WAIT -> CLOSED` with cause `time_wait = 0s`
+            time_wait: Duration = msl * 2,
+                read TimeWaitLen => |t| t.resolve(msl),
+                written "duration, or a multiple of MSL: `\"2msl\"`, `\"0.5msl\"`, `\"2 msl\"`, `\"msl\"` (= 1 MSL; at most 3 decimals)",
+                default "\"2msl\"",
+                cite "RFC 9293 §3.3.2 (MUST-13)";
+            /// how long an orphaned FIN_WAIT_2 socket (one its application has `close()`d)
+            /// waits for the peer's FIN before it goes to CLOSED (cause `FIN_WAIT_2 timeout`; no
+            /// RST is sent). It does not apply after a half close (`shutdown`)
+            fin_timeout: Duration = Duration::from_secs(60),
+                written "duration > 0", default "\"60s\"",
+                cite "Linux `tcp_fin_timeout`";
+            /// how initial sequence numbers are chosen. `rfc793-clock`: one 32-bit clock per
+            /// host that ticks every 4 us, the same for every 4-tuple (each host starts from a
+            /// random offset). `rfc6528`: that clock plus a keyed SipHash of the 4-tuple (RFC
+            /// 6528, which RFC 9293 recommends). `linux`: a keyed hash of the 4-tuple plus a
+            /// clock that ticks every 64 ns (Linux `secure_tcp_seq`). `random`: a uniform draw
+            /// for each connection from the host's seeded stream. `{ fixed = N }`: N every time,
+            /// to make incarnations collide on purpose. Used for both active and passive opens
+            isn: IsnPolicy = IsnPolicy::Rfc6528,
+                written "`\"rfc793-clock\"`, `\"rfc6528\"`, `\"linux\"`, `\"random\"`, or `{ fixed = N }` (N: 0..2^32-1)",
+                default "\"rfc6528\"",
+                cite "RFC 9293 §3.4.1, RFC 6528";
+            /// preset for the RTO bounds. `linux`: `rto_min` 200 ms, `rto_max` 120 s. `rfc6298`:
+            /// `rto_min` 1 s (RFC 6298 §2.4), `rto_max` 60 s (§2.5). An explicit `rto_min` or
+            /// `rto_max` overrides the preset
+            timers: TimerPreset = TimerPreset::Linux,
+                written "`\"linux\"` or `\"rfc6298\"`", default "\"linux\"",
+                cite "RFC 6298 §2.4-2.5; Linux `TCP_RTO_MIN`, `TCP_RTO_MAX`";
+            /// RTO before any RTT sample. It is capped by `rto_max` but not raised to
+            /// `rto_min`. If a SYN timed out and no RTT sample was taken, data starts at 3 s,
+            /// bounded by `rto_min` and `rto_max` (RFC 6298 §5.7)
+            rto_initial: Duration = Duration::from_secs(1),
+                written "duration > 0", default "\"1s\"",
+                cite "RFC 6298 §2.1 (Linux too)";
+            /// lower bound on the computed RTO. It must not exceed `rto_max` (checked after the
+            /// preset is applied). The RTO is SRTT + max(G, 4 x RTTVAR) with G = 1 ms, Karn's
+            /// rule applies, and each timeout doubles the RTO up to `rto_max`
+            rto_min: Duration = timers.rto_min(),
+                written "duration > 0", default "\"200ms\"",
+                cite "Linux `TCP_RTO_MIN`; RFC 6298 §2.4 says 1 s";
+            /// upper bound on the RTO, backoff included
+            rto_max: Duration = timers.rto_max(),
+                written "duration > 0", default "\"120s\"",
+                cite "Linux `TCP_RTO_MAX`; RFC 6298 §2.5 says at least 60 s";
+            /// SYN retransmissions before `connect()` fails with a timeout (error
+            /// `timed_out`). With the 1 s initial RTO that is 127 s after the first SYN
+            syn_retries: u32 = 6,
+                written "integer >= 0", default "6",
+                cite "Linux `tcp_syn_retries`";
+            /// SYN-ACK retransmissions before a half-open passive connection is dropped
+            /// silently (SYN_RCVD -> CLOSED, cause `SYN-ACK retries exhausted`), 63 s after the
+            /// SYN
+            synack_retries: u32 = 5,
+                written "integer >= 0", default "5",
+                cite "Linux `tcp_synack_retries`";
+            /// consecutive retransmissions of data or FIN without progress before the
+            /// connection fails (cause `retransmission timeout`, error `timed_out`, no RST
+            /// sent). This is a plain count; Linux turns `tcp_retries2` into a time limit.
+            /// Zero-window probes do not count
+            data_retries: u32 = 15,
+                written "integer >= 0", default "15",
+                cite "Linux `tcp_retries2`";
+            /// what a TIME_WAIT record does with a new SYN for its 4-tuple. `linux`
+            /// (`tcp_timewait_state_process`): reopens if the SYN passes PAWS and either its
+            /// SEQ is above the old RCV.NXT or (with timestamps) its TSval is newer; the new ISS
+            /// is exactly the old SND.NXT + 65537. `rfc9293` (§3.10.7.4, with RFC 5961): never
+            /// reopens; answers with an ACK (`<SEQ=SND.NXT><ACK=RCV.NXT>`), and TIME_WAIT stays
+            /// without its timer being restarted. `rfc1122` (§4.2.2.13): reopens if SEQ > old
+            /// RCV.NXT, with the generated ISS raised above the old SND.NXT if needed.
+            /// `rfc6191`: if the connection used timestamps and the SYN carries one, reopens
+            /// only for a newer TSval (or an equal one with a higher SEQ); without timestamps it
+            /// uses the RFC 1122 test. If the test fails, `rfc6191` drops the SYN silently and
+            /// the other rules answer with an ACK. A reopen ends TIME_WAIT with cause `SYN opens
+            /// a new incarnation` and hands the SYN to the listener (if there is none, the SYN
+            /// draws a RST)
+            syn_in_time_wait: SynInTimeWait = SynInTimeWait::Linux,
+                written "`\"linux\"`, `\"rfc9293\"`, `\"rfc1122\"`, `\"rfc6191\"`",
+                default "\"linux\"",
+                cite "RFC 9293 §3.10.7.4, RFC 1122 §4.2.2.13, RFC 6191; Linux `tcp_timewait_state_process`";
+            /// TIME_WAIT ignores RST (RFC 1337 fix F1). With `false`, a RST whose SEQ equals
+            /// RCV.NXT ends TIME_WAIT (cause `RST received`: "TIME_WAIT assassination"). Any
+            /// other RST is always ignored
+            rfc1337: bool = false,
+                written "bool", default "false",
+                cite "RFC 1337; Linux `tcp_rfc1337`";
+            /// timestamps and PAWS. A connection uses them only if both ends enable them (the
+            /// active end offers them on its SYN). The clock ticks once per ms, with one offset
+            /// per host pair, as Linux has done since 4.13. **Not Linux's default**
+            /// (`tcp_timestamps = 1`)
+            timestamps: bool = false,
+                written "bool", default "false",
+                cite "RFC 7323";
+            /// `connect()` may take over a TIME_WAIT 4-tuple whose last timestamp is at least 1
+            /// s old; the new ISS is the old SND.NXT + 65537 (`tcp_twsk_unique`). It works only
+            /// if that connection used timestamps: with `timestamps = false` it has no effect,
+            /// and `check` warns
+            tw_reuse: bool = false,
+                written "bool", default "false",
+                cite "Linux `tcp_tw_reuse`";
+            /// TIME_WAIT records a host may hold. Once the table is full, a closing socket
+            /// skips TIME_WAIT (cause `TIME_WAIT table full`; the summary counts these, like
+            /// Linux's "time wait bucket table overflow"). `0` never holds TIME_WAIT
+            max_tw_buckets: u32 = 262_144,
+                written "integer >= 0", default "262144",
+                cite "Linux `tcp_max_tw_buckets`";
+            /// ephemeral ports, inclusive. Needs 1 <= first <= last. For each destination, the
+            /// search is sequential from a hashed starting point and skips 4-tuples that are
+            /// live or in TIME_WAIT (unless `tw_reuse` allows a takeover). When none is free,
+            /// `connect()` fails with "Cannot assign requested address"
+            port_range: (u16, u16) = (32768, 60999),
+                written "`[first, last]`", default "[32768, 60999]",
+                cite "Linux `ip_local_port_range`";
+            /// what to do with a handshake's final ACK when the listener's accept queue is
+            /// full. `false` ignores it, so the server stays in SYN_RCVD and resends its
+            /// SYN-ACK. `true` answers with a RST and drops the connection (cause `accept queue
+            /// full (abort_on_overflow)`)
+            abort_on_overflow: bool = false,
+                written "bool", default "false",
+                cite "Linux `tcp_abort_on_overflow`";
+            /// half-open (SYN_RCVD) connections per listener. A SYN is dropped when that many
+            /// are pending, and also whenever the accept queue is full
+            max_syn_backlog: u32 = 4096,
+                written "integer >= 0", default "4096",
+                cite "Linux `tcp_max_syn_backlog`";
+            /// drop a segment whose ACK is older than SND.UNA - MAX.SND.WND and send a
+            /// challenge ACK. Linux does this; stacks from before 2010 did not
+            rfc5961_ack_check: bool = true,
+                written "bool", default "true",
+                cite "RFC 5961 §5 (RFC 9293 MAY-12)";
+            /// MSS option this host sends (Ethernet 1500 - 40). Segments carry at most min(own
+            /// `mss`, the peer's MSS option), and 536 is assumed when the peer sends none
+            mss: u16 = 1460,
+                written "1..65535", default "1460", unit "bytes",
+                range 1..=65535, "the MSS option has 16 bits",
+                cite "RFC 9293 §3.7.1";
+            /// receive buffer in bytes. The advertised window is its free space, capped at
+            /// 65,535 (no window scaling)
+            rcv_buf: u32 = 65_535,
+                written "integer 1..64 MiB", default "65535", unit "bytes",
+                range 1..=MAX_BUFFER_BYTES, "a socket buffer is held in memory",
+                cite "Linux `SO_RCVBUF`; RFC 9293 §3.8.6";
+            /// send buffer in bytes: data written and not yet acknowledged. `send()` takes only
+            /// what fits
+            snd_buf: u32 = 262_144,
+                written "integer 1..64 MiB", default "262144", unit "bytes",
+                range 1..=MAX_BUFFER_BYTES, "a socket buffer is held in memory",
+                cite "Linux `SO_SNDBUF`";
+        }
+    };
+}
+pub(crate) use tcp_settings;
+
+/// `Some(Bounds)` from a declaration's `range` clause, `None` without one.
+macro_rules! setting_range {
+    () => {
+        None
+    };
+    ($lo:literal, $hi:expr, $why:literal) => {
+        Some($crate::tcp::Bounds {
+            min: $lo,
+            max: $hi as u64,
+            why: $why,
+        })
+    };
+}
+pub(crate) use setting_range;
+
+/// Turns the declarations into [`TcpConfig`], its `Default` and [`SETTINGS`].
+macro_rules! config_and_table {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident: $ty:ty = $default:expr,
+        $(read $read:ty => |$v:ident| $conv:expr,)?
+        written $written:literal, default $shown:literal,
+        $(unit $unit:literal,)?
+        $(range $lo:literal ..= $hi:expr, $why:literal,)?
+        cite $cite:literal;
+    )*) => {
+        /// TCP settings for a host. `Default` is the Linux-flavoured baseline the README
+        /// documents; [`SETTINGS`] describes each field.
+        #[derive(Clone, Debug, PartialEq)]
+        pub struct TcpConfig {
+            $(
+                $(#[doc = $doc])*
+                pub $name: $ty,
+            )*
+        }
+
+        impl Default for TcpConfig {
+            fn default() -> Self {
+                // In declaration order, so a default may use the settings above it.
+                $(let $name: $ty = $default;)*
+                TcpConfig { $($name),* }
+            }
+        }
+
+        /// Every TCP setting, in declaration order (the order of the README table).
+        pub const SETTINGS: &[Setting] = &[$(
+            Setting {
+                name: stringify!($name),
+                written: $written,
+                default: $shown,
+                unit: concat!($($unit)?),
+                range: setting_range!($($lo, $hi, $why)?),
+                cite: $cite,
+                doc: concat!($($doc),*).trim_ascii_start(),
+            },
+        )*];
+    };
+}
+
+tcp_settings!(config_and_table);
+
+impl TcpConfig {
     /// Number of ephemeral ports.
     pub fn port_count(&self) -> u32 {
         (self.port_range.1 as u32 + 1).saturating_sub(self.port_range.0 as u32)

@@ -14,7 +14,11 @@ mod time_wait;
 mod timers;
 mod wakeup;
 
-pub use config::{IsnPolicy, SynInTimeWait, TcpConfig};
+pub use config::{
+    Bounds, IsnPolicy, MAX_BUFFER_BYTES, SETTINGS, Setting, SynInTimeWait, TcpConfig, TimeWaitLen,
+    TimerPreset,
+};
+pub(crate) use config::{setting_range, tcp_settings};
 pub use isn::IsnGenerator;
 pub use rto::RtoEstimator;
 pub use segment::{ConnId, Flags, Segment, Tag, Timestamps};
