@@ -205,14 +205,16 @@ macro_rules! tcp_settings {
             /// what a TIME_WAIT record does with a new SYN for its 4-tuple. `linux`
             /// (`tcp_timewait_state_process`): reopens if the SYN passes PAWS and either its
             /// SEQ is above the old RCV.NXT or (with timestamps) its TSval is newer; the new ISS
-            /// is exactly the old SND.NXT + 65537. `rfc9293` (§3.10.7.4, with RFC 5961): never
-            /// reopens; answers with an ACK (`<SEQ=SND.NXT><ACK=RCV.NXT>`), and TIME_WAIT stays
-            /// without its timer being restarted. `rfc1122` (§4.2.2.13): reopens if SEQ > old
-            /// RCV.NXT, with the generated ISS raised above the old SND.NXT if needed.
-            /// `rfc6191`: if the connection used timestamps and the SYN carries one, reopens
-            /// only for a newer TSval (or an equal one with a higher SEQ); without timestamps it
-            /// uses the RFC 1122 test. If the test fails, `rfc6191` drops the SYN silently and
-            /// the other rules answer with an ACK. A reopen ends TIME_WAIT with cause `SYN opens
+            /// is exactly the old SND.NXT + 65537; a SYN that PAWS rejects restarts TIME_WAIT.
+            /// `rfc9293` (§3.10.7.4, with RFC 5961): never reopens; answers with an ACK
+            /// (`<SEQ=SND.NXT><ACK=RCV.NXT>`), and TIME_WAIT stays without its timer being
+            /// restarted. `rfc1122` (§4.2.2.13): reopens if the SYN passes PAWS (RFC 7323 §5.3)
+            /// and SEQ > old RCV.NXT, with the generated ISS raised above the old SND.NXT if
+            /// needed. `rfc6191` (§2): if the old connection used timestamps and the new one will,
+            /// reopens only for a newer TSval (or an equal one with a higher SEQ); if the old one
+            /// did not and the new one will, reopens; if the new one will not, uses the RFC 1122
+            /// test. If the test fails, `rfc6191` drops the SYN silently and the other rules
+            /// answer with an ACK. A reopen ends TIME_WAIT with cause `SYN opens
             /// a new incarnation` and hands the SYN to the listener (if there is none, the SYN
             /// draws a RST)
             syn_in_time_wait: SynInTimeWait = SynInTimeWait::Linux,
