@@ -131,6 +131,11 @@ impl HttpServer {
     }
 
     fn read(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        // Like Flask's worker, a server running a handler reads nothing more until it is done:
+        // what arrives meanwhile (the client's FIN too) waits in Recv-Q.
+        if self.conns.get(&h).is_none_or(|c| c.handling) {
+            return;
+        }
         let data = ctx.recv(h, usize::MAX);
         let Some(c) = self.conns.get_mut(&h) else {
             return;
@@ -161,7 +166,10 @@ impl HttpServer {
         // Written even if the client has gone: that is how a late response meets RST.
         ctx.send(h, &self.responses[i].0);
         ctx.note(&self.responses[i].1);
-        if self.spec.close_after_response {
+        // A keep-alive server reads on after the response; finding the client gone (EOF), it
+        // closes at once.
+        let peer_gone = ctx.socket(h).is_some_and(|s| s.peer_closed());
+        if self.spec.close_after_response || peer_gone {
             self.finish(ctx, h);
         } else {
             let idle = self.spec.idle_timeout;
@@ -236,14 +244,12 @@ impl App for HttpServer {
             SocketEvent::Readable => self.read(ctx, h),
             SocketEvent::PeerClosed => {
                 self.read(ctx, h);
-                // A keep-alive server closes its side when the client has; a server still
-                // running a handler (or that closes after responding) keeps CLOSE_WAIT
-                // until the handler is done.
-                let idle = self
-                    .conns
-                    .get(&h)
-                    .is_some_and(|c| c.responded && !c.handling)
-                    && !self.spec.close_after_response;
+                // EOF with no request, or between keep-alive requests: the server closes its
+                // side at once. A server still running a handler (or that closes after
+                // responding) keeps CLOSE_WAIT until the handler is done.
+                let idle = self.conns.get(&h).is_some_and(|c| {
+                    !c.handling && (!c.responded || !self.spec.close_after_response)
+                });
                 if idle {
                     self.finish(ctx, h);
                 }
