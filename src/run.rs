@@ -9,7 +9,7 @@ use crate::net::{Network, NodeId, Packet, Port};
 use crate::progress::Progress;
 use crate::report::figures::{FigureData, FigureError};
 use crate::report::{self, Manifest, OutDir, OutError, Recorder, StagedDir, html};
-use crate::scenario::{OutputOptions, PcapMode, Scenario};
+use crate::scenario::{NetstatStyle, OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{NetstatRow, TcpLog};
 use crate::world::{
@@ -99,6 +99,7 @@ pub fn simulate(config: &WorldConfig, until: SimTime) -> Result<Outcome, RunErro
         states: false,
         connections: false,
         pcap: PcapMode::Off,
+        netstat_style: NetstatStyle::Netstat,
         figures: false,
     };
     let mut recorder =

@@ -94,3 +94,56 @@ bytes = 0
     assert_eq!(at("CLOSE_WAIT"), at("LAST_ACK"), "closed on EOF at once");
     assert_eq!(server.last().unwrap().1, "CLOSED");
 }
+
+// The same moment as Linux shows it with `ss -tano` (checked on a real kernel): the client,
+// orphaned in FIN_WAIT_2, holds a timewait timer of tcp_fin_timeout = 60 s, about 59 s left
+// half a second after its close; the server's CLOSE_WAIT shows the unread FIN and no timer.
+#[test]
+fn ss_style_lists_the_orphans_timewait_timer_and_the_close_wait_without_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = timewait(
+        dir.path(),
+        &[
+            "run",
+            "close_wait_slow_handler",
+            "--set",
+            "output.netstat_style=ss",
+            "--out",
+            "o",
+            "--quiet",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let netstat = fs::read_to_string(dir.path().join("o/netstat.txt")).unwrap();
+    // Addresses without the client's port, which the seeded ephemeral choice picks.
+    let first: Vec<Vec<&str>> = netstat
+        .split("\n\n")
+        .take(2)
+        .flat_map(|table| table.lines().skip(2))
+        .map(|l| {
+            l.split_whitespace()
+                .map(|w| w.strip_prefix("10.0.0.1:").map_or(w, |_| "10.0.0.1"))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        first,
+        [
+            vec![
+                "FIN-WAIT-2",
+                "0",
+                "0",
+                "10.0.0.1",
+                "10.0.0.2:5000",
+                "timer:(timewait,59sec,0)"
+            ],
+            vec!["LISTEN", "0", "128", "0.0.0.0:5000", "0.0.0.0:*"],
+            vec!["CLOSE-WAIT", "1", "0", "10.0.0.2:5000", "10.0.0.1"],
+        ],
+        "{netstat}"
+    );
+}

@@ -108,7 +108,7 @@ impl Recorder {
             capture,
             tally: Tally::default(),
             tcp: TcpTally::new(dir, opts.states, opts.connections, &meter)?,
-            netstat: Netstat::new(dir, &meter)?,
+            netstat: Netstat::new(dir, opts.netstat_style, &meter)?,
             files,
             error: None,
             meter,

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::meter::{Meter, Metered};
 use crate::net::{Network, NodeId};
+use crate::scenario::NetstatStyle;
 use crate::sim::SimTime;
 use crate::tcp::{NetstatRow, State};
 
@@ -108,6 +109,7 @@ pub const COUNT_COLUMNS: [&str; 4] = ["time", "host", "state", "count"];
 /// Writes `netstat.txt` and `socket_counts.csv`, and keeps the tables for the console.
 #[derive(Default)]
 pub struct Netstat {
+    style: NetstatStyle,
     tables: Option<BufWriter<Metered>>,
     counts: Option<csv::Writer<BufWriter<Metered>>>,
     /// Every table written, for printing.
@@ -116,8 +118,11 @@ pub struct Netstat {
 
 impl Netstat {
     /// Creates the files in `dir` (nothing is written to disk if `dir` is `None`).
-    pub fn new(dir: Option<&Path>, meter: &Meter) -> io::Result<Netstat> {
-        let mut n = Netstat::default();
+    pub fn new(dir: Option<&Path>, style: NetstatStyle, meter: &Meter) -> io::Result<Netstat> {
+        let mut n = Netstat {
+            style,
+            ..Netstat::default()
+        };
         if let Some(d) = dir {
             n.tables = Some(BufWriter::new(meter.create(&d.join("netstat.txt"))?));
             let mut w = csv::Writer::from_writer(BufWriter::new(
@@ -137,7 +142,11 @@ impl Netstat {
         node: NodeId,
         rows: &[NetstatRow],
     ) -> io::Result<()> {
-        let t = format_table(time, &net.node(node).name, rows);
+        let host = &net.node(node).name;
+        let t = match self.style {
+            NetstatStyle::Netstat => format_table(time, host, rows),
+            NetstatStyle::Ss => format_ss_table(time, host, rows),
+        };
         if let Some(f) = &mut self.tables {
             f.write_all(t.as_bytes())?;
             f.write_all(b"\n")?;

@@ -231,6 +231,7 @@ pub(crate) fn build(
             states: doc.output.states,
             connections: doc.output.connections,
             pcap: doc.output.pcap,
+            netstat_style: doc.output.netstat_style,
             figures: doc.output.figures,
         },
     })

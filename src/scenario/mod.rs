@@ -65,12 +65,14 @@ pub struct OutputOptions {
     pub connections: bool,
     /// `trace.pcap`: one capture, one per link, or none.
     pub pcap: PcapMode,
+    /// How `netstat.txt` lists sockets.
+    pub netstat_style: NetstatStyle,
     /// The figures drawn from those files (`ladder`, `timeseq`, `states`, `socket_counts`).
     pub figures: bool,
 }
 
 pub use build::{MAX_BODY_BYTES, MAX_ROUTES};
-pub use schema::PcapMode;
+pub use schema::{NetstatStyle, PcapMode};
 pub use tcp::{README_MARKS, settings_markdown, settings_toml};
 
 /// Reads and checks a scenario file.

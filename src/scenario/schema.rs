@@ -31,6 +31,17 @@ pub struct File {
     pub output: OutputSection,
 }
 
+/// `netstat_style = "netstat" | "ss"`: how `netstat.txt` lists a host's sockets.
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NetstatStyle {
+    /// Linux `netstat -tan`.
+    #[default]
+    Netstat,
+    /// Linux `ss -tano`, with each socket's pending timer.
+    Ss,
+}
+
 /// `pcap = "all" | "per-link" | "off"`
 #[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -61,6 +72,8 @@ pub struct OutputSection {
     pub netstat_at: Vec<Dur>,
     #[serde(default)]
     pub netstat_on_change: bool,
+    #[serde(default)]
+    pub netstat_style: NetstatStyle,
     /// Interval of `socket_counts.csv` ("0s" turns it off); 1 s when the scenario has TCP apps.
     pub socket_counts: Option<Dur>,
     /// The figures (`ladder`, `timeseq`, `states`, `socket_counts` as SVG and PNG).
@@ -77,6 +90,7 @@ impl Default for OutputSection {
             pcap: PcapMode::All,
             netstat_at: Vec::new(),
             netstat_on_change: false,
+            netstat_style: NetstatStyle::Netstat,
             socket_counts: None,
             figures: true,
         }
