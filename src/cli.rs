@@ -9,8 +9,8 @@ use clap::{Parser, Subcommand};
 use crate::report::figures::{self, FigureError, FigureStage};
 use crate::report::plot::{PlotError, Style, save_both};
 use crate::run::{self, RunOptions};
-use crate::scenario::Scenario;
 use crate::scenario::bundled;
+use crate::scenario::{OutputSelection, Scenario};
 use crate::sim::Duration;
 use crate::sweep::{self, Override, Shard, Source, SweepError, SweepOptions};
 
@@ -44,6 +44,11 @@ enum Command {
         /// `host[client].tcp.isn=linux`, `link[0].delay=5ms`; repeatable, applied in order.
         #[arg(long = "set", value_name = "PATH=VALUE", value_parser = parse_set)]
         set: Vec<Override>,
+        /// Write only these outputs, whatever the scenario's [output] says: a comma-separated
+        /// list of summary, connections, states, events, pcap, netstat, socket_counts, figures,
+        /// or `all` or `none` (summary.txt, manifest.toml and report.html are always written).
+        #[arg(long, value_name = "LIST", value_parser = parse_outputs)]
+        outputs: Option<OutputSelection>,
         /// No progress display on stderr (a bar on a terminal, a line every 10 s otherwise).
         #[arg(long, short = 'q')]
         quiet: bool,
@@ -150,6 +155,10 @@ fn parse_set(s: &str) -> Result<Override, String> {
     s.parse()
 }
 
+fn parse_outputs(s: &str) -> Result<OutputSelection, String> {
+    s.parse()
+}
+
 fn parse_size(s: &str) -> Result<u64, String> {
     crate::scenario::parse_size(s)
 }
@@ -176,19 +185,24 @@ pub fn main() -> ExitCode {
             until,
             netstat_at,
             set,
+            outputs,
             max_events,
             max_output,
             quiet,
         } => {
-            let Some(scenario) = load(&file, &set) else {
+            let Some(mut scenario) = load(&file, &set) else {
                 return ExitCode::from(EXIT_BAD_INPUT);
             };
+            if let Some(o) = &outputs {
+                o.apply(&mut scenario);
+            }
             let opts = RunOptions {
                 seed,
                 until,
                 out,
                 netstat_at,
                 sets: set.iter().map(ToString::to_string).collect(),
+                outputs: outputs.map(|o| o.to_string()),
                 max_events,
                 max_output,
                 progress: !quiet,

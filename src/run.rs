@@ -31,6 +31,8 @@ pub struct RunOptions {
     /// The `--set PATH=VALUE` overrides the scenario was loaded with (already applied), for
     /// the manifest and the summary.
     pub sets: Vec<String>,
+    /// The `--outputs` list the scenario's outputs were chosen with (already applied).
+    pub outputs: Option<String>,
     /// Show progress on stderr (a bar on a terminal, a line every 10 s otherwise).
     pub progress: bool,
     /// `--max-events`: fail, writing nothing, rather than run more events than this.
@@ -99,7 +101,9 @@ pub fn simulate(config: &WorldConfig, until: SimTime) -> Result<Outcome, RunErro
         states: false,
         connections: false,
         pcap: PcapMode::Off,
+        netstat: false,
         netstat_style: NetstatStyle::Netstat,
+        socket_counts: false,
         figures: false,
     };
     let mut recorder =
@@ -227,9 +231,11 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
             opts.sets
                 .iter()
                 .map(|s| format!(" --set {}", report::shell_word(s)))
+                .chain(opts.outputs.iter().map(|o| format!(" --outputs {o}")))
                 .collect::<String>()
         ),
         overrides: opts.sets.clone(),
+        outputs: opts.outputs.clone(),
         files,
     };
     let manifest_path = stage.file("manifest.toml");

@@ -482,3 +482,81 @@ fn an_until_too_large_is_bad_input_and_names_the_largest_duration() {
     );
     assert!(!dir.path().join("out").exists());
 }
+
+/// `run --outputs LIST` writes exactly the files named, and the manifest lists them and the
+/// choice; `none` leaves the summary, the manifest and the report.
+#[test]
+fn outputs_selects_exactly_the_files_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |outputs: &str, out: &str| {
+        let o = common::timewait(
+            dir.path(),
+            &[
+                "run",
+                "last_ack_lost",
+                "--outputs",
+                outputs,
+                "--out",
+                out,
+                "--quiet",
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        common::entries(&dir.path().join(out))
+    };
+    let always = [
+        ".timewait-output",
+        "manifest.toml",
+        "report.html",
+        "summary.txt",
+    ];
+    let with = |extra: &[&str]| {
+        let mut v: Vec<String> = always.iter().chain(extra).map(|s| s.to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(run("none", "none"), with(&[]));
+    assert_eq!(
+        run("pcap,events", "two"),
+        with(&["events.csv", "trace.pcap"])
+    );
+    assert_eq!(
+        run("netstat,socket_counts,states", "tables"),
+        with(&["netstat.txt", "socket_counts.csv", "states.csv"])
+    );
+    let manifest = std::fs::read_to_string(dir.path().join("two/manifest.toml")).unwrap();
+    assert!(
+        manifest.contains("outputs = \"summary,events,pcap\""),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("--outputs summary,events,pcap"),
+        "{manifest}"
+    );
+
+    // `all` is what the bundled scenario writes by default, byte for byte.
+    let all = run("all", "all");
+    let default = common::timewait(
+        dir.path(),
+        &["run", "last_ack_lost", "--out", "default", "--quiet"],
+    );
+    assert!(default.status.success());
+    assert_eq!(all, common::entries(&dir.path().join("default")));
+    for f in [
+        "events.csv",
+        "trace.pcap",
+        "netstat.txt",
+        "socket_counts.csv",
+        "states.csv",
+    ] {
+        let read = |d: &str| std::fs::read(dir.path().join(d).join(f)).unwrap();
+        assert!(read("all") == read("default"), "{f} differs");
+    }
+
+    let bad = common::timewait(
+        dir.path(),
+        &["run", "last_ack_lost", "--outputs", "events,trace"],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`trace` is not an output"));
+}

@@ -21,6 +21,9 @@ pub struct Manifest {
     /// The `--set PATH=VALUE` overrides applied to the scenario file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
+    /// The `--outputs` list that chose the files, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<String>,
     /// The files the run wrote, in the order written.
     pub files: Vec<String>,
 }

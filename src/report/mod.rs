@@ -77,8 +77,12 @@ impl Recorder {
             if opts.connections {
                 files.push("connections.csv".to_string());
             }
-            files.push("netstat.txt".to_string());
-            files.push("socket_counts.csv".to_string());
+            if opts.netstat {
+                files.push("netstat.txt".to_string());
+            }
+            if opts.socket_counts {
+                files.push("socket_counts.csv".to_string());
+            }
             match opts.pcap {
                 PcapMode::Off => {}
                 PcapMode::All => {
@@ -108,7 +112,7 @@ impl Recorder {
             capture,
             tally: Tally::default(),
             tcp: TcpTally::new(dir, opts.states, opts.connections, &meter)?,
-            netstat: Netstat::new(dir, opts.netstat_style, &meter)?,
+            netstat: Netstat::new(dir, opts, &meter)?,
             files,
             error: None,
             meter,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::meter::{Meter, Metered};
 use crate::net::{Network, NodeId};
-use crate::scenario::NetstatStyle;
+use crate::scenario::{NetstatStyle, OutputOptions};
 use crate::sim::SimTime;
 use crate::tcp::{NetstatRow, State};
 
@@ -118,13 +118,16 @@ pub struct Netstat {
 
 impl Netstat {
     /// Creates the files in `dir` (nothing is written to disk if `dir` is `None`).
-    pub fn new(dir: Option<&Path>, style: NetstatStyle, meter: &Meter) -> io::Result<Netstat> {
+    pub fn new(dir: Option<&Path>, opts: &OutputOptions, meter: &Meter) -> io::Result<Netstat> {
         let mut n = Netstat {
-            style,
+            style: opts.netstat_style,
             ..Netstat::default()
         };
-        if let Some(d) = dir {
+        let Some(d) = dir else { return Ok(n) };
+        if opts.netstat {
             n.tables = Some(BufWriter::new(meter.create(&d.join("netstat.txt"))?));
+        }
+        if opts.socket_counts {
             let mut w = csv::Writer::from_writer(BufWriter::new(
                 meter.create(&d.join("socket_counts.csv"))?,
             ));

@@ -231,7 +231,9 @@ pub(crate) fn build(
             states: doc.output.states,
             connections: doc.output.connections,
             pcap: doc.output.pcap,
+            netstat: true,
             netstat_style: doc.output.netstat_style,
+            socket_counts: true,
             figures: doc.output.figures,
         },
     })

@@ -6,6 +6,7 @@ mod build;
 pub mod bundled;
 mod error;
 pub mod locate;
+mod outputs;
 mod schema;
 mod tcp;
 mod values;
@@ -65,13 +66,18 @@ pub struct OutputOptions {
     pub connections: bool,
     /// `trace.pcap`: one capture, one per link, or none.
     pub pcap: PcapMode,
+    /// `netstat.txt`.
+    pub netstat: bool,
     /// How `netstat.txt` lists sockets.
     pub netstat_style: NetstatStyle,
+    /// `socket_counts.csv`.
+    pub socket_counts: bool,
     /// The figures drawn from those files (`ladder`, `timeseq`, `states`, `socket_counts`).
     pub figures: bool,
 }
 
 pub use build::{MAX_BODY_BYTES, MAX_ROUTES};
+pub use outputs::{OUTPUT_NAMES, OutputSelection};
 pub use schema::{NetstatStyle, PcapMode};
 pub use tcp::{README_MARKS, settings_markdown, settings_toml};
 
