@@ -240,6 +240,26 @@ fn plot_refuses_a_bad_folder_naming_the_file_and_line_and_writes_nothing() {
     assert!(err.contains("column `time`"), "{err}");
     fs::write(dir.join("events.csv"), &events).unwrap();
 
+    // An events.csv from before packets carried their connection: refused, not guessed at.
+    let old: String = events
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{}", f[..11].join(","), f[19..].join(","))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(old.starts_with("time,kind,node,packet,src,dst,ttl,flags,seq,ack,len,note\n"));
+    fs::write(dir.join("events.csv"), old + "\n").unwrap();
+    let o = timewait(&["plot", dir.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("events.csv: written by an older timewait") && err.contains("rerun"),
+        "{err}"
+    );
+    fs::write(dir.join("events.csv"), &events).unwrap();
+
     let states = fs::read_to_string(dir.join("states.csv")).unwrap();
     fs::write(dir.join("states.csv"), states.clone() + "1.0,client\n").unwrap();
     let o = timewait(&["plot", dir.to_str().unwrap()]);
