@@ -1,10 +1,10 @@
 //! The `ladder` figure: a packet sequence chart, one lane per node, time running down.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::{ConnRow, HopKind, Index, PacketRow};
 use super::{LADDER_HOPS, LADDER_LEAD, LADDER_LOST, LADDER_PANELS, Stack, secs};
-use crate::report::plot::{Arrow, Ladder, Mark};
+use crate::report::plot::{Arrow, Ladder, Mark, Rule, Stub};
 
 /// tcpdump-like text for a packet: "#4 P. 1:1001(1000) ack 1", sequence numbers relative to
 /// the sending connection's ISN when it is known.
@@ -55,44 +55,60 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
         .take(LADDER_LOST)
         .collect();
     let budget = LADDER_HOPS;
-
-    // A run of packets in send order: from the first, or from a little before the first lost
-    // duplicate's original when the run from the first would not reach it.
-    let start = match lost.first() {
-        Some(l) => {
-            let origin = a.origin(*l).map_or(*l, |o| o.packet);
-            let at = ids.partition_point(|id| *id < origin);
-            let upto: usize = ids[..at.min(ids.len())].iter().map(hops).sum();
-            if upto > budget {
-                at.saturating_sub(LADDER_LEAD)
-            } else {
-                0
+    // The lost duplicates drawn cost nothing: they are always drawn, whole.
+    let cost = |id: &u64| if lost.contains(id) { 0 } else { hops(id) };
+    let notable = notable_packets(a, &ids);
+    let mut picked: BTreeSet<u64> = lost.iter().copied().collect();
+    let whole = ids.iter().map(cost).sum::<usize>() <= budget;
+    if whole {
+        picked.extend(&ids);
+    } else {
+        // Each kind of notable packet in turn, its earliest first, while the hops allow.
+        let mut used = 0;
+        let mut cursor = [0usize; NOTABLE.len()];
+        let mut round = 0;
+        while (0..NOTABLE.len()).any(|k| cursor[k] < notable[k].len()) {
+            for k in 0..NOTABLE.len() {
+                if let Some(id) = notable[k].get(cursor[k]) {
+                    cursor[k] += 1;
+                    if !picked.contains(id) && used + cost(id) <= budget {
+                        used += cost(id);
+                        picked.insert(*id);
+                    }
+                }
             }
+            // After one of each kind, the packets just before the earliest: how it began.
+            if round == 0 {
+                let first = picked
+                    .first()
+                    .map_or(0, |f| ids.partition_point(|id| id < f));
+                for id in &ids[first.saturating_sub(LADDER_LEAD)..first] {
+                    if used + cost(id) <= budget {
+                        used += cost(id);
+                        picked.insert(*id);
+                    }
+                }
+            }
+            round += 1;
         }
-        None => 0,
-    };
-    let mut end = start;
-    let mut used = 0;
-    while end < ids.len() {
-        let h = if lost.contains(&ids[end]) {
-            0
-        } else {
-            hops(&ids[end])
-        };
-        if used + h > budget && end > start {
-            break;
+        // Then the story after them, in send order, while the hops allow (from the first
+        // packet when nothing is notable).
+        let first = picked
+            .first()
+            .map_or(0, |f| ids.partition_point(|id| id < f));
+        for id in &ids[first..] {
+            if picked.contains(id) {
+                continue;
+            }
+            if used + cost(id) > budget {
+                break;
+            }
+            used += cost(id);
+            picked.insert(*id);
         }
-        used += h;
-        end += 1;
     }
-    let mut shown: Vec<u64> = ids[start..end].to_vec();
-    let outside: Vec<u64> = lost
-        .iter()
-        .copied()
-        .filter(|l| !shown.contains(l))
-        .collect();
-    shown.extend(&outside);
-    shown.sort_unstable();
+    let shown: Vec<u64> = picked.into_iter().collect();
+    let subtitle = notable_subtitle(&notable, &shown);
 
     // Lanes: hosts that spoke first (clients, senders), routers, then the other hosts (the
     // ones that answer), each in order of appearance.
@@ -127,12 +143,35 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
     // The packet of each arrow.
     let mut owners: Vec<u64> = Vec::new();
     let mut deaths = Vec::new();
+    let mut stubs: Vec<Stub> = Vec::new();
+    // Which node owns an address: the one packets to it are delivered to.
+    let mut owner: BTreeMap<std::net::Ipv4Addr, u32> = BTreeMap::new();
+    for r in &d.packets {
+        if r.kind == HopKind::Deliver {
+            owner.entry(r.dst).or_insert(r.node);
+        }
+    }
+    // A dropped packet's stub slopes like a typical hop: the median one's duration.
+    let mut durations: Vec<u64> = shown
+        .iter()
+        .flat_map(|id| a.packets[id].windows(2))
+        .map(|w| (&d.packets[w[0]], &d.packets[w[1]]))
+        .filter(|(p, q)| p.node != q.node)
+        .map(|(p, q)| q.time - p.time)
+        .collect();
+    durations.sort_unstable();
+    let hop_time = durations
+        .get(durations.len() / 2)
+        .map_or(1e-3, |&t| secs(t));
     for id in &shown {
         let rows = &a.packets[id];
         let highlight = lost.contains(id);
         let first = &d.packets[rows[0]];
-        let conn = a.sender(first);
+        let conn = a.sender(first).or_else(|| a.numbering(first));
         let mut label = packet_label(first, conn);
+        if notable[3].binary_search(id).is_ok() {
+            label.push_str(" (retransmission)");
+        }
         if let Some(o) = first.copy_of {
             label.push_str(&format!(" (copy of #{o})"));
         }
@@ -168,46 +207,93 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
                 });
             }
         }
+        // A drop: on its way out of a node (the row before it is there too) a stub toward
+        // where it was heading, else an X where it arrived; either names the cause.
+        let last = &d.packets[rows[rows.len() - 1]];
+        if last.kind == HopKind::Drop {
+            let why = last.reason.as_deref().unwrap_or("dropped");
+            let text = if labelled {
+                format!("#{id} dropped: {why}")
+            } else {
+                format!("{label} dropped: {why}")
+            };
+            let leaving = rows.len() >= 2 && d.packets[rows[rows.len() - 2]].node == last.node;
+            let lane = lane_of(last.node);
+            if leaving {
+                let goal = owner.get(&last.dst).map_or(lanes.len(), |&n| lane_of(n));
+                let toward = if goal < lane || lane + 1 >= lanes.len() {
+                    lane.saturating_sub(1)
+                } else {
+                    lane + 1
+                };
+                stubs.push(Stub {
+                    from: lane,
+                    toward,
+                    sent: secs(last.time),
+                    ended: secs(last.time) + 0.4 * hop_time,
+                    label: text,
+                });
+            } else {
+                deaths.push(Mark {
+                    lane,
+                    time: secs(last.time),
+                    label: text,
+                });
+            }
+        }
     }
+    // Changes to the network while the packets shown were about.
+    let (first_t, last_t) = arrows
+        .iter()
+        .flat_map(|a| [a.sent, a.arrived])
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| {
+            (lo.min(t), hi.max(t))
+        });
+    let rules: Vec<Rule> = d
+        .network
+        .iter()
+        .filter(|r| secs(r.time) >= first_t && secs(r.time) <= last_t)
+        .map(|r| {
+            let node = &d.nodes[r.node as usize];
+            Rule {
+                time: secs(r.time),
+                label: match r.kind.as_str() {
+                    "route_change" => format!("{node} routes {}", r.note),
+                    "link_down" => format!("link {} down", r.note),
+                    "link_up" => format!("link {} up", r.note),
+                    other => format!("{node}: {other} {}", r.note),
+                },
+            }
+        })
+        .collect();
 
     let total = ids.len();
-    let mut title = if start == 0 && end == ids.len() {
+    let mut title = if whole {
         format!("Packet sequence: all {total} packets")
     } else {
         format!(
-            "Packet sequence: packets #{}\u{2013}#{} of {total} (at most {budget} hops)",
-            ids[start],
-            ids[end - 1]
+            "Packet sequence: {} of {total} packets (at most {budget} hops)",
+            shown.len()
         )
     };
-    if !outside.is_empty() {
-        let list: Vec<String> = outside.iter().map(|l| format!("#{l}")).collect();
-        title.push_str(&format!(" + lost duplicate {}", list.join(", ")));
-    }
-    let pieces = time_pieces(&arrows, &deaths);
+    // Stubs and network changes keep their stretch of time as a TTL death does.
+    let points: Vec<Mark> = deaths
+        .iter()
+        .cloned()
+        .chain(stubs.iter().flat_map(|s| {
+            [s.sent, s.ended].map(|time| Mark {
+                time,
+                ..Mark::default()
+            })
+        }))
+        .chain(rules.iter().map(|r| Mark {
+            time: r.time,
+            ..Mark::default()
+        }))
+        .collect();
+    let pieces = time_pieces(&arrows, &points);
     if pieces.len() > 1 {
         title.push_str(", idle time cut out");
-    }
-    // A drop has no arrow of its own (the packet ends where it was dropped, or is not drawn
-    // at all when its first link lost it), so the title names the dropped packets.
-    let dropped: Vec<String> = shown
-        .iter()
-        .filter(|id| {
-            a.packets[*id]
-                .last()
-                .is_some_and(|&i| d.packets[i].kind == HopKind::Drop)
-        })
-        .map(|id| format!("#{id}"))
-        .collect();
-    if !dropped.is_empty() {
-        let more = dropped.len().saturating_sub(4);
-        title.push_str(&format!(
-            "; dropped: {}",
-            dropped[..dropped.len() - more].join(", ")
-        ));
-        if more > 0 {
-            title.push_str(&format!(" and {more} more"));
-        }
     }
     title.push_str(note);
 
@@ -238,26 +324,33 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
             t0 - span * if arriving { 0.25 } else { 0.03 },
             t1 + span * 0.03,
         );
-        let labelled = piece.iter().filter(|a| !a.label.is_empty()).count() as u32;
-        heights.push((300 + 22 * labelled).clamp(360, 1300));
+        let piece_stubs: Vec<Stub> = stubs
+            .iter()
+            .filter(|s| inside(s.sent) && inside(s.ended))
+            .cloned()
+            .collect();
+        let piece_rules: Vec<Rule> = rules.iter().filter(|r| inside(r.time)).cloned().collect();
+        let piece_deaths: Vec<Mark> = deaths.iter().filter(|m| inside(m.time)).cloned().collect();
+        let labelled = piece.iter().filter(|a| !a.label.is_empty()).count()
+            + piece_stubs.len()
+            + piece_rules.len()
+            + piece_deaths.len();
+        // Room for every label: about 22 px each, so the label column never runs out.
+        heights.push((300 + 22 * labelled as u32).max(360));
         panels.push(Ladder {
             title: String::new(),
             lanes: lane_names.clone(),
             arrows: piece,
-            deaths: deaths.iter().filter(|m| inside(m.time)).cloned().collect(),
+            deaths: piece_deaths,
+            stubs: piece_stubs,
+            rules: piece_rules,
             window: Some(window),
             highlight_label: highlight_label.clone(),
         });
     }
-    // Shorter panels when there are several, so the whole stays about a page high.
-    let total_h: u32 = heights.iter().sum();
-    if total_h > 1400 {
-        for h in &mut heights {
-            *h = (*h as u64 * 1400 / total_h as u64).max(300) as u32;
-        }
-    }
     Some(Stack {
         title,
+        subtitle,
         panels,
         panel_height: 400,
         heights,
@@ -335,8 +428,10 @@ fn hide_under_highlight(arrows: &mut Vec<Arrow>, owners: &mut Vec<u64>) {
         .filter(|a| a.highlight)
         .map(|a| (a.from, a.to, a.sent, a.arrived))
         .collect();
+    // A labelled hop stays: its label is the packet's only one.
     let hidden = |a: &Arrow| {
         !a.highlight
+            && a.label.is_empty()
             && hl.iter().any(|h| {
                 h.0 == a.from
                     && h.1 == a.to
@@ -406,6 +501,106 @@ fn lost_legend(a: &Index<'_>, lost: &[u64]) -> String {
             let ids: Vec<String> = lost.iter().map(|l| format!("#{l}")).collect();
             format!("lost duplicates {}", ids.join(", "))
         }
+    }
+}
+
+/// Kinds of packet a ladder is drawn for, in the order its window takes them.
+const NOTABLE: [(&str, &str); 6] = [
+    ("lost duplicate", "lost duplicates"),
+    ("drop", "drops"),
+    ("RST", "RSTs"),
+    ("retransmission", "retransmissions"),
+    ("TTL expiry", "TTL expiries"),
+    ("delivery out of a loop", "deliveries out of a loop"),
+];
+
+/// Packet ids of each [`NOTABLE`] kind, in send order: lost duplicates; packets dropped
+/// (loss, queue, fault, no route, ...); RSTs; segments whose sequence number their
+/// incarnation had sent before; TTL expiries; and packets delivered after a router had sent
+/// them on twice (out of a loop).
+fn notable_packets(a: &Index<'_>, ids: &[u64]) -> [Vec<u64>; NOTABLE.len()] {
+    let d = a.d;
+    let mut out: [Vec<u64>; NOTABLE.len()] = Default::default();
+    out[0] = a.lost_ids();
+    let mut sent: BTreeSet<(u32, u64)> = BTreeSet::new();
+    for id in ids {
+        let rows = &a.packets[id];
+        let (first, last) = (&d.packets[rows[0]], &d.packets[rows[rows.len() - 1]]);
+        if last.kind == HopKind::Drop {
+            out[1].push(*id);
+        }
+        if let Some(f) = first.flags {
+            if f.rst() {
+                out[2].push(*id);
+            }
+            let occupies = first.len > 0 || f.syn() || f.fin();
+            if let (HopKind::Send, Some(c), Some(seq), true) =
+                (first.kind, first.conn, first.seq, occupies)
+                && !sent.insert((c, seq))
+            {
+                out[3].push(*id);
+            }
+        }
+        if rows
+            .iter()
+            .any(|&i| d.packets[i].kind == HopKind::TtlExpired)
+        {
+            out[4].push(*id);
+        }
+        // Delivered after a router sent it on twice: it went round a loop and got out.
+        let mut routers: Vec<u32> = rows
+            .iter()
+            .map(|&i| &d.packets[i])
+            .filter(|r| r.kind == HopKind::Forward)
+            .map(|r| r.node)
+            .collect();
+        let forwards = routers.len();
+        routers.sort_unstable();
+        routers.dedup();
+        if last.kind == HopKind::Deliver && routers.len() < forwards {
+            out[5].push(*id);
+        }
+    }
+    out
+}
+
+/// The ladder's subtitle: what it was drawn for, "2 drops (#17, #18); 1 RST (#22)", saying
+/// how many of each kind are shown when not all are.
+fn notable_subtitle(notable: &[Vec<u64>; NOTABLE.len()], shown: &[u64]) -> String {
+    let mut parts = Vec::new();
+    for (k, ids) in notable.iter().enumerate() {
+        if ids.is_empty() {
+            continue;
+        }
+        let drawn: Vec<u64> = ids
+            .iter()
+            .copied()
+            .filter(|id| shown.binary_search(id).is_ok())
+            .collect();
+        let name = if ids.len() == 1 {
+            NOTABLE[k].0
+        } else {
+            NOTABLE[k].1
+        };
+        let mut list: Vec<String> = drawn.iter().take(3).map(|id| format!("#{id}")).collect();
+        if drawn.len() > 3 {
+            list.push("\u{2026}".to_string());
+        }
+        let count = if drawn.len() == ids.len() {
+            format!("{} {name}", ids.len())
+        } else {
+            format!("{} {name}, {} drawn", ids.len(), drawn.len())
+        };
+        parts.push(if list.is_empty() {
+            count
+        } else {
+            format!("{count} ({})", list.join(", "))
+        });
+    }
+    if parts.is_empty() {
+        "Nothing notable: no lost duplicate, drop, RST, retransmission or TTL expiry".to_string()
+    } else {
+        format!("Drawn for: {}", parts.join("; "))
     }
 }
 

@@ -1,9 +1,11 @@
 //! A run's figures: `ladder`, `timeseq`, `states` and `socket_counts`, each as SVG and PNG.
 //!
 //! - `ladder` ([`ladder`]): packets between hosts and routers, one lane per node, time running
-//!   down; each packet labelled like tcpdump ("#4 P. 1:1001(1000) ack 1", sequence and ACK
-//!   numbers relative to the connection's ISN); lost duplicates in the highlight colour over
-//!   their whole trip; TTL deaths marked with an X; dropped packets named in the title.
+//!   down; every packet drawn labelled like tcpdump ("#4 P. 1:1001(1000) ack 1", sequence and
+//!   ACK numbers relative to the connection's ISN); lost duplicates in the highlight colour
+//!   over their whole trip; TTL deaths and drops marked with an X and their cause; network
+//!   changes as dashed lines across the lanes; a subtitle saying which notable packets it was
+//!   drawn for.
 //! - `timeseq` ([`timeseq`]): tcptrace-style sequence numbers over time, one panel per
 //!   connection that sent data: first transmissions, retransmissions, the ACKs the sender
 //!   received, and the lost duplicate that took the place of its data (the corrupting segment).
@@ -26,11 +28,12 @@
 //! `connections.csv`).
 //!
 //! Caps, so that big runs stay readable (each figure's title says when one applies):
-//! - ladder: whole packets in send order, at most [`LADDER_HOPS`] hops in all, plus up to
-//!   [`LADDER_LOST`] lost duplicates with every hop of their trip. The packets start at the
-//!   first one unless the first lost duplicate would not fit; then they start
-//!   [`LADDER_LEAD`] packets before it. Idle stretches (nothing in flight but lost
-//!   duplicates) longer than a fifth of the time around them are cut out, leaving at most
+//! - ladder: whole packets, at most [`LADDER_HOPS`] hops in all, plus up to [`LADDER_LOST`]
+//!   lost duplicates with every hop of their trip. When the run has more, the notable packets
+//!   (drops, RSTs, retransmissions, TTL expiries, deliveries out of a loop) are taken one of
+//!   each kind in turn, with the [`LADDER_LEAD`] packets before the earliest, then the
+//!   packets after them in send order. Idle stretches (nothing in flight but lost duplicates)
+//!   longer than a fifth of the time around them are cut out, leaving at most
 //!   [`LADDER_PANELS`] panels, so a burst long after another does not squash both into lines.
 //! - timeseq: at most [`TIMESEQ_PANELS`] connections, those with a corrupting segment first,
 //!   then those with retransmissions, then the others in opening order.
@@ -251,6 +254,8 @@ impl Drop for FigureStage {
 pub struct Stack<F> {
     /// Title over all panels.
     pub title: String,
+    /// A smaller line under the title (may be empty).
+    pub subtitle: String,
     /// The panels, top to bottom.
     pub panels: Vec<F>,
     /// Height of each panel in pixels, unless `heights` gives it.
@@ -265,15 +270,21 @@ impl<F> Stack<F> {
             .get(i)
             .copied()
             .unwrap_or(self.panel_height)
-            .clamp(100, 2000)
+            .clamp(100, 8000)
     }
 
     fn header(&self, style: &Style) -> u32 {
-        if self.title.is_empty() {
+        let title = if self.title.is_empty() {
             0
         } else {
             (style.title_size * 1.2) as u32 + 20
-        }
+        };
+        let sub = if self.subtitle.is_empty() {
+            0
+        } else {
+            (style.note_size * 1.3) as u32 + 4
+        };
+        title + sub
     }
 }
 
@@ -309,6 +320,20 @@ impl<F: Figure> Figure for Stack<F> {
                 (w as i32 / 2, 12),
                 text.pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
+            if !self.subtitle.is_empty() {
+                let mut sub = style.text(style.note_size, style.ink);
+                if let Ok((tw, _)) = sub.font.box_size(&self.subtitle)
+                    && tw + 24 > w
+                {
+                    let size = (style.note_size * (w as f64 - 24.0) / tw as f64).max(7.0);
+                    sub = style.text(size, style.ink);
+                }
+                area.draw(&Text::new(
+                    self.subtitle.clone(),
+                    (w as i32 / 2, (style.title_size * 1.2) as i32 + 16),
+                    sub.pos(Pos::new(HPos::Center, VPos::Top)),
+                ))?;
+            }
         }
         let (_, body) = area.split_vertically(header);
         let mut rest = body;

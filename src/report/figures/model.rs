@@ -638,8 +638,8 @@ pub(super) struct Index<'a> {
     conn_row: Vec<Option<usize>>,
     /// Connections by (host, local, remote), in opening order.
     by_tuple: FxHashMap<(&'a str, SocketAddrV4, SocketAddrV4), Vec<usize>>,
-    /// Connections by (local, remote, ISS).
-    by_iss: FxHashMap<(SocketAddrV4, SocketAddrV4, u32), usize>,
+    /// Connections by (local, remote, ISS), in file order (a fixed ISN repeats).
+    by_iss: FxHashMap<(SocketAddrV4, SocketAddrV4, u32), Vec<usize>>,
     /// Delivered lost duplicates: row indexes of the deliveries, in file order.
     pub lost: Vec<usize>,
     /// Routers: nodes that forward or expire packets.
@@ -678,12 +678,13 @@ impl<'a> Index<'a> {
         for v in by_tuple.values_mut() {
             v.sort_by_key(|&i| (d.connections[i].opened, i));
         }
-        let by_iss = d
-            .connections
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ((c.local, c.remote, c.iss), i))
-            .collect();
+        let mut by_iss: FxHashMap<_, Vec<usize>> = FxHashMap::default();
+        for (i, c) in d.connections.iter().enumerate() {
+            by_iss
+                .entry((c.local, c.remote, c.iss))
+                .or_default()
+                .push(i);
+        }
         let mut ix = Index {
             d,
             packets,
@@ -735,6 +736,23 @@ impl<'a> Index<'a> {
             .find(|&i| conns[i].released >= t)
     }
 
+    /// The connection whose sequence numbers a segment no incarnation sent (a reset from no
+    /// socket) is numbered against in labels: the latest one on its sending host with its
+    /// 4-tuple opened before it left.
+    pub fn numbering(&self, row: &PacketRow) -> Option<&'a ConnRow> {
+        let (sport, dport) = row.ports?;
+        let host = self.d.nodes[row.node as usize].as_str();
+        let key = (
+            host,
+            SocketAddrV4::new(row.src, sport),
+            SocketAddrV4::new(row.dst, dport),
+        );
+        let list = self.by_tuple.get(&key)?;
+        let conns = &self.d.connections;
+        let end = list.partition_point(|&i| conns[i].opened <= row.time);
+        list[..end].last().map(|&i| &conns[i])
+    }
+
     /// The connection that received the packet of a `deliver` row, if one held its 4-tuple.
     pub fn receiver(&self, row: &PacketRow) -> Option<usize> {
         let (sport, dport) = row.ports?;
@@ -748,11 +766,18 @@ impl<'a> Index<'a> {
     }
 
     /// The other end of connection `c`: its 4-tuple reversed, its ISS our IRS and our ISS its
-    /// IRS.
+    /// IRS, alive while `c` was.
     pub fn peer(&self, c: usize) -> Option<usize> {
-        let me = &self.d.connections[c];
-        let p = *self.by_iss.get(&(me.remote, me.local, me.irs?))?;
-        (self.d.connections[p].irs == Some(me.iss)).then_some(p)
+        let conns = &self.d.connections;
+        let me = &conns[c];
+        self.by_iss
+            .get(&(me.remote, me.local, me.irs?))?
+            .iter()
+            .copied()
+            .find(|&p| {
+                let o = &conns[p];
+                o.irs == Some(me.iss) && o.opened <= me.released && o.released >= me.opened
+            })
     }
 
     /// The row where packet `id`'s life began: its send, or its original's for a copy.

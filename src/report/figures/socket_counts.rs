@@ -72,6 +72,7 @@ pub(super) fn socket_counts(d: &FigureData) -> Option<Stack<LineChart>> {
     }
     Some(Stack {
         title,
+        subtitle: String::new(),
         panels,
         panel_height: 360,
         heights: Vec::new(),

@@ -44,14 +44,9 @@ pub(super) fn timeseq(a: &Index<'_>, note: &str) -> Option<Stack<TimeSeq>> {
             // An ACK the data's sender received: sent by its peer, delivered to its host.
             HopKind::Deliver if flags.ack() => {
                 let Some(ack) = r.ack else { continue };
-                let Some(c) = a.sender_index(r).and_then(|p| a.peer(p)) else {
-                    continue;
-                };
-                let conn = &d.connections[c];
-                if conn.host != d.nodes[r.node as usize] || r.time > conn.released {
-                    continue;
-                }
-                let rel = ack.wrapping_sub(conn.iss) as f64;
+                // The incarnation that held the 4-tuple on the host it reached.
+                let Some(c) = a.receiver(r) else { continue };
+                let rel = ack.wrapping_sub(d.connections[c].iss) as f64;
                 dirs.entry(c).or_default().acked.push((secs(r.time), rel));
             }
             _ => {}
@@ -128,6 +123,7 @@ pub(super) fn timeseq(a: &Index<'_>, note: &str) -> Option<Stack<TimeSeq>> {
     title.push_str(note);
     Some(Stack {
         title,
+        subtitle: String::new(),
         panels,
         panel_height: 400,
         heights: Vec::new(),
