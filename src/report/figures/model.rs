@@ -343,6 +343,10 @@ impl FigureData {
         if !self.record.events {
             return;
         }
+        if self.packets.len() >= MAX_PACKET_ROWS {
+            self.packets_left_out += 1;
+            return;
+        }
         let p: &Packet = ev.packet;
         let mut conn = None;
         let (flags, seq, ack, len, ports, timestamps) = match &p.body {
@@ -541,6 +545,11 @@ impl FigureData {
                 note: r.get("note").to_string(),
             };
             self.network.push(row);
+            return Ok(());
+        }
+        // Past the cap a row is only counted: most of a big file is never parsed.
+        if self.packets.len() >= MAX_PACKET_ROWS {
+            self.packets_left_out += 1;
             return Ok(());
         }
         let kind = HopKind::parse(r.get("kind")).ok_or_else(|| {
