@@ -290,6 +290,9 @@ impl Observer for Tee<'_> {
 
     fn network(&mut self, net: &Network, ev: &NetworkEvent) {
         self.recorder.network(net, ev);
+        if let Some(f) = self.figures.as_deref_mut() {
+            f.on_network(net, ev);
+        }
     }
 
     fn tcp(&mut self, net: &Network, time: SimTime, node: NodeId, log: &TcpLog) {

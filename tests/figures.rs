@@ -14,6 +14,8 @@ use timewait::report::figures::FigureData;
 use timewait::run::{self, RunOptions};
 use timewait::scenario::{self, Scenario};
 
+mod common;
+
 const FIGURES: [&str; 4] = ["ladder", "timeseq", "states", "socket_counts"];
 /// The style's highlight colour, as plotters writes it into SVG.
 const HIGHLIGHT: &str = "#D55E00";
@@ -240,6 +242,26 @@ fn plot_refuses_a_bad_folder_naming_the_file_and_line_and_writes_nothing() {
     assert!(err.contains("column `time`"), "{err}");
     fs::write(dir.join("events.csv"), &events).unwrap();
 
+    // An events.csv from before packets carried their connection: refused, not guessed at.
+    let old: String = events
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{}", f[..11].join(","), f[19..].join(","))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(old.starts_with("time,kind,node,packet,src,dst,ttl,flags,seq,ack,len,note\n"));
+    fs::write(dir.join("events.csv"), old + "\n").unwrap();
+    let o = timewait(&["plot", dir.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("events.csv: written by an older timewait") && err.contains("rerun"),
+        "{err}"
+    );
+    fs::write(dir.join("events.csv"), &events).unwrap();
+
     let states = fs::read_to_string(dir.join("states.csv")).unwrap();
     fs::write(dir.join("states.csv"), states.clone() + "1.0,client\n").unwrap();
     let o = timewait(&["plot", dir.to_str().unwrap()]);
@@ -332,7 +354,7 @@ fn bundled_scenarios_draw_what_they_record() {
     assert!(checked >= 8, "{checked} scenarios checked");
     let ladder = fs::read_to_string(root.join("routing_loop/ladder.svg")).unwrap();
     assert!(
-        ladder.contains("of 260 (at most 300 hops)"),
+        ladder.contains(" of 260 packets (at most 300 hops)"),
         "the cap is in the title"
     );
 }
@@ -381,4 +403,111 @@ fn plot_redraws_a_sweeps_figure_and_refuses_a_shard() {
         "{err}"
     );
     assert!(!shard.join("sweep.png").exists());
+}
+
+/// Every label box of a ladder SVG (the translucent white boxes labels sit on) with its text.
+fn ladder_labels(svg: &str) -> Vec<((f64, f64, f64, f64), String)> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    let num =
+        |n: &roxmltree::Node<'_, '_>, a: &str| n.attribute(a).unwrap().parse::<f64>().unwrap();
+    doc.descendants()
+        .filter(|n| {
+            n.has_tag_name("rect")
+                && n.attribute("opacity") == Some("0.85")
+                && n.attribute("fill") == Some("#FFFFFF")
+        })
+        .map(|r| {
+            let text = r
+                .next_sibling_element()
+                .filter(|t| t.has_tag_name("text"))
+                .and_then(|t| t.text())
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            let (x, y) = (num(&r, "x"), num(&r, "y"));
+            ((x, y, x + num(&r, "width"), y + num(&r, "height")), text)
+        })
+        .collect()
+}
+
+/// The ladder labels every packet it draws, never one label over another, in every bundled
+/// scenario; in `last_ack_lost` the lost ACKs (with their cause), the retransmitted FINs and
+/// the RST are among them, as events.csv identifies them.
+#[test]
+fn bundled_ladders_label_the_key_packets_and_no_labels_overlap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files: Vec<PathBuf> = fs::read_dir("scenarios")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut ladders = 0;
+    for f in files {
+        let s = timewait::sweep::load_scenario_file(&f).unwrap();
+        if !(s.output.events && s.output.figures) {
+            continue;
+        }
+        let dir = run_into(&s, tmp.path());
+        let Ok(svg) = fs::read_to_string(dir.join("ladder.svg")) else {
+            continue;
+        };
+        ladders += 1;
+        let labels = ladder_labels(&svg);
+        assert!(!labels.is_empty(), "{}", s.name);
+        for (i, (a, ta)) in labels.iter().enumerate() {
+            assert!(!ta.is_empty(), "{}: a label box without text", s.name);
+            for (b, tb) in &labels[i + 1..] {
+                let overlap = a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+                assert!(!overlap, "{}: `{ta}` {a:?} overlaps `{tb}` {b:?}", s.name);
+            }
+        }
+        if s.name != "last_ack_lost" {
+            continue;
+        }
+        let events = common::csv_rows(&dir.join("events.csv"));
+        let label_of = |id: &str| {
+            labels
+                .iter()
+                .find(|(_, t)| t.starts_with(&format!("#{id} ")))
+                .map(|(_, t)| t.clone())
+        };
+        // The faults dropped the two final ACKs where they were sent.
+        let drops: Vec<&str> = events
+            .iter()
+            .filter(|e| e["kind"] == "drop")
+            .map(|e| e["packet"].as_str())
+            .collect();
+        assert_eq!(drops.len(), 2, "{drops:?}");
+        for id in drops {
+            let l = label_of(id).unwrap_or_else(|| panic!("dropped #{id} has no label"));
+            assert!(l.contains("dropped: fault"), "{l}");
+        }
+        // A FIN sent again by the same incarnation with the same sequence number.
+        let mut fins = BTreeMap::new();
+        let mut again = Vec::new();
+        for e in events.iter().filter(|e| e["kind"] == "send") {
+            if e["flags"].contains('F') {
+                let key = (e["conn"].clone(), e["seq"].clone());
+                if fins.insert(key, e["packet"].clone()).is_some() {
+                    again.push(e["packet"].clone());
+                }
+            }
+        }
+        assert_eq!(again.len(), 2, "both servers' FINs were retransmitted");
+        for id in &again {
+            let l = label_of(id).unwrap_or_else(|| panic!("retransmitted FIN #{id} unlabelled"));
+            assert!(l.contains(" F. "), "{l}");
+        }
+        let rst = events
+            .iter()
+            .find(|e| e["kind"] == "send" && e["flags"].starts_with('R'))
+            .expect("client_notw answers the FIN with a RST");
+        let l = label_of(&rst["packet"]).expect("the RST has a label");
+        assert!(l.contains(" R "), "{l}");
+        assert!(
+            svg.contains("Drawn for: 2 drops"),
+            "the subtitle names the drops"
+        );
+    }
+    assert!(ladders >= 8, "{ladders} ladders checked");
 }

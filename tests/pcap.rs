@@ -29,6 +29,7 @@ fn packet(id: u64, src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, body: Body) -> Packet 
             sent_at: SimTime::ZERO,
             sender: NodeId(0),
             copy_of: None,
+            hops: 0,
         },
     }
 }

@@ -185,3 +185,130 @@ fn tshark_reads_the_bundled_lost_duplicate_as_the_simulator_logged_it() {
         .count();
     assert!(marked >= 1, "tshark marks no retransmission:\n{text}");
 }
+
+/// Runs a bundled scenario with `extra` arguments; returns its output folder (kept in `tmp`).
+fn run_bundled(tmp: &tempfile::TempDir, name: &str, extra: &[&str]) -> std::path::PathBuf {
+    let out = tmp.path().join(name);
+    let run = Command::new(env!("CARGO_BIN_EXE_timewait"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", name, "-q", "--out"])
+        .arg(&out)
+        .args(extra)
+        .output()
+        .expect("the binary runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    out
+}
+
+/// The identity columns of events.csv (ports, window, TSval/TSecr, hops, lifetime, conn)
+/// against tshark's reading of the same deliveries in trace.pcap, and `conn` against the
+/// 4-tuple and life connections.csv gives that incarnation.
+#[test]
+fn events_identity_columns_agree_with_tshark() {
+    const IDENT: [&str; 6] = [
+        "tcp.srcport",
+        "tcp.dstport",
+        "tcp.window_size_value",
+        "tcp.options.timestamp.tsval",
+        "tcp.options.timestamp.tsecr",
+        "ip.ttl",
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    // last_ack_lost with RFC 7323 timestamps on (its RST comes from no socket); the lost
+    // duplicate's scenario as bundled, with timestamps off.
+    for (name, extra, timestamps) in [
+        ("last_ack_lost", &["--set", "tcp.timestamps=true"][..], true),
+        ("incarnation_no_timewait", &[][..], false),
+    ] {
+        let out = run_bundled(&tmp, name, extra);
+        let events = csv_rows(&out.join("events.csv"));
+        let conns = csv_rows(&out.join("connections.csv"));
+        let delivered: Vec<&BTreeMap<String, String>> =
+            events.iter().filter(|e| e["kind"] == "deliver").collect();
+        let mut args = vec!["-T", "fields", "-E", "separator=;", "-E", "occurrence=f"];
+        for f in IDENT {
+            args.extend(["-e", f]);
+        }
+        let text = tshark(&out.join("trace.pcap"), &args);
+        let frames: Vec<BTreeMap<&str, &str>> = text
+            .lines()
+            .map(|l| IDENT.iter().copied().zip(l.split(';')).collect())
+            .collect();
+        assert_eq!(frames.len(), delivered.len(), "{name}");
+        // When each packet (by id) was sent, by which host, for lifetime_s and conn.
+        let sends: BTreeMap<&str, &BTreeMap<String, String>> = events
+            .iter()
+            .filter(|e| e["kind"] == "send")
+            .map(|e| (e["packet"].as_str(), e))
+            .collect();
+        let nanos = |s: &str| -> u64 {
+            let (a, b) = s.split_once('.').unwrap();
+            a.parse::<u64>().unwrap() * 1_000_000_000 + b.parse::<u64>().unwrap()
+        };
+        let mut stateless_rsts = 0;
+        for (i, (f, e)) in frames.iter().zip(&delivered).enumerate() {
+            let ctx = format!("{name} frame {}: {f:?} vs {e:?}", i + 1);
+            assert_eq!(f["tcp.srcport"], e["sport"], "{ctx}");
+            assert_eq!(f["tcp.dstport"], e["dport"], "{ctx}");
+            assert_eq!(f["tcp.window_size_value"], e["window"], "{ctx}");
+            assert_eq!(f["tcp.options.timestamp.tsval"], e["tsval"], "{ctx}");
+            assert_eq!(f["tcp.options.timestamp.tsecr"], e["tsecr"], "{ctx}");
+            // A reset from no socket has no timestamps to echo; every other segment has them
+            // exactly when the scenario turns them on.
+            let stateless = e["flags"].starts_with('R') && e["conn"].is_empty();
+            assert_eq!(e["tsval"].is_empty(), !timestamps || stateless, "{ctx}");
+            // Every bundled route here is counted in hops: each router took one off 64.
+            let ttl: u32 = f["ip.ttl"].parse().unwrap();
+            let hops: u32 = e["hops"].parse().unwrap();
+            assert_eq!(ttl + hops, 64, "{ctx}");
+            let sent = sends[e["packet"].as_str()];
+            assert_eq!(
+                nanos(&e["lifetime_s"]),
+                nanos(&e["time"]) - nanos(&sent["time"]),
+                "{ctx}"
+            );
+            if e["conn"].is_empty() {
+                // Only a reset from no socket (RFC 9293 §3.10.7.1) belongs to no incarnation.
+                assert!(e["flags"].starts_with('R'), "{ctx}");
+                stateless_rsts += 1;
+                continue;
+            }
+            let c = conns
+                .iter()
+                .find(|c| c["conn"] == e["conn"])
+                .unwrap_or_else(|| panic!("{ctx}: no such connection"));
+            assert_eq!(c["host"], sent["node"], "{ctx}");
+            assert_eq!(c["local"], format!("{}:{}", e["src"], e["sport"]), "{ctx}");
+            assert_eq!(c["remote"], format!("{}:{}", e["dst"], e["dport"]), "{ctx}");
+            assert!(nanos(&c["opened"]) <= nanos(&sent["time"]), "{ctx}");
+        }
+        if name == "last_ack_lost" {
+            // client_notw kept no TIME_WAIT, so the server's retransmitted FIN drew a RST.
+            assert_eq!(stateless_rsts, 1, "{name}");
+        } else {
+            // The lost duplicate belongs to incarnation 1, delivered after it was released,
+            // on the same 4-tuple as the incarnation it corrupted.
+            let late: Vec<_> = delivered
+                .iter()
+                .filter(|e| e["len"] != "0" && !e["conn"].is_empty())
+                .filter(|e| {
+                    let c = conns.iter().find(|c| c["conn"] == e["conn"]).unwrap();
+                    nanos(&c["released"]) < nanos(&e["time"])
+                })
+                .collect();
+            assert_eq!(late.len(), 1, "{late:?}");
+            let c = conns.iter().find(|c| c["conn"] == late[0]["conn"]).unwrap();
+            assert_eq!(c["incarnation"], "1", "{c:?}");
+            assert!(
+                conns.iter().any(|n| n["incarnation"] == "2"
+                    && n["local"] == c["local"]
+                    && n["remote"] == c["remote"]),
+                "{conns:?}"
+            );
+        }
+    }
+}

@@ -105,6 +105,7 @@ fn ladder() -> Ladder {
         }],
         window: None,
         highlight_label: "lost duplicate".into(),
+        ..Ladder::default()
     }
 }
 

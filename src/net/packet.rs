@@ -27,6 +27,8 @@ pub struct Provenance {
     pub sender: NodeId,
     /// If a link duplicated it: the packet it is a copy of.
     pub copy_of: Option<PacketId>,
+    /// Routers that have forwarded it so far (a link's copy inherits its original's count).
+    pub hops: u16,
 }
 
 /// A datagram of the simple UDP-like protocol used to exercise the network without TCP.

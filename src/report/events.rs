@@ -6,11 +6,31 @@ use std::path::Path;
 
 use super::meter::{Meter, Metered};
 use crate::net::{Body, Icmp, Network, Packet};
+use crate::sim::SimTime;
 use crate::world::{NetworkEvent, PacketEvent, PacketEventKind};
 
 /// Column names of `events.csv`.
-pub const EVENT_COLUMNS: [&str; 12] = [
-    "time", "kind", "node", "packet", "src", "dst", "ttl", "flags", "seq", "ack", "len", "note",
+pub const EVENT_COLUMNS: [&str; 20] = [
+    "time",
+    "kind",
+    "node",
+    "packet",
+    "src",
+    "dst",
+    "ttl",
+    "flags",
+    "seq",
+    "ack",
+    "len",
+    "sport",
+    "dport",
+    "conn",
+    "window",
+    "tsval",
+    "tsecr",
+    "hops",
+    "lifetime_s",
+    "note",
 ];
 
 /// Writes `events.csv` rows as events arrive.
@@ -47,31 +67,50 @@ impl EventLog {
             }
             _ => {}
         }
-        let (flags, seq, ack, len) = match &p.body {
-            Body::Tcp(s) => (
-                s.flags.to_string(),
-                s.seq.0.to_string(),
-                if s.flags.ack() {
-                    s.ack.0.to_string()
-                } else {
-                    String::new()
-                },
-                s.payload.len().to_string(),
-            ),
-            Body::Udp(d) => (
-                String::new(),
+        let none = String::new;
+        // (flags, seq, ack, len, sport, dport, conn, window, tsval, tsecr)
+        let f = match &p.body {
+            Body::Tcp(s) => {
+                let ts = s.timestamps;
+                [
+                    s.flags.to_string(),
+                    s.seq.0.to_string(),
+                    if s.flags.ack() {
+                        s.ack.0.to_string()
+                    } else {
+                        none()
+                    },
+                    s.payload.len().to_string(),
+                    s.src_port.to_string(),
+                    s.dst_port.to_string(),
+                    super::conn_name(net, s.tag.conn).unwrap_or_default(),
+                    s.window.to_string(),
+                    ts.map(|t| t.tsval.to_string()).unwrap_or_default(),
+                    ts.map(|t| t.tsecr.to_string()).unwrap_or_default(),
+                ]
+            }
+            Body::Udp(d) => [
+                none(),
                 d.seq.to_string(),
-                String::new(),
+                none(),
                 d.len.to_string(),
-            ),
+                d.src_port.to_string(),
+                d.dst_port.to_string(),
+                none(),
+                none(),
+                none(),
+                none(),
+            ],
             Body::Icmp(Icmp::TimeExceeded(q)) => {
                 if !self.note.is_empty() {
                     self.note.push_str("; ");
                 }
                 let _ = write!(self.note, "icmp time exceeded for packet #{}", q.packet);
-                (String::new(), String::new(), String::new(), String::new())
+                std::array::from_fn(|_| none())
             }
         };
+        // The packet's age here: from its first sending (a link's copy keeps its original's).
+        let lifetime = (SimTime::ZERO + (ev.time - p.meta.sent_at)).csv();
         self.out.write_record([
             ev.time.csv().as_str(),
             ev.kind.name(),
@@ -80,10 +119,18 @@ impl EventLog {
             p.src.to_string().as_str(),
             p.dst.to_string().as_str(),
             p.ttl.to_string().as_str(),
-            flags.as_str(),
-            seq.as_str(),
-            ack.as_str(),
-            len.as_str(),
+            f[0].as_str(),
+            f[1].as_str(),
+            f[2].as_str(),
+            f[3].as_str(),
+            f[4].as_str(),
+            f[5].as_str(),
+            f[6].as_str(),
+            f[7].as_str(),
+            f[8].as_str(),
+            f[9].as_str(),
+            p.meta.hops.to_string().as_str(),
+            lifetime.as_str(),
             self.note.as_str(),
         ])?;
         Ok(())
@@ -95,6 +142,14 @@ impl EventLog {
             ev.time.csv().as_str(),
             ev.kind,
             net.node(ev.node).name.as_str(),
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
             "",
             "",
             "",

@@ -228,6 +228,19 @@ impl Observer for Recorder {
     }
 }
 
+/// How the output files name a connection incarnation: its host's name and its number there,
+/// `client#2`. `None` for the number 0, which a stateless RST carries (no incarnation sent it).
+pub fn conn_name(net: &Network, c: crate::tcp::ConnId) -> Option<String> {
+    if c.n == 0 {
+        return None;
+    }
+    let host = net
+        .nodes
+        .get(c.host as usize)
+        .map_or("?", |n| n.name.as_str());
+    Some(format!("{host}#{}", c.n))
+}
+
 /// The plural ending for a count in a sentence: "" for 1, "s" otherwise.
 pub fn plural(n: u64) -> &'static str {
     if n == 1 { "" } else { "s" }

@@ -214,6 +214,7 @@ mod tests {
                 sent_at: SimTime::ZERO,
                 sender: NodeId(0),
                 copy_of: None,
+                hops: 0,
             },
         }
     }

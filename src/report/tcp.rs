@@ -308,14 +308,6 @@ impl TcpTally {
         &self.occupancy
     }
 
-    fn conn_name(net: &Network, c: ConnId) -> String {
-        let host = net
-            .nodes
-            .get(c.host as usize)
-            .map_or("?", |n| n.name.as_str());
-        format!("{host}#{}", c.n)
-    }
-
     fn set_live(&mut self, conn: ConnId, live: bool) {
         let bits = per_host(&mut self.live, conn.host);
         let (word, bit) = (conn.n as usize / 64, conn.n % 64);
@@ -410,7 +402,7 @@ impl TcpTally {
                     w.write_record([
                         time.csv().as_str(),
                         net.node(node).name.as_str(),
-                        Self::conn_name(net, t.conn).as_str(),
+                        super::conn_name(net, t.conn).unwrap_or_default().as_str(),
                         t.tuple.local.to_string().as_str(),
                         t.tuple.remote.to_string().as_str(),
                         inc.to_string().as_str(),
@@ -468,7 +460,7 @@ impl TcpTally {
         let opt_time = |t: Option<SimTime>| t.map(|t| t.csv()).unwrap_or_default();
         w.write_record([
             net.node(node).name.as_str(),
-            Self::conn_name(net, r.conn).as_str(),
+            super::conn_name(net, r.conn).unwrap_or_default().as_str(),
             inc.to_string().as_str(),
             if r.active { "active" } else { "passive" },
             r.tuple.local.to_string().as_str(),

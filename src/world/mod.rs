@@ -408,6 +408,7 @@ impl World {
         match core.net.arrive(node, &mut packet, now) {
             Verdict::Local => core.deliver(node, packet, obs),
             Verdict::Forward(out) => {
+                packet.meta.hops = packet.meta.hops.saturating_add(1);
                 core.report(obs, PacketEventKind::Forward, node, &packet);
                 core.transmit(obs, node, out, packet);
             }
@@ -521,6 +522,7 @@ impl Core {
             sent_at: now,
             sender: node,
             copy_of: None,
+            hops: 0,
         };
         if let Body::Tcp(seg) = &mut packet.body {
             seg.tag.packet = packet.meta.id;
@@ -675,6 +677,7 @@ fn placeholder_provenance(sender: NodeId) -> Provenance {
         sent_at: SimTime::ZERO,
         sender,
         copy_of: None,
+        hops: 0,
     }
 }
 

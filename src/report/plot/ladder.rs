@@ -9,7 +9,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
     Axes, Bounds, Figure, Frame, Key, Legend, PlotError, Px, Style, axis_range, clip_segment,
-    draw_axes, draw_x, extent, fin, text_size,
+    draw_axes, draw_x, extent, fin, layout_axes, text_size,
 };
 
 /// A visible arrow in pixels: (index into `arrows`, start, end, arrival inside the window).
@@ -43,17 +43,45 @@ pub struct Mark {
     pub label: String,
 }
 
+/// A packet that died on its way out of lane `from` (lost on the link, a full queue, a fault,
+/// the link down): a short stub toward lane `toward` ending in an X, labelled with the cause.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stub {
+    /// Index into [`Ladder::lanes`] of the node it left.
+    pub from: usize,
+    /// Index into [`Ladder::lanes`] of the node it was heading for.
+    pub toward: usize,
+    /// When it left (seconds); the stub ends a little later, so it slopes like a hop.
+    pub sent: f64,
+    /// Where the stub ends, in seconds.
+    pub ended: f64,
+    /// Its text, e.g. "#17 . ack 1002 dropped: fault".
+    pub label: String,
+}
+
+/// A change to the network at one time, drawn as a dashed line across every lane with its text
+/// ("C routes 10.0.1.0/24 via A").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Rule {
+    /// When, in seconds.
+    pub time: f64,
+    /// What changed.
+    pub label: String,
+}
+
 /// A ladder diagram.
 ///
 /// Arrows or marks naming a lane that does not exist, or with non-finite times, are skipped.
 ///
-/// Labels are placed greedily so they never overlap: highlighted arrows first, then marks, then
-/// the other arrows in order of send time. An arrow's label is centred on the middle of its
-/// visible part, or else a third or two thirds along it; a mark's label goes right of the X, or
-/// else left of it. A spot is taken only if the label's box stays inside the plot, overlaps no
+/// Labels are placed greedily so they never overlap: highlighted arrows first, then stubs,
+/// marks and rules, then the other arrows in order of send time. An arrow's label sits on its
+/// visible part (the middle, else a third, two thirds, a quarter... along it); a mark's or
+/// stub's label right of its X, else left of it; a rule's above its line at the right, else
+/// at the left. A spot is taken only if the label's box stays inside the plot, overlaps no
 /// label already placed, covers the middle of no other arrow and crosses no other highlighted
-/// arrow; with no such spot the label is left out. So in a dense burst the earliest packets are labelled and the rest are not, and
-/// zooming in with `window` brings the missing labels back.
+/// arrow. A label with no such spot is never left out: the chart gains a column right of the
+/// lanes where those labels are stacked near their height, each joined to its arrow, X or
+/// line by a thin leader line.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Ladder {
     /// Title over the chart (may be empty).
@@ -64,6 +92,10 @@ pub struct Ladder {
     pub arrows: Vec<Arrow>,
     /// TTL deaths and other point events.
     pub deaths: Vec<Mark>,
+    /// Packets that died on their way out of a lane.
+    pub stubs: Vec<Stub>,
+    /// Changes to the network, across every lane.
+    pub rules: Vec<Rule>,
     /// Time window [t0, t1] to show; `None` fits the data. Arrows crossing its edges are cut.
     pub window: Option<(f64, f64)>,
     /// Legend text for highlighted arrows ("lost duplicate"); empty says "highlighted packet".
@@ -89,7 +121,9 @@ impl Ladder {
                     .iter()
                     .filter(|d| d.lane < self.lanes.len())
                     .map(|d| d.time),
-            );
+            )
+            .chain(self.stubs.iter().flat_map(|s| [s.sent, s.ended]))
+            .chain(self.rules.iter().map(|r| r.time));
         // Room above the first hop and below the last, so their marks are not on the edge.
         let auto = extent(times).map(|r| {
             let (lo, hi) = axis_range(None, Some(r));
@@ -107,7 +141,7 @@ impl Figure for Ladder {
         style: &Style,
     ) -> Result<(), PlotError> {
         let style = &style.sanitized();
-        let (w, _) = area.dim_in_pixel();
+        let (w, h) = area.dim_in_pixel();
         let n = self.lanes.len().max(1);
         let name_style = style.text(style.label_size, style.ink);
         let name_h = (style.label_size * 1.25) as i32;
@@ -124,25 +158,37 @@ impl Figure for Ladder {
         let legend = self.legend(style, t);
         let legend_h = legend.size().1;
 
-        let frame = draw_axes(
-            area,
-            style,
-            &Axes {
-                title: &self.title,
-                x_label: "",
-                y_label: "time (s)",
-                x: (-0.5, n as f64 - 0.5),
-                y: t,
-                y_down: true,
-                x_ticks: false,
-                y_ticks: true,
-                left_extra: 0,
-                top_extra: legend_h + rows * name_h + 6,
-                grid_x: false,
-                grid_y: true,
-            },
-        )?;
+        let mut axes = Axes {
+            title: &self.title,
+            x_label: "",
+            y_label: "time (s)",
+            x: (-0.5, n as f64 - 0.5),
+            y: t,
+            y_down: true,
+            x_ticks: false,
+            y_ticks: true,
+            left_extra: 0,
+            top_extra: legend_h + rows * name_h + 6,
+            grid_x: false,
+            grid_y: true,
+        };
+        // Labels that find no free spot among the lanes go to a column on the right, as wide
+        // as the widest of them (at most half the plot).
+        let first = layout_axes(w as i32, h as i32, style, &axes).frame;
+        let (mut labels, homeless) = self.place_labels(style, &first, &self.visible(&first), None);
+        if homeless > 0 {
+            let plot_w = (first.plot.x1 - first.plot.x0).max(1);
+            let gutter = (homeless + 16).min(plot_w / 2);
+            let lane_px = (plot_w - gutter).max(1) as f64 / n as f64;
+            axes.x.1 += gutter as f64 / lane_px;
+        }
+        let frame = draw_axes(area, style, &axes)?;
         let plot = frame.plot;
+        let visible = self.visible(&frame);
+        if homeless > 0 {
+            let gutter_x = frame.px(n as f64 - 0.5) + 8;
+            labels = self.place_labels(style, &frame, &visible, Some(gutter_x)).0;
+        }
         legend.draw(
             area,
             (
@@ -168,21 +214,25 @@ impl Figure for Ladder {
             ))?;
         }
 
+        // Changes to the network: dashed across the lanes.
+        for r in &self.rules {
+            let Some(time) = fin(r.time) else { continue };
+            if time < t.0 || time > t.1 {
+                continue;
+            }
+            let y = frame.py(time);
+            let (x0, x1) = (frame.px(-0.4), frame.px(n as f64 - 0.6));
+            let mut x = x0;
+            while x < x1 {
+                area.draw(&PathElement::new(
+                    vec![(x, y), ((x + 8).min(x1), y)],
+                    style.ink.mix(0.7).stroke_width(1),
+                ))?;
+                x += 13;
+            }
+        }
+
         // Plain arrows under highlighted ones.
-        let visible: Vec<Hop> = self
-            .arrows
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| self.valid(a))
-            .filter_map(|(i, a)| {
-                let start = (a.from as f64, a.sent);
-                let end = (a.to as f64, a.arrived);
-                let (s, e) = clip_segment(start, end, frame.x, frame.y)?;
-                // The head only when the arrival itself is inside the window.
-                let head = e == end;
-                Some((i, frame.map(s), frame.map(e), head))
-            })
-            .collect();
         for pass_highlight in [false, true] {
             for &(i, s, e, head) in &visible {
                 let a = &self.arrows[i];
@@ -201,6 +251,11 @@ impl Figure for Ladder {
             }
         }
 
+        for (_, s, e) in self.stub_ends(&frame) {
+            area.draw(&PathElement::new(vec![s, e], style.ink.stroke_width(1)))?;
+            draw_x(area, e, 6, style.ink, style.line_width)?;
+        }
+
         for d in &self.deaths {
             let Some(time) = fin(d.time) else { continue };
             if d.lane >= self.lanes.len() || time < t.0 || time > t.1 {
@@ -215,7 +270,317 @@ impl Figure for Ladder {
             )?;
         }
 
-        self.draw_labels(area, style, &frame, &visible)
+        let text = style.text(style.note_size, style.ink);
+        let hl_text = style.text(style.note_size, style.highlight);
+        for l in &labels {
+            if let Some((from, to)) = l.leader {
+                area.draw(&PathElement::new(
+                    vec![from, to],
+                    style.ink.mix(0.5).stroke_width(1),
+                ))?;
+            }
+        }
+        for l in &labels {
+            draw_label(area, &l.text, l.bounds, if l.hl { &hl_text } else { &text })?;
+        }
+        Ok(())
+    }
+}
+
+/// A label as laid out: its box, its text, whether it names a highlighted packet, and the
+/// leader line joining it to what it names when it is not beside it.
+struct Placement {
+    bounds: Bounds,
+    text: String,
+    hl: bool,
+    leader: Option<(Px, Px)>,
+}
+
+/// A label to place: where it points (`anchor`), its text, and the spots to try, in order.
+struct Want<'a> {
+    own: usize,
+    anchor: Px,
+    text: &'a str,
+    hl: bool,
+    spots: Vec<Bounds>,
+}
+
+impl Ladder {
+    /// The arrows inside the frame, clipped to it, in pixels.
+    fn visible(&self, frame: &Frame) -> Vec<Hop> {
+        self.arrows
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| self.valid(a))
+            .filter_map(|(i, a)| {
+                let start = (a.from as f64, a.sent);
+                let end = (a.to as f64, a.arrived);
+                let (s, e) = clip_segment(start, end, frame.x, frame.y)?;
+                // The head only when the arrival itself is inside the window.
+                let head = e == end;
+                Some((i, frame.map(s), frame.map(e), head))
+            })
+            .collect()
+    }
+
+    /// Each stub inside the window, as (start, end) in pixels: 40 % of the way toward the
+    /// lane it was heading for.
+    fn stub_ends(&self, frame: &Frame) -> Vec<(usize, Px, Px)> {
+        let n = self.lanes.len();
+        self.stubs
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.from < n && s.toward < n && s.sent.is_finite() && s.ended.is_finite()
+            })
+            .filter(|(_, s)| s.sent >= frame.y.0 && s.ended <= frame.y.1)
+            .map(|(k, s)| {
+                let x = s.from as f64 + 0.4 * (s.toward as f64 - s.from as f64);
+                (
+                    k,
+                    frame.map((s.from as f64, s.sent)),
+                    frame.map((x, s.ended)),
+                )
+            })
+            .collect()
+    }
+
+    /// Lays out every label: beside what it names when a spot is free, else (with
+    /// `gutter_x`) in the column right of the lanes. Returns the placements and, without a
+    /// gutter, the width of the widest label that found no spot (0 when all did).
+    fn place_labels(
+        &self,
+        style: &Style,
+        frame: &Frame,
+        visible: &[Hop],
+        gutter_x: Option<i32>,
+    ) -> (Vec<Placement>, i32) {
+        let plot = frame.plot;
+        let text = style.text(style.note_size, style.ink);
+        let mut mids = MidGrid::default();
+        for v in visible {
+            mids.insert(v.0, mid(v.1, v.2));
+        }
+        // An X (a stub's end, a TTL death) stays visible too: no label covers another's.
+        let first_x = self.arrows.len();
+        let stubs = self.stub_ends(frame);
+        let deaths: Vec<(usize, Px)> = self
+            .deaths
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                d.lane < self.lanes.len() && d.time >= frame.y.0 && d.time <= frame.y.1
+            })
+            .map(|(k, d)| (k, frame.map((d.lane as f64, d.time))))
+            .collect();
+        for &(k, _, e) in &stubs {
+            mids.insert(first_x + k, e);
+        }
+        for &(k, c) in &deaths {
+            mids.insert(first_x + self.stubs.len() + k, c);
+        }
+        let mut placed = Placed {
+            plot,
+            mids,
+            boxes: BoxGrid::default(),
+            // Highlighted arrows must stay visible: other labels may not cover them.
+            keep_clear: visible
+                .iter()
+                .filter(|v| self.arrows[v.0].highlight)
+                .map(|v| (v.0, v.1, v.2))
+                .collect(),
+        };
+        let size = |s: &str| text_size(&text, s);
+        // A box of `(tw, th)` text centred on `c`, with its padding.
+        let centred = |c: Px, (tw, th): (i32, i32)| Bounds {
+            x0: c.0 - tw / 2 - 2,
+            y0: c.1 - th / 2 - 1,
+            x1: c.0 + tw - tw / 2 + 2,
+            y1: c.1 + th - th / 2 + 2,
+        };
+        // Right of an X at `c`, else left of it.
+        let beside = |c: Px, (tw, th): (i32, i32)| {
+            [c.0 + 10, c.0 - 10 - tw]
+                .into_iter()
+                .map(|x0| Bounds {
+                    x0: x0 - 2,
+                    y0: c.1 - th / 2 - 1,
+                    x1: x0 + tw + 2,
+                    y1: c.1 + th - th / 2 + 2,
+                })
+                .collect::<Vec<_>>()
+        };
+
+        let mut wants: Vec<Want<'_>> = Vec::new();
+        let mut order: Vec<&Hop> = visible
+            .iter()
+            .filter(|v| !self.arrows[v.0].label.is_empty())
+            .collect();
+        order.sort_by(|a, b| self.arrows[a.0].sent.total_cmp(&self.arrows[b.0].sent));
+        let (hl, rest): (Vec<_>, Vec<_>) =
+            order.into_iter().partition(|v| self.arrows[v.0].highlight);
+        let arrow_want = |&&(i, s, e, _): &&Hop| {
+            let a = &self.arrows[i];
+            let sz = size(&a.label);
+            let at = |f: f64| {
+                (
+                    s.0 + ((e.0 - s.0) as f64 * f) as i32,
+                    s.1 + ((e.1 - s.1) as f64 * f) as i32,
+                )
+            };
+            Want {
+                own: i,
+                anchor: at(0.5),
+                text: &a.label,
+                hl: a.highlight,
+                spots: [0.5, 1.0 / 3.0, 2.0 / 3.0, 0.25, 0.75, 0.15, 0.85]
+                    .into_iter()
+                    .map(|f| centred(at(f), sz))
+                    .collect(),
+            }
+        };
+        wants.extend(hl.iter().map(arrow_want));
+        for &(k, _, e) in &stubs {
+            let s = &self.stubs[k];
+            if s.label.is_empty() {
+                continue;
+            }
+            wants.push(Want {
+                own: first_x + k,
+                anchor: e,
+                text: &s.label,
+                hl: false,
+                spots: beside(e, size(&s.label)),
+            });
+        }
+        for &(k, c) in &deaths {
+            let d = &self.deaths[k];
+            if d.label.is_empty() {
+                continue;
+            }
+            wants.push(Want {
+                own: first_x + self.stubs.len() + k,
+                anchor: c,
+                text: &d.label,
+                hl: false,
+                spots: beside(c, size(&d.label)),
+            });
+        }
+        let n = self.lanes.len().max(1) as f64;
+        for r in &self.rules {
+            let Some(time) = fin(r.time) else { continue };
+            if r.label.is_empty() || time < frame.y.0 || time > frame.y.1 {
+                continue;
+            }
+            let y = frame.py(time);
+            let (tw, th) = size(&r.label);
+            let (left, right) = (frame.px(-0.4), frame.px(n - 0.6));
+            let above = |x0: i32| Bounds {
+                x0,
+                y0: y - th - 5,
+                x1: x0 + tw + 4,
+                y1: y - 2,
+            };
+            let below = |x0: i32| Bounds {
+                x0,
+                y0: y + 2,
+                x1: x0 + tw + 4,
+                y1: y + th + 5,
+            };
+            wants.push(Want {
+                own: usize::MAX,
+                anchor: (right, y),
+                text: &r.label,
+                hl: false,
+                spots: vec![
+                    above(right - tw - 4),
+                    above(left),
+                    below(right - tw - 4),
+                    below(left),
+                ],
+            });
+        }
+        wants.extend(rest.iter().map(arrow_want));
+
+        let mut out = Vec::new();
+        let mut homeless = Vec::new();
+        for w in &wants {
+            match w.spots.iter().find(|b| placed.free(b, w.own)) {
+                Some(b) => {
+                    placed.boxes.push(*b);
+                    out.push(Placement {
+                        bounds: *b,
+                        text: w.text.to_string(),
+                        hl: w.hl,
+                        leader: None,
+                    });
+                }
+                None => homeless.push(w),
+            }
+        }
+        let Some(gx) = gutter_x else {
+            let widest = homeless
+                .iter()
+                .map(|w| size(w.text).0 + 4)
+                .max()
+                .unwrap_or(0);
+            return (out, widest);
+        };
+        // The column right of the lanes: each label as near its anchor's height as the ones
+        // already there allow, searching down and up a few pixels at a time.
+        let mut full = false;
+        for w in homeless {
+            let (tw, th) = size(w.text);
+            let x0 = gx.min(plot.x1 - tw - 4).max(plot.x0);
+            let at = |y: i32| Bounds {
+                x0,
+                y0: y - th / 2 - 1,
+                x1: x0 + tw + 4,
+                y1: y + th - th / 2 + 2,
+            };
+            let fits = |b: &Bounds| plot.contains(b) && !placed.boxes.overlaps(b);
+            let y = w.anchor.1;
+            let span = plot.y1 - plot.y0;
+            let column = (0..=span)
+                .step_by(2)
+                .flat_map(|d| [y + d, y - d])
+                .map(at)
+                .find(|b| fits(b));
+            // A full column: the nearest free spot anywhere in the plot, nearest height first;
+            // once there is none, the plot is full and later labels stop searching.
+            let b = match column {
+                Some(b) => Some(b),
+                None if !full => {
+                    let found = (0..=span)
+                        .step_by(2)
+                        .flat_map(|d| [y + d, y - d])
+                        .find_map(|yy| {
+                            (plot.x0..plot.x1 - tw - 4)
+                                .step_by(6)
+                                .map(|x| Bounds {
+                                    x0: x,
+                                    y0: yy - th / 2 - 1,
+                                    x1: x + tw + 4,
+                                    y1: yy + th - th / 2 + 2,
+                                })
+                                .find(|b| fits(b) && placed.free(b, w.own))
+                        });
+                    full = found.is_none();
+                    found
+                }
+                None => None,
+            }
+            // A plot too full to hold it still shows it, at its height.
+            .unwrap_or_else(|| at(y));
+            placed.boxes.push(b);
+            out.push(Placement {
+                bounds: b,
+                text: w.text.to_string(),
+                hl: w.hl,
+                leader: Some((w.anchor, (b.x0, (b.y0 + b.y1) / 2))),
+            });
+        }
+        (out, 0)
     }
 }
 
@@ -263,6 +628,25 @@ impl Ladder {
         if marks {
             entries.push((Key::Cross(style.ink), "TTL expired".to_string()));
         }
+        let n = self.lanes.len();
+        if self
+            .stubs
+            .iter()
+            .any(|s| s.from < n && s.toward < n && s.sent >= t.0 && s.ended <= t.1)
+        {
+            entries.push((Key::Cross(style.ink), "dropped".to_string()));
+        }
+        if self.rules.iter().any(|r| r.time >= t.0 && r.time <= t.1) {
+            entries.push((
+                Key::Line {
+                    color: style.ink,
+                    width: 1,
+                    dashed: true,
+                    marker: None,
+                },
+                "network change".to_string(),
+            ));
+        }
         // The legend only earns its space when there is more than plain packets to explain.
         if entries.len() < 2 {
             entries.clear();
@@ -272,72 +656,6 @@ impl Ladder {
             entries,
             text: style.text(style.note_size, style.ink),
         }
-    }
-
-    fn draw_labels<DB: DrawingBackend>(
-        &self,
-        area: &DrawingArea<DB, Shift>,
-        style: &Style,
-        frame: &Frame,
-        visible: &[Hop],
-    ) -> Result<(), PlotError> {
-        let plot = frame.plot;
-        let text = style.text(style.note_size, style.ink);
-        let hl_text = style.text(style.note_size, style.highlight);
-        let mut mids = MidGrid::default();
-        for v in visible {
-            mids.insert(v.0, mid(v.1, v.2));
-        }
-        let mut placed = Placed {
-            plot,
-            mids,
-            boxes: Vec::new(),
-            // Highlighted arrows must stay visible: other labels may not cover them.
-            keep_clear: visible
-                .iter()
-                .filter(|v| self.arrows[v.0].highlight)
-                .map(|v| (v.0, v.1, v.2))
-                .collect(),
-        };
-
-        // Candidate order: highlighted arrows, marks, then the rest by send time (stable).
-        let mut order: Vec<&Hop> = visible
-            .iter()
-            .filter(|v| !self.arrows[v.0].label.is_empty())
-            .collect();
-        order.sort_by(|a, b| self.arrows[a.0].sent.total_cmp(&self.arrows[b.0].sent));
-        let (hl, rest): (Vec<_>, Vec<_>) =
-            order.into_iter().partition(|v| self.arrows[v.0].highlight);
-
-        for &&(i, s, e, _) in &hl {
-            placed.arrow_label(area, i, &self.arrows[i].label, s, e, &hl_text)?;
-        }
-        for d in &self.deaths {
-            let Some(time) = fin(d.time) else { continue };
-            if d.lane >= self.lanes.len() || d.label.is_empty() || time < frame.y.0 {
-                continue;
-            }
-            let (x, y) = frame.map((d.lane as f64, time));
-            let (tw, th) = text_size(&text, &d.label);
-            // Right of the X, else left of it.
-            for x0 in [x + 10, x - 10 - tw] {
-                let b = Bounds {
-                    x0: x0 - 2,
-                    y0: y - th / 2 - 1,
-                    x1: x0 + tw + 2,
-                    y1: y + th - th / 2 + 2,
-                };
-                if placed.free(&b, usize::MAX) {
-                    draw_label(area, &d.label, b, &text)?;
-                    placed.boxes.push(b);
-                    break;
-                }
-            }
-        }
-        for &&(i, s, e, _) in &rest {
-            placed.arrow_label(area, i, &self.arrows[i].label, s, e, &text)?;
-        }
-        Ok(())
     }
 }
 
@@ -381,11 +699,47 @@ impl MidGrid {
     }
 }
 
+/// Side of a [`BoxGrid`] cell in pixels.
+const BOX_CELL: i32 = 32;
+
+/// Label boxes placed so far, bucketed by the pixel cells they touch, so a new box is tested
+/// only against its neighbours.
+#[derive(Default)]
+struct BoxGrid {
+    boxes: Vec<Bounds>,
+    cells: BTreeMap<Px, Vec<usize>>,
+}
+
+impl BoxGrid {
+    fn cells(b: &Bounds) -> impl Iterator<Item = Px> {
+        let xs = b.x0.div_euclid(BOX_CELL)..=b.x1.div_euclid(BOX_CELL);
+        let ys = b.y0.div_euclid(BOX_CELL)..=b.y1.div_euclid(BOX_CELL);
+        xs.flat_map(move |x| ys.clone().map(move |y| (x, y)))
+    }
+
+    fn push(&mut self, b: Bounds) {
+        let i = self.boxes.len();
+        self.boxes.push(b);
+        for c in Self::cells(&b) {
+            self.cells.entry(c).or_default().push(i);
+        }
+    }
+
+    /// Whether `b` overlaps a box already placed.
+    fn overlaps(&self, b: &Bounds) -> bool {
+        Self::cells(b).any(|c| {
+            self.cells
+                .get(&c)
+                .is_some_and(|v| v.iter().any(|&i| self.boxes[i].overlaps(b)))
+        })
+    }
+}
+
 /// Labels placed so far, and what they must not cover.
 struct Placed {
     plot: Bounds,
     mids: MidGrid,
-    boxes: Vec<Bounds>,
+    boxes: BoxGrid,
     /// (arrow index, start, end) of highlighted arrows.
     keep_clear: Vec<(usize, Px, Px)>,
 }
@@ -398,45 +752,13 @@ impl Placed {
         let yr = (b.y0 as f64, b.y1 as f64);
         let as_f = |p: (i32, i32)| (p.0 as f64, p.1 as f64);
         self.plot.contains(b)
-            && self.boxes.iter().all(|p| !p.overlaps(b))
+            && !self.boxes.overlaps(b)
             && !self.mids.covers_other(b, own)
             && self
                 .keep_clear
                 .iter()
                 .filter(|k| k.0 != own)
                 .all(|k| clip_segment(as_f(k.1), as_f(k.2), xr, yr).is_none())
-    }
-
-    /// Labels arrow `i` at the middle of its visible part, else a third or two thirds along it;
-    /// leaves it unlabelled when none of those spots is free.
-    fn arrow_label<DB: DrawingBackend>(
-        &mut self,
-        area: &DrawingArea<DB, Shift>,
-        i: usize,
-        label: &str,
-        s: (i32, i32),
-        e: (i32, i32),
-        text: &TextStyle,
-    ) -> Result<(), PlotError> {
-        let (tw, th) = text_size(text, label);
-        for f in [0.5, 1.0 / 3.0, 2.0 / 3.0] {
-            let c = (
-                s.0 + ((e.0 - s.0) as f64 * f) as i32,
-                s.1 + ((e.1 - s.1) as f64 * f) as i32,
-            );
-            let b = Bounds {
-                x0: c.0 - tw / 2 - 2,
-                y0: c.1 - th / 2 - 1,
-                x1: c.0 + tw - tw / 2 + 2,
-                y1: c.1 + th - th / 2 + 2,
-            };
-            if self.free(&b, i) {
-                draw_label(area, label, b, text)?;
-                self.boxes.push(b);
-                break;
-            }
-        }
-        Ok(())
     }
 }
 

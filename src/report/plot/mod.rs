@@ -11,7 +11,7 @@ mod lines;
 mod timeline;
 mod timeseq;
 
-pub use ladder::{Arrow, Ladder, Mark};
+pub use ladder::{Arrow, Ladder, Mark, Rule, Stub};
 pub use lines::{Dash, LineChart, Series};
 pub use timeline::{MAX_ROWS, Row, Timeline, state_color};
 pub use timeseq::TimeSeq;

@@ -1,0 +1,664 @@
+//! The `ladder` figure: a packet sequence chart, one lane per node, time running down.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::model::{ConnRow, HopKind, Index, PacketRow};
+use super::{LADDER_HOPS, LADDER_LEAD, LADDER_LOST, LADDER_PANELS, Stack, secs};
+use crate::report::plot::{Arrow, Ladder, Mark, Rule, Stub};
+
+/// tcpdump-like text for a packet: "#4 P. 1:1001(1000) ack 1", sequence numbers relative to
+/// the sending connection's ISN when it is known.
+fn packet_label(row: &PacketRow, conn: Option<&ConnRow>) -> String {
+    let id = row.packet;
+    let Some(flags) = row.flags else {
+        return match row.seq {
+            Some(seq) => format!("#{id} datagram {seq} ({} B)", row.len),
+            None => format!("#{id} ICMP time exceeded"),
+        };
+    };
+    let seq = row.seq.unwrap_or(0) as u32;
+    let rel_seq = conn.map_or(seq, |c| seq.wrapping_sub(c.iss));
+    let mut s = format!("#{id} {flags}");
+    if flags.syn() || flags.fin() || flags.rst() || row.len > 0 {
+        s.push_str(&format!(
+            " {rel_seq}:{}({})",
+            rel_seq.wrapping_add(row.len),
+            row.len
+        ));
+    }
+    if let Some(ack) = row.ack {
+        let rel = match conn.and_then(|c| c.irs) {
+            Some(irs) => ack.wrapping_sub(irs),
+            None => ack,
+        };
+        s.push_str(&format!(" ack {rel}"));
+    }
+    s
+}
+
+pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
+    let d = a.d;
+    let ids: Vec<u64> = a
+        .packets
+        .iter()
+        .filter(|(_, rows)| rows.len() >= 2)
+        .map(|(id, _)| *id)
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let hops = |id: &u64| a.packets[id].len() - 1;
+    let lost: Vec<u64> = a
+        .lost_ids()
+        .into_iter()
+        .filter(|id| a.packets.contains_key(id))
+        .take(LADDER_LOST)
+        .collect();
+    let budget = LADDER_HOPS;
+    // The lost duplicates drawn cost nothing: they are always drawn, whole.
+    let cost = |id: &u64| if lost.contains(id) { 0 } else { hops(id) };
+    let notable = notable_packets(a, &ids);
+    let mut picked: BTreeSet<u64> = lost.iter().copied().collect();
+    let whole = ids.iter().map(cost).sum::<usize>() <= budget;
+    if whole {
+        picked.extend(&ids);
+    } else {
+        // Each kind of notable packet in turn, its earliest first, while the hops allow.
+        let mut used = 0;
+        let mut cursor = [0usize; NOTABLE.len()];
+        let mut round = 0;
+        while (0..NOTABLE.len()).any(|k| cursor[k] < notable[k].len()) {
+            for k in 0..NOTABLE.len() {
+                if let Some(id) = notable[k].get(cursor[k]) {
+                    cursor[k] += 1;
+                    if !picked.contains(id) && used + cost(id) <= budget {
+                        used += cost(id);
+                        picked.insert(*id);
+                    }
+                }
+            }
+            // After one of each kind, the packets just before the earliest: how it began.
+            if round == 0 {
+                let first = picked
+                    .first()
+                    .map_or(0, |f| ids.partition_point(|id| id < f));
+                for id in &ids[first.saturating_sub(LADDER_LEAD)..first] {
+                    if used + cost(id) <= budget {
+                        used += cost(id);
+                        picked.insert(*id);
+                    }
+                }
+            }
+            round += 1;
+        }
+        // Then the story after them, in send order, while the hops allow (from the first
+        // packet when nothing is notable).
+        let first = picked
+            .first()
+            .map_or(0, |f| ids.partition_point(|id| id < f));
+        for id in &ids[first..] {
+            if picked.contains(id) {
+                continue;
+            }
+            if used + cost(id) > budget {
+                break;
+            }
+            used += cost(id);
+            picked.insert(*id);
+        }
+    }
+    let shown: Vec<u64> = picked.into_iter().collect();
+    let subtitle = notable_subtitle(&notable, &shown);
+
+    // Lanes: hosts that spoke first (clients, senders), routers, then the other hosts (the
+    // ones that answer), each in order of appearance.
+    let mut first_seen: Vec<(usize, u32)> = Vec::new();
+    let mut seen = vec![false; d.nodes.len()];
+    for id in &shown {
+        for &i in &a.packets[id] {
+            let n = d.packets[i].node;
+            if !seen[n as usize] {
+                seen[n as usize] = true;
+                first_seen.push((i, n));
+            }
+        }
+    }
+    first_seen.sort_unstable();
+    let group = |&(i, n): &(usize, u32)| {
+        if a.routers[n as usize] {
+            1
+        } else if d.packets[i].kind == HopKind::Send {
+            0
+        } else {
+            2
+        }
+    };
+    let mut lanes: Vec<u32> = Vec::new();
+    for g in 0..3 {
+        lanes.extend(first_seen.iter().filter(|e| group(e) == g).map(|e| e.1));
+    }
+    let lane_of = |n: u32| lanes.iter().position(|&l| l == n).unwrap_or(0);
+
+    let mut arrows = Vec::new();
+    // The packet of each arrow.
+    let mut owners: Vec<u64> = Vec::new();
+    let mut deaths = Vec::new();
+    let mut stubs: Vec<Stub> = Vec::new();
+    // Which node owns an address: the one packets to it are delivered to.
+    let mut owner: BTreeMap<std::net::Ipv4Addr, u32> = BTreeMap::new();
+    for r in &d.packets {
+        if r.kind == HopKind::Deliver {
+            owner.entry(r.dst).or_insert(r.node);
+        }
+    }
+    // A dropped packet's stub slopes like a typical hop: the median one's duration.
+    let mut durations: Vec<u64> = shown
+        .iter()
+        .flat_map(|id| a.packets[id].windows(2))
+        .map(|w| (&d.packets[w[0]], &d.packets[w[1]]))
+        .filter(|(p, q)| p.node != q.node)
+        .map(|(p, q)| q.time - p.time)
+        .collect();
+    durations.sort_unstable();
+    let hop_time = durations
+        .get(durations.len() / 2)
+        .map_or(1e-3, |&t| secs(t));
+    for id in &shown {
+        let rows = &a.packets[id];
+        let highlight = lost.contains(id);
+        let first = &d.packets[rows[0]];
+        let conn = a.sender(first).or_else(|| a.numbering(first));
+        let mut label = packet_label(first, conn);
+        if notable[3].binary_search(id).is_ok() {
+            label.push_str(" (retransmission)");
+        }
+        if let Some(o) = first.copy_of {
+            label.push_str(&format!(" (copy of #{o})"));
+        }
+        let mut labelled = false;
+        for w in rows.windows(2) {
+            let (p, q) = (&d.packets[w[0]], &d.packets[w[1]]);
+            if p.node == q.node {
+                continue;
+            }
+            let text = if !labelled {
+                labelled = true;
+                label.clone()
+            } else {
+                String::new()
+            };
+            owners.push(*id);
+            arrows.push(Arrow {
+                from: lane_of(p.node),
+                to: lane_of(q.node),
+                sent: secs(p.time),
+                arrived: secs(q.time),
+                label: text,
+                highlight,
+            });
+        }
+        for &i in rows {
+            let r = &d.packets[i];
+            if r.kind == HopKind::TtlExpired {
+                deaths.push(Mark {
+                    lane: lane_of(r.node),
+                    time: secs(r.time),
+                    label: format!("#{}", r.packet),
+                });
+            }
+        }
+        // A drop: on its way out of a node (the row before it is there too) a stub toward
+        // where it was heading, else an X where it arrived; either names the cause.
+        let last = &d.packets[rows[rows.len() - 1]];
+        if last.kind == HopKind::Drop {
+            let why = last.reason.as_deref().unwrap_or("dropped");
+            let text = if labelled {
+                format!("#{id} dropped: {why}")
+            } else {
+                format!("{label} dropped: {why}")
+            };
+            let leaving = rows.len() >= 2 && d.packets[rows[rows.len() - 2]].node == last.node;
+            let lane = lane_of(last.node);
+            if leaving {
+                let goal = owner.get(&last.dst).map_or(lanes.len(), |&n| lane_of(n));
+                let toward = if goal < lane || lane + 1 >= lanes.len() {
+                    lane.saturating_sub(1)
+                } else {
+                    lane + 1
+                };
+                stubs.push(Stub {
+                    from: lane,
+                    toward,
+                    sent: secs(last.time),
+                    ended: secs(last.time) + 0.4 * hop_time,
+                    label: text,
+                });
+            } else {
+                deaths.push(Mark {
+                    lane,
+                    time: secs(last.time),
+                    label: text,
+                });
+            }
+        }
+    }
+    // Changes to the network while the packets shown were about.
+    let (first_t, last_t) = arrows
+        .iter()
+        .flat_map(|a| [a.sent, a.arrived])
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| {
+            (lo.min(t), hi.max(t))
+        });
+    let rules: Vec<Rule> = d
+        .network
+        .iter()
+        .filter(|r| secs(r.time) >= first_t && secs(r.time) <= last_t)
+        .map(|r| {
+            let node = &d.nodes[r.node as usize];
+            Rule {
+                time: secs(r.time),
+                label: match r.kind.as_str() {
+                    "route_change" => format!("{node} routes {}", r.note),
+                    "link_down" => format!("link {} down", r.note),
+                    "link_up" => format!("link {} up", r.note),
+                    other => format!("{node}: {other} {}", r.note),
+                },
+            }
+        })
+        .collect();
+
+    let total = ids.len();
+    let mut title = if whole {
+        format!("Packet sequence: all {total} packets")
+    } else {
+        format!(
+            "Packet sequence: {} of {total} packets (at most {budget} hops)",
+            shown.len()
+        )
+    };
+    // Stubs and network changes keep their stretch of time as a TTL death does.
+    let points: Vec<Mark> = deaths
+        .iter()
+        .cloned()
+        .chain(stubs.iter().flat_map(|s| {
+            [s.sent, s.ended].map(|time| Mark {
+                time,
+                ..Mark::default()
+            })
+        }))
+        .chain(rules.iter().map(|r| Mark {
+            time: r.time,
+            ..Mark::default()
+        }))
+        .collect();
+    let pieces = time_pieces(&arrows, &points);
+    if pieces.len() > 1 {
+        title.push_str(", idle time cut out");
+    }
+    title.push_str(note);
+
+    let lane_names: Vec<String> = lanes.iter().map(|&n| d.nodes[n as usize].clone()).collect();
+    let highlight_label = lost_legend(a, &lost);
+    let mut panels = Vec::new();
+    let mut heights = Vec::new();
+    for (t0, t1) in pieces {
+        let inside = |t: f64| t >= t0 && t <= t1;
+        let mut own: Vec<u64> = Vec::new();
+        let mut piece: Vec<Arrow> = Vec::new();
+        for (arrow, o) in arrows.iter().zip(&owners) {
+            // A lost duplicate's long hop may leave in one panel and arrive in another.
+            if arrow.sent.min(arrow.arrived) <= t1 && arrow.sent.max(arrow.arrived) >= t0 {
+                piece.push(arrow.clone());
+                own.push(*o);
+            }
+        }
+        hide_under_highlight(&mut piece, &mut own);
+        label_in_the_open(&mut piece, &own);
+        // Room above: a lost duplicate arriving from an earlier panel gets a stub long
+        // enough to see and to label (one leaving for a later panel shows where it leaves).
+        let span = (t1 - t0).max(1e-4);
+        let arriving = piece
+            .iter()
+            .any(|a| a.highlight && a.sent.min(a.arrived) < t0);
+        let window = (
+            t0 - span * if arriving { 0.25 } else { 0.03 },
+            t1 + span * 0.03,
+        );
+        let piece_stubs: Vec<Stub> = stubs
+            .iter()
+            .filter(|s| inside(s.sent) && inside(s.ended))
+            .cloned()
+            .collect();
+        let piece_rules: Vec<Rule> = rules.iter().filter(|r| inside(r.time)).cloned().collect();
+        let piece_deaths: Vec<Mark> = deaths.iter().filter(|m| inside(m.time)).cloned().collect();
+        let labelled = piece.iter().filter(|a| !a.label.is_empty()).count()
+            + piece_stubs.len()
+            + piece_rules.len()
+            + piece_deaths.len();
+        // Room for every label: about 22 px each, so the label column never runs out.
+        heights.push((300 + 22 * labelled as u32).max(360));
+        panels.push(Ladder {
+            title: String::new(),
+            lanes: lane_names.clone(),
+            arrows: piece,
+            deaths: piece_deaths,
+            stubs: piece_stubs,
+            rules: piece_rules,
+            window: Some(window),
+            highlight_label: highlight_label.clone(),
+        });
+    }
+    Some(Stack {
+        title,
+        subtitle,
+        panels,
+        panel_height: 400,
+        heights,
+    })
+}
+
+/// The time spans the ladder shows: the whole activity, cut at idle stretches (no packet in
+/// flight) longer than a fifth of the span they are in, longest first, into at most
+/// [`LADDER_PANELS`] pieces, so a burst long after another does not squash both into lines.
+fn time_pieces(arrows: &[Arrow], deaths: &[Mark]) -> Vec<(f64, f64)> {
+    // A highlighted hop in flight does not keep a stretch busy (its ends do): a lost
+    // duplicate held for seconds is the kind of gap worth cutting out.
+    let mut spans: Vec<(f64, f64)> = arrows
+        .iter()
+        .flat_map(|a| {
+            let (lo, hi) = (a.sent.min(a.arrived), a.sent.max(a.arrived));
+            if a.highlight {
+                vec![(lo, lo), (hi, hi)]
+            } else {
+                vec![(lo, hi)]
+            }
+        })
+        .chain(deaths.iter().map(|m| (m.time, m.time)))
+        .filter(|s| s.0.is_finite() && s.1.is_finite())
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut busy: Vec<(f64, f64)> = Vec::new();
+    for (s, e) in spans {
+        match busy.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => busy.push((s, e)),
+        }
+    }
+    if busy.is_empty() {
+        return Vec::new();
+    }
+    // Pieces as ranges of `busy`; cut the piece with the relatively longest hole each time.
+    let mut pieces: Vec<(usize, usize)> = vec![(0, busy.len())];
+    while pieces.len() < LADDER_PANELS {
+        let best = pieces
+            .iter()
+            .enumerate()
+            .filter_map(|(p, &(a, b))| {
+                let span = busy[b - 1].1 - busy[a].0;
+                (a + 1..b)
+                    .map(|i| ((busy[i].0 - busy[i - 1].1) / span, i))
+                    .filter(|h| h.0 > 0.2)
+                    .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)))
+                    .map(|(r, i)| (r, p, i))
+            })
+            .max_by(|x, y| x.0.total_cmp(&y.0).then(y.1.cmp(&x.1)));
+        let Some((_, p, i)) = best else { break };
+        let (a, b) = pieces[p];
+        pieces[p] = (a, i);
+        pieces.insert(p + 1, (i, b));
+    }
+    pieces
+        .into_iter()
+        .map(|(a, b)| (busy[a].0, busy[b - 1].1))
+        .collect()
+}
+
+/// Leaves out plain hops drawn exactly under a highlighted one (same lanes, both ends within
+/// 0.25 % of the time span, about two pixels): they cannot be seen, and their middles would
+/// keep the highlighted packet's label off its own arrows. A pure ACK caught in the same loop
+/// as the lost duplicate travels with it like this.
+fn hide_under_highlight(arrows: &mut Vec<Arrow>, owners: &mut Vec<u64>) {
+    let times = arrows.iter().flat_map(|a| [a.sent, a.arrived]);
+    let (lo, hi) = times.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| {
+        (lo.min(t), hi.max(t))
+    });
+    let tol = (hi - lo) * 0.0025;
+    let hl: Vec<(usize, usize, f64, f64)> = arrows
+        .iter()
+        .filter(|a| a.highlight)
+        .map(|a| (a.from, a.to, a.sent, a.arrived))
+        .collect();
+    // A labelled hop stays: its label is the packet's only one.
+    let hidden = |a: &Arrow| {
+        !a.highlight
+            && a.label.is_empty()
+            && hl.iter().any(|h| {
+                h.0 == a.from
+                    && h.1 == a.to
+                    && (h.2 - a.sent).abs() <= tol
+                    && (h.3 - a.arrived).abs() <= tol
+            })
+    };
+    let keep: Vec<bool> = arrows.iter().map(|a| !hidden(a)).collect();
+    let mut k = keep.iter();
+    arrows.retain(|_| *k.next().unwrap_or(&true));
+    let mut k = keep.iter();
+    owners.retain(|_| *k.next().unwrap_or(&true));
+}
+
+/// Labels each highlighted packet a second time, on its hop farthest in time from the middle
+/// of any other arrow across the same lanes: its first hop is often crowded (the sender's
+/// other segments leave with it, the peer's answers arrive then), and the label placer skips
+/// a label that would cover another arrow's middle.
+fn label_in_the_open(arrows: &mut [Arrow], owners: &[u64]) {
+    let mid = |a: &Arrow| (a.sent + a.arrived) / 2.0;
+    let span = |a: &Arrow| (a.from.min(a.to), a.from.max(a.to));
+    let mut best: BTreeMap<u64, (f64, usize)> = BTreeMap::new();
+    for (i, h) in arrows.iter().enumerate() {
+        if !h.highlight {
+            continue;
+        }
+        let (lo, hi) = span(h);
+        let gap = arrows
+            .iter()
+            .enumerate()
+            .filter(|&(j, a)| j != i && span(a).0 <= hi && span(a).1 >= lo)
+            .map(|(_, a)| (mid(a) - mid(h)).abs())
+            .fold(f64::INFINITY, f64::min);
+        let e = best.entry(owners[i]).or_insert((gap, i));
+        if gap > e.0 {
+            *e = (gap, i);
+        }
+    }
+    for (id, (_, i)) in best {
+        if arrows[i].label.is_empty()
+            && let Some(label) = arrows
+                .iter()
+                .zip(owners)
+                .find(|(a, o)| **o == id && !a.label.is_empty())
+                .map(|(a, _)| a.label.clone())
+        {
+            arrows[i].label = label;
+        }
+    }
+}
+
+/// The legend's words for the highlighted packets: "lost duplicate #4, 4.826 s in the
+/// network" (the time from its first sending to its delivery).
+fn lost_legend(a: &Index<'_>, lost: &[u64]) -> String {
+    let lived = |id: u64| {
+        let rows = &a.packets[&id];
+        let last = &a.d.packets[*rows.last()?];
+        let first = a.origin(id)?;
+        (last.kind == HopKind::Deliver).then(|| secs(last.time - first.time.min(last.time)))
+    };
+    match lost {
+        [one] => match lived(*one) {
+            Some(t) => format!("lost duplicate #{one}, {t:.3} s in the network"),
+            None => format!("lost duplicate #{one}"),
+        },
+        _ => {
+            let ids: Vec<String> = lost.iter().map(|l| format!("#{l}")).collect();
+            format!("lost duplicates {}", ids.join(", "))
+        }
+    }
+}
+
+/// Kinds of packet a ladder is drawn for, in the order its window takes them.
+const NOTABLE: [(&str, &str); 6] = [
+    ("lost duplicate", "lost duplicates"),
+    ("drop", "drops"),
+    ("RST", "RSTs"),
+    ("retransmission", "retransmissions"),
+    ("TTL expiry", "TTL expiries"),
+    ("delivery out of a loop", "deliveries out of a loop"),
+];
+
+/// Packet ids of each [`NOTABLE`] kind, in send order: lost duplicates; packets dropped
+/// (loss, queue, fault, no route, ...); RSTs; segments whose sequence number their
+/// incarnation had sent before; TTL expiries; and packets delivered after a router had sent
+/// them on twice (out of a loop).
+fn notable_packets(a: &Index<'_>, ids: &[u64]) -> [Vec<u64>; NOTABLE.len()] {
+    let d = a.d;
+    let mut out: [Vec<u64>; NOTABLE.len()] = Default::default();
+    out[0] = a.lost_ids();
+    let mut sent: BTreeSet<(u32, u64)> = BTreeSet::new();
+    for id in ids {
+        let rows = &a.packets[id];
+        let (first, last) = (&d.packets[rows[0]], &d.packets[rows[rows.len() - 1]]);
+        if last.kind == HopKind::Drop {
+            out[1].push(*id);
+        }
+        if let Some(f) = first.flags {
+            if f.rst() {
+                out[2].push(*id);
+            }
+            let occupies = first.len > 0 || f.syn() || f.fin();
+            if let (HopKind::Send, Some(c), Some(seq), true) =
+                (first.kind, first.conn, first.seq, occupies)
+                && !sent.insert((c, seq))
+            {
+                out[3].push(*id);
+            }
+        }
+        if rows
+            .iter()
+            .any(|&i| d.packets[i].kind == HopKind::TtlExpired)
+        {
+            out[4].push(*id);
+        }
+        // Delivered after a router sent it on twice: it went round a loop and got out.
+        let mut routers: Vec<u32> = rows
+            .iter()
+            .map(|&i| &d.packets[i])
+            .filter(|r| r.kind == HopKind::Forward)
+            .map(|r| r.node)
+            .collect();
+        let forwards = routers.len();
+        routers.sort_unstable();
+        routers.dedup();
+        if last.kind == HopKind::Deliver && routers.len() < forwards {
+            out[5].push(*id);
+        }
+    }
+    out
+}
+
+/// The ladder's subtitle: what it was drawn for, "2 drops (#17, #18); 1 RST (#22)", saying
+/// how many of each kind are shown when not all are.
+fn notable_subtitle(notable: &[Vec<u64>; NOTABLE.len()], shown: &[u64]) -> String {
+    let mut parts = Vec::new();
+    for (k, ids) in notable.iter().enumerate() {
+        if ids.is_empty() {
+            continue;
+        }
+        let drawn: Vec<u64> = ids
+            .iter()
+            .copied()
+            .filter(|id| shown.binary_search(id).is_ok())
+            .collect();
+        let name = if ids.len() == 1 {
+            NOTABLE[k].0
+        } else {
+            NOTABLE[k].1
+        };
+        let mut list: Vec<String> = drawn.iter().take(3).map(|id| format!("#{id}")).collect();
+        if drawn.len() > 3 {
+            list.push("\u{2026}".to_string());
+        }
+        let count = if drawn.len() == ids.len() {
+            format!("{} {name}", ids.len())
+        } else {
+            format!("{} {name}, {} drawn", ids.len(), drawn.len())
+        };
+        parts.push(if list.is_empty() {
+            count
+        } else {
+            format!("{count} ({})", list.join(", "))
+        });
+    }
+    if parts.is_empty() {
+        "Nothing notable: no lost duplicate, drop, RST, retransmission or TTL expiry".to_string()
+    } else {
+        format!("Drawn for: {}", parts.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn labels_read_like_tcpdump() {
+        let row = PacketRow {
+            time: 0,
+            kind: HopKind::Send,
+            node: 0,
+            packet: 4,
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 1, 2),
+            ttl: 64,
+            flags: Some("P.".parse().unwrap()),
+            seq: Some(1001),
+            ack: Some(5001),
+            len: 1000,
+            ports: Some((5555, 80)),
+            conn: Some(0),
+            timestamps: None,
+            hops: 0,
+            copy_of: None,
+            reason: None,
+        };
+        let conn = ConnRow {
+            host: "client".into(),
+            conn: "client#1".into(),
+            incarnation: 1,
+            local: "10.0.0.1:5555".parse().unwrap(),
+            remote: "10.0.1.2:80".parse().unwrap(),
+            iss: 1000,
+            irs: Some(5000),
+            opened: 0,
+            released: 1,
+            written: 1000,
+            delivered: 0,
+            corrupted: 0,
+        };
+        assert_eq!(packet_label(&row, Some(&conn)), "#4 P. 1:1001(1000) ack 1");
+        assert_eq!(packet_label(&row, None), "#4 P. 1001:2001(1000) ack 5001");
+        let ack = PacketRow {
+            flags: Some(".".parse().unwrap()),
+            len: 0,
+            ..row.clone()
+        };
+        assert_eq!(packet_label(&ack, Some(&conn)), "#4 . ack 1");
+        let udp = PacketRow {
+            flags: None,
+            seq: Some(7),
+            ack: None,
+            len: 100,
+            ..row
+        };
+        assert_eq!(packet_label(&udp, None), "#4 datagram 7 (100 B)");
+    }
+}

@@ -1,0 +1,382 @@
+//! A run's figures: `ladder`, `timeseq`, `states` and `socket_counts`, each as SVG and PNG.
+//!
+//! - `ladder` ([`ladder`]): packets between hosts and routers, one lane per node, time running
+//!   down; every packet drawn labelled like tcpdump ("#4 P. 1:1001(1000) ack 1", sequence and
+//!   ACK numbers relative to the connection's ISN); lost duplicates in the highlight colour
+//!   over their whole trip; TTL deaths and drops marked with an X and their cause; network
+//!   changes as dashed lines across the lanes; a subtitle saying which notable packets it was
+//!   drawn for.
+//! - `timeseq` ([`timeseq`]): tcptrace-style sequence numbers over time, one panel per
+//!   connection that sent data: first transmissions, retransmissions, the ACKs the sender
+//!   received, and the lost duplicate that took the place of its data (the corrupting segment).
+//! - `states` ([`states`]): one row per socket, a coloured bar per TCP state.
+//! - `socket_counts` ([`socket_counts`]): TIME_WAIT, CLOSE_WAIT and ESTABLISHED sockets per
+//!   host over time.
+//!
+//! Everything is drawn from one in-memory model, [`FigureData`] ([`model`]), which holds
+//! exactly what the run's CSV files hold (`events.csv`, `states.csv`, `connections.csv`,
+//! `socket_counts.csv`). `timewait run` fills it from the recorder as the run goes
+//! ([`FigureData::for_run`] and its `on_*` methods); `timewait plot DIR` fills it by reading
+//! those files back ([`FigureData::read_dir`]). Both push the same rows through the same code,
+//! and every figure is derived from the model alone, so the two draw the same bytes. A figure
+//! whose file was turned off in `[output]`, or that would be empty (no TCP data: no
+//! `timeseq`), is not drawn.
+//!
+//! Each packet's connection is read from `events.csv`'s `conn` column (the incarnation that
+//! sent it), never inferred. A *lost duplicate* is what the audit calls one: a TCP segment with
+//! payload delivered after the incarnation that sent it was released (`released` in
+//! `connections.csv`).
+//!
+//! Caps, so that big runs stay readable (each figure's title says when one applies):
+//! - ladder: whole packets, at most [`LADDER_HOPS`] hops in all, plus up to [`LADDER_LOST`]
+//!   lost duplicates with every hop of their trip. When the run has more, the notable packets
+//!   (drops, RSTs, retransmissions, TTL expiries, deliveries out of a loop) are taken one of
+//!   each kind in turn, with the [`LADDER_LEAD`] packets before the earliest, then the
+//!   packets after them in send order. Idle stretches (nothing in flight but lost duplicates)
+//!   longer than a fifth of the time around them are cut out, leaving at most
+//!   [`LADDER_PANELS`] panels, so a burst long after another does not squash both into lines.
+//! - timeseq: at most [`TIMESEQ_PANELS`] connections, those with a corrupting segment first,
+//!   then those with retransmissions, then the others in opening order.
+//! - states: the first [`MAX_ROWS`](super::plot::MAX_ROWS) sockets to appear.
+//! - socket_counts: the first [`COUNT_HOSTS`] hosts (by first appearance) with any count.
+//! - at most [`MAX_PACKET_ROWS`] packet events are kept; later ones are left out of every
+//!   figure (said in the titles).
+
+mod ladder;
+pub mod model;
+mod socket_counts;
+mod states;
+mod timeseq;
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::plot::{Figure, Ladder, LineChart, PlotError, Style, TimeSeq, Timeline, save_both};
+use model::Index;
+pub use model::{ConnRow, FigureData, HopKind, HostCounts, NetRow, PacketRow, SocketRow};
+
+/// Hops drawn in the ladder at most (besides the lost duplicates' own).
+pub const LADDER_HOPS: usize = 300;
+/// Lost duplicates drawn in the ladder at most.
+pub const LADDER_LOST: usize = 3;
+/// Panels of the ladder at most (busy stretches of time between idle ones).
+pub const LADDER_PANELS: usize = 4;
+/// Packets shown before the first lost duplicate when the ladder cannot start at the first.
+pub const LADDER_LEAD: usize = 8;
+/// Connections (one panel each) in `timeseq` at most.
+pub const TIMESEQ_PANELS: usize = 4;
+/// Hosts in `socket_counts` at most (one palette colour each).
+pub const COUNT_HOSTS: usize = 8;
+/// Packet events kept for the figures at most (about 100 bytes each, so about 100 MB).
+pub const MAX_PACKET_ROWS: usize = 1_000_000;
+/// Samples kept per host and state for `socket_counts` at most, so a long run's figure model
+/// stays small: when a line reaches this many, every other sample is dropped and from then on
+/// only every 2nd (4th, 8th...) sample of `socket_counts.csv` is kept. The line then shows
+/// evenly spaced true samples (the figure is 800 px wide, so 4,096 still fill it).
+pub const MAX_COUNT_SAMPLES: usize = 4096;
+
+/// The CSV files the figures are drawn from, in the order they are read.
+pub const SOURCES: [&str; 4] = [
+    "events.csv",
+    "states.csv",
+    "connections.csv",
+    "socket_counts.csv",
+];
+
+/// Socket states whose counts are drawn, in panel order.
+pub const COUNTED: [&str; 3] = ["TIME_WAIT", "CLOSE_WAIT", "ESTABLISHED"];
+
+// ---- errors and writing ----
+
+/// Why figures could not be drawn or written.
+#[derive(Debug)]
+pub enum FigureError {
+    /// The folder or one of its files is not what a run writes (the message names it).
+    Input(String),
+    /// Writing failed.
+    Io(PathBuf, io::Error),
+    /// Drawing failed.
+    Plot(PathBuf, PlotError),
+}
+
+impl fmt::Display for FigureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FigureError::Input(m) => f.write_str(m),
+            FigureError::Io(p, e) => write!(f, "cannot write {}: {e}", p.display()),
+            FigureError::Plot(p, e) => write!(f, "{}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for FigureError {}
+
+/// The figures of one run; `None` where there is nothing to draw.
+pub struct RunFigures {
+    /// `ladder`: packet sequence chart, one panel per busy stretch of time.
+    pub ladder: Option<Stack<Ladder>>,
+    /// `timeseq`: sequence numbers over time, one panel per connection.
+    pub timeseq: Option<Stack<TimeSeq>>,
+    /// `states`: each socket's TCP state over time.
+    pub states: Option<Timeline>,
+    /// `socket_counts`: sockets per state and host over time.
+    pub socket_counts: Option<Stack<LineChart>>,
+}
+
+impl RunFigures {
+    /// How many figures there are.
+    pub fn len(&self) -> usize {
+        self.ladder.is_some() as usize
+            + self.timeseq.is_some() as usize
+            + self.states.is_some() as usize
+            + self.socket_counts.is_some() as usize
+    }
+
+    /// True if there is nothing to draw.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes `NAME.svg` and `NAME.png` for each figure into `dir`; returns the file names
+    /// written, in order.
+    pub fn save(&self, dir: &Path) -> Result<Vec<String>, FigureError> {
+        let mut files = Vec::new();
+        let style = Style::default();
+        let mut put = |name: &str, f: &dyn Fn(&Path) -> Result<(), PlotError>| {
+            let base = dir.join(name);
+            f(&base).map_err(|e| match e {
+                PlotError::Io(io) => FigureError::Io(base.clone(), io),
+                other => FigureError::Plot(base.clone(), other),
+            })?;
+            files.push(format!("{name}.svg"));
+            files.push(format!("{name}.png"));
+            Ok::<(), FigureError>(())
+        };
+        if let Some(l) = &self.ladder {
+            put("ladder", &|b| save_both(b, &style, l))?;
+        }
+        if let Some(t) = &self.timeseq {
+            // Thicker bars: a segment is one bar, and at the default width it is a hairline.
+            let s = Style {
+                line_width: 4,
+                ..style.clone()
+            };
+            put("timeseq", &|b| save_both(b, &s, t))?;
+        }
+        if let Some(t) = &self.states {
+            put("states", &|b| save_both(b, &style, t))?;
+        }
+        if let Some(c) = &self.socket_counts {
+            put("socket_counts", &|b| save_both(b, &style, c))?;
+        }
+        Ok(files)
+    }
+}
+
+/// `timewait plot DIR` for a run's folder: redraws the figures from its CSV files. Everything
+/// is read and drawn into a hidden staging folder inside `dir` first, and the figures are
+/// moved into `dir` only when all are done, so a failure leaves `dir` as it was.
+pub fn plot_dir(dir: &Path) -> Result<Vec<String>, FigureError> {
+    if !dir.is_dir() {
+        return Err(FigureError::Input(format!(
+            "{}: no such folder",
+            dir.display()
+        )));
+    }
+    let data = FigureData::read_dir(dir)?;
+    let figs = data.figures();
+    if figs.is_empty() {
+        return Err(FigureError::Input(format!(
+            "{}: nothing to draw: its CSV files hold no packets, state changes or socket counts",
+            dir.display()
+        )));
+    }
+    let stage = FigureStage::create(dir)?;
+    let files = figs.save(stage.dir())?;
+    stage.commit(&files)?;
+    Ok(files)
+}
+
+/// A hidden folder inside an output folder where figures are drawn before they are moved into
+/// it; removed when dropped.
+pub struct FigureStage {
+    stage: PathBuf,
+    target: PathBuf,
+}
+
+impl FigureStage {
+    /// Creates `.figures.partial-PID` in `dir`, after removing what dead processes left there.
+    pub fn create(dir: &Path) -> Result<FigureStage, FigureError> {
+        crate::report::clean_stale(dir);
+        let stage = dir.join(format!(".figures.partial-{}", std::process::id()));
+        let io_err = |e| FigureError::Io(stage.clone(), e);
+        if stage.exists() {
+            fs::remove_dir_all(&stage).map_err(io_err)?;
+        }
+        crate::report::output::make_stage(&stage).map_err(io_err)?;
+        Ok(FigureStage {
+            stage: stage.clone(),
+            target: dir.to_path_buf(),
+        })
+    }
+
+    /// The staging folder.
+    pub fn dir(&self) -> &Path {
+        &self.stage
+    }
+
+    /// Moves `files` from the staging folder into the output folder.
+    pub fn commit(self, files: &[String]) -> Result<(), FigureError> {
+        for f in files {
+            let to = self.target.join(f);
+            fs::rename(self.stage.join(f), &to).map_err(|e| FigureError::Io(to, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for FigureStage {
+    fn drop(&mut self) {
+        crate::report::output::remove_stage(&self.stage);
+    }
+}
+
+// ---- a figure of stacked panels ----
+
+/// Panels drawn one under another, under a common title.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Stack<F> {
+    /// Title over all panels.
+    pub title: String,
+    /// A smaller line under the title (may be empty).
+    pub subtitle: String,
+    /// The panels, top to bottom.
+    pub panels: Vec<F>,
+    /// Height of each panel in pixels, unless `heights` gives it.
+    pub panel_height: u32,
+    /// Heights of the panels, in order (the panels beyond take `panel_height`).
+    pub heights: Vec<u32>,
+}
+
+impl<F> Stack<F> {
+    fn height(&self, i: usize) -> u32 {
+        self.heights
+            .get(i)
+            .copied()
+            .unwrap_or(self.panel_height)
+            .clamp(100, 8000)
+    }
+
+    fn header(&self, style: &Style) -> u32 {
+        let title = if self.title.is_empty() {
+            0
+        } else {
+            (style.title_size * 1.2) as u32 + 20
+        };
+        let sub = if self.subtitle.is_empty() {
+            0
+        } else {
+            (style.note_size * 1.3) as u32 + 4
+        };
+        title + sub
+    }
+}
+
+impl<F: Figure> Figure for Stack<F> {
+    fn size(&self, style: &Style) -> (u32, u32) {
+        let style = style.sanitized();
+        let h = self.header(&style)
+            + (0..self.panels.len().max(1))
+                .map(|i| self.height(i))
+                .sum::<u32>();
+        (style.width, h)
+    }
+
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        style: &Style,
+    ) -> Result<(), PlotError> {
+        let style = &style.sanitized();
+        let (w, _) = area.dim_in_pixel();
+        let header = self.header(style);
+        if header > 0 {
+            let mut text = style.text(style.title_size, style.ink);
+            // Shrunk to fit the width rather than cut.
+            if let Ok((tw, _)) = text.font.box_size(&self.title)
+                && tw + 24 > w
+            {
+                let size = (style.title_size * (w as f64 - 24.0) / tw as f64).max(8.0);
+                text = style.text(size, style.ink);
+            }
+            area.draw(&Text::new(
+                self.title.clone(),
+                (w as i32 / 2, 12),
+                text.pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+            if !self.subtitle.is_empty() {
+                let mut sub = style.text(style.note_size, style.ink);
+                if let Ok((tw, _)) = sub.font.box_size(&self.subtitle)
+                    && tw + 24 > w
+                {
+                    let size = (style.note_size * (w as f64 - 24.0) / tw as f64).max(7.0);
+                    sub = style.text(size, style.ink);
+                }
+                area.draw(&Text::new(
+                    self.subtitle.clone(),
+                    (w as i32 / 2, (style.title_size * 1.2) as i32 + 16),
+                    sub.pos(Pos::new(HPos::Center, VPos::Top)),
+                ))?;
+            }
+        }
+        let (_, body) = area.split_vertically(header);
+        let mut rest = body;
+        for (i, p) in self.panels.iter().enumerate() {
+            let (top, below) = rest.split_vertically(self.height(i));
+            p.draw(&top, style)?;
+            rest = below;
+        }
+        Ok(())
+    }
+}
+
+// ---- from the model to the figures ----
+
+/// Seconds, for plotting.
+fn secs(ns: u64) -> f64 {
+    ns as f64 / 1e9
+}
+
+impl FigureData {
+    /// Packet ids of the lost duplicates the figures highlight, in order of delivery: TCP
+    /// segments with payload delivered after the incarnation that sent them was released.
+    pub fn lost_duplicates(&self) -> Vec<u64> {
+        Index::new(self).lost_ids()
+    }
+
+    /// The figures this data gives.
+    pub fn figures(&self) -> RunFigures {
+        let ix = Index::new(self);
+        let note = if self.packets_left_out > 0 {
+            format!(
+                " (first {} packet events; {} more not drawn)",
+                self.packets.len(),
+                self.packets_left_out
+            )
+        } else {
+            String::new()
+        };
+        RunFigures {
+            ladder: ladder::ladder(&ix, &note),
+            timeseq: timeseq::timeseq(&ix, &note),
+            states: states::states(self),
+            socket_counts: socket_counts::socket_counts(self),
+        }
+    }
+}

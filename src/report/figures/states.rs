@@ -1,0 +1,58 @@
+//! The `states` figure: one row per socket, a coloured bar per TCP state.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::model::FigureData;
+use super::secs;
+use crate::report::plot::{Row, Timeline};
+
+pub(super) fn states(d: &FigureData) -> Option<Timeline> {
+    if d.sockets.is_empty() {
+        return None;
+    }
+    // Remote addresses are named by the host that owns them, when the files say.
+    let mut owner: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
+    for c in &d.connections {
+        owner.entry(*c.local.ip()).or_insert(c.host.as_str());
+    }
+    let rows = d
+        .sockets
+        .iter()
+        .map(|s| {
+            let remote = match owner.get(s.remote.ip()) {
+                Some(h) => format!("{h}:{}", s.remote.port()),
+                None => s.remote.to_string(),
+            };
+            let mut label = format!("{} :{} \u{2192} {remote}", s.conn, s.local.port());
+            if s.incarnation > 1 {
+                label.push_str(&format!(" (inc. {})", s.incarnation));
+            }
+            let mut spans = Vec::new();
+            for (k, (t, state)) in s.changes.iter().enumerate() {
+                if state == "CLOSED" {
+                    continue;
+                }
+                let end = s
+                    .changes
+                    .get(k + 1)
+                    .map_or(f64::INFINITY, |(t1, _)| secs(*t1));
+                spans.push((secs(*t), end, state.clone()));
+            }
+            Row { label, spans }
+        })
+        .collect();
+    let mut title = "TCP state of each socket".to_string();
+    if d.socket_count > d.sockets.len() {
+        title.push_str(&format!(
+            " (first {} of {} sockets)",
+            d.sockets.len(),
+            d.socket_count
+        ));
+    }
+    Some(Timeline {
+        title,
+        rows,
+        window: None,
+    })
+}
