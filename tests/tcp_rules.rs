@@ -1706,6 +1706,31 @@ fn an_old_duplicate_held_out_of_order_is_not_displaced_by_the_genuine_bytes() {
     );
 }
 
+// Linux tcp_data_queue_ofo keeps a partial overlap (`/* Partial overlap. */`) and tcp_ofo_queue
+// delivers in order of sequence, trimming what is already in: the copy that starts lower wins
+// the overlapping bytes, whichever arrived first. Here the old duplicate [100, 200) is held
+// first, the genuine [50, 150) arrives second and starts lower: the genuine bytes win
+// [100, 150), and only [150, 200) is the old incarnation's.
+#[test]
+fn in_an_overlap_held_out_of_order_the_copy_that_starts_lower_wins() {
+    let server = TcpConfig {
+        rfc5961_ack_check: false,
+        ..TcpConfig::default()
+    };
+    let (mut net, _, s2, _, old) = second_incarnation(server);
+    net.poke(S, old.clone());
+    let genuine = forge_data(net.sock(S, s2), 50..150);
+    net.poke(S, genuine);
+    let head = forge_data(net.sock(S, s2), 0..50);
+    net.poke(S, head);
+    let mut expected = pattern(0..150);
+    expected.extend([b'A'; 50]);
+    assert_eq!(net.recv(S, s2), expected);
+    let only_one = only(net.corruptions());
+    assert_eq!((only_one.offset, only_one.len), (150, 50));
+    assert_eq!(only_one.origin.offset, old.tag.offset + 50);
+}
+
 // The audit: a tag names both the incarnation and the stream offset, so bytes of the right
 // incarnation delivered at another offset than the one they were written at are reported too.
 #[test]

@@ -986,38 +986,27 @@ impl Socket {
         }
     }
 
-    /// Keeps bytes that arrived ahead of a hole; bytes already held win (first arrival).
+    /// Keeps a segment that arrived ahead of a hole, as Linux `tcp_data_queue_ofo` does: one
+    /// inside a held segment that starts no later adds nothing, held segments it covers from
+    /// no earlier start are dropped, and partial overlaps are kept. Draining in order of start
+    /// then gives each byte from the covering segment that starts lowest (the longest among
+    /// equal starts, the first to arrive among equal ones), in order or not.
     fn store_ooo(&mut self, off: u64, data: &[u8], tag: Tag) {
         let end = off + data.len() as u64;
-        let mut pieces: Vec<(u64, u64)> = vec![(off, end)];
-        for c in &self.ooo {
-            let (cs, ce) = (c.off, c.off + c.data.len() as u64);
-            pieces = pieces
-                .into_iter()
-                .flat_map(|(s, e)| {
-                    let mut keep = Vec::new();
-                    if s < cs.min(e) {
-                        keep.push((s, cs.min(e)));
-                    }
-                    if e > ce.max(s) {
-                        keep.push((ce.max(s), e));
-                    }
-                    keep
-                })
-                .collect();
+        let chunk_end = |c: &Chunk| c.off + c.data.len() as u64;
+        if self.ooo.iter().any(|c| c.off <= off && chunk_end(c) >= end) {
+            return;
         }
-        for (s, e) in pieces {
-            let piece = Chunk {
-                off: s,
-                data: data[(s - off) as usize..(e - off) as usize].to_vec(),
-                tag: Tag {
-                    offset: tag.offset + (s - off),
-                    ..tag
-                },
-            };
-            let at = self.ooo.partition_point(|c| c.off < s);
-            self.ooo.insert(at, piece);
-        }
+        self.ooo.retain(|c| !(c.off >= off && chunk_end(c) <= end));
+        let at = self.ooo.partition_point(|c| c.off < off);
+        self.ooo.insert(
+            at,
+            Chunk {
+                off,
+                data: data.to_vec(),
+                tag,
+            },
+        );
     }
 
     fn drain_ooo(&mut self, now: SimTime, out: &mut Output) {
