@@ -138,28 +138,14 @@ impl EventLog {
 
     /// One change to the network.
     pub fn network(&mut self, net: &Network, ev: &NetworkEvent) -> io::Result<()> {
-        self.out.write_record([
-            ev.time.csv().as_str(),
-            ev.kind,
-            net.node(ev.node).name.as_str(),
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            ev.note.as_str(),
-        ])?;
+        // No packet: only the time, the kind, the node and the note.
+        let mut row = [""; EVENT_COLUMNS.len()];
+        let time = ev.time.csv();
+        row[0] = time.as_str();
+        row[1] = ev.kind;
+        row[2] = net.node(ev.node).name.as_str();
+        row[EVENT_COLUMNS.len() - 1] = ev.note.as_str();
+        self.out.write_record(row)?;
         Ok(())
     }
 
