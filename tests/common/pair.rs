@@ -260,6 +260,7 @@ impl Net {
                 sent_at: self.now,
                 sender: NodeId(from as u32),
                 copy_of: None,
+                hops: 0,
             },
         };
         let port = Port {
