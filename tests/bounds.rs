@@ -74,30 +74,22 @@ duration = "{duration}"
     )
 }
 
-/// Socket counts every nanosecond.
-const COUNTS_EVERY_NS: &str = r#"[simulation]
-duration = "1ms"
-
-[[host]]
-name = "a"
-addr = "10.0.0.1"
-
-[[host]]
-name = "b"
-addr = "10.0.0.2"
-
-[[link]]
-ends = ["a", "b"]
-delay = "1ms"
-
+/// A receiver that no one calls, with `[output] socket_counts = VALUE`.
+fn idle_counts(value: &str) -> String {
+    format!(
+        r#"[simulation]
+duration = "1s"
+{TWO_HOSTS}
 [[app]]
 kind = "receiver"
 host = "b"
 port = 80
 
 [output]
-socket_counts = "1ns"
-"#;
+socket_counts = {value}
+"#
+    )
+}
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("timewait-bounds-{name}-{}", std::process::id()));
@@ -208,7 +200,7 @@ fn max_events_passes_a_run_that_fits_and_stops_one_that_does_not_writing_nothing
 #[test]
 fn max_output_stops_a_run_whose_files_outgrow_it_writing_nothing() {
     let dir = temp_dir("max-output");
-    fs::write(dir.join("n.toml"), COUNTS_EVERY_NS).unwrap();
+    fs::write(dir.join("n.toml"), churn("10000", "1s")).unwrap();
     let o = timewait(
         &dir,
         &["run", "n.toml", "--out", "out", "--max-output", "1MB"],
@@ -218,11 +210,7 @@ fn max_output_stops_a_run_whose_files_outgrow_it_writing_nothing() {
     assert!(err.contains("over --max-output 1000000 bytes"), "{err}");
     assert_eq!(entries(&dir), ["n.toml"]);
     // The same run with room for its files completes.
-    fs::write(
-        dir.join("small.toml"),
-        COUNTS_EVERY_NS.replace("\"1ns\"", "\"1us\""),
-    )
-    .unwrap();
+    fs::write(dir.join("small.toml"), churn("10", "1s")).unwrap();
     let ok = timewait(
         &dir,
         &["run", "small.toml", "--out", "ok", "--max-output", "1MB"],
@@ -260,21 +248,29 @@ fn check_and_run_warn_of_a_churn_rate_naming_the_field_and_the_estimate() {
 }
 
 #[test]
-fn socket_counts_every_nanosecond_for_a_second_is_named_in_the_warning() {
-    let text = COUNTS_EVERY_NS.replace("duration = \"1ms\"", "duration = \"1s\"");
-    let s = scenario::parse("n", "n.toml", &text).unwrap();
-    let w: Vec<String> = s.warnings.iter().map(|w| w.to_string()).collect();
+fn socket_counts_is_on_or_off_and_an_old_interval_reads_as_on_without_a_warning() {
+    // Rows follow changes, so even an interval of 1 ns costs nothing more.
+    for (value, on) in [
+        ("true", true),
+        ("false", false),
+        ("\"1ns\"", true),
+        ("\"0s\"", false),
+    ] {
+        let s = scenario::parse("n", "n.toml", &idle_counts(value)).unwrap();
+        assert_eq!(s.config.observe.counts, on, "{value}");
+        assert!(s.warnings.is_empty(), "{value}: {:?}", s.warnings);
+    }
+    let text = idle_counts("\"often\"");
+    let err = scenario::parse("n", "n.toml", &text)
+        .unwrap_err()
+        .to_string();
     let line = text
         .lines()
         .position(|l| l.starts_with("socket_counts"))
         .unwrap()
         + 1;
-    assert!(
-        w.iter().any(|w| w.starts_with(&format!(
-            "n.toml:{line}:17: warning in `output.socket_counts`: this run is about 1.0e9 events"
-        ))),
-        "{w:?}"
-    );
+    assert!(err.starts_with(&format!("n.toml:{line}:")), "{err}");
+    assert!(err.contains("true or false"), "{err}");
 }
 
 #[test]

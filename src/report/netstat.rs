@@ -112,6 +112,8 @@ pub struct Netstat {
     style: NetstatStyle,
     tables: Option<BufWriter<Metered>>,
     counts: Option<csv::Writer<BufWriter<Metered>>>,
+    /// Per node: each state's last row (time, count), `None` before the host's first row.
+    last: Vec<Option<[(SimTime, u64); 11]>>,
     /// Every table written, for printing.
     pub text: String,
 }
@@ -159,7 +161,10 @@ impl Netstat {
         Ok(())
     }
 
-    /// One host's counts (every state but CLOSED).
+    /// One host's counts (every state but CLOSED), as [`World`](crate::world::World) reports
+    /// them: at the host's first report a row for every state; then a row for each state
+    /// whose count differs from its last row. A report that changes nothing marks the end of
+    /// the run: every state whose last row is earlier gets one, so every series reaches it.
     pub fn counts(
         &mut self,
         net: &Network,
@@ -170,11 +175,23 @@ impl Netstat {
         let Some(w) = &mut self.counts else {
             return Ok(());
         };
+        let i = node.0 as usize;
+        if self.last.len() <= i {
+            self.last.resize(i + 1, None);
+        }
+        let first = self.last[i].is_none();
+        let last = self.last[i].get_or_insert([(time, 0); 11]);
+        let end = !first && last.iter().zip(counts).all(|(l, n)| l.1 == *n);
         let t = time.csv();
-        for (state, n) in State::ALL.iter().zip(counts) {
+        for (k, (state, n)) in State::ALL.iter().zip(counts).enumerate() {
             if *state == State::Closed {
                 continue;
             }
+            let write = first || last[k].1 != *n || (end && last[k].0 < time);
+            if !write {
+                continue;
+            }
+            last[k] = (time, *n);
             w.write_record([
                 t.as_str(),
                 net.node(node).name.as_str(),

@@ -9,7 +9,6 @@ use toml::de::{DeTable, DeValue};
 
 use super::values::Bytes;
 use super::{Location, Scenario, Warning};
-use crate::net::NodeKind;
 use crate::sim::Duration;
 use crate::world::apps::AppSpec;
 
@@ -31,8 +30,6 @@ const EVENTS_PER_PACKET: f64 = 3.0;
 const ROW_BYTES_PER_PACKET: f64 = 270.0;
 /// Bytes a pcap record adds to a packet's payload (record, Ethernet, IP and TCP headers).
 const PCAP_BYTES_PER_PACKET: f64 = 70.0;
-/// Bytes of one `socket_counts.csv` row (`12.000000000,client,TIME_WAIT,3`).
-const BYTES_PER_COUNT_ROW: f64 = 36.0;
 
 /// Parses a byte count such as `2GB`, `500MB` or `1048576` (`--max-output`).
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -106,25 +103,6 @@ fn costs(s: &Scenario) -> Vec<Cost> {
         })
     };
     let mut costs = Vec::new();
-    if let Some(every) = s.config.observe.counts_every {
-        let samples = run / every.as_secs_f64().max(1e-9) + 1.0;
-        let hosts = s
-            .config
-            .nodes
-            .iter()
-            .filter(|n| n.kind == NodeKind::Host)
-            .count() as f64;
-        costs.push(Cost {
-            table: vec!["output".into()],
-            fields: &["socket_counts"],
-            events: samples,
-            bytes: samples * hosts * 10.0 * BYTES_PER_COUNT_ROW,
-            why: format!(
-                "{} samples of socket_counts, one every {every}, 10 rows per host",
-                count(samples)
-            ),
-        });
-    }
     // How many of `n` things, one per `interval` from `start`, begin before the run ends.
     let within = |n: f64, start: Duration, interval: Duration| {
         let room = (run - start.as_secs_f64()).max(0.0);

@@ -744,18 +744,14 @@ fn app_configs(
     Ok(app_configs)
 }
 
-/// `[output]`'s tables of sockets; `socket_counts` is on (every 1 s) when any app uses TCP.
+/// `[output]`'s tables of sockets; `socket_counts` is on when any app uses TCP.
 fn observe(output: &OutputSection, apps: &[AppConfig]) -> Observe {
     Observe {
         netstat_at: output.netstat_at.iter().map(|d| d.0).collect(),
         netstat_on_change: output.netstat_on_change,
-        counts_every: match output.socket_counts {
-            Some(d) if d.0.is_zero() => None,
-            Some(d) => Some(d.0),
-            None => apps
-                .iter()
-                .any(|a| !matches!(a.spec, AppSpec::Datagram(_)))
-                .then(|| Duration::from_secs(1)),
+        counts: match output.socket_counts {
+            Some(c) => c.on(),
+            None => apps.iter().any(|a| !matches!(a.spec, AppSpec::Datagram(_))),
         },
     }
 }

@@ -56,7 +56,7 @@ impl OutputSelection {
             observe.netstat_on_change = false;
         }
         if !out.socket_counts {
-            observe.counts_every = None;
+            observe.counts = false;
         }
     }
 }

@@ -5,7 +5,8 @@ use toml::Spanned;
 
 pub use super::tcp::TcpSection;
 use super::values::{
-    AcceptAfter, Addr, Bytes, Dur, Endpoint, Net, PositiveDur, Probability, Rate, Ttl, Url,
+    AcceptAfter, Addr, Bytes, CountsSetting, Dur, Endpoint, Net, PositiveDur, Probability, Rate,
+    Ttl, Url,
 };
 
 /// The whole file, except `[[app]]` tables (parsed separately so their errors keep positions).
@@ -74,8 +75,9 @@ pub struct OutputSection {
     pub netstat_on_change: bool,
     #[serde(default)]
     pub netstat_style: NetstatStyle,
-    /// Interval of `socket_counts.csv` ("0s" turns it off); 1 s when the scenario has TCP apps.
-    pub socket_counts: Option<Dur>,
+    /// Whether `socket_counts.csv` is written (rows on each change); on when the scenario has
+    /// TCP apps.
+    pub socket_counts: Option<CountsSetting>,
     /// The figures (`ladder`, `timeseq`, `states`, `socket_counts` as SVG and PNG).
     #[serde(default = "yes")]
     pub figures: bool,

@@ -79,6 +79,44 @@ impl<'de> Deserialize<'de> for PositiveDur {
     }
 }
 
+/// `[output] socket_counts`: `true` or `false`; a duration (the sampling interval of older
+/// timewait) still reads as on, `"0s"` as off, since rows now follow changes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CountsSetting(pub bool);
+
+impl CountsSetting {
+    /// Whether `socket_counts.csv` is written.
+    pub fn on(self) -> bool {
+        self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for CountsSetting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = CountsSetting;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "true or false (a duration such as \"1s\" also means true, \"0s\" false)",
+                )
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<CountsSetting, E> {
+                Ok(CountsSetting(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CountsSetting, E> {
+                let d: Duration = v.parse().map_err(|e| {
+                    E::custom(format!(
+                        "{e}; socket_counts is true or false (rows follow each change, so an interval is no longer needed)"
+                    ))
+                })?;
+                Ok(CountsSetting(!d.is_zero()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A probability in [0, 1].
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct Probability(pub f64);

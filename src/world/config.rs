@@ -110,6 +110,7 @@ pub struct Observe {
     pub netstat_at: Vec<Duration>,
     /// Also list a host's sockets after each state change there.
     pub netstat_on_change: bool,
-    /// Interval between socket counts per state; none if `None`.
-    pub counts_every: Option<Duration>,
+    /// Report each host's socket counts per state at t = 0, whenever they change, and at
+    /// the end of the run ([`Observer::counts`](super::Observer::counts)).
+    pub counts: bool,
 }

@@ -56,7 +56,7 @@ enum Event {
     },
     /// List every host's sockets.
     Netstat,
-    /// Count every host's sockets per state.
+    /// Count every host's sockets per state (once, at t = 0: later counts follow changes).
     Sample,
 }
 
@@ -97,6 +97,11 @@ struct Core {
     stacks: Vec<Option<Stack>>,
     /// Reused buffer for what each TCP call produces.
     tcp_out: Output,
+    /// Per node: the socket counts last reported (`None` before the first report).
+    counted: Vec<Option<[u64; 11]>>,
+    /// Hosts whose sockets changed state at `dirty_at`, not yet reported.
+    dirty: Vec<u32>,
+    dirty_at: SimTime,
     /// Socket events waiting to be handed to their applications, in order.
     pending: VecDeque<(u32, SocketHandle, SocketEvent)>,
     /// Per node: the pending TCP wakeups.
@@ -215,7 +220,7 @@ impl World {
         for t in &config.observe.netstat_at {
             queue.schedule(SimTime::ZERO + *t, Event::Netstat);
         }
-        if config.observe.counts_every.is_some() {
+        if config.observe.counts {
             queue.schedule(SimTime::ZERO, Event::Sample);
         }
         let mut apps = Vec::new();
@@ -238,6 +243,9 @@ impl World {
                 ip_ids: vec![0; node_count],
                 stacks,
                 tcp_out: Output::default(),
+                counted: vec![None; node_count],
+                dirty: Vec::new(),
+                dirty_at: SimTime::ZERO,
                 pending: VecDeque::new(),
                 tcp_wakeups: vec![Wakeups::default(); node_count],
                 loopback_free: vec![SimTime::ZERO; node_count],
@@ -289,6 +297,10 @@ impl World {
                 }
                 obs.progress(t, self.core.stats.events);
             }
+            // Counts changed at an earlier instant are final once time moves on.
+            if !self.core.dirty.is_empty() && t > self.core.dirty_at {
+                self.core.report_counts(obs);
+            }
             let Some((_, event)) = self.core.queue.pop() else {
                 break;
             };
@@ -307,6 +319,16 @@ impl World {
     /// last [`World::run`] was asked to reach; call once, after it).
     pub fn finish(&mut self, obs: &mut dyn Observer) {
         let now = self.core.queue.now().max(self.horizon);
+        if self.core.observe.counts {
+            // The last changes, then every host's counts again at the end: a report that
+            // changes nothing marks the end of the run, so every series reaches it.
+            self.core.report_counts(obs);
+            for (i, c) in self.core.counted.iter().enumerate() {
+                if let Some(c) = c {
+                    obs.counts(&self.core.net, now, NodeId(i as u32), c);
+                }
+            }
+        }
         for (i, stack) in self.core.stacks.iter().enumerate() {
             let Some(stack) = stack else { continue };
             for record in stack.open_records(now) {
@@ -352,15 +374,11 @@ impl World {
                 }
             }
             Event::Sample => {
-                let core = &mut self.core;
-                let now = core.queue.now();
-                for (i, s) in core.stacks.iter().enumerate() {
-                    if let Some(s) = s {
-                        obs.counts(&core.net, now, NodeId(i as u32), &s.state_counts());
+                // Every host is reported once t = 0 is over, with what its apps opened then.
+                for i in 0..self.core.stacks.len() {
+                    if self.core.stacks[i].is_some() {
+                        self.core.counts_changed(NodeId(i as u32));
                     }
-                }
-                if let Some(every) = core.observe.counts_every.filter(|d| !d.is_zero()) {
-                    core.queue.schedule(now + every, Event::Sample);
                 }
             }
             Event::Tcp { node, wakeup } => {
@@ -462,6 +480,9 @@ impl Core {
             changed |= matches!(log, TcpLog::State(_));
             obs.tcp(&self.net, now, node, &log);
         }
+        if changed {
+            self.counts_changed(node);
+        }
         if changed && self.observe.netstat_on_change {
             self.netstat(node, obs);
         }
@@ -479,6 +500,35 @@ impl Core {
             self.originate(obs, node, packet);
         }
         self.tcp_out = out;
+    }
+
+    /// Notes that `node`'s socket counts may have changed now (a state change, a listener
+    /// opened or closed), to be reported once this instant is over.
+    fn counts_changed(&mut self, node: NodeId) {
+        if !self.observe.counts {
+            return;
+        }
+        self.dirty_at = self.queue.now();
+        if !self.dirty.contains(&node.0) {
+            self.dirty.push(node.0);
+        }
+    }
+
+    /// Reports the counts of the hosts whose sockets changed state at `dirty_at`, in host
+    /// order, each only if its counts differ from the last reported (several changes at one
+    /// instant are reported once, with their final value).
+    fn report_counts(&mut self, obs: &mut dyn Observer) {
+        self.dirty.sort_unstable();
+        for node in std::mem::take(&mut self.dirty) {
+            let Some(Some(stack)) = self.stacks.get(node as usize) else {
+                continue;
+            };
+            let c = stack.state_counts();
+            if self.counted[node as usize] != Some(c) {
+                obs.counts(&self.net, self.dirty_at, NodeId(node), &c);
+                self.counted[node as usize] = Some(c);
+            }
+        }
     }
 
     /// Reports a host's socket table.
@@ -773,8 +823,11 @@ impl AppCtx<'_> {
     /// listen() on `port` of every address of this host; returns the listener id.
     pub fn listen(&mut self, port: u16, backlog: u32) -> Result<u32, ConnectError> {
         let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port);
-        self.with_tcp(|s, _, owner, _| s.listen(local, backlog, owner))
-            .unwrap_or(Err(ConnectError::AddrNotAvailable))
+        let r = self
+            .with_tcp(|s, _, owner, _| s.listen(local, backlog, owner))
+            .unwrap_or(Err(ConnectError::AddrNotAvailable));
+        self.core.counts_changed(self.host);
+        r
     }
 
     /// accept(): the next connection waiting on `listener`, now owned by this app.
@@ -823,6 +876,7 @@ impl AppCtx<'_> {
     /// Closes a listener (its unaccepted connections are reset).
     pub fn close_listener(&mut self, listener: u32) {
         self.with_tcp(|s, now, _, out| s.close_listener(now, listener, out));
+        self.core.counts_changed(self.host);
     }
 
     /// A socket's current state, if it still exists.

@@ -203,10 +203,38 @@ pub struct FigureData {
 /// What [`MAX_COUNT_SAMPLES`] decimation needs to know of one line of `socket_counts`.
 #[derive(Clone, Copy, Debug, Default)]
 struct CountLine {
-    seen: u64,
-    /// Keep sample `seen` when it is a multiple of this (0 before the first decimation).
-    stride: u64,
+    /// Width in ns of the time buckets whose first, least, greatest and last points are kept
+    /// (0 before the first decimation).
+    bucket: u64,
+    /// The time of the line's last row.
+    end: u64,
     held: bool,
+}
+
+/// The points of a step line that show it in buckets of `width` ns: in each, the first, the
+/// least, the greatest and the last, so a change alone in its bucket (a pixel column, once
+/// drawn) is never dropped and a busy bucket still spans its whole range.
+fn min_max(points: &[(u64, u64)], width: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < points.len() {
+        let b = points[start].0 / width;
+        let end = start + points[start..].partition_point(|p| p.0 / width == b);
+        let group = &points[start..end];
+        let lo = (0..group.len()).min_by_key(|&j| group[j].1).unwrap_or(0);
+        let hi = (0..group.len()).max_by_key(|&j| group[j].1).unwrap_or(0);
+        let mut keep = [0, lo, hi, group.len() - 1];
+        keep.sort_unstable();
+        let mut prev = None;
+        for j in keep {
+            if prev != Some(j) {
+                out.push(group[j]);
+                prev = Some(j);
+            }
+        }
+        start = end;
+    }
+    out
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -305,26 +333,25 @@ impl FigureData {
         };
         let line = &mut self.count_seen[i][k];
         let samples = &mut self.counts[i].1[k];
-        let n = line.seen;
-        line.seen += 1;
         line.held |= count > 0;
-        if !n.is_multiple_of(line.stride.max(1)) {
+        line.end = line.end.max(time);
+        // Rows come at changes (and once more at the end of the run): a count equal to the
+        // last kept one only extends the line.
+        if samples.last().is_some_and(|&(_, c)| c == count) {
             return;
         }
-        if samples.len() >= MAX_COUNT_SAMPLES {
-            // Kept samples are at multiples of the stride: keeping every other one leaves the
-            // multiples of twice the stride, which this sample may not be.
-            let mut j = 0;
-            samples.retain(|_| {
-                j += 1;
-                j % 2 == 1
-            });
-            line.stride = line.stride.max(1) * 2;
-            if !n.is_multiple_of(line.stride) {
-                return;
-            }
-        }
         samples.push((time, count));
+        if samples.len() > MAX_COUNT_SAMPLES {
+            let span = samples[samples.len() - 1].0 - samples[0].0;
+            // At most 512 buckets over the line so far, 4 points each: half the cap.
+            line.bucket = line.bucket.max(span / (MAX_COUNT_SAMPLES as u64 / 8) + 1);
+            *samples = min_max(samples, line.bucket);
+        }
+    }
+
+    /// When the line of host `h` and [`COUNTED`] state `k` ends (its last row), if known.
+    pub(super) fn count_end(&self, h: usize, k: usize) -> Option<u64> {
+        self.count_seen.get(h).map(|lines| lines[k].end)
     }
 
     /// Whether `socket_counts` ever counted a socket of [`COUNTED`] state `k` on host `h`.
@@ -1000,26 +1027,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn socket_counts_keep_evenly_spaced_true_samples_up_to_the_cap() {
+    fn socket_counts_keep_each_lone_change_and_every_extreme_up_to_the_cap() {
         let mut d = FigureData::default();
         let n = 10 * MAX_COUNT_SAMPLES as u64 + 3;
         for i in 0..n {
-            // CLOSE_WAIT is held only at sample 1, which decimation drops.
-            let cw = u64::from(i == 1);
-            d.push_count(i * 1_000, "h", "TIME_WAIT", i);
+            // TIME_WAIT saws between 0 and 50 every microsecond; CLOSE_WAIT is held once, for
+            // a nanosecond, in the middle of the run.
+            d.push_count(i * 1_000, "h", "TIME_WAIT", if i % 2 == 0 { 50 } else { 0 });
+            let cw = u64::from(i == n / 2);
             d.push_count(i * 1_000, "h", "CLOSE_WAIT", cw);
+            d.push_count(i * 1_000 + 1, "h", "CLOSE_WAIT", 0);
         }
         let tw = &d.counts[0].1[0];
-        assert!(tw.len() <= MAX_COUNT_SAMPLES && tw.len() > MAX_COUNT_SAMPLES / 2);
-        // 10 x the cap needs a stride of 16: samples 0, 16, 32, ... with their own counts.
+        assert!(tw.len() <= MAX_COUNT_SAMPLES, "{}", tw.len());
+        // Every 1 % of the run still reaches both extremes.
+        let step = n * 1_000 / 100;
+        for w in 0..100 {
+            let inside: Vec<u64> = tw.iter().filter(|p| p.0 / step == w).map(|p| p.1).collect();
+            assert!(inside.contains(&0) && inside.contains(&50), "window {w}");
+        }
         assert!(
-            tw.iter()
-                .enumerate()
-                .all(|(j, &(t, c))| c == 16 * j as u64 && t == c * 1_000)
+            d.counts[0].1[1].iter().any(|s| s.1 > 0),
+            "the lone change is kept"
         );
-        assert!(!d.counts[0].1[1].iter().any(|s| s.1 > 0));
-        assert!(d.held(0, 1), "a state held once is still drawn");
+        assert!(d.held(0, 1));
         assert!(!d.held(0, 2));
+        assert_eq!(d.count_end(0, 0), Some((n - 1) * 1_000));
     }
 
     #[test]

@@ -20,10 +20,15 @@ pub(super) fn socket_counts(d: &FigureData) -> Option<Stack<LineChart>> {
             .enumerate()
             .filter(|&(_, &h)| nonzero(h, k))
             .map(|(ci, &h)| {
-                let pts = d.counts[h].1[k]
-                    .iter()
-                    .map(|&(t, n)| (secs(t), n as f64))
-                    .collect();
+                let line = &d.counts[h].1[k];
+                let mut pts: Vec<(f64, f64)> =
+                    line.iter().map(|&(t, n)| (secs(t), n as f64)).collect();
+                // The count holds until the line's last row (the end of the run).
+                if let (Some(end), Some(&(t, n))) = (d.count_end(h, k), line.last())
+                    && end > t
+                {
+                    pts.push((secs(end), n as f64));
+                }
                 Series::new(d.counts[h].0.clone(), pts)
                     .steps()
                     .with_color(ci)
@@ -37,7 +42,12 @@ pub(super) fn socket_counts(d: &FigureData) -> Option<Stack<LineChart>> {
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
             .fold(0.0, f64::max);
-        // A line within 1 % of an earlier one would hide under it: it is dashed instead.
+        // Every line carries its own marker shape: lines that meet stay apart, and a socket
+        // held for less than a pixel column still shows as a mark at its height. A line
+        // within 1 % of an earlier one is dashed too.
+        for s in &mut series {
+            *s = std::mem::take(s).with_markers();
+        }
         for i in 1..series.len() {
             if series[..i]
                 .iter()
@@ -79,10 +89,31 @@ pub(super) fn socket_counts(d: &FigureData) -> Option<Stack<LineChart>> {
     })
 }
 
-/// Same x values and y values within `tol` of each other.
+/// Two step functions (each y holds until the next x) within `tol` of each other at every x
+/// either changes at, from where both have begun.
 fn close(a: &[(f64, f64)], b: &[(f64, f64)], tol: f64) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(p, q)| p.0 == q.0 && (p.1 - q.1).abs() <= tol)
+    let at = |p: &[(f64, f64)], x: f64| {
+        let i = p.partition_point(|q| q.0 <= x);
+        (i > 0).then(|| p[i - 1].1)
+    };
+    a.iter().chain(b).all(|&(x, _)| match (at(a, x), at(b, x)) {
+        (Some(u), Some(v)) => (u - v).abs() <= tol,
+        _ => true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close;
+
+    #[test]
+    fn step_lines_that_change_at_different_times_are_not_close() {
+        let a = [(0.0, 0.0), (1.0, 5.0), (3.0, 0.0)];
+        // The same steps written with an extra unchanged point: close.
+        let b = [(0.0, 0.0), (1.0, 5.0), (2.0, 5.0), (3.0, 0.0)];
+        assert!(close(&a, &b, 0.01));
+        // Ends one second later: not close.
+        let c = [(0.0, 0.0), (1.0, 5.0), (4.0, 0.0)];
+        assert!(!close(&a, &c, 0.01));
+    }
 }
