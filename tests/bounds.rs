@@ -11,21 +11,7 @@ use timewait::sim::SimTime;
 use timewait::world::LOOPBACK_COST;
 
 mod common;
-use common::{entries, timewait};
-
-const TWO_HOSTS: &str = r#"
-[[host]]
-name = "a"
-addr = "10.0.0.1"
-
-[[host]]
-name = "b"
-addr = "10.0.0.2"
-
-[[link]]
-ends = ["a", "b"]
-delay = "1ms"
-"#;
+use common::{TWO_HOSTS, entries, timewait};
 
 /// Host `a` sends 2^32 bytes to its own address.
 fn self_connection() -> String {

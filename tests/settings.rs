@@ -5,23 +5,12 @@ use timewait::scenario::{self, README_MARKS, settings_markdown, settings_toml};
 use timewait::sweep::set::{Override, apply_to_text};
 use timewait::tcp::{SETTINGS, TcpConfig};
 
+mod common;
+
 /// Two hosts and a link, with no `[tcp]` table.
-const BARE: &str = r#"
-[simulation]
-duration = "1s"
-
-[[host]]
-name = "a"
-addr = "10.0.0.1"
-
-[[host]]
-name = "b"
-addr = "10.0.0.2"
-
-[[link]]
-ends = ["a", "b"]
-delay = "1ms"
-"#;
+fn bare() -> String {
+    format!("[simulation]\nduration = \"1s\"\n{}", common::TWO_HOSTS)
+}
 
 /// Host `a`'s TCP settings in scenario text.
 fn tcp_of(text: &str) -> TcpConfig {
@@ -46,10 +35,10 @@ fn the_readme_settings_table_is_the_generated_one() {
 #[test]
 fn every_documented_default_is_the_real_default() {
     assert_eq!(
-        tcp_of(&format!("{BARE}\n{}", settings_toml())),
+        tcp_of(&format!("{}\n{}", bare(), settings_toml())),
         TcpConfig::default()
     );
-    assert_eq!(tcp_of(BARE), TcpConfig::default());
+    assert_eq!(tcp_of(&bare()), TcpConfig::default());
 }
 
 #[test]
@@ -57,17 +46,17 @@ fn set_reaches_every_setting() {
     for s in SETTINGS {
         // Each setting's default, written through --set, leaves the defaults as they were.
         let set: Override = format!("tcp.{}={}", s.name, s.default).parse().unwrap();
-        let text = apply_to_text("t", "t.toml", BARE, std::slice::from_ref(&set))
+        let text = apply_to_text("t", "t.toml", &bare(), std::slice::from_ref(&set))
             .unwrap_or_else(|e| panic!("--set {set}: {e}"));
         assert_eq!(tcp_of(&text), TcpConfig::default(), "--set {set}");
         // And a value out of its range is refused, naming the setting.
         if let Some(r) = s.range {
             let set: Override = format!("tcp.{}={}", s.name, r.min - 1).parse().unwrap();
-            let e = apply_to_text("t", "t.toml", BARE, std::slice::from_ref(&set)).unwrap_err();
+            let e = apply_to_text("t", "t.toml", &bare(), std::slice::from_ref(&set)).unwrap_err();
             assert_eq!(e.field, format!("tcp.{}", s.name), "{e}");
         }
     }
     let set: Override = "tcp.snd_buf=2000".parse().unwrap();
-    let text = apply_to_text("t", "t.toml", BARE, &[set]).unwrap();
+    let text = apply_to_text("t", "t.toml", &bare(), &[set]).unwrap();
     assert_eq!(tcp_of(&text).snd_buf, 2000);
 }

@@ -135,6 +135,22 @@ pub fn config(nodes: Vec<NodeConfig>, links: Vec<LinkConfig>, apps: Vec<AppConfi
     }
 }
 
+/// Hosts `a` (10.0.0.1) and `b` (10.0.0.2) joined by a 1 ms link: the body of small test
+/// scenarios.
+pub const TWO_HOSTS: &str = r#"
+[[host]]
+name = "a"
+addr = "10.0.0.1"
+
+[[host]]
+name = "b"
+addr = "10.0.0.2"
+
+[[link]]
+ends = ["a", "b"]
+delay = "1ms"
+"#;
+
 /// Runs the `timewait` binary in `dir` with `args`.
 pub fn timewait(dir: &Path, args: &[&str]) -> Output {
     timewait_env(dir, args, &[])
