@@ -28,7 +28,9 @@ impl Wakeup {
 /// One host's pending TCP wakeups on an event queue.
 #[derive(Clone, Debug, Default)]
 pub struct Wakeups {
-    alarms: Vec<Option<Alarm>>,
+    /// Per [`Wakeup::key`]: the pending alarm and the wakeup it is for (a reused socket slot
+    /// holds another handle).
+    alarms: Vec<(Option<Alarm>, Option<Wakeup>)>,
 }
 
 impl Wakeups {
@@ -41,29 +43,40 @@ impl Wakeups {
         event: impl Fn(Wakeup) -> E,
     ) {
         for h in out.released.drain(..) {
-            if let Some(alarm) = self.alarms.get_mut(Wakeup::Socket(h).key()) {
+            if let Some((alarm, _)) = self.alarms.get_mut(Wakeup::Socket(h).key()) {
                 queue.disarm(alarm);
             }
         }
         for (w, at) in out.wakeups.drain(..) {
             let key = w.key();
             if key >= self.alarms.len() {
-                self.alarms.resize(key + 1, None);
+                self.alarms.resize(key + 1, (None, None));
             }
-            queue.alarm_by(&mut self.alarms[key], at, event(w));
+            let (alarm, owner) = &mut self.alarms[key];
+            if *owner != Some(w) {
+                // The slot's earlier socket is gone: its wakeup serves nobody.
+                queue.disarm(alarm);
+                *owner = Some(w);
+            }
+            queue.alarm_by(alarm, at, event(w));
         }
     }
 
     /// `w`'s wakeup has been popped from the queue: it is no longer pending.
     pub fn fired(&mut self, w: Wakeup) {
-        if let Some(alarm) = self.alarms.get_mut(w.key()) {
+        if let Some((alarm, owner)) = self.alarms.get_mut(w.key())
+            && *owner == Some(w)
+        {
             *alarm = None;
         }
     }
 
     /// When `w` is due to be woken, if a wakeup is pending.
     pub fn pending(&self, w: Wakeup) -> Option<SimTime> {
-        self.alarms.get(w.key()).copied().flatten().map(|a| a.at())
+        match self.alarms.get(w.key()) {
+            Some((Some(alarm), owner)) if *owner == Some(w) => Some(alarm.at()),
+            _ => None,
+        }
     }
 }
 
@@ -137,6 +150,18 @@ mod tests {
         out.released.push(3);
         wakeups.schedule(&mut out, &mut queue, |w| w);
         assert_eq!(wakeups.pending(sock), None);
+        // A socket reusing the slot is not served by the old handle's wakeup.
+        out.wakeups.push((sock, t(400)));
+        wakeups.schedule(&mut out, &mut queue, |w| w);
+        let reused = Wakeup::Socket(1 << 32 | 3);
+        out.wakeups.push((reused, t(900)));
+        wakeups.schedule(&mut out, &mut queue, |w| w);
+        assert_eq!(
+            (wakeups.pending(sock), wakeups.pending(reused)),
+            (None, Some(t(900)))
+        );
+        assert_eq!(queue.pop(), Some((t(900), reused)));
+        wakeups.fired(reused);
         assert_eq!(queue.pop(), Some((t(60_000), Wakeup::TimeWait)));
         wakeups.fired(Wakeup::TimeWait);
         assert_eq!(wakeups.pending(Wakeup::TimeWait), None);
