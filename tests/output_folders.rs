@@ -8,32 +8,15 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::timewait_env;
+use common::{TWO_HOSTS, timewait_env};
 
-const SCENARIO: &str = r#"# two hosts, a few datagrams
-[simulation]
-seed = 7
-duration = "1s"
-
-[[host]]
-name = "a"
-addr = "10.0.0.1"
-
-[[host]]
-name = "b"
-addr = "10.0.0.2"
-
-[[link]]
-ends = ["a", "b"]
-delay = "1ms"
-
-[[app]]
-kind = "datagram"
-host = "a"
-to = "10.0.0.2"
-interval = "100ms"
-count = 5
-"#;
+/// Two hosts, a few datagrams.
+fn scenario() -> String {
+    format!(
+        "[simulation]\nseed = 7\nduration = \"1s\"\n{TWO_HOSTS}\n[[app]]\nkind = \"datagram\"\n\
+         host = \"a\"\nto = \"10.0.0.2\"\ninterval = \"100ms\"\ncount = 5\n"
+    )
+}
 
 const MARKER: &str = ".timewait-output";
 
@@ -41,7 +24,7 @@ const MARKER: &str = ".timewait-output";
 fn setup() -> (tempfile::TempDir, PathBuf) {
     let t = tempfile::tempdir().unwrap();
     let root = fs::canonicalize(t.path()).unwrap();
-    fs::write(root.join("s.toml"), SCENARIO).unwrap();
+    fs::write(root.join("s.toml"), scenario()).unwrap();
     (t, root)
 }
 
@@ -259,7 +242,7 @@ fn stale_staging_folders_of_dead_processes_are_removed_and_others_kept() {
 fn an_interrupted_run_removes_its_staging_folder() {
     let (_t, root) = setup();
     // Long enough (a day of datagrams) that it is still running when the signal comes.
-    let long = SCENARIO
+    let long = scenario()
         .replace("duration = \"1s\"", "duration = \"24h\"")
         .replace("count = 5", "count = 100000000")
         .replace("interval = \"100ms\"", "interval = \"1ms\"");
