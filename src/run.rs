@@ -104,6 +104,7 @@ pub fn simulate(config: &WorldConfig, until: SimTime) -> Result<Outcome, RunErro
         netstat: false,
         netstat_style: NetstatStyle::Netstat,
         socket_counts: false,
+        tcp_probe: false,
         figures: false,
     };
     let mut recorder =

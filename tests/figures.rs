@@ -159,7 +159,18 @@ fn the_ladder_draws_the_lost_duplicate_in_the_highlight_colour_hop_by_hop() {
     );
     let labels = count(&format!("fill=\"{HIGHLIGHT}\">\n#4 P. 1:1001(1000) ack 1"));
     assert!((1..=2).contains(&labels), "{labels} labels of #4");
-    assert!(svg.contains("lost duplicate #4, 4.826 s in the network"));
+    // The subtitle gives the lifetime the audit measured, to the millisecond.
+    let lived: f64 = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("Lost duplicate: packet #4 "))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|l| l.split('s').next())
+        .and_then(|s| s.parse().ok())
+        .expect("the audit states the lost duplicate's lifetime");
+    assert!(
+        svg.contains(&format!("lost duplicate #4, {lived:.3} s in the network")),
+        "{lived}"
+    );
 
     let timeseq = fs::read_to_string(dir.join("timeseq.svg")).unwrap();
     assert!(

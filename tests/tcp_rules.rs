@@ -1173,7 +1173,8 @@ fn an_orphaned_fin_wait_2_socket_is_dropped_after_fin_timeout_and_later_data_dra
     let cc = net.sock(C, ch).conn;
     net.run_until(t(ms(100)));
     net.close(C, ch);
-    let fin_acked = t(ms(100)) + D * 2;
+    // The server acknowledges the FIN into CLOSE_WAIT after its delayed-ACK timer.
+    let fin_acked = t(ms(100)) + D * 2 + common::fin_ack_delay(&cfg);
     net.run_until(fin_acked);
     assert_eq!(net.entered(C, cc, State::FinWait2), Some(fin_acked));
     net.run_until(before(fin_acked + cfg.fin_timeout, ms(1)));
@@ -1994,7 +1995,7 @@ fn a_fin_waits_behind_a_zero_window_with_probes_and_goes_when_the_window_opens()
 
     net.run_until(read_at);
     assert_eq!(net.recv(S, sh), pattern(0..buf as usize));
-    net.run_until(read_at + D * 3);
+    net.run_until(read_at + D * 3 + common::fin_ack_delay(&TcpConfig::default()));
     let fins = net.sent_by(C, is_fin);
     assert_eq!(
         times(&fins),

@@ -10,6 +10,7 @@ mod netstat;
 pub(crate) mod output;
 mod pcap;
 pub mod plot;
+mod probe;
 mod summary;
 mod tcp;
 
@@ -32,6 +33,7 @@ use crate::scenario::{OutputOptions, PcapMode};
 use crate::sim::SimTime;
 use crate::tcp::{NetstatRow, TcpLog};
 use crate::world::{NetworkEvent, Observer, PacketEvent, PacketEventKind};
+use probe::ProbeLog;
 
 /// Packet captures being written.
 enum Capture {
@@ -45,6 +47,8 @@ enum Capture {
 pub struct Recorder {
     events: Option<EventLog>,
     capture: Option<Capture>,
+    /// `tcp_probe.csv`.
+    probe: Option<ProbeLog>,
     /// Counts for the summary.
     pub tally: Tally,
     /// TCP's files and counts.
@@ -66,7 +70,12 @@ impl Recorder {
         let mut files = Vec::new();
         let mut events = None;
         let mut capture = None;
+        let mut probe = None;
         if let Some(d) = dir {
+            if opts.tcp_probe {
+                probe = Some(ProbeLog::create(&d.join("tcp_probe.csv"), &meter)?);
+                files.push("tcp_probe.csv".to_string());
+            }
             if opts.events {
                 events = Some(EventLog::create(&d.join("events.csv"), &meter)?);
                 files.push("events.csv".to_string());
@@ -110,6 +119,7 @@ impl Recorder {
         Ok(Recorder {
             events,
             capture,
+            probe,
             tally: Tally::default(),
             tcp: TcpTally::new(dir, opts.states, opts.connections, &meter)?,
             netstat: Netstat::new(dir, opts, &meter)?,
@@ -146,6 +156,7 @@ impl Recorder {
             self.error.get_or_insert(e);
             self.events = None;
             self.capture = None;
+            self.probe = None;
         }
     }
 
@@ -155,6 +166,9 @@ impl Recorder {
             return Err(e);
         }
         if let Some(log) = self.events.take() {
+            log.finish()?;
+        }
+        if let Some(log) = self.probe.take() {
             log.finish()?;
         }
         match self.capture.take() {
@@ -205,6 +219,13 @@ impl Observer for Recorder {
     }
 
     fn tcp(&mut self, net: &Network, time: SimTime, node: NodeId, log: &TcpLog) {
+        if let TcpLog::Probe(p) = log {
+            if let Some(w) = &mut self.probe {
+                let r = w.probe(net, node, p);
+                self.keep(r);
+            }
+            return;
+        }
         let r = self.tcp.log(net, time, node, log);
         self.keep(r);
     }

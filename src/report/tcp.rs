@@ -337,6 +337,8 @@ impl TcpTally {
         log: &TcpLog,
     ) -> io::Result<()> {
         match log {
+            // Written by the probe log alone.
+            TcpLog::Probe(_) => {}
             TcpLog::State(t) => {
                 if t.from == State::Closed {
                     let e = self.tuples.entry((node.0, t.tuple)).or_default();

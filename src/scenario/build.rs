@@ -234,6 +234,7 @@ pub(crate) fn build(
             netstat: true,
             netstat_style: doc.output.netstat_style,
             socket_counts: true,
+            tcp_probe: doc.output.tcp_probe,
             figures: doc.output.figures,
         },
     })
@@ -753,6 +754,7 @@ fn observe(output: &OutputSection, apps: &[AppConfig]) -> Observe {
             Some(c) => c.on(),
             None => apps.iter().any(|a| !matches!(a.spec, AppSpec::Datagram(_))),
         },
+        tcp_probe: output.tcp_probe,
     }
 }
 

@@ -72,6 +72,8 @@ pub struct OutputOptions {
     pub netstat_style: NetstatStyle,
     /// `socket_counts.csv`.
     pub socket_counts: bool,
+    /// `tcp_probe.csv`: each sender's congestion state after every ACK.
+    pub tcp_probe: bool,
     /// The figures drawn from those files (`ladder`, `timeseq`, `states`, `socket_counts`).
     pub figures: bool,
 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use super::{PcapMode, Scenario};
 
 /// The names `--outputs` takes, each a file (or group of files) a run can write.
-pub const OUTPUT_NAMES: [&str; 8] = [
+pub const OUTPUT_NAMES: [&str; 9] = [
     "summary",
     "connections",
     "states",
@@ -15,6 +15,7 @@ pub const OUTPUT_NAMES: [&str; 8] = [
     "pcap",
     "netstat",
     "socket_counts",
+    "tcp_probe",
     "figures",
 ];
 
@@ -45,6 +46,7 @@ impl OutputSelection {
         out.figures = self.has("figures");
         out.netstat = self.has("netstat");
         out.socket_counts = self.has("socket_counts");
+        out.tcp_probe = self.has("tcp_probe");
         out.pcap = match (self.has("pcap"), out.pcap) {
             (false, _) => PcapMode::Off,
             (true, PcapMode::Off) => PcapMode::All,
@@ -58,6 +60,7 @@ impl OutputSelection {
         if !out.socket_counts {
             observe.counts = false;
         }
+        observe.tcp_probe = out.tcp_probe;
     }
 }
 

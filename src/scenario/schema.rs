@@ -78,6 +78,9 @@ pub struct OutputSection {
     /// Whether `socket_counts.csv` is written (rows on each change); on when the scenario has
     /// TCP apps.
     pub socket_counts: Option<CountsSetting>,
+    /// Whether `tcp_probe.csv` is written (a row per ACK a sender processes).
+    #[serde(default)]
+    pub tcp_probe: bool,
     /// The figures (`ladder`, `timeseq`, `states`, `socket_counts` as SVG and PNG).
     #[serde(default = "yes")]
     pub figures: bool,
@@ -94,6 +97,7 @@ impl Default for OutputSection {
             netstat_on_change: false,
             netstat_style: NetstatStyle::Netstat,
             socket_counts: None,
+            tcp_probe: false,
             figures: true,
         }
     }

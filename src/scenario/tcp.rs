@@ -12,7 +12,7 @@ use super::error::ScenarioError;
 use super::values::{Isn, PositiveDur};
 use crate::sim::Duration;
 use crate::tcp::{
-    self, IsnPolicy, MAX_BUFFER_BYTES, SETTINGS, SynInTimeWait, TcpConfig, TimeWaitLen,
+    self, Congestion, IsnPolicy, MAX_BUFFER_BYTES, SETTINGS, SynInTimeWait, TcpConfig, TimeWaitLen,
     TimerPreset, setting_range, tcp_settings,
 };
 
@@ -126,6 +126,28 @@ impl TomlSetting for TimerPreset {
         Ok(match t {
             TimerPresetName::Linux => TimerPreset::Linux,
             TimerPresetName::Rfc6298 => TimerPreset::Rfc6298,
+        })
+    }
+}
+
+/// `congestion = "cubic" | "newreno" | "reno" | "none"`
+#[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum CongestionName {
+    Cubic,
+    NewReno,
+    Reno,
+    None,
+}
+
+impl TomlSetting for Congestion {
+    type Toml = CongestionName;
+    fn from_toml(t: CongestionName) -> Result<Congestion, String> {
+        Ok(match t {
+            CongestionName::Cubic => Congestion::Cubic,
+            CongestionName::NewReno => Congestion::NewReno,
+            CongestionName::Reno => Congestion::Reno,
+            CongestionName::None => Congestion::None,
         })
     }
 }

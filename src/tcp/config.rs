@@ -3,6 +3,7 @@
 //! [`TcpConfig`] and its defaults, the [`SETTINGS`] table the README's settings table is
 //! printed from, and (in `scenario`) the `[tcp]` TOML schema and its range checks.
 
+use super::congestion::Congestion;
 use crate::sim::Duration;
 
 /// How initial sequence numbers are chosen (RFC 9293 §3.4.1).
@@ -277,6 +278,33 @@ macro_rules! tcp_settings {
                 written "1..65535", default "1460", unit "bytes",
                 range 1..=65535, "the MSS option has 16 bits",
                 cite "RFC 9293 §3.7.1";
+            /// congestion control. `cubic` (RFC 9438, Linux's default) and `newreno` (RFC 6582)
+            /// and `reno` (RFC 5681 alone) all slow-start from `initial_window`, grow by bytes
+            /// acknowledged (RFC 3465), fast-retransmit on the third duplicate ACK, and fall to
+            /// one segment after a timeout. `none` sends whatever the peer's window allows and
+            /// recovers by timeout only
+            congestion: Congestion = Congestion::Cubic,
+                written "`\"cubic\"`, `\"newreno\"`, `\"reno\"`, `\"none\"`", default "\"cubic\"",
+                cite "RFC 5681, RFC 6582, RFC 9438; Linux `tcp_congestion_control`";
+            /// initial congestion window in segments, also the restart window after idle
+            initial_window: u32 = 10,
+                written "integer 1..1000", default "10", unit "segments",
+                range 1..=1000, "a window of more segments is no longer a start",
+                cite "RFC 6928; Linux `TCP_INIT_CWND`";
+            /// after an idle period longer than the RTO, the congestion window is halved per RTO
+            /// of idleness, down to `initial_window` (Linux `tcp_cwnd_restart`)
+            slow_start_after_idle: bool = true,
+                written "bool", default "true",
+                cite "RFC 5681 §4.1; Linux `tcp_slow_start_after_idle`";
+            /// delayed ACKs: in-order data is acknowledged at once for every second full-sized
+            /// segment, otherwise after the delayed-ACK timer (40 ms at first, up to 200 ms,
+            /// Linux's ATO). Quick-ACK mode acknowledges every segment at the start of a
+            /// connection and after out-of-order data (Linux `tcp_in_quickack_mode`); a FIN
+            /// that moves ESTABLISHED to CLOSE_WAIT is acknowledged after the timer, so the
+            /// application's own FIN can go with it. `false` acknowledges every segment at once
+            delayed_ack: bool = true,
+                written "bool", default "true",
+                cite "RFC 1122 §4.2.3.2, RFC 5681 §4.2; Linux `__tcp_ack_snd_check`";
             /// receive buffer in bytes. The advertised window is its free space, capped at
             /// 65,535 (no window scaling)
             rcv_buf: u32 = 65_535,

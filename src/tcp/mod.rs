@@ -2,7 +2,9 @@
 //! listeners, ephemeral ports and TIME_WAIT. Knows nothing of links or files: every call
 //! returns what to send, what to tell applications, and what to log, in an [`Output`].
 
+mod ack;
 mod config;
+mod congestion;
 mod isn;
 mod rto;
 mod segment;
@@ -19,6 +21,7 @@ pub use config::{
     TimerPreset,
 };
 pub(crate) use config::{setting_range, tcp_settings};
+pub use congestion::{Congestion, CongestionControl, Phase, Reaction};
 pub use isn::IsnGenerator;
 pub use rto::RtoEstimator;
 pub use segment::{ConnId, Flags, Segment, Tag, Timestamps};
@@ -27,7 +30,7 @@ pub use socket::Socket;
 pub use stack::{ConnectError, Listener, SocketHandle, Stack, TW_SKIPPED_FULL, TW_SKIPPED_ZERO};
 pub use state::{
     ConnError, ConnRecord, Corruption, FourTuple, ListenDropKind, NetstatRow, Outgoing, Output,
-    SocketEvent, SocketTimer, State, TcpLog, TimerKind, Transition,
+    Probe, SocketEvent, SocketTimer, State, TcpLog, TimerKind, Transition,
 };
 pub use time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
 pub use wakeup::{Wakeup, Wakeups};

@@ -41,6 +41,11 @@ impl RtoEstimator {
         self.srtt
     }
 
+    /// RTTVAR (RFC 6298 §2).
+    pub fn rttvar(&self) -> Duration {
+        self.rttvar
+    }
+
     /// Feeds one RTT measurement from a segment that was not retransmitted (Karn).
     pub fn sample(&mut self, r: Duration) {
         let (srtt, rttvar) = match self.srtt {

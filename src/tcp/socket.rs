@@ -5,13 +5,15 @@
 use std::collections::VecDeque;
 use std::rc::Rc;
 
+use super::ack::AckPolicy;
 use super::config::TcpConfig;
+use super::congestion::{CongestionControl, Reaction};
 use super::rto::RtoEstimator;
 use super::segment::{ConnId, Flags, Segment, Tag, Timestamps};
 use super::seq::SeqNum;
 use super::state::{
-    ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, SocketEvent, SocketTimer,
-    State, TcpLog, TimerKind, Transition,
+    ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, Probe, SocketEvent,
+    SocketTimer, State, TcpLog, TimerKind, Transition,
 };
 use super::timers::{Timer, Timers};
 use crate::sim::{Duration, SimTime};
@@ -62,6 +64,18 @@ pub enum Opened {
     Active,
     /// By a listener, from the peer's SYN.
     Passive,
+}
+
+/// How soon an arriving segment must be acknowledged.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum AckDue {
+    /// Not at all (nothing arrived that needs it).
+    No,
+    /// In order: the delayed-ACK policy decides (RFC 1122 §4.2.3.2).
+    Delayable,
+    /// At once: out-of-order, duplicate or gap-filling data (RFC 5681 §4.2), a FIN outside
+    /// ESTABLISHED, or an ACK of a SYN-ACK.
+    Now,
 }
 
 /// A transmission control block.
@@ -119,6 +133,13 @@ pub struct Socket {
     /// Our timestamp clock offset, offered on the SYN.
     ts_offset: u32,
 
+    /// How much may be in flight beyond the peer's window (RFC 5681).
+    cc: CongestionControl,
+    /// When to acknowledge what arrives (delayed ACKs).
+    acks: AckPolicy,
+    /// When data was last sent, for the restart after idle.
+    last_data_sent: Option<SimTime>,
+
     // Timers.
     rto: RtoEstimator,
     timers: Timers,
@@ -151,6 +172,13 @@ impl Socket {
         ts_offset: u32,
     ) -> Socket {
         let rto = RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max);
+        let cc = CongestionControl::new(
+            config.congestion,
+            config.mss as u32,
+            config.initial_window,
+            iss,
+        );
+        let acks = AckPolicy::new(config.delayed_ack, config.mss as u32);
         Socket {
             conn,
             tuple,
@@ -182,6 +210,9 @@ impl Socket {
             last_adv_wnd: 0,
             ts: None,
             ts_offset,
+            cc,
+            acks,
+            last_data_sent: None,
             rto,
             timers: Timers::default(),
             timed: None,
@@ -246,6 +277,13 @@ impl Socket {
         self.irs = Some(syn.seq);
         self.rcv_nxt = syn.seq + 1;
         self.peer_mss = syn.mss.unwrap_or(DEFAULT_MSS);
+        // SMSS is known once both MSS options are (RFC 5681 §2).
+        self.cc = CongestionControl::new(
+            self.config.congestion,
+            self.smss(),
+            self.config.initial_window,
+            self.iss,
+        );
         self.peer_conn = Some(syn.tag.conn);
         // Timestamps are on only if we want them and the peer's SYN offered them (RFC 7323 §3.2);
         // for an active open, our SYN offered them already.
@@ -341,6 +379,7 @@ impl Socket {
             Timer::Retransmit => (TimerKind::On, self.timers.retries),
             Timer::Persist => (TimerKind::Persist, self.timers.probes),
             Timer::FinWait2 => (TimerKind::TimeWait, 0),
+            Timer::DelayedAck => return None,
         };
         Some(SocketTimer {
             kind,
@@ -497,6 +536,9 @@ impl Socket {
     fn emit(&mut self, seg: Segment, out: &mut Output) {
         if seg.flags.ack() {
             self.last_adv_wnd = seg.window as u32;
+            // Any segment carrying the ACK settles what was owed.
+            self.acks.ack_sent();
+            self.timers.stop(Timer::DelayedAck);
         }
         out.segments.push(Outgoing {
             tuple: self.tuple,
@@ -565,17 +607,36 @@ impl Socket {
         self.fin_seq().is_some_and(|f| self.snd_una > f)
     }
 
-    /// Sends what the window allows (RFC 9293 §3.8.6); `limit` caps the segment count (one
-    /// after a timeout). Sends a bare ACK if nothing else went and `force_ack` is set.
-    fn output(&mut self, now: SimTime, out: &mut Output, force_ack: bool, limit: usize) {
+    /// SMSS: the largest segment we send (RFC 5681 §2), from both MSS options.
+    fn smss(&self) -> u32 {
+        self.config.mss.min(self.peer_mss).max(1) as u32
+    }
+
+    /// Bytes sent and not yet acknowledged (RFC 5681's FlightSize).
+    fn flight(&self) -> u32 {
+        self.snd_max.since(self.snd_una)
+    }
+
+    /// Sends what the peer's window and the congestion window allow (RFC 9293 §3.8.6, RFC 5681
+    /// §3.1); `limit` caps the segment count. If nothing went, `ack` says whether to send a
+    /// bare ACK now, leave it to the delayed-ACK policy, or send none.
+    fn output(&mut self, now: SimTime, out: &mut Output, ack: AckDue, limit: usize) {
         let mut sent = 0;
         if self.state.can_send() {
-            let mss = self.config.mss.min(self.peer_mss).max(1) as u32;
+            let mss = self.smss();
+            if self.config.slow_start_after_idle
+                && self.snd_max == self.snd_una
+                && let Some(last) = self.last_data_sent
+            {
+                self.cc
+                    .restart_after_idle(now.saturating_since(last), self.rto.rto());
+            }
+            let wnd = self.snd_wnd.min(self.cc.window());
             while sent < limit {
                 // Bytes between SND.UNA and SND.NXT are in flight; the rest of the buffer waits.
                 let in_flight = self.snd_nxt.diff(self.data_una()).max(0) as usize;
                 let unsent = self.send_buf.len().saturating_sub(in_flight);
-                let window_left = (self.snd_una + self.snd_wnd).diff(self.snd_nxt).max(0) as u32;
+                let window_left = (self.snd_una + wnd).diff(self.snd_nxt).max(0) as u32;
                 let fin_due = self.fin_seq().is_some_and(|f| self.snd_nxt == f);
                 if unsent > 0 && window_left > 0 {
                     let len = (unsent as u32).min(mss).min(window_left) as usize;
@@ -603,7 +664,74 @@ impl Socket {
                 sent += 1;
             }
         }
-        if sent == 0 && force_ack {
+        if sent > 0 {
+            return;
+        }
+        match ack {
+            AckDue::Now => self.send_ack(now, out),
+            AckDue::Delayable if self.acks.ack_now() => self.send_ack(now, out),
+            AckDue::Delayable => {
+                if self.timers.at(Timer::DelayedAck).is_none() {
+                    let delay = self.acks.delay(self.rto.srtt());
+                    self.timers.arm(Timer::DelayedAck, now + delay);
+                }
+            }
+            AckDue::No => {}
+        }
+    }
+
+    /// Resends the first unacknowledged segment without moving SND.NXT: fast retransmit (RFC
+    /// 5681 §3.2 step 2) and NewReno's answer to a partial ACK (RFC 6582 §3.2 step 5).
+    fn retransmit_first(&mut self, now: SimTime, out: &mut Output) {
+        let seq = self.data_una();
+        let outstanding = (self.snd_max.diff(seq).max(0) as usize).min(self.send_buf.len());
+        let len = outstanding.min(self.smss() as usize);
+        let fin_sent = self.fin_seq().is_some_and(|f| self.snd_max > f);
+        let mut flags = Flags::ACK;
+        if len == self.send_buf.len() {
+            if len > 0 {
+                flags = flags | Flags::PSH;
+            }
+            if fin_sent {
+                flags = flags | Flags::FIN;
+            }
+        }
+        if len == 0 && !fin_sent {
+            return;
+        }
+        let payload = copy_range(&self.send_buf, 0, len);
+        let seg = self.segment(now, seq, flags, payload);
+        self.retransmissions += 1;
+        self.timed = None;
+        self.timers.arm(Timer::Retransmit, now + self.rto.rto());
+        self.emit(seg, out);
+    }
+
+    /// Logs the congestion state after an ACK (tcp_probe.csv).
+    fn probe(&self, now: SimTime, ack: SeqNum, out: &mut Output) {
+        out.log.push(TcpLog::Probe(Probe {
+            at: now,
+            conn: self.conn,
+            tuple: self.tuple,
+            ack,
+            snd_una: self.snd_una,
+            snd_nxt: self.snd_nxt,
+            cwnd: self.cc.window(),
+            ssthresh: self.cc.ssthresh(),
+            snd_wnd: self.snd_wnd,
+            srtt: self.rto.srtt(),
+            rttvar: self.rto.rttvar(),
+            rto: self.rto.rto(),
+            in_flight: self.flight(),
+            dupacks: self.cc.dupacks(),
+            phase: self.cc.phase(),
+        }));
+    }
+
+    /// The delayed-ACK timer fired: send what is owed.
+    fn delayed_ack_timeout(&mut self, now: SimTime, out: &mut Output) {
+        if self.acks.scheduled() && self.state.is_synchronized() {
+            self.acks.timer_fired(self.rto.rto());
             self.send_ack(now, out);
         }
     }
@@ -617,6 +745,10 @@ impl Socket {
             self.timed = None;
         } else if self.timed.is_none() {
             self.timed = Some((self.snd_nxt, now));
+        }
+        if !seg.payload.is_empty() {
+            self.acks.data_sent(now);
+            self.last_data_sent = Some(now);
         }
         self.snd_nxt += len;
         if self.snd_nxt > self.snd_max {
@@ -681,7 +813,7 @@ impl Socket {
             self.set_state(State::Established, "SYN-ACK received", now, out);
             self.event(SocketEvent::Connected, out);
             // Data written during the handshake goes with (or right after) the ACK.
-            self.output(now, out, true, usize::MAX);
+            self.output(now, out, AckDue::Now, usize::MAX);
         } else {
             // Simultaneous open: both SYNs crossed.
             self.set_state(
@@ -835,7 +967,7 @@ impl Socket {
         }
 
         // Seventh: segment text.
-        let mut must_ack = false;
+        let mut data_ack = AckDue::No;
         if !seg.payload.is_empty() && self.state.can_receive() {
             if self.app_closed {
                 // Linux: new data for a socket its application closed is answered with RST.
@@ -844,26 +976,34 @@ impl Socket {
                 self.set_state(State::Closed, "data after close", now, out);
                 return;
             }
-            self.receive_data(now, seg, out);
-            must_ack = true;
+            data_ack = self.receive_data(now, seg, out);
         }
 
         // Eighth: FIN, once every byte before it has arrived.
+        let mut fin_ack = AckDue::No;
         if f.fin() && self.state != State::SynReceived {
             let fin_seq = seg.seq + f.syn() as u32 + seg.payload.len() as u32;
             let off = self.rcv_off as i64 + fin_seq.diff(self.rcv_nxt) as i64;
             if off >= 0 && (off as u64) >= self.rcv_off {
                 self.fin_at = Some(off as u64);
             }
-            must_ack = true;
+            fin_ack = AckDue::Now;
         }
         if self.fin_at == Some(self.rcv_off) && !self.state.peer_fin_received() {
+            let was = self.state;
             self.process_fin(now, out);
+            if was == State::Established && f.fin() {
+                // Linux `tcp_fin`: the ACK of a FIN into CLOSE_WAIT waits for the timer, so
+                // the application's own FIN can carry it.
+                self.acks.fin_received();
+                fin_ack = AckDue::Delayable;
+            }
         }
+        let ack = data_ack.max(fin_ack);
         if self.state == State::Closed {
             return;
         }
-        self.output(now, out, must_ack, usize::MAX);
+        self.output(now, out, ack, usize::MAX);
     }
 
     /// The ACK field's effect (RFC 9293 §3.10.7.4 fifth). False if the segment must be dropped.
@@ -882,8 +1022,26 @@ impl Socket {
             self.send_ack(now, out);
             return false;
         }
+        // RFC 5681 §2's duplicate ACK: nothing new acknowledged, no data, no SYN or FIN, the
+        // same window, and data outstanding.
+        let duplicate = seg.ack == self.snd_una
+            && self.snd_max > self.snd_una
+            && seg.payload.is_empty()
+            && !seg.flags.syn()
+            && !seg.flags.fin()
+            && seg.window as u32 == self.snd_wnd
+            && self.state.is_synchronized();
         if seg.ack > self.snd_una {
             self.ack_advance(now, seg.ack, out);
+        }
+        if duplicate
+            && self.cc.on_dupack(self.snd_una, self.snd_max, self.flight())
+                == Reaction::RetransmitFirst
+        {
+            self.retransmit_first(now, out);
+        }
+        if out.probe && self.state.is_synchronized() {
+            self.probe(now, seg.ack, out);
         }
         // Window update, unless the segment is older than the last one that set it.
         if seg.ack >= self.snd_una
@@ -925,6 +1083,8 @@ impl Socket {
             acked -= 1; // our SYN
         }
         let data = acked.min(self.send_buf.len() as u64);
+        // The ACK of our SYN is no signal about the path's capacity.
+        let synchronized = self.state.is_synchronized();
         let was_full = self.send_buf.len() as u32 >= self.config.snd_buf;
         self.send_buf.drain(..data as usize);
         self.una_off += data;
@@ -940,6 +1100,14 @@ impl Socket {
         }
         self.timers.retries = 0;
         self.timers.probes = 0;
+        if synchronized && acked > 0 {
+            let reaction = self
+                .cc
+                .on_ack(now, ack, acked as u32, self.flight(), self.rto.srtt());
+            if reaction == Reaction::RetransmitFirst {
+                self.retransmit_first(now, out);
+            }
+        }
         if self.snd_una < self.snd_max {
             self.timers.arm(Timer::Retransmit, now + self.rto.rto());
         } else {
@@ -953,17 +1121,21 @@ impl Socket {
     }
 
     /// Seventh step: place the segment's bytes, trimmed to the window, and deliver what is in
-    /// order.
-    fn receive_data(&mut self, now: SimTime, seg: &Segment, out: &mut Output) {
+    /// order. Returns how soon the ACK is due (RFC 5681 §4.2: at once for out-of-order,
+    /// duplicate or gap-filling data).
+    fn receive_data(&mut self, now: SimTime, seg: &Segment, out: &mut Output) -> AckDue {
         let start = seg.seq + seg.flags.syn() as u32;
         let mut data: &[u8] = &seg.payload;
         let mut tag = seg.tag;
         let ahead = start.diff(self.rcv_nxt);
         let mut rel: u64 = 0;
+        let rcv_wnd = self.rcv_wnd();
         if ahead < 0 {
             let skip = (-(ahead as i64)) as usize;
+            // Data we had already: our ACK was lost or late (Linux enters quick-ACK mode).
+            self.acks.enter_quickack(rcv_wnd);
             if skip >= data.len() {
-                return;
+                return AckDue::Now;
             }
             data = &data[skip..];
             tag.offset += skip as u64;
@@ -975,14 +1147,24 @@ impl Socket {
             data = &data[..room];
         }
         if data.is_empty() {
-            return;
+            return AckDue::Now;
         }
         let off = self.rcv_off + rel;
         if rel == 0 {
+            let had_gap = !self.ooo.is_empty();
+            self.acks
+                .data_received(now, data.len() as u32, rcv_wnd, self.rto.rto());
             self.deliver(now, off, data, tag, out);
             self.drain_ooo(now, out);
+            if had_gap || ahead < 0 {
+                AckDue::Now
+            } else {
+                AckDue::Delayable
+            }
         } else {
             self.store_ooo(off, data, tag);
+            self.acks.enter_quickack(rcv_wnd);
+            AckDue::Now
         }
     }
 
@@ -1090,6 +1272,7 @@ impl Socket {
             }
             match timer {
                 Timer::FinWait2 => self.fin_wait_2_timeout(now, out),
+                Timer::DelayedAck => self.delayed_ack_timeout(now, out),
                 Timer::Persist => self.probe_zero_window(now, out),
                 Timer::Retransmit => self.retransmission_timeout(now, out),
             }
@@ -1146,10 +1329,14 @@ impl Socket {
             }
             State::SynReceived => self.send_syn(now, out),
             _ => {
-                // Go back to the oldest unacknowledged byte and resend one segment.
+                // Go back to the oldest unacknowledged byte and resend from there.
+                self.cc
+                    .on_timeout(self.timers.retries == 1, self.snd_max, self.flight());
                 self.snd_nxt = self.snd_una;
                 self.timed = None;
-                self.output(now, out, false, 1);
+                // Without congestion control, one segment; with it, cwnd is one SMSS now.
+                let limit = if self.cc.enabled() { usize::MAX } else { 1 };
+                self.output(now, out, AckDue::No, limit);
                 if !self.timers.sending() && self.snd_una < self.snd_max {
                     self.timers.arm(Timer::Retransmit, now + self.rto.rto());
                 }
@@ -1171,7 +1358,7 @@ impl Socket {
         if n < data.len() {
             self.want_writable = true;
         }
-        self.output(now, out, false, usize::MAX);
+        self.output(now, out, AckDue::No, usize::MAX);
         n
     }
 
@@ -1218,12 +1405,12 @@ impl Socket {
             State::SynReceived | State::Established => {
                 self.fin_queued = true;
                 self.set_state(State::FinWait1, "close", now, out);
-                self.output(now, out, false, usize::MAX);
+                self.output(now, out, AckDue::No, usize::MAX);
             }
             State::CloseWait => {
                 self.fin_queued = true;
                 self.set_state(State::LastAck, "close", now, out);
-                self.output(now, out, false, usize::MAX);
+                self.output(now, out, AckDue::No, usize::MAX);
             }
             _ => {}
         }

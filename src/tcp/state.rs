@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddrV4;
 
+use super::congestion::Phase;
 use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
 use super::wakeup::Wakeup;
@@ -295,6 +296,8 @@ pub struct ConnRecord {
 pub enum TcpLog {
     /// A socket changed state.
     State(Transition),
+    /// A sender's congestion state after an ACK (only when [`Output::probe`] is set).
+    Probe(Probe),
     /// A full socket was released.
     Closed(ConnRecord),
     /// Bytes from the wrong incarnation were delivered.
@@ -311,6 +314,42 @@ pub enum TcpLog {
         /// Which queue was full.
         why: ListenDropKind,
     },
+}
+
+/// One sender's congestion state right after it processed an ACK: Linux's `tcp_probe`
+/// tracepoint, ns-3's `CongestionWindow` trace source.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Probe {
+    /// When the ACK was processed.
+    pub at: SimTime,
+    /// The sender.
+    pub conn: ConnId,
+    /// The sender's endpoints.
+    pub tuple: FourTuple,
+    /// The ACK's acknowledgment number.
+    pub ack: SeqNum,
+    /// SND.UNA after the ACK.
+    pub snd_una: SeqNum,
+    /// SND.NXT after the ACK.
+    pub snd_nxt: SeqNum,
+    /// Congestion window, bytes (`u32::MAX` without congestion control).
+    pub cwnd: u32,
+    /// Slow-start threshold, bytes (`u32::MAX` before the first loss).
+    pub ssthresh: u32,
+    /// The peer's window, bytes.
+    pub snd_wnd: u32,
+    /// Smoothed RTT, once measured.
+    pub srtt: Option<Duration>,
+    /// RTT variation.
+    pub rttvar: Duration,
+    /// Retransmission timeout, backoff included.
+    pub rto: Duration,
+    /// Bytes sent and not acknowledged.
+    pub in_flight: u32,
+    /// Duplicate ACKs in a row.
+    pub dupacks: u32,
+    /// Open, recovery or loss.
+    pub phase: Phase,
 }
 
 /// Why a listener dropped a handshake segment.
@@ -401,6 +440,8 @@ pub struct Output {
     pub events: Vec<(u32, u64, SocketEvent)>,
     /// Records for the reports.
     pub log: Vec<TcpLog>,
+    /// Log a [`Probe`] for every ACK a sender processes (off unless a report wants them).
+    pub probe: bool,
 }
 
 impl Output {

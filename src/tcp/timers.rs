@@ -13,11 +13,18 @@ pub enum Timer {
     Persist,
     /// Linux `tcp_fin_timeout`: an orphaned FIN_WAIT_2 socket is closed after this long.
     FinWait2,
+    /// RFC 1122 §4.2.3.2 delayed ACK (Linux `ICSK_TIME_DACK`).
+    DelayedAck,
 }
 
 impl Timer {
     /// Every role, in the order due timers fire at one instant.
-    pub const ALL: [Timer; 3] = [Timer::FinWait2, Timer::Persist, Timer::Retransmit];
+    pub const ALL: [Timer; 4] = [
+        Timer::FinWait2,
+        Timer::DelayedAck,
+        Timer::Persist,
+        Timer::Retransmit,
+    ];
 }
 
 /// Retransmission and persist share one slot, as in BSD and Linux: a sender probing a zero
@@ -35,6 +42,7 @@ enum SendTimer {
 pub struct Timers {
     send: SendTimer,
     fin_wait_2: Option<SimTime>,
+    delayed_ack: Option<SimTime>,
     /// Retransmission timeouts in a row without an ACK of new data (RFC 9293 §3.8.3's R1/R2
     /// count; Linux `icsk_retransmits`).
     pub retries: u32,
@@ -51,10 +59,10 @@ impl Timers {
             SendTimer::Off => None,
             SendTimer::Retransmit(at) | SendTimer::Persist(at) => Some(at),
         };
-        match (send, self.fin_wait_2) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [send, self.fin_wait_2, self.delayed_ack]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// When `timer` is due, if it is armed.
@@ -63,6 +71,7 @@ impl Timers {
             (Timer::Retransmit, SendTimer::Retransmit(at))
             | (Timer::Persist, SendTimer::Persist(at)) => Some(at),
             (Timer::FinWait2, _) => self.fin_wait_2,
+            (Timer::DelayedAck, _) => self.delayed_ack,
             _ => None,
         }
     }
@@ -74,6 +83,7 @@ impl Timers {
             Timer::Retransmit => self.send = SendTimer::Retransmit(at),
             Timer::Persist => self.send = SendTimer::Persist(at),
             Timer::FinWait2 => self.fin_wait_2 = Some(at),
+            Timer::DelayedAck => self.delayed_ack = Some(at),
         }
     }
 
@@ -83,6 +93,7 @@ impl Timers {
             match timer {
                 Timer::Retransmit | Timer::Persist => self.send = SendTimer::Off,
                 Timer::FinWait2 => self.fin_wait_2 = None,
+                Timer::DelayedAck => self.delayed_ack = None,
             }
         }
     }
@@ -96,9 +107,11 @@ impl Timers {
     pub fn stop_all(&mut self) {
         self.send = SendTimer::Off;
         self.fin_wait_2 = None;
+        self.delayed_ack = None;
     }
 
-    /// The timer a user would see pending (`ss -o`): the send slot first, then FIN_WAIT_2.
+    /// The timer a user would see pending (`ss -o`): the send slot first, then FIN_WAIT_2 (ss
+    /// never shows the delayed-ACK timer).
     pub fn shown(&self) -> Option<(Timer, SimTime)> {
         match self.send {
             SendTimer::Retransmit(at) => Some((Timer::Retransmit, at)),

@@ -113,4 +113,6 @@ pub struct Observe {
     /// Report each host's socket counts per state at t = 0, whenever they change, and at
     /// the end of the run ([`Observer::counts`](super::Observer::counts)).
     pub counts: bool,
+    /// Log every ACK's congestion state ([`crate::tcp::Probe`]) for tcp_probe.csv.
+    pub tcp_probe: bool,
 }

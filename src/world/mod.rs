@@ -242,7 +242,10 @@ impl World {
                 app_hosts,
                 ip_ids: vec![0; node_count],
                 stacks,
-                tcp_out: Output::default(),
+                tcp_out: Output {
+                    probe: config.observe.tcp_probe,
+                    ..Output::default()
+                },
                 counted: vec![None; node_count],
                 dirty: Vec::new(),
                 dirty_at: SimTime::ZERO,

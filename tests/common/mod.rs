@@ -17,6 +17,18 @@ use timewait::world::{
     WorldConfig,
 };
 
+/// How long a host with `cfg` waits before acknowledging a FIN that takes it from ESTABLISHED
+/// to CLOSE_WAIT: Linux's `tcp_fin` enters ping-pong mode so that the application's FIN can
+/// carry the ACK, and the delayed-ACK timer runs its minimum, `TCP_ATO_MIN` = 40 ms (seen on a
+/// real kernel as 40 ms plus the jiffy it rounds to).
+pub fn fin_ack_delay(cfg: &timewait::tcp::TcpConfig) -> Duration {
+    if cfg.delayed_ack {
+        Duration::from_millis(40)
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// One packet event, as the tests look at it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Seen {

@@ -115,7 +115,7 @@ fn half_closed(cfg: &TcpConfig) -> (Net, SocketHandle, SocketHandle) {
     let mut net = Net::pair(cfg);
     let (ch, sh) = net.open(None);
     net.shutdown(C, ch);
-    net.run_for(D * 2);
+    net.run_for(D * 2 + super::fin_ack_delay(cfg));
     (net, ch, sh)
 }
 
