@@ -365,6 +365,11 @@ impl Socket {
     pub fn ts_recent(&self) -> Option<(u32, SimTime)> {
         self.ts.map(|t| (t.recent, t.recent_at))
     }
+    /// The congestion controller (cwnd, ssthresh, recovery phase).
+    pub fn congestion(&self) -> &CongestionControl {
+        &self.cc
+    }
+
     /// The receive window we advertise now.
     pub fn rcv_wnd(&self) -> u32 {
         self.config
