@@ -182,10 +182,15 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         p.finish();
     }
     recorder.finish().map_err(io_err(stage.dir()))?;
-    let figure_files = match &figures {
+    let mut figure_files = match &figures {
         Some(data) => data.figures().save(stage.dir()).map_err(RunError::Figure)?,
         None => Vec::new(),
     };
+    if figures.is_some() {
+        // Drawn from the tcp_probe.csv just written, as `plot` draws it.
+        let cwnd = report::figures::cwnd::save(stage.dir(), stage.dir());
+        figure_files.extend(cwnd.map_err(RunError::Figure)?);
+    }
 
     let mut summary = report::header(&scenario.name, config.seed, until, stats.events);
     if !opts.sets.is_empty() {

@@ -535,10 +535,12 @@ fn outputs_selects_exactly_the_files_named() {
     );
 
     // `all` is what the bundled scenario writes by default, byte for byte, plus tcp_probe.csv
-    // (off unless asked for: a row per ACK).
+    // (off unless asked for: a row per ACK) and the cwnd figure drawn from it.
     let mut all = run("all", "all");
-    let probe = all.iter().position(|f| f == "tcp_probe.csv");
-    all.remove(probe.expect("`all` writes tcp_probe.csv"));
+    for f in ["tcp_probe.csv", "cwnd.svg", "cwnd.png"] {
+        let at = all.iter().position(|g| g == f);
+        all.remove(at.unwrap_or_else(|| panic!("`all` writes {f}")));
+    }
     let default = common::timewait(
         dir.path(),
         &["run", "last_ack_lost", "--out", "default", "--quiet"],

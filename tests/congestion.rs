@@ -9,11 +9,20 @@ use timewait::tcp::{Congestion, Phase, Segment, SeqNum, TcpConfig};
 
 /// A client with `congestion`, and a server that reads nothing (its window is 64 KiB).
 fn bulk(congestion: Congestion) -> (Net, timewait::tcp::SocketHandle) {
-    let cfg = TcpConfig {
+    bulk_into(congestion, 65_535)
+}
+
+/// The same with the server's receive buffer `rcv_buf` (window scaling above 64 KiB).
+fn bulk_into(congestion: Congestion, rcv_buf: u32) -> (Net, timewait::tcp::SocketHandle) {
+    let client = TcpConfig {
         congestion,
         ..TcpConfig::default()
     };
-    let mut net = Net::pair(&cfg);
+    let server = TcpConfig {
+        rcv_buf,
+        ..TcpConfig::default()
+    };
+    let mut net = Net::new(client, server, D);
     let (ch, _) = net.open(None);
     (net, ch)
 }
@@ -29,8 +38,9 @@ fn data_at(net: &Net, at: SimTime) -> Vec<Segment> {
 // (RFC 5681 §3.1) then sends two segments per segment acknowledged (byte counting, RFC 3465).
 #[test]
 fn a_bulk_sender_starts_with_ten_segments_and_doubles_each_round_trip() {
+    // The server's 1 MiB buffer never limits the sender.
     for congestion in [Congestion::Cubic, Congestion::NewReno, Congestion::Reno] {
-        let (mut net, ch) = bulk(congestion);
+        let (mut net, ch) = bulk_into(congestion, 1 << 20);
         let start = net.now;
         net.send(C, ch, &pattern(0..80 * MSS));
         assert_eq!(data_at(&net, start).len(), 10, "{congestion:?}: IW10");
@@ -45,7 +55,7 @@ fn a_bulk_sender_starts_with_ten_segments_and_doubles_each_round_trip() {
         net.run_for(D * 2);
         assert_eq!(net.sock(C, ch).congestion().cwnd(), 40 * MSS as u32);
     }
-    // Without congestion control the whole 64 KiB window goes at once.
+    // Without congestion control all of it goes at once.
     let (mut net, ch) = bulk(Congestion::None);
     let start = net.now;
     net.send(C, ch, &pattern(0..40 * MSS));
@@ -252,4 +262,43 @@ fn out_of_order_data_is_acknowledged_at_once() {
     let rcv_nxt = net.sock(S, sh).rcv_nxt();
     let reply = net.poke(S, ahead);
     assert_only_ack(&reply, net.sock(S, sh).snd_nxt(), rcv_nxt);
+}
+
+// RFC 7323 §2: each SYN offers the shift that fits its receive buffer into 16 bits (1 MiB:
+// shift 5), a SYN-ACK answers only a SYN that offered one, and once both did the windows are
+// scaled, so more than 64 KiB can be in flight.
+#[test]
+fn window_scaling_lets_more_than_64_kib_be_in_flight_when_both_ends_offer_it() {
+    let (mut net, ch) = bulk_into(Congestion::None, 1 << 20);
+    assert_eq!(net.sent_by(C, is_syn)[0].1.wscale, Some(0));
+    assert_eq!(net.sent_by(S, is_syn_ack)[0].1.wscale, Some(5));
+    let start = net.now;
+    net.send(C, ch, &pattern(0..100 * MSS));
+    // A SYN's window is never scaled (§2.2): 64 KiB until the first ACK brings the scaled one.
+    assert_eq!(data_at(&net, start).len(), 65_535 / MSS + 1);
+    net.run_for(D * 2);
+    let flying = net.sock(C, ch).snd_nxt().since(net.sock(C, ch).snd_una());
+    assert!(flying > 65_535, "{flying} bytes in flight");
+
+    let client = TcpConfig {
+        congestion: Congestion::None,
+        window_scaling: false,
+        ..TcpConfig::default()
+    };
+    let server = TcpConfig {
+        rcv_buf: 1 << 20,
+        ..TcpConfig::default()
+    };
+    let mut net = Net::new(client, server, D);
+    let (ch, _) = net.open(None);
+    assert_eq!(net.sent_by(C, is_syn)[0].1.wscale, None);
+    assert_eq!(
+        net.sent_by(S, is_syn_ack)[0].1.wscale,
+        None,
+        "no answer to no offer"
+    );
+    net.send(C, ch, &pattern(0..100 * MSS));
+    net.run_for(D * 2);
+    let flying = net.sock(C, ch).snd_nxt().since(net.sock(C, ch).snd_una());
+    assert!(flying <= 65_535, "{flying} bytes in flight");
 }

@@ -154,6 +154,10 @@ fn tcp_header(seg: &Segment) -> io::Result<TcpHeader> {
         options.push(TcpOptionElement::Noop);
         options.push(TcpOptionElement::Timestamp(ts.tsval, ts.tsecr));
     }
+    if let Some(shift) = seg.wscale {
+        options.push(TcpOptionElement::Noop);
+        options.push(TcpOptionElement::WindowScale(shift));
+    }
     h.set_options(&options)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     Ok(h)

@@ -305,8 +305,15 @@ macro_rules! tcp_settings {
             delayed_ack: bool = true,
                 written "bool", default "true",
                 cite "RFC 1122 §4.2.3.2, RFC 5681 §4.2; Linux `__tcp_ack_snd_check`";
+            /// window scaling: each SYN offers the smallest shift that lets the 16-bit window
+            /// field carry the whole `rcv_buf`, and windows are scaled once both SYNs carried
+            /// the option. With `false`, or a peer without it, windows stop at 65,535 bytes
+            window_scaling: bool = true,
+                written "bool", default "true",
+                cite "RFC 7323 §2; Linux `tcp_window_scaling`";
             /// receive buffer in bytes. The advertised window is its free space, capped at
-            /// 65,535 (no window scaling)
+            /// 65,535 unless window scaling is on. The default is the window Linux opens with
+            /// (its buffer then grows by autotuning, which the model does not do)
             rcv_buf: u32 = 65_535,
                 written "integer 1..64 MiB", default "65535", unit "bytes",
                 range 1..=MAX_BUFFER_BYTES, "a socket buffer is held in memory",

@@ -92,6 +92,10 @@ pub struct CongestionControl {
     bytes_acked: u32,
     /// Duplicate ACKs in a row.
     dupacks: u32,
+    /// RFC 5681 §3.2's temporary inflation during fast recovery, one SMSS per segment the
+    /// duplicates say has left the network. Kept apart from cwnd (as ns-3's `cWndInfl`), so
+    /// cwnd reads as the window recovery returns to.
+    inflation: u32,
     phase: Phase,
     /// RFC 6582 `recover`: SND.MAX when the last fast recovery or timeout began.
     recover: SeqNum,
@@ -111,6 +115,7 @@ impl CongestionControl {
             ssthresh: u32::MAX,
             bytes_acked: 0,
             dupacks: 0,
+            inflation: 0,
             phase: Phase::Open,
             recover: iss,
             cubic: Cubic::default(),
@@ -121,7 +126,7 @@ impl CongestionControl {
     pub fn window(&self) -> u32 {
         match self.algorithm {
             Congestion::None => u32::MAX,
-            _ => self.cwnd,
+            _ => self.cwnd.saturating_add(self.inflation),
         }
     }
 
@@ -150,14 +155,14 @@ impl CongestionControl {
         self.dupacks
     }
 
-    /// An ACK moved SND.UNA forward by `acked` bytes to `ack`. `flight` is what remains in
-    /// flight after it; `rtt` the smoothed RTT, if measured.
+    /// An ACK moved SND.UNA forward by `acked` bytes to `ack`. `before` is what was in flight
+    /// before it, `flight` what remains after it; `rtt` the smoothed RTT, if measured.
     pub fn on_ack(
         &mut self,
         now: SimTime,
         ack: SeqNum,
         acked: u32,
-        flight: u32,
+        (before, flight): (u32, u32),
         rtt: Option<Duration>,
     ) -> Reaction {
         if !self.enabled() {
@@ -168,24 +173,28 @@ impl CongestionControl {
             Phase::Recovery if ack < self.recover && self.algorithm != Congestion::Reno => {
                 // RFC 6582 §3.2 step 5, partial ACK: resend the next hole, deflate by what was
                 // acknowledged and add back one SMSS if at least that much was.
-                self.cwnd = self.cwnd.saturating_sub(acked).max(self.smss);
+                let mut window = self.window().saturating_sub(acked).max(self.smss);
                 if acked >= self.smss {
-                    self.cwnd += self.smss;
+                    window += self.smss;
                 }
+                self.inflation = window.saturating_sub(self.cwnd);
                 return Reaction::RetransmitFirst;
             }
             Phase::Recovery => {
-                // RFC 6582 §3.2 step 3 (full ACK), option 1; RFC 5681 §3.2 step 6 for Reno.
-                self.cwnd = match self.algorithm {
-                    Congestion::Reno => self.ssthresh,
-                    _ => self.ssthresh.min(flight.max(self.smss) + self.smss),
-                };
+                // RFC 6582 §3.2 step 3 (full ACK) option 2 and RFC 5681 §3.2 step 6: back to
+                // ssthresh, as Linux `tcp_end_cwnd_reduction` does.
+                let _ = flight;
+                self.cwnd = self.ssthresh;
+                self.inflation = 0;
                 self.phase = Phase::Open;
                 self.sync_cubic();
                 return Reaction::None;
             }
             Phase::Loss if ack >= self.recover => self.phase = Phase::Open,
             _ => {}
+        }
+        if !self.limited(before) {
+            return Reaction::None;
         }
         if self.cwnd < self.ssthresh {
             // Slow start with appropriate byte counting, L = 2 SMSS (RFC 3465 §2.2): what
@@ -203,6 +212,17 @@ impl CongestionControl {
         }
         self.avoid(now, acked, rtt);
         Reaction::None
+    }
+
+    /// RFC 7661 §4.1, as Linux `tcp_is_cwnd_limited`: the window grows only while it limits
+    /// the sender (in slow start, until it is twice what was in flight), so a sender held back
+    /// by the peer's window or by its application does not build up a window it never used.
+    fn limited(&self, in_flight: u32) -> bool {
+        if self.cwnd < self.ssthresh {
+            self.cwnd < in_flight.saturating_mul(2)
+        } else {
+            in_flight.saturating_add(self.smss) > self.cwnd
+        }
     }
 
     /// Congestion avoidance growth for `acked` bytes.
@@ -292,7 +312,7 @@ impl CongestionControl {
         self.dupacks += 1;
         if self.phase == Phase::Recovery {
             // RFC 5681 §3.2 step 4: each further duplicate means a segment left the network.
-            self.cwnd = self.cwnd.saturating_add(self.smss);
+            self.inflation = self.inflation.saturating_add(self.smss);
             return Reaction::None;
         }
         // RFC 6582 §3.2 step 2: duplicates of data sent before the last recovery or timeout
@@ -303,8 +323,9 @@ impl CongestionControl {
         self.ssthresh = self.reduce(flight);
         self.recover = snd_max;
         self.phase = Phase::Recovery;
-        // RFC 5681 §3.2 step 3: inflate by the three segments that left.
-        self.cwnd = self.ssthresh + DUPACK_THRESHOLD * self.smss;
+        // RFC 5681 §3.2 step 3: cwnd = ssthresh, inflated by the three segments that left.
+        self.cwnd = self.ssthresh;
+        self.inflation = DUPACK_THRESHOLD * self.smss;
         self.bytes_acked = 0;
         self.sync_cubic();
         Reaction::RetransmitFirst
@@ -320,6 +341,7 @@ impl CongestionControl {
             self.ssthresh = self.reduce(flight);
         }
         self.cwnd = self.smss;
+        self.inflation = 0;
         self.bytes_acked = 0;
         self.dupacks = 0;
         self.phase = Phase::Loss;
@@ -377,9 +399,9 @@ mod tests {
     #[test]
     fn slow_start_grows_by_the_bytes_acked_up_to_two_segments_per_ack() {
         let mut c = cc(Congestion::NewReno);
-        c.on_ack(at(10), SeqNum(1000), 1000, 0, None);
+        c.on_ack(at(10), SeqNum(1000), 1000, (10 * MSS, 0), None);
         assert_eq!(c.cwnd(), 11 * MSS);
-        c.on_ack(at(10), SeqNum(5000), 4000, 0, None);
+        c.on_ack(at(10), SeqNum(5000), 4000, (11 * MSS, 0), None);
         assert_eq!(c.cwnd(), 13 * MSS, "RFC 3465 limit L = 2 SMSS per ACK");
     }
 
@@ -390,7 +412,7 @@ mod tests {
         let mut ack = SeqNum(0);
         for _ in 0..10 {
             ack += MSS;
-            c.on_ack(at(10), ack, MSS, 0, None);
+            c.on_ack(at(10), ack, MSS, (c.cwnd(), 0), None);
         }
         assert_eq!(
             c.cwnd(),
@@ -399,12 +421,27 @@ mod tests {
         );
         for _ in 0..10 {
             ack += MSS;
-            c.on_ack(at(10), ack, MSS, 0, None);
+            c.on_ack(at(10), ack, MSS, (c.cwnd(), 0), None);
         }
         assert_eq!(
             c.cwnd(),
             11 * MSS,
             "10 of the 11 segments of the next window"
+        );
+    }
+
+    #[test]
+    fn a_window_the_sender_does_not_fill_does_not_grow() {
+        // RFC 7661 §4.1 (Linux `tcp_is_cwnd_limited`): held back by the peer's window, with
+        // 4 segments in flight out of 10, slow start leaves cwnd alone.
+        let mut c = cc(Congestion::NewReno);
+        c.on_ack(at(10), SeqNum(1000), MSS, (4 * MSS, 3 * MSS), None);
+        assert_eq!(c.cwnd(), 10 * MSS);
+        c.on_ack(at(10), SeqNum(2000), MSS, (6 * MSS, 5 * MSS), None);
+        assert_eq!(
+            c.cwnd(),
+            11 * MSS,
+            "in flight above half the window: it grows"
         );
     }
 
@@ -417,11 +454,11 @@ mod tests {
         assert_eq!(c.on_dupack(una, max, 10_000), Reaction::RetransmitFirst);
         // RFC 5681 §3.2 steps 2-3: ssthresh = FlightSize / 2, cwnd = ssthresh + 3 SMSS.
         assert_eq!(c.ssthresh(), 5000);
-        assert_eq!(c.cwnd(), 8000);
+        assert_eq!((c.cwnd(), c.window()), (5000, 8000));
         assert_eq!(c.phase(), Phase::Recovery);
         // Step 4: each further duplicate inflates by one SMSS.
         assert_eq!(c.on_dupack(una, max, 10_000), Reaction::None);
-        assert_eq!(c.cwnd(), 9000);
+        assert_eq!(c.window(), 9000);
     }
 
     #[test]
@@ -432,14 +469,14 @@ mod tests {
             c.on_dupack(una, max, 10_000);
         }
         // RFC 6582 §3.2 step 5: 2000 bytes acknowledged, below recover (15000).
-        let r = c.on_ack(at(50), SeqNum(7000), 2000, 8000, None);
+        let r = c.on_ack(at(50), SeqNum(7000), 2000, (10_000, 8000), None);
         assert_eq!(r, Reaction::RetransmitFirst);
-        assert_eq!(c.cwnd(), 8000 - 2000 + MSS);
+        assert_eq!(c.window(), 8000 - 2000 + MSS);
         assert_eq!(c.phase(), Phase::Recovery);
-        // Step 3: a full ACK sets cwnd to min(ssthresh, max(FlightSize, SMSS) + SMSS).
-        let r = c.on_ack(at(60), SeqNum(15_000), 8000, 0, None);
+        // Step 3, option 2 (as Linux): a full ACK sets cwnd to ssthresh.
+        let r = c.on_ack(at(60), SeqNum(15_000), 8000, (8000, 0), None);
         assert_eq!(r, Reaction::None);
-        assert_eq!(c.cwnd(), MSS + MSS);
+        assert_eq!((c.cwnd(), c.window()), (5000, 5000));
         assert_eq!(c.phase(), Phase::Open);
     }
 
@@ -449,7 +486,7 @@ mod tests {
         for _ in 0..3 {
             c.on_dupack(SeqNum(5000), SeqNum(15_000), 10_000);
         }
-        let r = c.on_ack(at(50), SeqNum(7000), 2000, 8000, None);
+        let r = c.on_ack(at(50), SeqNum(7000), 2000, (10_000, 8000), None);
         assert_eq!(r, Reaction::None);
         assert_eq!(c.phase(), Phase::Open);
         assert_eq!(c.cwnd(), c.ssthresh());
@@ -482,7 +519,7 @@ mod tests {
             c.on_dupack(SeqNum(0), SeqNum(100_000), 100 * MSS);
         }
         assert_eq!(c.ssthresh(), 70 * MSS, "RFC 9438 §4.6: beta = 0.7");
-        c.on_ack(at(0), SeqNum(100_000), MSS, 70 * MSS, None);
+        c.on_ack(at(0), SeqNum(100_000), MSS, (100 * MSS, 70 * MSS), None);
         assert_eq!(c.cwnd(), 70 * MSS);
         // RFC 9438 eq. 2: K = cbrt(W_max (1 - beta) / C) = cbrt(100 * 0.3 / 0.4).
         let k = (100.0_f64 * 0.3 / 0.4).cbrt();
@@ -499,7 +536,7 @@ mod tests {
                 for _ in 0..n {
                     now += step;
                     acked += MSS;
-                    c.on_ack(now, acked, MSS, 70 * MSS, Some(rtt));
+                    c.on_ack(now, acked, MSS, (c.cwnd(), c.cwnd()), Some(rtt));
                 }
             }
             let t = now.as_secs_f64();

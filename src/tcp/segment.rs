@@ -164,6 +164,9 @@ pub struct Segment {
     pub window: u16,
     /// MSS option, sent on SYNs.
     pub mss: Option<u16>,
+    /// Window scale option (RFC 7323 §2), sent on SYNs: the shift the sender will apply to
+    /// the windows it advertises.
+    pub wscale: Option<u8>,
     /// Timestamps option.
     pub timestamps: Option<Timestamps>,
     /// Payload bytes.

@@ -20,8 +20,10 @@ use crate::sim::{Duration, SimTime};
 
 /// MSS assumed when the peer sends no MSS option (RFC 9293 §3.7.1: 536).
 const DEFAULT_MSS: u16 = 536;
-/// Largest window the 16-bit field can carry (no window scaling).
+/// Largest window the 16-bit field can carry unscaled.
 const MAX_WINDOW: u32 = 65_535;
+/// RFC 7323 §2.3: a shift above 14 is used as 14.
+const MAX_WSCALE: u8 = 14;
 
 /// Bytes `start..start + len` of a ring buffer, copied slice by slice (not byte by byte).
 fn copy_range(buf: &VecDeque<u8>, start: usize, len: usize) -> Vec<u8> {
@@ -128,6 +130,12 @@ pub struct Socket {
     /// Stream offset of a FIN that arrived ahead of a hole.
     fin_at: Option<u64>,
     last_adv_wnd: u32,
+    /// RFC 7323 §2: Snd.Wind.Shift, applied to the windows the peer advertises.
+    snd_wscale: u8,
+    /// Rcv.Wind.Shift, applied to the windows we advertise (0 unless both SYNs agreed).
+    rcv_wscale: u8,
+    /// Both SYNs carried the window scale option.
+    wscale_ok: bool,
 
     ts: Option<TsState>,
     /// Our timestamp clock offset, offered on the SYN.
@@ -208,6 +216,9 @@ impl Socket {
             ooo: Vec::new(),
             fin_at: None,
             last_adv_wnd: 0,
+            snd_wscale: 0,
+            rcv_wscale: 0,
+            wscale_ok: false,
             ts: None,
             ts_offset,
             cc,
@@ -277,6 +288,12 @@ impl Socket {
         self.irs = Some(syn.seq);
         self.rcv_nxt = syn.seq + 1;
         self.peer_mss = syn.mss.unwrap_or(DEFAULT_MSS);
+        // RFC 7323 §2.2: scaling is on only if both SYNs carried the option.
+        if let (true, Some(shift)) = (self.config.window_scaling, syn.wscale) {
+            self.snd_wscale = shift.min(MAX_WSCALE);
+            self.rcv_wscale = self.offered_wscale();
+            self.wscale_ok = true;
+        }
         // SMSS is known once both MSS options are (RFC 5681 §2).
         self.cc = CongestionControl::new(
             self.config.congestion,
@@ -375,7 +392,23 @@ impl Socket {
         self.config
             .rcv_buf
             .saturating_sub(self.recv_buf.len() as u32)
-            .min(MAX_WINDOW)
+            .min(MAX_WINDOW << self.rcv_wscale)
+    }
+
+    /// The window field of a segment we send now (RFC 7323 §2.3: scaled down, except on a
+    /// SYN, whose window is never scaled).
+    pub fn advertised_window(&self) -> u16 {
+        (self.rcv_wnd() >> self.rcv_wscale).min(MAX_WINDOW) as u16
+    }
+
+    /// The shift we offer on our SYN: the smallest that lets the 16-bit field carry the whole
+    /// receive buffer (Linux `tcp_select_initial_window` sizes it from the largest buffer).
+    fn offered_wscale(&self) -> u8 {
+        let mut shift = 0;
+        while shift < MAX_WSCALE && (self.config.rcv_buf >> shift) > MAX_WINDOW {
+            shift += 1;
+        }
+        shift
     }
     /// The timer pending, as `ss -o` shows it.
     pub fn shown_timer(&self, now: SimTime) -> Option<SocketTimer> {
@@ -525,8 +558,13 @@ impl Socket {
             seq,
             ack: if ack { self.rcv_nxt } else { SeqNum(0) },
             flags,
-            window: self.rcv_wnd() as u16,
+            window: if flags.syn() {
+                self.rcv_wnd().min(MAX_WINDOW) as u16
+            } else {
+                self.advertised_window()
+            },
             mss: None,
+            wscale: None,
             timestamps: self.timestamps(now),
             payload,
             tag: Tag {
@@ -540,7 +578,11 @@ impl Socket {
 
     fn emit(&mut self, seg: Segment, out: &mut Output) {
         if seg.flags.ack() {
-            self.last_adv_wnd = seg.window as u32;
+            self.last_adv_wnd = if seg.flags.syn() {
+                seg.window as u32
+            } else {
+                (seg.window as u32) << self.rcv_wscale
+            };
             // Any segment carrying the ACK settles what was owed.
             self.acks.ack_sent();
             self.timers.stop(Timer::DelayedAck);
@@ -567,6 +609,11 @@ impl Socket {
         };
         let mut seg = self.segment(now, self.iss, flags, Vec::new());
         seg.mss = Some(self.config.mss);
+        // RFC 7323 §2.2: offered on a SYN; on a SYN-ACK only in answer to one.
+        let answer = self.state != State::SynReceived || self.wscale_ok;
+        if self.config.window_scaling && answer {
+            seg.wscale = Some(self.offered_wscale());
+        }
         if self.state == State::SynReceived && self.ts.is_none() {
             seg.timestamps = None;
         }
@@ -721,7 +768,11 @@ impl Socket {
             ack,
             snd_una: self.snd_una,
             snd_nxt: self.snd_nxt,
-            cwnd: self.cc.window(),
+            cwnd: if self.cc.enabled() {
+                self.cc.cwnd()
+            } else {
+                u32::MAX
+            },
             ssthresh: self.cc.ssthresh(),
             snd_wnd: self.snd_wnd,
             srtt: self.rto.srtt(),
@@ -938,7 +989,7 @@ impl Socket {
         }
         if self.state == State::SynReceived {
             if seg.ack > self.snd_una && seg.ack <= self.snd_max {
-                self.snd_wnd = seg.window as u32;
+                self.snd_wnd = (seg.window as u32) << self.snd_wscale;
                 self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
                 self.snd_wl1 = seg.seq;
                 self.snd_wl2 = seg.ack;
@@ -1034,7 +1085,7 @@ impl Socket {
             && seg.payload.is_empty()
             && !seg.flags.syn()
             && !seg.flags.fin()
-            && seg.window as u32 == self.snd_wnd
+            && (seg.window as u32) << self.snd_wscale == self.snd_wnd
             && self.state.is_synchronized();
         if seg.ack > self.snd_una {
             self.ack_advance(now, seg.ack, out);
@@ -1045,7 +1096,8 @@ impl Socket {
         {
             self.retransmit_first(now, out);
         }
-        if out.probe && self.state.is_synchronized() {
+        // Only senders: a socket that never wrote has no congestion state worth a row.
+        if out.probe && self.state.is_synchronized() && self.bytes_written > 0 {
             self.probe(now, seg.ack, out);
         }
         // Window update, unless the segment is older than the last one that set it.
@@ -1053,7 +1105,7 @@ impl Socket {
             && (self.snd_wl1 < seg.seq || (self.snd_wl1 == seg.seq && self.snd_wl2 <= seg.ack))
         {
             let opened = self.snd_wnd == 0 && seg.window > 0;
-            self.snd_wnd = seg.window as u32;
+            self.snd_wnd = (seg.window as u32) << self.snd_wscale;
             self.max_snd_wnd = self.max_snd_wnd.max(self.snd_wnd);
             self.snd_wl1 = seg.seq;
             self.snd_wl2 = seg.ack;
@@ -1083,6 +1135,7 @@ impl Socket {
 
     /// SND.UNA moves forward to `ack`: free acknowledged bytes, take an RTT sample, rearm.
     fn ack_advance(&mut self, now: SimTime, ack: SeqNum, out: &mut Output) {
+        let before = self.flight();
         let mut acked = ack.since(self.snd_una) as u64;
         if self.snd_una == self.iss && acked > 0 {
             acked -= 1; // our SYN
@@ -1106,9 +1159,13 @@ impl Socket {
         self.timers.retries = 0;
         self.timers.probes = 0;
         if synchronized && acked > 0 {
-            let reaction = self
-                .cc
-                .on_ack(now, ack, acked as u32, self.flight(), self.rto.srtt());
+            let reaction = self.cc.on_ack(
+                now,
+                ack,
+                acked as u32,
+                (before, self.flight()),
+                self.rto.srtt(),
+            );
             if reaction == Reaction::RetransmitFirst {
                 self.retransmit_first(now, out);
             }

@@ -312,7 +312,7 @@ impl Stack {
                 conn: s.conn,
                 snd_nxt: s.snd_nxt(),
                 rcv_nxt: s.rcv_nxt(),
-                rcv_wnd: s.rcv_wnd() as u16,
+                rcv_wnd: s.advertised_window(),
                 ts_recent,
                 ts_offset: self.ts_offset(*s.tuple.remote.ip()),
                 ts_on: s.ts_recent().is_some(),

@@ -172,6 +172,7 @@ impl TimeWait {
             flags: Flags::ACK,
             window: self.rcv_wnd,
             mss: None,
+            wscale: None,
             timestamps: self.ts_on.then_some(Timestamps {
                 tsval: self.ts_offset.wrapping_add(clock),
                 tsecr: self.ts_recent,

@@ -42,6 +42,7 @@
 //! - at most [`MAX_PACKET_ROWS`] packet events are kept; later ones are left out of every
 //!   figure (said in the titles).
 
+pub mod cwnd;
 mod ladder;
 pub mod model;
 mod socket_counts;
@@ -198,7 +199,8 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<String>, FigureError> {
         )));
     }
     let stage = FigureStage::create(dir)?;
-    let files = figs.save(stage.dir())?;
+    let mut files = figs.save(stage.dir())?;
+    files.extend(cwnd::save(dir, stage.dir())?);
     stage.commit(&files)?;
     Ok(files)
 }

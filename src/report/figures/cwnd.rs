@@ -1,0 +1,170 @@
+//! The `cwnd` figure: each sender's congestion window and slow-start threshold over time, one
+//! panel per connection, with its fast retransmits and retransmission timeouts marked, drawn
+//! from `tcp_probe.csv` alone (as tcptrace or ns-3's CongestionWindow trace plots are).
+
+use std::path::Path;
+
+use super::{FigureError, Stack, TIMESEQ_PANELS};
+use crate::report::plot::Series;
+use crate::report::plot::{LineChart, PlotError, Style, save_both};
+
+/// The probe file the figure is drawn from.
+pub const SOURCE: &str = "tcp_probe.csv";
+
+/// One connection's rows: (time s, cwnd kB, ssthresh kB or NaN, phase).
+struct Trace {
+    conn: String,
+    rows: Vec<(f64, f64, f64, String)>,
+}
+
+fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
+    let bad = |m: String| FigureError::Input(format!("{}: {m}", path.display()));
+    let mut r = csv::Reader::from_path(path).map_err(|e| bad(e.to_string()))?;
+    let header = r.headers().map_err(|e| bad(e.to_string()))?.clone();
+    let col = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            bad(format!(
+                "no `{name}` column: not a tcp_probe.csv timewait wrote"
+            ))
+        })
+    };
+    let (time, conn, cwnd, ssthresh, phase) = (
+        col("time")?,
+        col("conn")?,
+        col("cwnd")?,
+        col("ssthresh")?,
+        col("phase")?,
+    );
+    let mut traces: Vec<Trace> = Vec::new();
+    for (i, rec) in r.records().enumerate() {
+        let rec = rec.map_err(|e| bad(e.to_string()))?;
+        let num = |c: usize| -> Result<f64, FigureError> {
+            let v = rec.get(c).unwrap_or("");
+            if v.is_empty() {
+                return Ok(f64::NAN);
+            }
+            v.parse()
+                .map_err(|_| bad(format!("row {}: `{v}` is not a number", i + 2)))
+        };
+        let t = num(time)?;
+        let kb = |v: f64| v / 1000.0;
+        let name = rec.get(conn).unwrap_or("").to_string();
+        let row = (
+            t,
+            kb(num(cwnd)?),
+            kb(num(ssthresh)?),
+            rec.get(phase).unwrap_or("").to_string(),
+        );
+        match traces.iter_mut().find(|tr| tr.conn == name) {
+            Some(tr) => tr.rows.push(row),
+            None => traces.push(Trace {
+                conn: name,
+                rows: vec![row],
+            }),
+        }
+    }
+    Ok(traces)
+}
+
+/// Points where the phase turns to `phase`, apart (NaN between) so that only markers show.
+fn onsets(rows: &[(f64, f64, f64, String)], phase: &str) -> Vec<(f64, f64)> {
+    let mut pts = Vec::new();
+    let mut before = "open";
+    for (t, cwnd, _, p) in rows {
+        if p == phase && before != phase {
+            pts.push((*t, *cwnd));
+            pts.push((f64::NAN, f64::NAN));
+        }
+        before = p;
+    }
+    pts
+}
+
+/// The figure for the probe rows in `path`, or `None` if no sender has a congestion window.
+pub fn figure(path: &Path) -> Result<Option<Stack<LineChart>>, FigureError> {
+    let traces: Vec<Trace> = read(path)?
+        .into_iter()
+        .filter(|t| t.rows.iter().any(|r| r.1.is_finite()))
+        .collect();
+    if traces.is_empty() {
+        return Ok(None);
+    }
+    let shown = traces.len().min(TIMESEQ_PANELS);
+    let mut panels = Vec::new();
+    for tr in &traces[..shown] {
+        let cwnd: Vec<(f64, f64)> = tr.rows.iter().map(|r| (r.0, r.1)).collect();
+        let ssthresh: Vec<(f64, f64)> = tr
+            .rows
+            .iter()
+            .filter(|r| r.2.is_finite())
+            .map(|r| (r.0, r.2))
+            .collect();
+        let mut series = vec![Series::new("cwnd", cwnd).steps().with_color(0)];
+        if !ssthresh.is_empty() {
+            series.push(
+                Series::new("ssthresh", ssthresh)
+                    .steps()
+                    .dashed()
+                    .with_color(1),
+            );
+        }
+        for (i, (phase, name)) in [("recovery", "fast retransmit"), ("loss", "timeout")]
+            .into_iter()
+            .enumerate()
+        {
+            let pts = onsets(&tr.rows, phase);
+            if !pts.is_empty() {
+                let n = pts.len() / 2;
+                series.push(
+                    Series::new(format!("{name} ({n})"), pts)
+                        .with_markers()
+                        .with_color(3 + i),
+                );
+            }
+        }
+        let top = tr
+            .rows
+            .iter()
+            .flat_map(|r| [r.1, r.2])
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        panels.push(LineChart {
+            title: format!("{} sender", tr.conn),
+            x_label: "time (s)".into(),
+            y_label: "window (kB)".into(),
+            series,
+            y_range: Some((0.0, top * 1.05)),
+            ..LineChart::default()
+        });
+    }
+    let subtitle = if traces.len() > shown {
+        format!("first {shown} of {} senders", traces.len())
+    } else {
+        "from tcp_probe.csv: one row per ACK".to_string()
+    };
+    Ok(Some(Stack {
+        title: "Congestion window and slow-start threshold".into(),
+        subtitle,
+        panels,
+        panel_height: 320,
+        heights: Vec::new(),
+    }))
+}
+
+/// Draws `cwnd.svg` and `cwnd.png` into `out` from `from`'s tcp_probe.csv, if it has one and
+/// a sender with a congestion window; returns the files written.
+pub fn save(from: &Path, out: &Path) -> Result<Vec<String>, FigureError> {
+    let path = from.join(SOURCE);
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
+    let Some(fig) = figure(&path)? else {
+        return Ok(Vec::new());
+    };
+    let base = out.join("cwnd");
+    save_both(&base, &Style::default(), &fig).map_err(|e| match e {
+        PlotError::Io(io) => FigureError::Io(base.clone(), io),
+        other => FigureError::Plot(base.clone(), other),
+    })?;
+    Ok(vec!["cwnd.svg".into(), "cwnd.png".into()])
+}
