@@ -8,6 +8,7 @@ mod manifest;
 mod meter;
 mod netstat;
 pub(crate) mod output;
+mod row;
 mod pcap;
 pub mod plot;
 mod summary;

@@ -268,15 +268,23 @@ struct ConnLog {
     in_flight: u32,
 }
 
-/// One (host, 4-tuple)'s history.
+/// One (host, 4-tuple)'s history, in 12 bytes: a run may form hundreds of thousands.
 #[derive(Default)]
 struct TupleLog {
     /// Incarnations seen.
     incarnations: u32,
-    /// The connection whose full socket holds it now.
-    live: Option<ConnId>,
+    /// The number (`ConnId.n` on this host) of the connection whose full socket holds it
+    /// now; 0 for none (numbers start at 1).
+    live: u32,
     /// Held in TIME_WAIT now.
     time_wait: bool,
+}
+
+impl TupleLog {
+    /// The connection on `host` whose full socket holds this 4-tuple now.
+    fn live(&self, host: u32) -> Option<ConnId> {
+        (self.live != 0).then_some(ConnId { host, n: self.live })
+    }
 }
 
 /// The entry for `host`, growing the vector as hosts appear.
@@ -360,7 +368,7 @@ impl TcpTally {
         };
         self.tuples
             .get(&(peer, back))
-            .is_some_and(|e| e.live.is_some())
+            .is_some_and(|e| e.live != 0)
     }
 
     /// Forgets `conn` if nothing can name it any more; otherwise a later sweep will.
@@ -416,7 +424,7 @@ impl TcpTally {
                 if t.from == State::Closed {
                     let e = self.tuples.entry((node.0, t.tuple)).or_default();
                     e.incarnations += 1;
-                    e.live = Some(t.conn);
+                    e.live = t.conn.n;
                     let n = e.incarnations;
                     self.max_incarnation = self.max_incarnation.max(n);
                     self.conns.insert(
@@ -513,9 +521,9 @@ impl TcpTally {
                     c.socket = false;
                 }
                 if let Some(e) = self.tuples.get_mut(&(node.0, r.tuple))
-                    && e.live == Some(r.conn)
+                    && e.live == r.conn.n
                 {
-                    e.live = None;
+                    e.live = 0;
                 }
                 if let Some(e) = r.error {
                     *self.errors.entry((node.0, e.name())).or_default() += 1;
@@ -608,7 +616,7 @@ impl TcpTally {
                         met: self
                             .tuples
                             .get(&(ev.node.0, tuple))
-                            .and_then(|e| e.live)
+                            .and_then(|e| e.live(ev.node.0))
                             .map(|c| self.incarnation(c)),
                         met_time_wait: self
                             .tuples
