@@ -26,11 +26,18 @@ fn scenario_text(conns: u64) -> String {
          [simulation]\nseed = 1\nduration = \"{seconds}s\"\n\n[[router]]\nname = \"R1\"\nroutes = [\n"
     );
     for i in 0..PAIRS {
-        s += &format!("  {{ dest = \"10.0.0.{}/32\", via = \"client{i}\" }},\n", i + 1);
+        s += &format!(
+            "  {{ dest = \"10.0.0.{}/32\", via = \"client{i}\" }},\n",
+            i + 1
+        );
     }
-    s += "  { dest = \"10.0.1.0/24\", via = \"R2\" },\n]\n\n[[router]]\nname = \"R2\"\nroutes = [\n";
+    s +=
+        "  { dest = \"10.0.1.0/24\", via = \"R2\" },\n]\n\n[[router]]\nname = \"R2\"\nroutes = [\n";
     for i in 0..PAIRS {
-        s += &format!("  {{ dest = \"10.0.1.{}/32\", via = \"server{i}\" }},\n", i + 1);
+        s += &format!(
+            "  {{ dest = \"10.0.1.{}/32\", via = \"server{i}\" }},\n",
+            i + 1
+        );
     }
     s += "  { dest = \"10.0.0.0/24\", via = \"R1\" },\n]\n\n\
           [[link]]\nends = [\"R1\", \"R2\"]\ndelay = \"5ms\"\nbandwidth = \"100Mbps\"\n\n";
@@ -61,7 +68,10 @@ fn children_peak_mib() -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--emit") {
-        let n = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+        let n = args
+            .get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(10_000);
         print!("{}", scenario_text(n));
         return;
     }

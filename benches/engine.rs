@@ -65,20 +65,23 @@ fn queues(c: &mut Criterion) {
 
     // The floor the project's queue is held to: 16-byte (time, seq) keys and nothing else.
     for pending in [PENDING, 1_000_000] {
-        g.bench_function(format!("bare_heap_16b_keys_pop_push_{}k", pending / 1000), |b| {
-            let mut q: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
-            let mut r = Lcg(1);
-            let mut seq = 0;
-            for _ in 0..pending {
-                seq += 1;
-                q.push(Reverse((r.next(), seq)));
-            }
-            b.iter(|| {
-                let Reverse((t, _)) = q.pop().unwrap();
-                seq += 1;
-                q.push(Reverse((t + r.next(), black_box(seq))));
-            });
-        });
+        g.bench_function(
+            format!("bare_heap_16b_keys_pop_push_{}k", pending / 1000),
+            |b| {
+                let mut q: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
+                let mut r = Lcg(1);
+                let mut seq = 0;
+                for _ in 0..pending {
+                    seq += 1;
+                    q.push(Reverse((r.next(), seq)));
+                }
+                b.iter(|| {
+                    let Reverse((t, _)) = q.pop().unwrap();
+                    seq += 1;
+                    q.push(Reverse((t + r.next(), black_box(seq))));
+                });
+            },
+        );
     }
 
     g.bench_function("event_queue_pop_push_1000k", |b| {

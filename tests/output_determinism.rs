@@ -36,7 +36,11 @@ fn every_bundled_scenario_writes_the_same_bytes_twice() {
             let mut a = args.clone();
             a.extend(["--out", out.to_str().unwrap()]);
             let r = timewait(dir.path(), &a);
-            assert!(r.status.success(), "{name}: {}", String::from_utf8_lossy(&r.stderr));
+            assert!(
+                r.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&r.stderr)
+            );
             runs.push(out);
         }
         let files = entries(&runs[0]);

@@ -29,7 +29,11 @@ fn steady_state_tallies_match_a_per_connection_count() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("churn.toml"), scenario()).unwrap();
     let out = timewait(dir.path(), &["run", "churn.toml", "--out", "o", "-q"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let o = dir.path().join("o");
     let summary = std::fs::read_to_string(o.join("summary.txt")).unwrap();
     let states = csv_rows(&o.join("states.csv"));
@@ -66,9 +70,16 @@ fn steady_state_tallies_match_a_per_connection_count() {
         *peak = (*peak).max(*tw);
     }
     let max_incarnation = opened.values().copied().max().unwrap();
-    assert!(max_incarnation >= 8, "ports were reused {max_incarnation} times at most");
+    assert!(
+        max_incarnation >= 8,
+        "ports were reused {max_incarnation} times at most"
+    );
     for r in &conns {
-        assert_eq!(num(r, "incarnation") as u32, incarnation[&r["conn"]], "{r:?}");
+        assert_eq!(
+            num(r, "incarnation") as u32,
+            incarnation[&r["conn"]],
+            "{r:?}"
+        );
     }
 
     // Per host: opened, completed, bytes; the summary's sentences must carry the same numbers.

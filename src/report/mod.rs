@@ -8,9 +8,9 @@ mod manifest;
 mod meter;
 mod netstat;
 pub(crate) mod output;
-mod row;
 mod pcap;
 pub mod plot;
+mod row;
 mod summary;
 mod tcp;
 

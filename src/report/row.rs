@@ -140,6 +140,9 @@ mod tests {
             "a, \"quoted\"\nline",
             "1.5",
         ]);
-        assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(want).unwrap());
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
     }
 }

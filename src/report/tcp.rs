@@ -366,9 +366,7 @@ impl TcpTally {
             local: tuple.remote,
             remote: tuple.local,
         };
-        self.tuples
-            .get(&(peer, back))
-            .is_some_and(|e| e.live != 0)
+        self.tuples.get(&(peer, back)).is_some_and(|e| e.live != 0)
     }
 
     /// Forgets `conn` if nothing can name it any more; otherwise a later sweep will.
@@ -392,9 +390,7 @@ impl TcpTally {
         let done: Vec<ConnId> = self
             .conns
             .iter()
-            .filter(|(_, c)| {
-                !c.socket && !c.open && c.in_flight == 0 && !self.peer_holds(&c.tuple)
-            })
+            .filter(|(_, c)| !c.socket && !c.open && c.in_flight == 0 && !self.peer_holds(&c.tuple))
             .map(|(id, _)| *id)
             .collect();
         // Removal order cannot change what remains, so hash order is harmless here.
@@ -898,10 +894,9 @@ impl TcpTally {
                 .iter()
                 .find(|(c, _, _)| c.origin.packet == d.packet)
             {
-                Some((c, receiver, _)) => format!(
-                    "incarnation {receiver} took {} of its bytes as data",
-                    c.len
-                ),
+                Some((c, receiver, _)) => {
+                    format!("incarnation {receiver} took {} of its bytes as data", c.len)
+                }
                 None => match (d.met, d.met_time_wait) {
                     (Some(met), _) => format!("incarnation {met} there rejected it"),
                     (None, true) => {

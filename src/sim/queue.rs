@@ -142,7 +142,10 @@ impl<E> EventQueue<E> {
                 (self.slots.len() - 1) as u32
             }
         };
-        assert!(seq >> (64 - SLOT_BITS) == 0, "more than 2^40 events scheduled");
+        assert!(
+            seq >> (64 - SLOT_BITS) == 0,
+            "more than 2^40 events scheduled"
+        );
         self.push(Key::new(time.as_nanos(), seq, slot));
         self.live += 1;
         TimerId {
@@ -270,7 +273,11 @@ impl<E> EventQueue<E> {
                 let c = &heap[first..first + ARITY];
                 let (a, ka) = if c[1] < c[0] { (1, c[1]) } else { (0, c[0]) };
                 let (b, kb) = if c[3] < c[2] { (3, c[3]) } else { (2, c[2]) };
-                if kb < ka { (first + b, kb) } else { (first + a, ka) }
+                if kb < ka {
+                    (first + b, kb)
+                } else {
+                    (first + a, ka)
+                }
             } else if first < n {
                 let mut m = first;
                 for c in first + 1..n {
@@ -385,7 +392,9 @@ mod tests {
         let mut ids = Vec::new();
         let mut x = 7u64;
         let mut rand = |n: u64| {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (x >> 33) % n
         };
         for n in 0..200_000u64 {
