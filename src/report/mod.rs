@@ -90,6 +90,7 @@ impl Recorder {
                     capture = Some(Capture::Delivered(PcapWriter::create_metered(
                         &d.join("trace.pcap"),
                         &meter,
+                        opts.pcap_snaplen,
                     )?));
                     files.push("trace.pcap".to_string());
                 }
@@ -101,7 +102,11 @@ impl Recorder {
                             net.node(l.ends[0]).name,
                             net.node(l.ends[1]).name
                         );
-                        writers.push(Some(PcapWriter::create_metered(&d.join(&name), &meter)?));
+                        writers.push(Some(PcapWriter::create_metered(
+                            &d.join(&name),
+                            &meter,
+                            opts.pcap_snaplen,
+                        )?));
                         files.push(name);
                     }
                     capture = Some(Capture::PerLink(writers));
