@@ -101,6 +101,7 @@ pub fn simulate(config: &WorldConfig, until: SimTime) -> Result<Outcome, RunErro
         states: false,
         connections: false,
         pcap: PcapMode::Off,
+        pcap_snaplen: None,
         netstat: false,
         netstat_style: NetstatStyle::Netstat,
         socket_counts: false,

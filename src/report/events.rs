@@ -1,12 +1,12 @@
 //! `events.csv`: one row per event.
 
 use std::fmt::Write as _;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
 use super::meter::{Meter, Metered};
+use super::row::Row;
 use crate::net::{Body, Icmp, Network, Packet};
-use crate::sim::SimTime;
 use crate::world::{NetworkEvent, PacketEvent, PacketEventKind};
 
 /// Column names of `events.csv`.
@@ -35,18 +35,23 @@ pub const EVENT_COLUMNS: [&str; 20] = [
 
 /// Writes `events.csv` rows as events arrive.
 pub struct EventLog {
-    out: csv::Writer<BufWriter<Metered>>,
+    out: BufWriter<Metered>,
+    row: Row,
     note: String,
 }
 
 impl EventLog {
     /// Creates the file and writes the header; `meter` counts what it writes.
     pub fn create(path: &Path, meter: &Meter) -> io::Result<EventLog> {
-        let mut out =
-            csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, meter.create(path)?));
-        out.write_record(EVENT_COLUMNS)?;
+        let mut out = BufWriter::with_capacity(1 << 16, meter.create(path)?);
+        let mut row = Row::default();
+        for c in EVENT_COLUMNS {
+            row.text(c);
+        }
+        row.end(&mut out)?;
         Ok(EventLog {
             out,
+            row,
             note: String::new(),
         })
     }
@@ -67,86 +72,89 @@ impl EventLog {
             }
             _ => {}
         }
-        let none = String::new;
-        // (flags, seq, ack, len, sport, dport, conn, window, tsval, tsecr)
-        let f = match &p.body {
+        let row = &mut self.row;
+        row.nanos(ev.time.as_nanos());
+        row.text(ev.kind.name());
+        row.text(&net.node(ev.node).name);
+        row.uint(p.meta.id);
+        row.ip(p.src);
+        row.ip(p.dst);
+        row.uint(u64::from(p.ttl));
+        // flags, seq, ack, len, sport, dport, conn, window, tsval, tsecr
+        match &p.body {
             Body::Tcp(s) => {
-                let ts = s.timestamps;
-                [
-                    s.flags.to_string(),
-                    s.seq.0.to_string(),
-                    if s.flags.ack() {
-                        s.ack.0.to_string()
-                    } else {
-                        none()
-                    },
-                    s.payload.len().to_string(),
-                    s.src_port.to_string(),
-                    s.dst_port.to_string(),
-                    super::conn_name(net, s.tag.conn).unwrap_or_default(),
-                    s.window.to_string(),
-                    ts.map(|t| t.tsval.to_string()).unwrap_or_default(),
-                    ts.map(|t| t.tsecr.to_string()).unwrap_or_default(),
-                ]
+                row.display(s.flags);
+                row.uint(u64::from(s.seq.0));
+                if s.flags.ack() {
+                    row.uint(u64::from(s.ack.0));
+                } else {
+                    row.empty();
+                }
+                row.uint(s.payload.len() as u64);
+                row.uint(u64::from(s.src_port));
+                row.uint(u64::from(s.dst_port));
+                // A stateless RST carries connection number 0: no incarnation sent it.
+                if s.tag.conn.n == 0 {
+                    row.empty();
+                } else {
+                    let host = net
+                        .nodes
+                        .get(s.tag.conn.host as usize)
+                        .map_or("?", |n| n.name.as_str());
+                    row.display(format_args!("{host}#{}", s.tag.conn.n));
+                }
+                row.uint(u64::from(s.window));
+                match s.timestamps {
+                    Some(ts) => {
+                        row.uint(u64::from(ts.tsval));
+                        row.uint(u64::from(ts.tsecr));
+                    }
+                    None => {
+                        row.empty();
+                        row.empty();
+                    }
+                }
             }
-            Body::Udp(d) => [
-                none(),
-                d.seq.to_string(),
-                none(),
-                d.len.to_string(),
-                d.src_port.to_string(),
-                d.dst_port.to_string(),
-                none(),
-                none(),
-                none(),
-                none(),
-            ],
+            Body::Udp(d) => {
+                row.empty();
+                row.uint(d.seq);
+                row.empty();
+                row.uint(d.len as u64);
+                row.uint(u64::from(d.src_port));
+                row.uint(u64::from(d.dst_port));
+                for _ in 0..4 {
+                    row.empty();
+                }
+            }
             Body::Icmp(Icmp::TimeExceeded(q)) => {
                 if !self.note.is_empty() {
                     self.note.push_str("; ");
                 }
                 let _ = write!(self.note, "icmp time exceeded for packet #{}", q.packet);
-                std::array::from_fn(|_| none())
+                for _ in 0..10 {
+                    row.empty();
+                }
             }
-        };
+        }
+        row.uint(u64::from(p.meta.hops));
         // The packet's age here: from its first sending (a link's copy keeps its original's).
-        let lifetime = (SimTime::ZERO + (ev.time - p.meta.sent_at)).csv();
-        self.out.write_record([
-            ev.time.csv().as_str(),
-            ev.kind.name(),
-            net.node(ev.node).name.as_str(),
-            p.meta.id.to_string().as_str(),
-            p.src.to_string().as_str(),
-            p.dst.to_string().as_str(),
-            p.ttl.to_string().as_str(),
-            f[0].as_str(),
-            f[1].as_str(),
-            f[2].as_str(),
-            f[3].as_str(),
-            f[4].as_str(),
-            f[5].as_str(),
-            f[6].as_str(),
-            f[7].as_str(),
-            f[8].as_str(),
-            f[9].as_str(),
-            p.meta.hops.to_string().as_str(),
-            lifetime.as_str(),
-            self.note.as_str(),
-        ])?;
-        Ok(())
+        row.nanos((ev.time - p.meta.sent_at).as_nanos());
+        row.text(&self.note);
+        row.end(&mut self.out)
     }
 
     /// One change to the network.
     pub fn network(&mut self, net: &Network, ev: &NetworkEvent) -> io::Result<()> {
         // No packet: only the time, the kind, the node and the note.
-        let mut row = [""; EVENT_COLUMNS.len()];
-        let time = ev.time.csv();
-        row[0] = time.as_str();
-        row[1] = ev.kind;
-        row[2] = net.node(ev.node).name.as_str();
-        row[EVENT_COLUMNS.len() - 1] = ev.note.as_str();
-        self.out.write_record(row)?;
-        Ok(())
+        let row = &mut self.row;
+        row.nanos(ev.time.as_nanos());
+        row.text(ev.kind);
+        row.text(&net.node(ev.node).name);
+        for _ in 3..EVENT_COLUMNS.len() - 1 {
+            row.empty();
+        }
+        row.text(&ev.note);
+        row.end(&mut self.out)
     }
 
     /// Flushes everything to disk.

@@ -1,10 +1,17 @@
-//! Counts the bytes a run's files take, so `--max-output` can stop a run that writes too much.
+//! Counts the bytes a run's files take, so `--max-output` can stop a run that writes too much,
+//! and writes them on threads of their own, so the simulation never waits on the disk.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::thread::JoinHandle;
+
+/// Chunks a file's writer thread may have queued before the simulation waits for it: enough
+/// to ride out a slow write, few enough that memory stays at a few buffers per file.
+const QUEUED_CHUNKS: usize = 8;
 
 /// A shared count of bytes written to disk by every file made through it.
 #[derive(Clone, Debug, Default)]
@@ -18,30 +25,127 @@ impl Meter {
 
     /// Creates (or truncates) `path`, counting what is written to it.
     pub fn create(&self, path: &Path) -> io::Result<Metered> {
+        let file = File::create(path)?;
+        let (tx, rx) = sync_channel::<Chunk>(QUEUED_CHUNKS);
+        let (spare_tx, spare) = channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("write {}", path.display()))
+            .spawn(move || write_chunks(file, rx, spare_tx))?;
         Ok(Metered {
-            file: File::create(path)?,
+            tx: Some(tx),
+            spare,
+            thread: Some(thread),
             meter: self.clone(),
         })
     }
 }
 
-/// A file whose writes are added to a [`Meter`].
+/// What a file's writer thread is handed.
+enum Chunk {
+    /// Bytes to append.
+    Bytes(Vec<u8>),
+    /// Flush, and answer with the first error so far.
+    Flush(Sender<io::Result<()>>),
+}
+
+/// A writer thread's loop: appends chunks in order, hands their buffers back for reuse, and
+/// stops at the first error (which `flush` and the end of the file report).
+fn write_chunks(mut file: File, rx: Receiver<Chunk>, spare: Sender<Vec<u8>>) -> io::Result<()> {
+    let mut failed: Option<io::Error> = None;
+    for chunk in rx {
+        match chunk {
+            Chunk::Bytes(mut b) => {
+                if failed.is_none()
+                    && let Err(e) = file.write_all(&b)
+                {
+                    failed = Some(e);
+                }
+                b.clear();
+                let _ = spare.send(b);
+            }
+            Chunk::Flush(answer) => {
+                let r = match &failed {
+                    Some(e) => Err(io::Error::new(e.kind(), e.to_string())),
+                    None => file.flush(),
+                };
+                let _ = answer.send(r);
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e),
+        None => file.flush(),
+    }
+}
+
+/// A file whose writes are added to a [`Meter`] and done by a writer thread, fed through a
+/// bounded channel: the bytes reach the disk in the order written, and `flush` waits for them.
 #[derive(Debug)]
 pub struct Metered {
-    file: File,
+    tx: Option<SyncSender<Chunk>>,
+    /// Buffers the writer thread is done with.
+    spare: Receiver<Vec<u8>>,
+    thread: Option<JoinHandle<io::Result<()>>>,
     meter: Meter,
+}
+
+impl std::fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Chunk::Bytes(b) => write!(f, "Bytes({})", b.len()),
+            Chunk::Flush(_) => f.write_str("Flush"),
+        }
+    }
+}
+
+impl Metered {
+    /// The writer thread's error, once it has stopped.
+    fn stopped(&mut self) -> io::Error {
+        self.tx = None;
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => e,
+            _ => io::Error::other("the file's writer thread stopped"),
+        }
+    }
 }
 
 impl Write for Metered {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
+        let Some(tx) = &self.tx else {
+            return Err(io::Error::other("the file's writer thread stopped"));
+        };
+        let mut chunk = self
+            .spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(buf.len()));
+        chunk.extend_from_slice(buf);
+        if tx.send(Chunk::Bytes(chunk)).is_err() {
+            return Err(self.stopped());
+        }
         // Relaxed: the count is read by the same thread between events; no other data hangs on it.
-        self.meter.0.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
+        self.meter.0.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        let Some(tx) = &self.tx else {
+            return Err(io::Error::other("the file's writer thread stopped"));
+        };
+        let (answer, reply) = channel();
+        if tx.send(Chunk::Flush(answer)).is_err() {
+            return Err(self.stopped());
+        }
+        reply.recv().unwrap_or_else(|_| Err(self.stopped()))
+    }
+}
+
+impl Drop for Metered {
+    /// Waits for the writer thread, so a finished run's files are complete on disk.
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

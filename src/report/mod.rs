@@ -11,6 +11,7 @@ pub(crate) mod output;
 mod pcap;
 pub mod plot;
 mod probe;
+mod row;
 mod summary;
 mod tcp;
 
@@ -98,6 +99,7 @@ impl Recorder {
                     capture = Some(Capture::Delivered(PcapWriter::create_metered(
                         &d.join("trace.pcap"),
                         &meter,
+                        opts.pcap_snaplen,
                     )?));
                     files.push("trace.pcap".to_string());
                 }
@@ -109,7 +111,11 @@ impl Recorder {
                             net.node(l.ends[0]).name,
                             net.node(l.ends[1]).name
                         );
-                        writers.push(Some(PcapWriter::create_metered(&d.join(&name), &meter)?));
+                        writers.push(Some(PcapWriter::create_metered(
+                            &d.join(&name),
+                            &meter,
+                            opts.pcap_snaplen,
+                        )?));
                         files.push(name);
                     }
                     capture = Some(Capture::PerLink(writers));

@@ -116,6 +116,8 @@ pub struct Netstat {
     last: Vec<Option<[(SimTime, u64); 11]>>,
     /// Every table written, for printing.
     pub text: String,
+    /// A row's numbers as text, reused from row to row.
+    scratch: String,
 }
 
 impl Netstat {
@@ -130,7 +132,8 @@ impl Netstat {
             n.tables = Some(BufWriter::new(meter.create(&d.join("netstat.txt"))?));
         }
         if opts.socket_counts {
-            let mut w = csv::Writer::from_writer(BufWriter::new(
+            let mut w = csv::Writer::from_writer(BufWriter::with_capacity(
+                1 << 16,
                 meter.create(&d.join("socket_counts.csv"))?,
             ));
             w.write_record(COUNT_COLUMNS)?;
@@ -182,7 +185,14 @@ impl Netstat {
         let first = self.last[i].is_none();
         let last = self.last[i].get_or_insert([(time, 0); 11]);
         let end = !first && last.iter().zip(counts).all(|(l, n)| l.1 == *n);
-        let t = time.csv();
+        // Formatted once per report into a reused buffer: under churn this file takes a row
+        // for nearly every connection's every state change.
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        let ns = time.as_nanos();
+        // As `SimTime::csv` writes it.
+        let _ = write!(scratch, "{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
+        let time_len = scratch.len();
         for (k, (state, n)) in State::ALL.iter().zip(counts).enumerate() {
             if *state == State::Closed {
                 continue;
@@ -192,12 +202,13 @@ impl Netstat {
                 continue;
             }
             last[k] = (time, *n);
-            w.write_record([
-                t.as_str(),
-                net.node(node).name.as_str(),
-                state.name(),
-                n.to_string().as_str(),
-            ])?;
+            scratch.truncate(time_len);
+            let _ = write!(scratch, "{n}");
+            w.write_field(&scratch[..time_len])?;
+            w.write_field(net.node(node).name.as_str())?;
+            w.write_field(state.name())?;
+            w.write_field(&scratch[time_len..])?;
+            w.write_record(None::<&[u8]>)?;
         }
         Ok(())
     }

@@ -27,18 +27,26 @@ const SNAPLEN: u32 = (ETHERNET_HEADER_LEN + u16::MAX as usize) as u32;
 /// Writes packets to a classic pcap file (Ethernet, nanosecond timestamps).
 pub struct PcapWriter {
     inner: pcap_file::pcap::PcapWriter<BufWriter<Metered>>,
+    /// Bytes of each frame kept.
+    snaplen: u32,
 }
 
 impl PcapWriter {
     /// Creates (or truncates) `path` and writes the pcap file header.
     pub fn create(path: &Path) -> io::Result<PcapWriter> {
-        PcapWriter::create_metered(path, &Meter::default())
+        PcapWriter::create_metered(path, &Meter::default(), None)
     }
 
-    /// As [`PcapWriter::create`], with `meter` counting what it writes.
-    pub fn create_metered(path: &Path, meter: &Meter) -> io::Result<PcapWriter> {
+    /// As [`PcapWriter::create`], with `meter` counting what it writes, keeping the first
+    /// `snaplen` bytes of each frame (as `tcpdump -s`; `None` keeps whole frames).
+    pub fn create_metered(
+        path: &Path,
+        meter: &Meter,
+        snaplen: Option<u32>,
+    ) -> io::Result<PcapWriter> {
+        let snaplen = snaplen.unwrap_or(SNAPLEN).clamp(1, SNAPLEN);
         let header = PcapHeader {
-            snaplen: SNAPLEN,
+            snaplen,
             datalink: DataLink::ETHERNET,
             ts_resolution: TsResolution::NanoSecond,
             // Fixed rather than native byte order, so files are identical on every machine.
@@ -47,7 +55,7 @@ impl PcapWriter {
         };
         let file = BufWriter::with_capacity(1 << 16, meter.create(path)?);
         let inner = pcap_file::pcap::PcapWriter::with_header(file, header).map_err(pcap_error)?;
-        Ok(PcapWriter { inner })
+        Ok(PcapWriter { inner, snaplen })
     }
 
     /// Appends `packet` as it is at simulated time `time`.
@@ -55,8 +63,10 @@ impl PcapWriter {
         let data = frame(packet)?;
         let timestamp = std::time::Duration::from_nanos(time.as_nanos());
         let len = data.len() as u32; // at most SNAPLEN: frame() refuses anything longer
+        // The record keeps the frame's real length, so readers know what was cut.
+        let kept = &data[..len.min(self.snaplen) as usize];
         self.inner
-            .write_packet(&PcapPacket::new(timestamp, len, &data))
+            .write_packet(&PcapPacket::new(timestamp, len, kept))
             .map_err(pcap_error)?;
         Ok(())
     }

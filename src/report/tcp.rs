@@ -68,11 +68,14 @@ struct LostDuplicate {
     receiver_host: NodeId,
     offset: u64,
     len: usize,
+    /// The sender's incarnation number.
+    incarnation: u32,
     sent_at: SimTime,
     arrived: SimTime,
     ttl_left: u8,
-    /// The receiving host's connection for that 4-tuple when it arrived, if any.
-    met: Option<ConnId>,
+    /// The incarnation number of the receiving host's connection for that 4-tuple when it
+    /// arrived, if any.
+    met: Option<u32>,
     /// Whether that 4-tuple was in TIME_WAIT there.
     met_time_wait: bool,
 }
@@ -82,23 +85,32 @@ struct LostDuplicate {
 pub struct TcpTally {
     states: Option<csv::Writer<BufWriter<Metered>>>,
     connections: Option<csv::Writer<BufWriter<Metered>>>,
-    /// What is known of each (host, 4-tuple): one lookup serves every question.
+    /// What is known of each (host, 4-tuple): one lookup serves every question. Bounded by the
+    /// 4-tuples a run can form (ports x peers), not by the connections made.
     tuples: FxHashMap<(u32, FourTuple), TupleLog>,
-    /// Incarnation numbers above 1 (every other connection is its 4-tuple's first).
-    later_incarnations: FxHashMap<ConnId, u32>,
-    /// Connections whose full socket is still held: a bit per `ConnId.n`, per host.
-    live: Vec<Vec<u64>>,
+    /// Connections that may still be named, and no others (see [`ConnLog`]).
+    conns: FxHashMap<ConnId, ConnLog>,
+    /// The connection forgotten last, for the one question that may follow its final entry
+    /// (the figures' model asks for its incarnation right after the tally has seen it).
+    last_retired: Option<(ConnId, u32)>,
+    /// `conns` is swept of connections nothing can name any more once it grows to this size.
+    sweep_at: usize,
+    /// Host of each address, for finding a connection's peer.
+    addr_hosts: FxHashMap<std::net::Ipv4Addr, u32>,
     /// Per host: connections opened actively and passively.
     opened: Vec<(u64, u64)>,
     /// Per host: connections released, of them completed (established, then closed without an
     /// error), and their bytes written and delivered.
     traffic: Vec<Traffic>,
     errors: BTreeMap<(u32, &'static str), u64>,
-    corruptions: Vec<Corruption>,
+    /// The first corruptions, with the receiver's and the origin's incarnation numbers.
+    corruptions: Vec<(Corruption, u32, u32)>,
     corrupted_bytes: u64,
     lost_duplicates: Vec<LostDuplicate>,
     lost_duplicate_count: u64,
-    tcp_ttl_deaths: Vec<Duration>,
+    /// TCP data segments that died of TTL expiry: how many, and their least and greatest
+    /// time in the network.
+    tcp_ttl_deaths: (u64, Duration, Duration),
     /// Per host: TIME_WAIT entered, ended by cause.
     time_wait: Vec<TimeWaitTally>,
     /// Sockets held per state and host, now and at most.
@@ -241,15 +253,38 @@ fn time_wait_skipped(cause: &str) -> bool {
     cause == crate::tcp::TW_SKIPPED_ZERO || cause == crate::tcp::TW_SKIPPED_FULL
 }
 
-/// One (host, 4-tuple)'s history.
+/// One incarnation, for as long as something may still name it: while it holds a socket or
+/// has not reached CLOSED, while a segment it sent is in the network, or while a full socket
+/// on its peer's side of the 4-tuple is open (it may hold the segment's bytes, out of order,
+/// and report them as corrupted later). Then it is forgotten, so memory follows live state.
+struct ConnLog {
+    incarnation: u32,
+    tuple: FourTuple,
+    /// Its full socket is held (from opening until released).
+    socket: bool,
+    /// It has not yet reached CLOSED (TIME_WAIT included).
+    open: bool,
+    /// Payload-carrying packets it sent that have not yet been delivered, dropped or expired.
+    in_flight: u32,
+}
+
+/// One (host, 4-tuple)'s history, in 12 bytes: a run may form hundreds of thousands.
 #[derive(Default)]
 struct TupleLog {
     /// Incarnations seen.
     incarnations: u32,
-    /// The connection whose full socket holds it now.
-    live: Option<ConnId>,
+    /// The number (`ConnId.n` on this host) of the connection whose full socket holds it
+    /// now; 0 for none (numbers start at 1).
+    live: u32,
     /// Held in TIME_WAIT now.
     time_wait: bool,
+}
+
+impl TupleLog {
+    /// The connection on `host` whose full socket holds this 4-tuple now.
+    fn live(&self, host: u32) -> Option<ConnId> {
+        (self.live != 0).then_some(ConnId { host, n: self.live })
+    }
 }
 
 /// The entry for `host`, growing the vector as hosts appear.
@@ -288,9 +323,17 @@ impl TcpTally {
         Ok(t)
     }
 
-    /// The incarnation number of a connection on its host (1 for the first use of a 4-tuple).
+    /// The incarnation number of a connection on its host (1 for the first use of a 4-tuple),
+    /// asked while the connection may still be named: at any of its TCP log entries, or of a
+    /// segment it sent (1 for a connection long gone, or the stateless RST's number 0).
     pub fn incarnation(&self, conn: ConnId) -> u32 {
-        self.later_incarnations.get(&conn).copied().unwrap_or(1)
+        match self.conns.get(&conn) {
+            Some(c) => c.incarnation,
+            None => match self.last_retired {
+                Some((c, n)) if c == conn => n,
+                _ => 1,
+            },
+        }
     }
 
     /// Bytes delivered from the wrong incarnation, in total.
@@ -308,24 +351,53 @@ impl TcpTally {
         &self.occupancy
     }
 
-    fn set_live(&mut self, conn: ConnId, live: bool) {
-        let bits = per_host(&mut self.live, conn.host);
-        let (word, bit) = (conn.n as usize / 64, conn.n % 64);
-        if bits.len() <= word {
-            bits.resize(word + 1, 0);
+    /// Whether `conn`'s full socket is held.
+    fn is_live(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.socket)
+    }
+
+    /// Whether a full socket on the far side of `tuple` (seen from `host`) is open: it may
+    /// hold bytes that `host`'s connection on `tuple` sent.
+    fn peer_holds(&self, tuple: &FourTuple) -> bool {
+        let Some(&peer) = self.addr_hosts.get(tuple.remote.ip()) else {
+            return false;
+        };
+        let back = FourTuple {
+            local: tuple.remote,
+            remote: tuple.local,
+        };
+        self.tuples.get(&(peer, back)).is_some_and(|e| e.live != 0)
+    }
+
+    /// Forgets `conn` if nothing can name it any more; otherwise a later sweep will.
+    fn maybe_retire(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        if c.socket || c.open || c.in_flight > 0 || self.peer_holds(&c.tuple) {
+            return;
         }
-        if live {
-            bits[word] |= 1 << bit;
-        } else {
-            bits[word] &= !(1 << bit);
+        self.last_retired = Some((conn, c.incarnation));
+        self.conns.remove(&conn);
+        if self.conns.len() >= self.sweep_at {
+            self.sweep();
         }
     }
 
-    fn is_live(&self, conn: ConnId) -> bool {
-        self.live
-            .get(conn.host as usize)
-            .and_then(|bits| bits.get(conn.n as usize / 64))
-            .is_some_and(|w| w & (1 << (conn.n % 64)) != 0)
+    /// Forgets every connection nothing can name any more. Run when `conns` has doubled since
+    /// the last sweep, so its cost per connection stays constant.
+    fn sweep(&mut self) {
+        let done: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.socket && !c.open && c.in_flight == 0 && !self.peer_holds(&c.tuple))
+            .map(|(id, _)| *id)
+            .collect();
+        // Removal order cannot change what remains, so hash order is harmless here.
+        for id in done {
+            self.conns.remove(&id);
+        }
+        self.sweep_at = (2 * self.conns.len()).max(1024);
     }
 
     /// Records one TCP log entry.
@@ -336,6 +408,13 @@ impl TcpTally {
         node: NodeId,
         log: &TcpLog,
     ) -> io::Result<()> {
+        if self.addr_hosts.is_empty() {
+            for (i, n) in net.nodes.iter().enumerate() {
+                for a in &n.addrs {
+                    self.addr_hosts.insert(*a, i as u32);
+                }
+            }
+        }
         match log {
             // Written by the probe log alone.
             TcpLog::Probe(_) => {}
@@ -343,13 +422,19 @@ impl TcpTally {
                 if t.from == State::Closed {
                     let e = self.tuples.entry((node.0, t.tuple)).or_default();
                     e.incarnations += 1;
-                    e.live = Some(t.conn);
+                    e.live = t.conn.n;
                     let n = e.incarnations;
                     self.max_incarnation = self.max_incarnation.max(n);
-                    if n > 1 {
-                        self.later_incarnations.insert(t.conn, n);
-                    }
-                    self.set_live(t.conn, true);
+                    self.conns.insert(
+                        t.conn,
+                        ConnLog {
+                            incarnation: n,
+                            tuple: t.tuple,
+                            socket: true,
+                            open: true,
+                            in_flight: 0,
+                        },
+                    );
                     let o = per_host(&mut self.opened, node.0);
                     if t.to == State::SynSent {
                         o.0 += 1;
@@ -413,6 +498,12 @@ impl TcpTally {
                         t.cause,
                     ])?;
                 }
+                if t.to == State::Closed {
+                    if let Some(c) = self.conns.get_mut(&t.conn) {
+                        c.open = false;
+                    }
+                    self.maybe_retire(t.conn);
+                }
             }
             TcpLog::Closed(r) => {
                 let t = per_host(&mut self.traffic, node.0);
@@ -424,21 +515,26 @@ impl TcpTally {
                 );
                 t.written += r.bytes_written;
                 t.delivered += r.bytes_delivered;
-                self.set_live(r.conn, false);
+                if let Some(c) = self.conns.get_mut(&r.conn) {
+                    c.socket = false;
+                }
                 if let Some(e) = self.tuples.get_mut(&(node.0, r.tuple))
-                    && e.live == Some(r.conn)
+                    && e.live == r.conn.n
                 {
-                    e.live = None;
+                    e.live = 0;
                 }
                 if let Some(e) = r.error {
                     *self.errors.entry((node.0, e.name())).or_default() += 1;
                 }
                 self.write_connection(net, node, r)?;
+                self.maybe_retire(r.conn);
             }
             TcpLog::Corruption(c) => {
                 self.corrupted_bytes += c.len as u64;
                 if self.corruptions.len() < CAP {
-                    self.corruptions.push(*c);
+                    let receiver = self.incarnation(c.receiver);
+                    let origin = self.incarnation(c.origin.conn);
+                    self.corruptions.push((*c, receiver, origin));
                 }
             }
             TcpLog::TimeWaitOverflow(..) => self.tw_overflows += 1,
@@ -489,8 +585,16 @@ impl TcpTally {
         if seg.payload.is_empty() {
             return;
         }
+        let sender = seg.tag.conn;
         match ev.kind {
-            PacketEventKind::Deliver if !self.is_live(seg.tag.conn) => {
+            PacketEventKind::Send | PacketEventKind::Duplicate => {
+                if let Some(c) = self.conns.get_mut(&sender) {
+                    c.in_flight += 1;
+                }
+                return;
+            }
+            PacketEventKind::Forward => return,
+            PacketEventKind::Deliver if !self.is_live(sender) => {
                 self.lost_duplicate_count += 1;
                 if self.lost_duplicates.len() < CAP {
                     let tuple = FourTuple {
@@ -503,10 +607,15 @@ impl TcpTally {
                         receiver_host: ev.node,
                         offset: seg.tag.offset,
                         len: seg.payload.len(),
+                        incarnation: self.incarnation(sender),
                         sent_at: p.meta.sent_at,
                         arrived: ev.time,
                         ttl_left: p.ttl,
-                        met: self.tuples.get(&(ev.node.0, tuple)).and_then(|e| e.live),
+                        met: self
+                            .tuples
+                            .get(&(ev.node.0, tuple))
+                            .and_then(|e| e.live(ev.node.0))
+                            .map(|c| self.incarnation(c)),
                         met_time_wait: self
                             .tuples
                             .get(&(ev.node.0, tuple))
@@ -514,8 +623,23 @@ impl TcpTally {
                     });
                 }
             }
-            PacketEventKind::TtlExpired => self.tcp_ttl_deaths.push(ev.time - p.meta.sent_at),
+            PacketEventKind::TtlExpired => {
+                let lived = ev.time - p.meta.sent_at;
+                let d = &mut self.tcp_ttl_deaths;
+                *d = if d.0 == 0 {
+                    (1, lived, lived)
+                } else {
+                    (d.0 + 1, d.1.min(lived), d.2.max(lived))
+                };
+            }
             _ => {}
+        }
+        // The packet has left the network: its sender may now be forgotten.
+        if let Some(c) = self.conns.get_mut(&sender) {
+            c.in_flight = c.in_flight.saturating_sub(1);
+            if c.in_flight == 0 {
+                self.maybe_retire(sender);
+            }
         }
     }
 
@@ -756,43 +880,27 @@ impl TcpTally {
                 );
             }
         }
-        if !self.tcp_ttl_deaths.is_empty() {
-            let min = self
-                .tcp_ttl_deaths
-                .iter()
-                .min()
-                .copied()
-                .unwrap_or_default();
-            let max = self
-                .tcp_ttl_deaths
-                .iter()
-                .max()
-                .copied()
-                .unwrap_or_default();
+        let (deaths, min, max) = self.tcp_ttl_deaths;
+        if deaths > 0 {
             let _ = writeln!(
                 out,
-                "{} TCP data segments died of TTL expiry, after {} to {} in the network.",
-                self.tcp_ttl_deaths.len(),
+                "{deaths} TCP data segments died of TTL expiry, after {} to {} in the network.",
                 round(min),
                 round(max)
             );
         }
         for d in &self.lost_duplicates {
-            let inc = self.incarnation(d.sender);
+            let inc = d.incarnation;
             let outcome = match self
                 .corruptions
                 .iter()
-                .find(|c| c.origin.packet == d.packet)
+                .find(|(c, _, _)| c.origin.packet == d.packet)
             {
-                Some(c) => format!(
-                    "incarnation {} took {} of its bytes as data",
-                    self.incarnation(c.receiver),
-                    c.len
-                ),
+                Some((c, receiver, _)) => {
+                    format!("incarnation {receiver} took {} of its bytes as data", c.len)
+                }
                 None => match (d.met, d.met_time_wait) {
-                    (Some(c), _) => {
-                        format!("incarnation {} there rejected it", self.incarnation(c))
-                    }
+                    (Some(met), _) => format!("incarnation {met} there rejected it"),
                     (None, true) => {
                         "TIME_WAIT held that 4-tuple there and answered it with an ACK".into()
                     }
@@ -822,17 +930,17 @@ impl TcpTally {
                 self.lost_duplicates.len()
             );
         }
-        for c in &self.corruptions {
+        for (c, receiver, origin) in &self.corruptions {
             let o = c.origin;
             let _ = writeln!(
                 out,
                 "Stream corrupted: {}->{} incarnation {} received {} bytes at offset {} that incarnation {} sent (packet #{}, first sent at {}, lived {}, TTL left {}).",
                 name(o.conn.host),
                 name(c.receiver.host),
-                self.incarnation(c.receiver),
+                receiver,
                 c.len,
                 c.offset,
-                self.incarnation(o.conn),
+                origin,
                 o.packet,
                 at(o.sent_at),
                 round(o.arrived_at - o.sent_at),

@@ -231,6 +231,7 @@ pub(crate) fn build(
             states: doc.output.states,
             connections: doc.output.connections,
             pcap: doc.output.pcap,
+            pcap_snaplen: doc.output.pcap_snaplen,
             netstat: true,
             netstat_style: doc.output.netstat_style,
             socket_counts: true,

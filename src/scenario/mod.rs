@@ -66,6 +66,8 @@ pub struct OutputOptions {
     pub connections: bool,
     /// `trace.pcap`: one capture, one per link, or none.
     pub pcap: PcapMode,
+    /// Bytes of each frame the captures keep (`tcpdump -s`); `None` for whole frames.
+    pub pcap_snaplen: Option<u32>,
     /// `netstat.txt`.
     pub netstat: bool,
     /// How `netstat.txt` lists sockets.

@@ -69,6 +69,9 @@ pub struct OutputSection {
     pub connections: bool,
     #[serde(default)]
     pub pcap: PcapMode,
+    /// Bytes of each frame kept in the captures, as `tcpdump -s` (the frame's full length is
+    /// still recorded); `None` keeps whole frames.
+    pub pcap_snaplen: Option<u32>,
     #[serde(default)]
     pub netstat_at: Vec<Dur>,
     #[serde(default)]
@@ -93,6 +96,7 @@ impl Default for OutputSection {
             states: true,
             connections: true,
             pcap: PcapMode::All,
+            pcap_snaplen: None,
             netstat_at: Vec::new(),
             netstat_on_change: false,
             netstat_style: NetstatStyle::Netstat,
