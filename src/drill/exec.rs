@@ -3,7 +3,7 @@
 //! every segment the host sends must match the next `>` line, in order and in time.
 //!
 //! Numbers are relative as in packetdrill: the host's sequence numbers (outbound SEQ, inbound
-//! ACK) count from its ISS, learned from each new SYN it sends; the script's own sequence
+//! ACK) count from its ISS, learned from the first SYN it sends on each 4-tuple; the script's own sequence
 //! numbers and TSvals are used as written; the host's TSvals are mapped through the last `>`
 //! line that named one. Time advances to the next event or the next TCP wakeup, whichever
 //! comes first, as the two-host test harness drives its timers.
@@ -127,6 +127,9 @@ struct Exec {
     remote_port: u16,
     /// The host's ISS: its sequence numbers are shown relative to it.
     local_iss: SeqNum,
+    /// The (local, remote) ports of the SYN `local_iss` came from: a new incarnation of the same
+    /// 4-tuple keeps the numbering, so a TIME_WAIT reopen shows its ISS against the old one.
+    iss_ports: Option<(u16, u16)>,
     /// The script's initial sequence number (from its last SYN), for the audit's offsets.
     remote_isn: SeqNum,
     /// Host TSval minus script TSval, from the last `>` line that named one.
@@ -152,6 +155,7 @@ pub fn execute(script: &Script, config: TcpConfig, tolerance: Duration) -> Resul
         local_port: SERVICE_PORT,
         remote_port: REMOTE_PORT,
         local_iss: SeqNum(0),
+        iss_ports: None,
         remote_isn: SeqNum(0),
         ts_shift: 0,
         blocked: None,
@@ -324,9 +328,11 @@ impl Exec {
             }
         }
         let (at, seg) = self.sent.pop_front().expect("not empty");
-        // A new SYN (not a retransmission) starts the host's sequence numbering afresh.
-        if seg.flags.syn() && seg.seq != self.local_iss + p.seq && p.flags.syn() {
+        // The first SYN of a 4-tuple sets the host's numbering.
+        let ports = (seg.src_port, seg.dst_port);
+        if seg.flags.syn() && p.flags.syn() && self.iss_ports != Some(ports) {
             self.local_iss = seg.seq - p.seq;
+            self.iss_ports = Some(ports);
         }
         let mut wrong = Vec::new();
         if at + self.tolerance < lo || (hi != SimTime::MAX && at > deadline) {
@@ -344,7 +350,7 @@ impl Exec {
         if seg.flags != p.flags {
             wrong.push(format!("flags {} (expected {})", seg.flags, p.flags));
         }
-        let seq = seg.seq.since(self.local_iss);
+        let seq = self.relative_seq(&seg);
         if seq != p.seq {
             wrong.push(format!("seq {seq} (expected {})", p.seq));
         }
@@ -468,9 +474,19 @@ impl Exec {
         self.call(|s, now, out| s.segment_in(now, REMOTE_IP, LOCAL_IP, &seg, out));
     }
 
+    /// The host's SEQ counted from its ISS. A RST with SEQ 0 answers a segment without ACK
+    /// (RFC 9293 §3.10.7.1) and owes nothing to the ISS, so it stays 0.
+    fn relative_seq(&self, seg: &Segment) -> u32 {
+        if seg.flags.rst() && seg.seq == SeqNum(0) {
+            0
+        } else {
+            seg.seq.since(self.local_iss)
+        }
+    }
+
     /// A segment in tcpdump-ish form with the host's numbers made relative.
     fn show(&self, at: SimTime, seg: &Segment) -> String {
-        let seq = seg.seq.since(self.local_iss);
+        let seq = self.relative_seq(seg);
         let len = seg.payload.len() as u32;
         let mut s = format!(
             "{} {} {}:{}({})",
