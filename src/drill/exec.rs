@@ -34,6 +34,9 @@ pub const REMOTE_PORT: u16 = 48_879;
 /// The incarnation the audit sees on inbound segments.
 const PEER: ConnId = ConnId { host: 1, n: 1 };
 
+/// How far past a missed deadline the executor looks for the segment, to report it as late.
+const LOOK_AHEAD: Duration = Duration::from_secs(600);
+
 const O_RDWR: i64 = 0o2;
 const O_NONBLOCK: i64 = 0o4000;
 
@@ -248,6 +251,12 @@ impl Exec {
     fn absorb(&mut self, mut out: Output) {
         self.wakeups.schedule(&mut out, &mut self.queue, |w| w);
         for o in out.segments {
+            // The first SYN the host sends on a 4-tuple is its ISS, sequence number 0.
+            let ports = (o.segment.src_port, o.segment.dst_port);
+            if o.segment.flags.syn() && self.iss_ports != Some(ports) {
+                self.local_iss = o.segment.seq;
+                self.iss_ports = Some(ports);
+            }
             self.sent.push_back((self.now, o.segment));
         }
         for (_, h, ev) in out.events {
@@ -314,26 +323,34 @@ impl Exec {
         };
         while self.sent.is_empty() {
             if !self.fire_next(deadline) {
-                if deadline != SimTime::MAX {
-                    self.now = self.now.max(deadline);
-                }
+                // Failing anyway: look ahead, so a late segment is reported as late.
+                let ahead =
+                    SimTime::from_nanos(deadline.as_nanos().saturating_add(LOOK_AHEAD.as_nanos()));
+                while self.sent.is_empty() && self.fire_next(ahead) {}
+                let Some((at, seg)) = self.sent.front() else {
+                    return fail(
+                        ev.line,
+                        format!(
+                            "expected an outbound packet by {}, but the host sent nothing\n  script packet: {}",
+                            secs(deadline),
+                            show_spec(lo, p)
+                        ),
+                    );
+                };
                 return fail(
                     ev.line,
                     format!(
-                        "expected an outbound packet by {}, but the host sent nothing\n  script packet: {}",
+                        "sent at {}, expected by {} (tolerance {} us)\n  script packet: {}\n  actual packet: {}",
+                        secs(*at),
                         secs(deadline),
-                        show_spec(lo, p)
+                        self.tolerance.as_nanos() / 1000,
+                        show_spec(lo, p),
+                        self.show(*at, seg)
                     ),
                 );
             }
         }
         let (at, seg) = self.sent.pop_front().expect("not empty");
-        // The first SYN of a 4-tuple sets the host's numbering.
-        let ports = (seg.src_port, seg.dst_port);
-        if seg.flags.syn() && p.flags.syn() && self.iss_ports != Some(ports) {
-            self.local_iss = seg.seq - p.seq;
-            self.iss_ports = Some(ports);
-        }
         let mut wrong = Vec::new();
         if at + self.tolerance < lo || (hi != SimTime::MAX && at > deadline) {
             wrong.push(format!(
@@ -636,6 +653,25 @@ impl Exec {
             );
             return Ok(Ret::Value(fd as i64));
         }
+        const CALLS: &[&str] = &[
+            "bind",
+            "listen",
+            "accept",
+            "accept4",
+            "connect",
+            "write",
+            "send",
+            "read",
+            "recv",
+            "shutdown",
+            "close",
+            "fcntl",
+            "setsockopt",
+            "getsockopt",
+        ];
+        if !CALLS.contains(&c.name.as_str()) {
+            return skipped(ev, format!("the system call {}() is not modelled", c.name));
+        }
         let n = self.fd(ev, args)?;
         let Some(fd) = self.fds.get(&n).cloned() else {
             return Ok(Ret::Errno("EBADF"));
@@ -771,7 +807,9 @@ impl Exec {
             },
             ("setsockopt", _) => self.setsockopt(ev, n, args)?,
             ("getsockopt", _) => self.getsockopt(ev, n, args)?,
-            (name, _) => return skipped(ev, format!("the system call {name}() is not modelled")),
+            (name, sock) => {
+                return skipped(ev, format!("{name}() on {sock:?} is not modelled"));
+            }
         })
     }
 

@@ -339,8 +339,8 @@ fn preprocess(text: &str, defined: &[String]) -> Result<Vec<String>, ParseError>
             }
             stack.push((line, defined.iter().any(|d| d == name), false));
             out.push(String::new());
-        } else if t.starts_with("#ifndef") {
-            let name = t["#ifndef".len()..].trim();
+        } else if let Some(name) = t.strip_prefix("#ifndef") {
+            let name = name.trim();
             stack.push((line, !defined.iter().any(|d| d == name), false));
             out.push(String::new());
         } else if t == "#else" {

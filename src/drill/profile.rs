@@ -91,13 +91,32 @@ pub enum Sysctl {
 
 /// Applies Linux sysctl `name` = `value` to `c`, if the model has that setting.
 pub fn sysctl(c: &mut TcpConfig, name: &str, value: &str) -> Result<Sysctl, String> {
+    const KNOWN: &[&str] = &[
+        "tcp_timestamps",
+        "tcp_rfc1337",
+        "tcp_tw_reuse",
+        "tcp_abort_on_overflow",
+        "tcp_syn_retries",
+        "tcp_synack_retries",
+        "tcp_retries2",
+        "tcp_max_syn_backlog",
+        "tcp_max_tw_buckets",
+        "tcp_fin_timeout",
+        "tcp_sack",
+        "tcp_dsack",
+        "tcp_ecn",
+        "tcp_fack",
+    ];
+    let key = name.strip_prefix("net.ipv4.").unwrap_or(name);
+    if !KNOWN.contains(&key) {
+        return Err(format!("the model has no equivalent of {name}"));
+    }
     let n: i64 = value
         .trim()
         .parse()
         .map_err(|_| format!("{name}={value}: expected a number"))?;
     let before = c.clone();
     let count = |n: i64| u32::try_from(n).map_err(|_| format!("{name}={n}: out of range"));
-    let key = name.strip_prefix("net.ipv4.").unwrap_or(name);
     match key {
         "tcp_timestamps" => c.timestamps = n != 0,
         "tcp_rfc1337" => c.rfc1337 = n != 0,
