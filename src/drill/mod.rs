@@ -268,7 +268,8 @@ pub fn table(rows: &[Row], profile: Profile) -> String {
             (Some(_), true) => "passes: remove it from KNOWN".into(),
             (None, _) => r.outcome.first_mismatch(),
         };
-        let _ = writeln!(s, "{:<width$}  {:<6}  {detail}", r.script, r.result());
+        let line = format!("{:<width$}  {:<6}  {detail}", r.script, r.result());
+        let _ = writeln!(s, "{}", line.trim_end());
     }
     let count = |what: &str| rows.iter().filter(|r| r.result() == what).count();
     let _ = writeln!(
