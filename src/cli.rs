@@ -314,7 +314,7 @@ pub fn main() -> ExitCode {
             let opts = crate::drill::DrillOptions {
                 profile,
                 defines,
-                tolerance: tolerance_usecs.map(Duration::from_micros),
+                tolerance: tolerance_usecs.map(crate::drill::micros),
             };
             match crate::drill::run_path(&path, &opts) {
                 Ok((text, ok)) => {

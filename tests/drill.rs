@@ -223,6 +223,28 @@ fn malformed_scripts_name_the_line_and_what_was_expected() {
     }
 }
 
+/// Hostile numbers are errors, not panics or huge allocations.
+#[test]
+fn out_of_range_numbers_are_errors() {
+    for text in [
+        "0 < S 0:100000(100000) win 5\n",
+        "99999999999 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n",
+        "0 < S 0:0(0) win 70000\n",
+        "0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 99999999999999999999\n",
+    ] {
+        assert!(matches!(run(text), Outcome::Error(_)), "{text}");
+    }
+    let f = failure(run(&format!(
+        "{HANDSHAKE}+0 > S. 0:0(0) ack 1 <...>\n+0.1 < . 1:1(0) ack 1 win 65535\n+0 accept(3, ..., ...) = 4\n+0 write(4, ..., 99999999999) = 1\n"
+    )));
+    assert!(f.message.contains("at most 64 MiB"), "{}", f.message);
+    let huge = DrillOptions {
+        tolerance: Some(drill::micros(u64::MAX)),
+        ..DrillOptions::new(Profile::Linux)
+    };
+    assert!(drill::run_script(&format!("{HANDSHAKE}+0 > S. 0:0(0) ack 1 <...>\n"), &huge).passed());
+}
+
 #[test]
 fn return_values_and_errno_are_checked() {
     let f = failure(run("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4\n"));

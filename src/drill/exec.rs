@@ -175,13 +175,22 @@ fn new_stack(config: &TcpConfig) -> Stack {
     Stack::new(0, LOCAL_IP, config.clone(), component_rng(1, "drill/tcp"))
 }
 
+/// `t + d`, saturating (a script's times and tolerance are user input).
+fn later(t: SimTime, d: Duration) -> SimTime {
+    SimTime::from_nanos(t.as_nanos().saturating_add(d.as_nanos()))
+}
+
+/// A non-negative number of microseconds as a duration, saturating.
+fn micros(us: i64) -> Duration {
+    Duration::from_nanos((us.max(0) as u64).saturating_mul(1000))
+}
+
 fn secs(t: SimTime) -> String {
     format!("{:.6}", t.as_nanos() as f64 / 1e9)
 }
 
 impl Exec {
     fn at(&self, p: TimePoint) -> SimTime {
-        let us = |n: i64| Duration::from_micros(n.max(0) as u64);
         if p.relative {
             if p.usecs < 0 {
                 SimTime::from_nanos(
@@ -190,10 +199,10 @@ impl Exec {
                         .saturating_sub(p.usecs.unsigned_abs() * 1000),
                 )
             } else {
-                self.last + us(p.usecs)
+                later(self.last, micros(p.usecs))
             }
         } else {
-            SimTime::ZERO + us(p.usecs)
+            later(SimTime::ZERO, micros(p.usecs))
         }
     }
 
@@ -319,7 +328,7 @@ impl Exec {
         let deadline = if hi == SimTime::MAX {
             hi
         } else {
-            hi + self.tolerance
+            later(hi, self.tolerance)
         };
         while self.sent.is_empty() {
             if !self.fire_next(deadline) {
@@ -352,7 +361,7 @@ impl Exec {
         }
         let (at, seg) = self.sent.pop_front().expect("not empty");
         let mut wrong = Vec::new();
-        if at + self.tolerance < lo || (hi != SimTime::MAX && at > deadline) {
+        if later(at, self.tolerance) < lo || (hi != SimTime::MAX && at > deadline) {
             wrong.push(format!(
                 "sent at {}, expected {} (tolerance {} us)",
                 secs(at),
@@ -591,11 +600,11 @@ impl Exec {
         }
         if let Some(end) = c.end {
             let want = if end.relative {
-                started + Duration::from_micros(end.usecs.max(0) as u64)
+                later(started, micros(end.usecs))
             } else {
-                SimTime::ZERO + Duration::from_micros(end.usecs.max(0) as u64)
+                later(SimTime::ZERO, micros(end.usecs))
             };
-            if done + self.tolerance < want || done > want + self.tolerance {
+            if later(done, self.tolerance) < want || done > later(want, self.tolerance) {
                 return fail(
                     line,
                     format!(
@@ -740,6 +749,12 @@ impl Exec {
             ("connect", Sock::Listener(_)) => Ret::Errno("EISCONN"),
             ("write" | "send", Sock::Conn(h)) => {
                 let len = int_arg(2)?.max(0) as usize;
+                if len > crate::tcp::MAX_BUFFER_BYTES as usize {
+                    return fail(
+                        ev.line,
+                        format!("a write of {len} bytes: at most 64 MiB per call"),
+                    );
+                }
                 if let Some(e) = self.take_error(n) {
                     e
                 } else if fd.shut_wr || self.stack.socket(h).is_none_or(|s| !s.state.accepts_send())
@@ -807,8 +822,8 @@ impl Exec {
             },
             ("setsockopt", _) => self.setsockopt(ev, n, args)?,
             ("getsockopt", _) => self.getsockopt(ev, n, args)?,
-            (name, sock) => {
-                return skipped(ev, format!("{name}() on {sock:?} is not modelled"));
+            (name, _) => {
+                return skipped(ev, format!("{name}() is not modelled on this descriptor"));
             }
         })
     }

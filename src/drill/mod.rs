@@ -17,6 +17,11 @@ pub use profile::Profile;
 /// packetdrill's default `--tolerance_usecs`.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_millis(4);
 
+/// `us` microseconds, saturating (a tolerance is user input).
+pub fn micros(us: u64) -> Duration {
+    Duration::from_nanos(us.saturating_mul(1000))
+}
+
 /// How to run scripts.
 #[derive(Clone, Debug)]
 pub struct DrillOptions {
@@ -99,7 +104,7 @@ pub fn run_script(text: &str, opts: &DrillOptions) -> Outcome {
     let mut tolerance = DEFAULT_TOLERANCE;
     for o in &script.options {
         match (o.name.as_str(), o.value.parse::<u64>()) {
-            ("tolerance_usecs", Ok(us)) => tolerance = Duration::from_micros(us),
+            ("tolerance_usecs", Ok(us)) => tolerance = micros(us),
             ("ip_version", _) if o.value == "ipv4" => {}
             _ => {
                 return Outcome::Fail(Failure {

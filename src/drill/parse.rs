@@ -9,6 +9,9 @@ use std::fmt;
 
 use crate::tcp::Flags;
 
+/// The largest payload a script packet may carry: what one IPv4 datagram can hold.
+pub const MAX_PAYLOAD: u32 = 65_535;
+
 /// A malformed script: where, and what was expected there.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -487,6 +490,10 @@ fn usecs(s: &str) -> Result<i64, String> {
     } else {
         whole.parse().map_err(|_| bad())?
     };
+    // A billion seconds (31 years) is beyond any script and keeps nanoseconds in range.
+    if whole > 1_000_000_000 {
+        return Err(format!("`{s}`: times are at most 1000000000 seconds"));
+    }
     let frac_us: i64 = if frac.is_empty() {
         0
     } else {
@@ -659,6 +666,11 @@ impl Parser {
         self.punct('(', "in seq:end(len)")?;
         let len: u32 = self.unsigned("the payload length")?;
         self.punct(')', "in seq:end(len)")?;
+        if len > MAX_PAYLOAD {
+            return Err(format!(
+                "a payload of {len} bytes: at most {MAX_PAYLOAD} (an IPv4 datagram's size)"
+            ));
+        }
         if end.wrapping_sub(start) != len {
             return Err(format!(
                 "{start}:{end}({len}): the end must be the start plus the length"
