@@ -190,20 +190,11 @@ fn secs(t: SimTime) -> String {
 }
 
 impl Exec {
+    /// A time point: `+t` counts from the previous event (for a `>` line, from when its segment
+    /// was actually sent, as packetdrill does), `t` from the script's start.
     fn at(&self, p: TimePoint) -> SimTime {
-        if p.relative {
-            if p.usecs < 0 {
-                SimTime::from_nanos(
-                    self.last
-                        .as_nanos()
-                        .saturating_sub(p.usecs.unsigned_abs() * 1000),
-                )
-            } else {
-                later(self.last, micros(p.usecs))
-            }
-        } else {
-            later(SimTime::ZERO, micros(p.usecs))
-        }
+        let base = if p.relative { self.last } else { SimTime::ZERO };
+        later(base, micros(p.usecs))
     }
 
     /// The window an event's time allows.
