@@ -149,6 +149,21 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Run packetdrill-style scripts against one simulated host's TCP (the script is the
+    /// peer). A folder runs every *.pkt in it and prints a table; exit 0 only if all pass.
+    Drill {
+        /// A script, or a folder of scripts (its KNOWN file lists expected failures).
+        path: PathBuf,
+        /// The host's TCP: `linux` (the defaults) or `rfc9293` (RFC-literal choices).
+        #[arg(long, default_value = "linux")]
+        profile: crate::drill::Profile,
+        /// Define a name for `#ifdef`; repeatable.
+        #[arg(long = "define", value_name = "NAME")]
+        defines: Vec<String>,
+        /// How far a packet may be from its scripted time (default 4000, or the script's).
+        #[arg(long = "tolerance-usecs", value_name = "N")]
+        tolerance_usecs: Option<u64>,
+    },
 }
 
 fn parse_set(s: &str) -> Result<Override, String> {
@@ -289,6 +304,32 @@ pub fn main() -> ExitCode {
                 }
             );
             ExitCode::SUCCESS
+        }
+        Command::Drill {
+            path,
+            profile,
+            defines,
+            tolerance_usecs,
+        } => {
+            let opts = crate::drill::DrillOptions {
+                profile,
+                defines,
+                tolerance: tolerance_usecs.map(crate::drill::micros),
+            };
+            match crate::drill::run_path(&path, &opts) {
+                Ok((text, ok)) => {
+                    print_out(&text);
+                    if ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+                Err(e) => {
+                    eprintln!("timewait drill: {e}");
+                    ExitCode::from(EXIT_BAD_INPUT)
+                }
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! (TOML in) and [`report`] (files out).
 
 pub mod cli;
+pub mod drill;
 pub mod net;
 pub mod progress;
 pub mod report;
