@@ -7,7 +7,10 @@ use super::model::FigureData;
 use super::secs;
 use crate::report::plot::{Row, Timeline};
 
-pub(super) fn states(d: &FigureData) -> Option<Timeline> {
+pub(super) fn states(
+    d: &FigureData,
+    window: Option<(Option<f64>, Option<f64>)>,
+) -> Option<Timeline> {
     if d.sockets.is_empty() {
         return None;
     }
@@ -53,6 +56,6 @@ pub(super) fn states(d: &FigureData) -> Option<Timeline> {
     Some(Timeline {
         title,
         rows,
-        window: None,
+        window: window.map(|(a, b)| (a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN))),
     })
 }
