@@ -36,7 +36,31 @@ fn packet_label(row: &PacketRow, conn: Option<&ConnRow>) -> String {
     s
 }
 
+/// Height of a ladder's panels together at most, in pixels (the title aside), while fewer
+/// packets can make it so: a page's height at the default 800 px width (A4's 1:1.41).
+pub const LADDER_PAGE: u32 = 1130;
+
+/// Hop budgets tried, largest first, until the ladder fits [`LADDER_PAGE`].
+const BUDGETS: [usize; 6] = [LADDER_HOPS, 200, 130, 90, 60, 40];
+
 pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
+    let mut last = None;
+    for budget in BUDGETS {
+        let l = ladder_within(a, note, budget)?;
+        if l.heights.iter().sum::<u32>() <= LADDER_PAGE {
+            return Some(l);
+        }
+        last = Some(l);
+    }
+    last
+}
+
+/// Height of a panel with `labels` labels: room for each in the label column.
+fn panel_height(labels: usize) -> u32 {
+    (220 + 20 * labels as u32).max(300)
+}
+
+fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladder>> {
     let d = a.d;
     let ids: Vec<u64> = a
         .packets
@@ -54,7 +78,6 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
         .filter(|id| a.packets.contains_key(id))
         .take(LADDER_LOST)
         .collect();
-    let budget = LADDER_HOPS;
     // The lost duplicates drawn cost nothing: they are always drawn, whole.
     let cost = |id: &u64| if lost.contains(id) { 0 } else { hops(id) };
     let notable = notable_packets(a, &ids);
@@ -353,7 +376,7 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
             + piece_deaths.len()
             + piece_states.len();
         // Room for every label: about 22 px each, so the label column never runs out.
-        heights.push((300 + 22 * labelled as u32).max(360));
+        heights.push(panel_height(labelled));
         panels.push(Ladder {
             title: String::new(),
             lanes: lane_names.clone(),
