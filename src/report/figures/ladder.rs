@@ -37,11 +37,13 @@ fn packet_label(row: &PacketRow, conn: Option<&ConnRow>) -> String {
 }
 
 /// Height of a ladder's panels together at most, in pixels (the title aside), while fewer
-/// packets can make it so: a page's height at the default 800 px width (A4's 1:1.41).
-pub const LADDER_PAGE: u32 = 1130;
+/// packets can make it so: a tall page at the default 800 px width (about 1:1.9, a page with
+/// the caption beside or under a two-column figure).
+pub const LADDER_PAGE: u32 = 1500;
 
-/// Hop budgets tried, largest first, until the ladder fits [`LADDER_PAGE`].
-const BUDGETS: [usize; 6] = [LADDER_HOPS, 200, 130, 90, 60, 40];
+/// Hop budgets tried, largest first, until the ladder fits [`LADDER_PAGE`]; below the last,
+/// too little of the story would be left.
+const BUDGETS: [usize; 4] = [LADDER_HOPS, 200, 150, 100];
 
 pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
     let mut last = None;
