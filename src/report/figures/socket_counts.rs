@@ -77,6 +77,13 @@ pub(super) fn socket_counts(
             }
         }
         let top = hlines.iter().map(|h| h.0).fold(most, f64::max);
+        // A window open at one end closes there where the counts do.
+        let x_range = window.map(|(a, b)| {
+            let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+            let lo = xs.clone().fold(f64::INFINITY, f64::min);
+            let hi = xs.fold(f64::NEG_INFINITY, f64::max);
+            (a.unwrap_or(lo), b.unwrap_or(hi))
+        });
         panels.push(LineChart {
             hlines,
             title: format!("{state} sockets per host"),
@@ -85,7 +92,7 @@ pub(super) fn socket_counts(
             series,
             // Counts are whole: a range of at least 0..5 keeps the ticks on whole numbers.
             y_range: Some((0.0, (top * 1.06).max(5.0))),
-            x_range: window.map(|(a, b)| (a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN))),
+            x_range,
             ..LineChart::default()
         });
     }

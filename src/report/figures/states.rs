@@ -56,6 +56,15 @@ pub(super) fn states(
     Some(Timeline {
         title,
         rows,
-        window: window.map(|(a, b)| (a.unwrap_or(f64::NAN), b.unwrap_or(f64::NAN))),
+        // A window open at one end closes there where the state changes do.
+        window: window.map(|(a, b)| {
+            let times = d
+                .sockets
+                .iter()
+                .flat_map(|s| s.changes.iter().map(|c| secs(c.0)));
+            let lo = times.clone().fold(f64::INFINITY, f64::min);
+            let hi = times.fold(f64::NEG_INFINITY, f64::max);
+            (a.unwrap_or(lo), b.unwrap_or(hi))
+        }),
     })
 }

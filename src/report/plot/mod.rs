@@ -420,20 +420,12 @@ pub(super) fn extent(values: impl IntoIterator<Item = f64>) -> Option<(f64, f64)
         })
 }
 
-/// A usable axis range: the caller's if it is finite (swapped if reversed; a NaN end takes
-/// `auto`'s), else `auto`, else 0..1; widened when empty or too narrow for plotters' tick search to terminate.
+/// A usable axis range: the caller's if it is finite (swapped if reversed), else `auto`, else
+/// 0..1; widened when empty or too narrow for plotters' tick search to terminate.
 pub(super) fn axis_range(given: Option<(f64, f64)>, auto: Option<(f64, f64)>) -> (f64, f64) {
     let pick = |r: Option<(f64, f64)>| {
         r.and_then(|(a, b)| Some((fin(a)?, fin(b)?)))
             .map(|(a, b)| (a.min(b), a.max(b)))
-    };
-    // One end given (the other NaN): that end, and the data's other end.
-    let given = match (given, auto) {
-        (Some((a, b)), Some((lo, hi))) => Some((
-            if a.is_nan() { lo } else { a },
-            if b.is_nan() { hi } else { b },
-        )),
-        _ => given,
     };
     let (lo, hi) = pick(given).or(pick(auto)).unwrap_or((0.0, 1.0));
     let mag = lo.abs().max(hi.abs());
