@@ -1,16 +1,16 @@
 //! How long a run's figures take: reading the CSV files back, deriving the figures, and
-//! drawing them (SVG and PNG), for a run of about 10,000 packets.
+//! drawing them (SVG, PNG and PDF), for a run of about 100,000 packets.
 //!
 //! The run is the bundled `time_wait_pileup` with its per-event files turned on, stopped at
-//! 0.7 s: three clients opening about 1,000 short HTTP connections, with socket counts every
-//! 10 ms. `cargo bench --bench
-//! figures` prints the median of a few repetitions of each step.
+//! 7 s: three clients opening about 10,000 short HTTP connections. `cargo bench --bench
+//! figures` prints the median of a few repetitions of each step, and what the PDFs add.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration as WallTime, Instant};
 
 use timewait::report::figures::FigureData;
+use timewait::report::plot::Formats;
 use timewait::run::{self, RunOptions};
 use timewait::scenario;
 use timewait::sim::Duration;
@@ -43,7 +43,7 @@ fn main() {
         &s,
         &RunOptions {
             out: Some(out),
-            until: Some(Duration::from_millis(700)),
+            until: Some(Duration::from_millis(7000)),
             ..RunOptions::default()
         },
     )
@@ -66,6 +66,7 @@ fn main() {
     let mut derive = Vec::new();
     let mut draw = Vec::new();
     let mut total = Vec::new();
+    let mut without_pdf = Vec::new();
     for i in 0..REPEAT {
         let t0 = Instant::now();
         let data = FigureData::read_dir(&dir).expect("read back");
@@ -76,17 +77,25 @@ fn main() {
         std::fs::create_dir(&to).expect("folder");
         let files = figs.save(Path::new(&to)).expect("draw");
         let t3 = Instant::now();
-        assert_eq!(files.len(), 8, "{files:?}");
+        assert_eq!(files.len(), 12, "{files:?}");
+        let mut svg_png = data.figures();
+        svg_png.formats = Formats::SVG_PNG;
+        let to = tmp.path().join(format!("nopdf{i}"));
+        std::fs::create_dir(&to).expect("folder");
+        let t4 = Instant::now();
+        svg_png.save(Path::new(&to)).expect("draw");
+        without_pdf.push(t4.elapsed());
         read.push(t1 - t0);
         derive.push(t2 - t1);
         draw.push(t3 - t2);
         total.push(t3 - t1);
     }
     println!(
-        "figures, median of {REPEAT}: read CSVs {}, derive {}, draw 4 figures as SVG+PNG {}; all figures from the model {} (goal < 1 s)",
+        "figures, median of {REPEAT}: read CSVs {}, derive {}, draw 4 figures as SVG+PNG+PDF {} (SVG+PNG alone {}); all figures from the model {} (goal < 2 s)",
         ms(median(read)),
         ms(median(derive)),
         ms(median(draw)),
+        ms(median(without_pdf)),
         ms(median(total))
     );
 }

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::report::figures::{self, FigureError, FigureStage};
-use crate::report::plot::{PlotError, Style, save_both};
+use std::collections::BTreeSet;
+
+use crate::report::figures::{self, FigureError, FigureOptions, FigureStage};
+use crate::report::plot::{Formats, PlotError, Style, save};
 use crate::run::{self, RunOptions};
 use crate::scenario::bundled;
 use crate::scenario::{OutputSelection, Scenario};
@@ -120,14 +122,38 @@ enum Command {
     },
     /// Redraw the figures of a run's or a sweep's output folder from its CSV files.
     ///
-    /// A run's folder gets ladder, timeseq, states and socket_counts (.svg and .png) from
-    /// whichever of events.csv, states.csv, connections.csv and socket_counts.csv it holds; a
-    /// sweep's folder (sweep.toml and runs.csv) gets sweep.svg and sweep.png. The figures are
-    /// the bytes `timewait run` and `timewait sweep` write. Nothing is written unless every
+    /// A run's folder gets ladder, timeseq, states and socket_counts (.svg, .png and .pdf)
+    /// from whichever of events.csv, states.csv, connections.csv and socket_counts.csv it
+    /// holds; a sweep's folder (sweep.toml and runs.csv) gets sweep.svg, .png and .pdf. Without
+    /// options the figures are the bytes `timewait run` and `timewait sweep` write; with the
+    /// options of a scenario's [figures] table they are the bytes such a run writes. Nothing is written unless every
     /// figure could be drawn; errors name the file and line.
     Plot {
         /// Output folder of `timewait run` or `timewait sweep`.
         dir: PathBuf,
+        /// Draw only what happened from this time on: seconds (1.5) or a duration ("1500ms").
+        #[arg(long, value_name = "T", value_parser = figures::select::parse_time)]
+        from: Option<u64>,
+        /// Draw only what happened until this time: seconds (3) or a duration ("3s").
+        #[arg(long, value_name = "T", value_parser = figures::select::parse_time)]
+        to: Option<u64>,
+        /// Draw only this connection (as connections.csv names it, e.g. client#2) and its
+        /// peer; repeatable.
+        #[arg(long = "conn", value_name = "ID", value_parser = parse_conn)]
+        conn: Vec<String>,
+        /// Draw only these hosts' packets, sockets and counts: a comma-separated list.
+        #[arg(long, value_name = "A,B")]
+        hosts: Option<String>,
+        /// File formats: a comma-separated list of svg, png, pdf (default all three).
+        #[arg(long, value_name = "LIST", value_parser = Formats::parse)]
+        format: Option<Formats>,
+        /// Figure width in pixels (default 800).
+        #[arg(long, value_name = "PX", value_parser = figures::select::parse_width)]
+        width: Option<u32>,
+        /// Draw only these figures: a comma-separated list of ladder, timeseq, states,
+        /// socket_counts.
+        #[arg(long, value_name = "LIST", value_parser = parse_only)]
+        only: Option<BTreeSet<String>>,
     },
     /// Join the shard folders of one sweep into the files a whole sweep writes.
     ///
@@ -293,7 +319,30 @@ pub fn main() -> ExitCode {
             None => sweep_command(&file, &set, jobs, out, shard.unwrap_or(Shard::ALL)),
         },
         Command::Merge { dirs, out } => merge_command(&dirs, out.as_deref()),
-        Command::Plot { dir } => plot_command(&dir),
+        Command::Plot {
+            dir,
+            from,
+            to,
+            conn,
+            hosts,
+            format,
+            width,
+            only,
+        } => {
+            let opts = FigureOptions {
+                from,
+                to,
+                conns: conn,
+                hosts: hosts
+                    .as_deref()
+                    .map(figures::select::split_list)
+                    .unwrap_or_default(),
+                formats: format.unwrap_or_default(),
+                width,
+                only,
+            };
+            plot_command(&dir, &opts)
+        }
         Command::Settings { markdown } => {
             print!(
                 "{}",
@@ -522,11 +571,26 @@ fn merge_command(dirs: &[PathBuf], out: Option<&Path>) -> ExitCode {
     }
 }
 
-fn plot_command(dir: &Path) -> ExitCode {
+fn parse_conn(s: &str) -> Result<String, String> {
+    figures::select::check_conn(s).map(|_| s.trim().to_string())
+}
+
+fn parse_only(s: &str) -> Result<BTreeSet<String>, String> {
+    figures::select::parse_only(s.split(','))
+}
+
+fn plot_command(dir: &Path, opts: &FigureOptions) -> ExitCode {
     let drawn = if dir.join("runs.csv").is_file() {
-        plot_sweep(dir)
+        if opts.selects_all() && opts.only.is_none() {
+            plot_sweep(dir, opts)
+        } else {
+            Err(FigureError::Input(format!(
+                "{}: a sweep's figure takes --format and --width only (--from, --to, --conn, --hosts and --only select within one run's figures)",
+                dir.display()
+            )))
+        }
     } else {
-        figures::plot_dir(dir)
+        figures::plot_dir(dir, opts)
     };
     match drawn {
         Ok(files) => {
@@ -548,7 +612,7 @@ fn plot_command(dir: &Path) -> ExitCode {
 }
 
 /// A whole sweep's figure, from its folder's sweep.toml and runs.csv.
-fn plot_sweep(dir: &Path) -> Result<Vec<String>, FigureError> {
+fn plot_sweep(dir: &Path, opts: &FigureOptions) -> Result<Vec<String>, FigureError> {
     let input = |e: SweepError| FigureError::Input(e.to_string());
     let plan = sweep::folder_plan(dir).map_err(input)?;
     let runs = dir.join("runs.csv");
@@ -565,12 +629,15 @@ fn plot_sweep(dir: &Path) -> Result<Vec<String>, FigureError> {
     let mut files = Vec::new();
     for (stem, chart) in sweep::charts(&plan, &sweep::summarize(&plan, &results)) {
         let base = stage.dir().join(&stem);
-        save_both(&base, &Style::default(), &chart).map_err(|e| match e {
+        let mut style = Style::default();
+        if let Some(w) = opts.width {
+            style.width = w;
+        }
+        let written = save(&base, &style, &chart, opts.formats).map_err(|e| match e {
             PlotError::Io(io) => FigureError::Io(base.clone(), io),
             other => FigureError::Plot(base.clone(), other),
         })?;
-        files.push(format!("{stem}.svg"));
-        files.push(format!("{stem}.png"));
+        files.extend(written.into_iter().map(|ext| format!("{stem}.{ext}")));
     }
     stage.commit(&files)?;
     Ok(files)

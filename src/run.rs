@@ -183,15 +183,6 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         p.finish();
     }
     recorder.finish().map_err(io_err(stage.dir()))?;
-    let mut figure_files = match &figures {
-        Some(data) => data.figures().save(stage.dir()).map_err(RunError::Figure)?,
-        None => Vec::new(),
-    };
-    if figures.is_some() {
-        // Drawn from the tcp_probe.csv just written, as `plot` draws it.
-        let cwnd = report::figures::cwnd::save(stage.dir(), stage.dir());
-        figure_files.extend(cwnd.map_err(RunError::Figure)?);
-    }
 
     let mut summary = report::header(&scenario.name, config.seed, until, stats.events);
     if !opts.sets.is_empty() {
@@ -200,6 +191,22 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     recorder.tally.render(world.network(), &mut summary);
     recorder.tcp.render(world.network(), &mut summary);
     report::render_capacity(&config, &mut summary);
+    // The figures read what the summary says of ports, as `timewait plot` reads summary.txt.
+    let figure_files = match &mut figures {
+        Some(data) => {
+            data.read_summary(&summary);
+            let mut files = data
+                .figures_with(&scenario.figures)
+                .map_err(|e| RunError::Figure(FigureError::Input(format!("[figures]: {e}"))))?
+                .save(stage.dir())
+                .map_err(RunError::Figure)?;
+            // Drawn from the tcp_probe.csv just written, as `plot` draws it.
+            let cwnd = report::figures::cwnd::save(stage.dir(), stage.dir(), &scenario.figures);
+            files.extend(cwnd.map_err(RunError::Figure)?);
+            files
+        }
+        None => Vec::new(),
+    };
     let summary_path = stage.file("summary.txt");
     fs::write(&summary_path, &summary).map_err(io_err(&summary_path))?;
     let mut files: Vec<String> = [report::MARKER.to_string()]

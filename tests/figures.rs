@@ -103,7 +103,24 @@ fn every_figure_is_valid_svg_and_png_and_the_same_bytes_twice() {
         );
         assert!(w >= 800 && h >= 300, "{name}: {w}x{h}");
 
-        for ext in ["svg", "png"] {
+        let pdf = fs::read(a.join(format!("{name}.pdf"))).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"), "{name}.pdf starts with %PDF");
+        assert!(
+            pdf.ends_with(b"%%EOF") || pdf.ends_with(b"%%EOF\n"),
+            "{name}.pdf ends"
+        );
+        // The page has the figure's size (96 px to the inch: 0.75 pt per pixel).
+        let (pw, ph) = media_box(&pdf);
+        assert!(
+            (pw - w as f64 * 0.75).abs() < 0.01 && (ph - h as f64 * 0.75).abs() < 0.01,
+            "{name}.pdf is {pw}x{ph} pt for {w}x{h} px"
+        );
+        // Text is set in the bundled font, embedded.
+        assert!(
+            String::from_utf8_lossy(&pdf).contains("DejaVuSans"),
+            "{name}.pdf font"
+        );
+        for ext in ["svg", "png", "pdf"] {
             let f = format!("{name}.{ext}");
             assert_eq!(
                 fs::read(a.join(&f)).unwrap(),
@@ -209,8 +226,9 @@ fn plot_redraws_the_same_bytes_from_the_csv_files() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let after = files(&copy);
     for name in FIGURES {
-        for ext in ["svg", "png"] {
+        for ext in ["svg", "png", "pdf"] {
             let f = format!("{name}.{ext}");
+            assert!(before.contains_key(&f), "the run wrote {f}");
             assert!(
                 after.get(&f) == before.get(&f),
                 "{f} redrawn differs from the run's"
@@ -218,7 +236,7 @@ fn plot_redraws_the_same_bytes_from_the_csv_files() {
         }
     }
     // Only the figures were added.
-    assert_eq!(after.len(), 4 + 2 * FIGURES.len(), "{:?}", after.keys());
+    assert_eq!(after.len(), 4 + 3 * FIGURES.len(), "{:?}", after.keys());
 }
 
 #[test]
@@ -521,4 +539,212 @@ fn bundled_ladders_label_the_key_packets_and_no_labels_overlap() {
         );
     }
     assert!(ladders >= 8, "{ladders} ladders checked");
+}
+
+/// The page size a PDF declares, in points.
+fn media_box(pdf: &[u8]) -> (f64, f64) {
+    let text = String::from_utf8_lossy(pdf);
+    let at = text.find("/MediaBox [").expect("a MediaBox") + "/MediaBox [".len();
+    let nums: Vec<f64> = text[at..]
+        .split(']')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    (nums[2] - nums[0], nums[3] - nums[1])
+}
+
+/// Packet ids of the labels a ladder SVG draws ("#17 . ack 2" gives 17).
+fn labelled_packets(svg: &str) -> std::collections::BTreeSet<u64> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|t| t.text())
+        .filter_map(|t| t.trim().strip_prefix('#'))
+        .filter_map(|t| t.split([' ', ':']).next()?.parse().ok())
+        .collect()
+}
+
+/// `plot --from --to --conn` draws only the packets inside the window whose connection was
+/// asked for (or is its peer), and some of them; with `--format` and `--only` only those
+/// files are written.
+#[test]
+fn plot_selects_a_window_and_a_connection() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_into(&load("last_ack_lost"), tmp.path());
+    let events = common::csv_rows(&dir.join("events.csv"));
+    let conns = common::csv_rows(&dir.join("connections.csv"));
+    let out = tmp.path().join("sel");
+    fs::create_dir(&out).unwrap();
+    for csv in [
+        "events.csv",
+        "states.csv",
+        "connections.csv",
+        "socket_counts.csv",
+    ] {
+        fs::copy(dir.join(csv), out.join(csv)).unwrap();
+    }
+    // The window: from the first FIN to the end of the exchange; client_notw's connection.
+    let t = |e: &BTreeMap<String, String>| e["time"].parse::<f64>().unwrap();
+    let first_fin = events
+        .iter()
+        .filter(|e| e["flags"].contains('F'))
+        .map(t)
+        .fold(f64::INFINITY, f64::min);
+    let (from, to) = (first_fin - 1e-6, first_fin + 0.1);
+    let me = conns
+        .iter()
+        .find(|c| c["host"] == "client_notw")
+        .expect("client_notw's connection");
+    let peer = conns
+        .iter()
+        .find(|c| c["local"] == me["remote"] && c["remote"] == me["local"])
+        .expect("its peer");
+    let o = timewait(&[
+        "plot",
+        out.to_str().unwrap(),
+        "--from",
+        &from.to_string(),
+        "--to",
+        &format!("{}ms", (to * 1e3).round()),
+        "--conn",
+        &me["conn"],
+        "--only",
+        "ladder,states",
+        "--format",
+        "svg,pdf",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written: Vec<String> = files(&out)
+        .into_keys()
+        .filter(|f| !f.ends_with(".csv"))
+        .collect();
+    assert_eq!(
+        written,
+        ["ladder.pdf", "ladder.svg", "states.pdf", "states.svg"]
+    );
+    let to = (to * 1e3).round() / 1e3;
+    let drawn = labelled_packets(&fs::read_to_string(out.join("ladder.svg")).unwrap());
+    assert!(drawn.len() >= 3, "{drawn:?}");
+    let mut outside = 0;
+    for id in drawn {
+        let rows: Vec<_> = events
+            .iter()
+            .filter(|e| e["packet"] == id.to_string())
+            .collect();
+        assert!(!rows.is_empty(), "#{id} is a packet");
+        for r in &rows {
+            assert!(
+                t(r) >= from && t(r) <= to,
+                "#{id} drawn, but at {} it is outside {from}..{to}",
+                r["time"]
+            );
+            assert!(
+                r["conn"] == me["conn"] || r["conn"] == peer["conn"],
+                "#{id} belongs to {}",
+                r["conn"]
+            );
+        }
+    }
+    // The run has packets the selection left out: of the other client, and before `from`.
+    for e in &events {
+        if e["conn"] != me["conn"] && e["conn"] != peer["conn"] || t(e) < from {
+            outside += 1;
+        }
+    }
+    assert!(outside > 0);
+    // The states figure names only the selected connection and its peer.
+    let states = fs::read_to_string(out.join("states.svg")).unwrap();
+    assert!(states.contains(me["conn"].as_str()) && states.contains(peer["conn"].as_str()));
+    assert!(
+        !states.contains("client_tw#"),
+        "the other client's socket is left out"
+    );
+
+    // A connection the run does not have is refused, naming it; nothing is written.
+    let before = files(&out);
+    let o = timewait(&["plot", out.to_str().unwrap(), "--conn", "client_notw#9"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("client_notw#9"), "{err}");
+    assert!(files(&out) == before);
+    let o = timewait(&["plot", out.to_str().unwrap(), "--only", "ladderr"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("did you mean `ladder`"),
+        "{err}"
+    );
+}
+
+/// A scenario's `[figures]` table draws the run's figures as `plot` with the same options
+/// does, byte for byte, PDF included; a bad value names the file, line and field.
+#[test]
+fn a_scenarios_figures_table_is_what_plot_draws() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = load("last_ack_lost");
+    let table = "\n[figures]\nfrom = 1.0\nto = \"1.2s\"\nhosts = [\"client_tw\", \"server\"]\nformat = \"svg,pdf\"\nwidth = 1000\nonly = [\"ladder\", \"states\", \"socket_counts\"]\n";
+    let with = scenario::parse(&s.name, &s.file, &(s.source.clone() + table)).unwrap();
+    let dir = run_into(&with, tmp.path());
+    let run_files = files(&dir);
+    for f in ["ladder", "states", "socket_counts"] {
+        assert!(run_files.contains_key(&format!("{f}.pdf")), "{f}.pdf");
+        assert!(!run_files.contains_key(&format!("{f}.png")), "no {f}.png");
+        let svg = String::from_utf8_lossy(&run_files[&format!("{f}.svg")]).into_owned();
+        assert!(svg.contains("width=\"1000\""), "{f} is 1000 px wide");
+        let pdf = &run_files[&format!("{f}.pdf")];
+        assert!(
+            (media_box(pdf).0 - 750.0).abs() < 0.01,
+            "{f}.pdf is 750 pt wide"
+        );
+    }
+    assert!(!run_files.contains_key("timeseq.svg"));
+    for f in run_files
+        .keys()
+        .filter(|f| f.ends_with(".svg") || f.ends_with(".pdf"))
+    {
+        fs::remove_file(dir.join(f)).unwrap();
+    }
+    let o = timewait(&[
+        "plot",
+        dir.to_str().unwrap(),
+        "--from",
+        "1",
+        "--to",
+        "1200ms",
+        "--hosts",
+        "client_tw,server",
+        "--format",
+        "pdf,svg",
+        "--width",
+        "1000",
+        "--only",
+        "socket_counts,states,ladder",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(files(&dir) == run_files, "plot drew other bytes than run");
+
+    for (bad, field, words) in [
+        ("width = 20", "figures.width", "out of range"),
+        ("format = [\"svg\", \"gif\"]", "figures.format", "gif"),
+        (
+            "hosts = \"client_tw,sever\"",
+            "figures.hosts",
+            "did you mean `server`",
+        ),
+        ("from = \"2s\"\nto = \"1s\"", "figures.to", "empty"),
+        ("colour = 1", "figures", "colour"),
+    ] {
+        let text = format!("{}\n\n[figures]\n{bad}\n", s.source);
+        let line = text.lines().count() - bad.lines().count() + 1;
+        let e = scenario::parse(&s.name, &s.file, &text).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains(field), "{bad}: {msg}");
+        assert!(msg.contains(words), "{bad}: {msg}");
+        let at = e.location.as_ref().expect("a location").line;
+        assert!(
+            at == line || at == line + bad.lines().count() - 1 || at == line - 1,
+            "{bad}: line {at}, expected {line}: {msg}"
+        );
+    }
 }

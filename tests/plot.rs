@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use timewait::report::plot::{
-    Arrow, Figure, Ladder, LineChart, Mark, Row, Series, Style, TimeSeq, Timeline, save_both,
+    Arrow, Figure, Formats, Ladder, LineChart, Mark, Row, Series, Style, TimeSeq, Timeline, save,
+    save_both,
 };
 
 /// TIME_WAIT and CLOSE_WAIT counts over time, as steps, with two event markers.
@@ -217,14 +218,21 @@ fn png_facts(path: &Path) -> (u32, u32, usize) {
     (info.width, info.height, colours.len())
 }
 
-/// Writes `fig` as `name.svg` / `name.png`, checks both, and returns the SVG's texts.
+/// Writes `fig` as `name.svg` / `name.png` / `name.pdf`, checks them, and returns the SVG's
+/// texts.
 fn check(fig: &impl Figure, dir: &Path, name: &str) -> HashSet<String> {
     let style = Style::default();
     let base = dir.join(name);
-    save_both(&base, &style, fig).expect("figure written");
+    let written = save(&base, &style, fig, Formats::ALL).expect("figure written");
+    assert_eq!(written, ["svg", "png", "pdf"]);
     let svg = dir.join(format!("{name}.svg"));
     let png = dir.join(format!("{name}.png"));
-    for p in [&svg, &png] {
+    let pdf = dir.join(format!("{name}.pdf"));
+    assert!(
+        std::fs::read(&pdf).expect("pdf").starts_with(b"%PDF-"),
+        "{name}.pdf is a PDF"
+    );
+    for p in [&svg, &png, &pdf] {
         let len = std::fs::metadata(p).expect("file exists").len();
         assert!(len > 0, "{} is empty", p.display());
     }
@@ -234,8 +242,8 @@ fn check(fig: &impl Figure, dir: &Path, name: &str) -> HashSet<String> {
 
     // Same input, same bytes.
     let again = dir.join(format!("{name}-again"));
-    save_both(&again, &style, fig).expect("figure written twice");
-    for ext in ["svg", "png"] {
+    save(&again, &style, fig, Formats::ALL).expect("figure written twice");
+    for ext in ["svg", "png", "pdf"] {
         let a = std::fs::read(dir.join(format!("{name}.{ext}"))).expect("read");
         let b = std::fs::read(dir.join(format!("{name}-again.{ext}"))).expect("read");
         assert!(a == b, "{name}.{ext} differs between two identical draws");

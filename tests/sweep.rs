@@ -19,12 +19,13 @@ const HEADLINE: &str = concat!(
 );
 
 /// Every file a whole sweep writes.
-const WHOLE: [&str; 8] = [
+const WHOLE: [&str; 9] = [
     ".timewait-output",
     "manifest.toml",
     "report.html",
     "runs.csv",
     "summary.csv",
+    "sweep.pdf",
     "sweep.png",
     "sweep.svg",
     "sweep.toml",

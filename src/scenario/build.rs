@@ -10,13 +10,16 @@ use toml::Spanned;
 
 use super::error::{Location, ScenarioError, Warning, nearest};
 use super::schema::{
-    self, FaultSection, HostSection, LinkChangeSection, LinkSection, LinkState, OutputSection,
-    RouteChangeSection, RouteSection, RouterSection, TcpSection, TtlModeName,
+    self, FaultSection, FiguresSection, HostSection, LinkChangeSection, LinkSection, LinkState,
+    OutputSection, RouteChangeSection, RouteSection, RouterSection, TcpSection, TimeValue,
+    TtlModeName,
 };
 use super::tcp::tcp_config;
 use super::values::Bytes;
 use super::{AppSection, OutputOptions, Scenario, SpannedApp};
 use crate::net::{Fault, FaultAction, LinkId, LinkParams, NodeId, NodeKind, Prefix, TtlMode};
+use crate::report::figures::FigureOptions;
+use crate::report::plot::Formats;
 use crate::sim::{Duration, SimTime};
 use crate::tcp::Flags;
 use crate::world::apps::{
@@ -204,6 +207,7 @@ pub(crate) fn build(
     let link_changes = link_changes(&cx, &doc.link_change)?;
     let faults = faults(&cx, &doc.fault)?;
     let app_configs = app_configs(&cx, &apps, &mut warnings)?;
+    let figures = figure_options(&cx, &doc.figures)?;
     let sim = &doc.simulation;
     Ok(Scenario {
         name: name.to_string(),
@@ -238,7 +242,82 @@ pub(crate) fn build(
             tcp_probe: doc.output.tcp_probe,
             figures: doc.output.figures,
         },
+        figures,
     })
+}
+
+/// `[figures]`: the options `timewait plot` takes, checked where they are written.
+fn figure_options(cx: &Ctx<'_>, f: &FiguresSection) -> Result<FigureOptions, ScenarioError> {
+    use crate::report::figures::select;
+    let mut o = FigureOptions::default();
+    let time = |v: &Spanned<TimeValue>, field: &str| {
+        let t = match v.get_ref() {
+            TimeValue::Int(i) => select::secs_to_ns(*i as f64)
+                .ok_or_else(|| format!("invalid time {i}: expected seconds at or after 0")),
+            TimeValue::Float(x) => select::secs_to_ns(*x)
+                .ok_or_else(|| format!("invalid time {x}: expected seconds at or after 0")),
+            TimeValue::Text(s) => select::parse_time(s),
+        };
+        t.map_err(|m| cx.error(v.span(), field, m))
+    };
+    if let Some(v) = &f.from {
+        o.from = Some(time(v, "figures.from")?);
+    }
+    if let Some(v) = &f.to {
+        o.to = Some(time(v, "figures.to")?);
+    }
+    if let (Some(a), Some(b)) = (&f.from, &f.to) {
+        o.check()
+            .map_err(|m| cx.error(a.span().start..b.span().end, "figures.to", m))?;
+    }
+    if let Some(v) = &f.conn {
+        for c in v.get_ref().items() {
+            let (host, _) =
+                select::check_conn(&c).map_err(|m| cx.error(v.span(), "figures.conn", m))?;
+            if !cx.names.contains_key(host) {
+                return Err(cx.error(
+                    v.span(),
+                    "figures.conn",
+                    format!("connection `{c}`: no host named `{host}` in this scenario"),
+                ));
+            }
+            o.conns.push(c);
+        }
+    }
+    if let Some(v) = &f.hosts {
+        for h in v.get_ref().items() {
+            if !cx.names.contains_key(&h) {
+                let hint = match crate::scenario::nearest(&h, cx.names.keys().map(String::as_str)) {
+                    Some(k) => format!(" (did you mean `{k}`?)"),
+                    None => String::new(),
+                };
+                return Err(cx.error(
+                    v.span(),
+                    "figures.hosts",
+                    format!("no host or router named `{h}` in this scenario{hint}"),
+                ));
+            }
+            o.hosts.push(h);
+        }
+    }
+    if let Some(v) = &f.format {
+        o.formats = Formats::parse(&v.get_ref().items().join(","))
+            .map_err(|m| cx.error(v.span(), "figures.format", m))?;
+    }
+    if let Some(v) = &f.width {
+        o.width = Some(
+            select::check_width(*v.get_ref())
+                .map_err(|m| cx.error(v.span(), "figures.width", m))?,
+        );
+    }
+    if let Some(v) = &f.only {
+        let items = v.get_ref().items();
+        o.only = Some(
+            select::parse_only(items.iter().map(String::as_str))
+                .map_err(|m| cx.error(v.span(), "figures.only", m))?,
+        );
+    }
+    Ok(o)
 }
 
 /// `[[host]]` and `[[router]]`: each node's name and address, neither used twice.

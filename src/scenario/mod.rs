@@ -41,6 +41,8 @@ pub struct Scenario {
     pub warnings: Vec<Warning>,
     /// Which files to write.
     pub output: OutputOptions,
+    /// How the figures are drawn (`[figures]`).
+    pub figures: crate::report::figures::FigureOptions,
 }
 
 /// Application kinds `[[app]]` accepts.

@@ -30,6 +30,8 @@ pub struct File {
     pub tcp: TcpSection,
     #[serde(default)]
     pub output: OutputSection,
+    #[serde(default)]
+    pub figures: FiguresSection,
 }
 
 /// `netstat_style = "netstat" | "ss"`: how `netstat.txt` lists a host's sockets.
@@ -104,6 +106,66 @@ impl Default for OutputSection {
             tcp_probe: false,
             figures: true,
         }
+    }
+}
+
+/// `[figures]`: how a run draws its figures; the settings `timewait plot DIR` takes as
+/// options (`--from`, `--to`, `--conn`, `--hosts`, `--format`, `--width`, `--only`).
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresSection {
+    /// Only what happened from this time on: seconds, or a duration such as "1500ms".
+    pub from: Option<Spanned<TimeValue>>,
+    /// Only what happened until this time.
+    pub to: Option<Spanned<TimeValue>>,
+    /// Only these connections (`client#2`) and their peers.
+    pub conn: Option<Spanned<ListValue>>,
+    /// Only these hosts.
+    pub hosts: Option<Spanned<ListValue>>,
+    /// File formats: svg, png, pdf.
+    pub format: Option<Spanned<ListValue>>,
+    /// Figure width in pixels.
+    pub width: Option<Spanned<i64>>,
+    /// Only these figures: ladder, timeseq, states, socket_counts.
+    pub only: Option<Spanned<ListValue>>,
+}
+
+/// A time in `[figures]`: seconds as a number, or a duration string.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(
+    untagged,
+    expecting = "seconds (a number) or a duration such as \"1500ms\""
+)]
+pub enum TimeValue {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+/// A list in `[figures]`: an array of strings, or one string of comma-separated items.
+#[derive(Deserialize, Debug, Clone)]
+#[serde(
+    untagged,
+    expecting = "a list of strings, or one string of comma-separated items"
+)]
+pub enum ListValue {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl ListValue {
+    /// The items, split at commas and trimmed, empty ones left out.
+    pub fn items(&self) -> Vec<String> {
+        let all: Vec<&str> = match self {
+            ListValue::One(s) => vec![s.as_str()],
+            ListValue::Many(v) => v.iter().map(String::as_str).collect(),
+        };
+        all.into_iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
     }
 }
 

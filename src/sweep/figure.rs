@@ -1,5 +1,10 @@
 //! The sweep's headline figure: the proportion of runs with a corrupted stream against the x
-//! parameter, one line per value of the other parameters, with 95 % Wilson bands.
+//! parameter, one line per value of the other parameters, with 95 % Wilson intervals as error
+//! bars.
+//!
+//! Series stay apart where their values meet: each has its own colour and marker shape, its
+//! error bars and markers are nudged a few pixels sideways, a series with the same values as
+//! an earlier one is dashed, and its legend entry names the series it coincides with.
 
 use super::metric::Metric;
 use super::plan::Plan;
@@ -20,11 +25,11 @@ pub fn chart(plan: &Plan, rows: &[SummaryRow]) -> LineChart {
                 |r| Some((r.proportion, r.wilson.0, r.wilson.1)),
                 Labels {
                     title: format!(
-                        "Runs with a corrupted stream ({seeds} seed{} per point, 95% Wilson bands)",
+                        "Runs with a corrupted stream ({seeds} seed{} per point, 95% Wilson intervals)",
                         plural(seeds as u64)
                     ),
                     single: "runs with a corrupted stream".into(),
-                    y_label: "proportion of runs".into(),
+                    y_label: "P(corrupted stream)".into(),
                     y_range: Some((0.0, 1.0)),
                 },
             )
@@ -47,9 +52,9 @@ fn metric_chart(plan: &Plan, rows: &[SummaryRow], i: usize, m: &Metric) -> LineC
     let seeds = plan.spec.seeds.len();
     let (what, y_label) = m.describe();
     let interval = if m.is_proportion() {
-        "95% Wilson bands"
+        "95% Wilson intervals"
     } else {
-        "mean, 95% t bands"
+        "mean, 95% t intervals"
     };
     series_chart(
         plan,
@@ -64,10 +69,33 @@ fn metric_chart(plan: &Plan, rows: &[SummaryRow], i: usize, m: &Metric) -> LineC
                 plural(seeds as u64)
             ),
             single: m.name.clone(),
-            y_label,
+            y_label: statistic_label(m, &what, &y_label),
             y_range: m.is_proportion().then_some((0.0, 1.0)),
         },
     )
+}
+
+/// The y axis's words, naming the statistic drawn: "P(corrupted stream)" for a proportion,
+/// "mean corrupted bytes" or "mean lost duplicates (segments)" for a mean of a count.
+fn statistic_label(m: &Metric, what: &str, unit: &str) -> String {
+    if m.is_proportion() {
+        return "P(corrupted stream)".into();
+    }
+    let what = what.strip_suffix(" per run").unwrap_or(what);
+    // "Corrupted bytes" reads "corrupted bytes"; "TIME_WAIT" and "curl" stay as they are.
+    let mut chars = what.chars();
+    let lower = match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase() => {
+            a.to_lowercase().chain(what.chars().skip(1)).collect()
+        }
+        _ => what.to_string(),
+    };
+    let unit = if unit == "seconds" { "s" } else { unit };
+    if lower.contains(unit) || unit.is_empty() {
+        format!("mean {lower}")
+    } else {
+        format!("mean {lower} ({unit})")
+    }
 }
 
 /// A figure's words.
@@ -156,10 +184,23 @@ fn series_chart(
             }
         })
         .collect();
-    // A line that coincides with an earlier one is dashed, so both stay visible.
+    // A line that coincides with an earlier one is dashed, so both stay visible, and its
+    // legend entry says which it coincides with (the bars and markers stand side by side).
     for i in 1..series.len() {
-        if series[..i].iter().any(|s| s.points == series[i].points) {
-            series[i] = std::mem::take(&mut series[i]).dashed();
+        if let Some(same) = series[..i]
+            .iter()
+            .position(|s| s.points == series[i].points && !s.points.is_empty())
+        {
+            let first = series[same].name.clone();
+            let s = std::mem::take(&mut series[i]).dashed();
+            let name = if others.len() == 1 {
+                // "isn = rfc6528 (same as rfc793-clock)": the parameter is named once.
+                let value = first.split_once(" = ").map_or(first.as_str(), |x| x.1);
+                format!("{} (same as {value})", s.name)
+            } else {
+                format!("{} (same as {first})", s.name)
+            };
+            series[i] = Series { name, ..s };
         }
     }
     let mut vlines = Vec::new();
@@ -175,5 +216,7 @@ fn series_chart(
         x_range: None,
         y_range: labels.y_range,
         vlines,
+        hlines: Vec::new(),
+        error_bars: true,
     }
 }

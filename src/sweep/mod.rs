@@ -39,7 +39,7 @@ use crate::report::{MARKER, OutDir, StagedDir, html};
 use crate::scenario::bundled;
 pub use set::Override;
 
-use crate::report::plot::{Style, save_both};
+use crate::report::plot::{Formats, Style, save};
 use crate::scenario::{self, Scenario, ScenarioError};
 
 /// Why a sweep or a merge failed.
@@ -293,7 +293,7 @@ pub fn run(plan: &Plan, opts: &SweepOptions) -> Result<SweepOutput, SweepError> 
 }
 
 /// Writes a sweep folder: `sweep.toml` (the sweep file), `runs.csv`, and for a whole sweep
-/// `summary.csv` and `sweep.svg`/`sweep.png`, then `manifest.toml`; staged, then renamed
+/// `summary.csv` and `sweep.svg`/`.png`/`.pdf`, then `manifest.toml`; staged, then renamed
 /// into place.
 pub(crate) fn write(
     plan: &Plan,
@@ -321,9 +321,9 @@ pub(crate) fn write(
         put("summary.csv", &|p| table::write_summary(p, plan, &rows))?;
         for (stem, fig) in charts(plan, &rows) {
             let base = stage.file(&stem);
-            save_both(&base, &Style::default(), &fig).map_err(|e| io_err(&base)(e.into()))?;
-            files.push(format!("{stem}.svg"));
-            files.push(format!("{stem}.png"));
+            let written = save(&base, &Style::default(), &fig, Formats::ALL)
+                .map_err(|e| io_err(&base)(e.into()))?;
+            files.extend(written.into_iter().map(|ext| format!("{stem}.{ext}")));
         }
         Some(rows)
     } else {

@@ -4,15 +4,16 @@
 
 use std::path::Path;
 
+use super::select::FigureOptions;
 use super::{FigureError, Stack, TIMESEQ_PANELS};
-use crate::report::plot::Series;
-use crate::report::plot::{LineChart, PlotError, Style, save_both};
+use crate::report::plot::{LineChart, PlotError, Series, Style, save as save_figure};
 
 /// The probe file the figure is drawn from.
 pub const SOURCE: &str = "tcp_probe.csv";
 
 /// One connection's rows: (time s, cwnd kB, ssthresh kB or NaN, phase).
 struct Trace {
+    host: String,
     conn: String,
     rows: Vec<(f64, f64, f64, String)>,
 }
@@ -28,7 +29,8 @@ fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
             ))
         })
     };
-    let (time, conn, cwnd, ssthresh, phase) = (
+    let (host, time, conn, cwnd, ssthresh, phase) = (
+        col("host")?,
         col("time")?,
         col("conn")?,
         col("cwnd")?,
@@ -58,6 +60,7 @@ fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
         match traces.iter_mut().find(|tr| tr.conn == name) {
             Some(tr) => tr.rows.push(row),
             None => traces.push(Trace {
+                host: rec.get(host).unwrap_or("").to_string(),
                 conn: name,
                 rows: vec![row],
             }),
@@ -80,10 +83,19 @@ fn onsets(rows: &[(f64, f64, f64, String)], phase: &str) -> Vec<(f64, f64)> {
     pts
 }
 
-/// The figure for the probe rows in `path`, or `None` if no sender has a congestion window.
-pub fn figure(path: &Path) -> Result<Option<Stack<LineChart>>, FigureError> {
+/// The figure for the probe rows in `path` that `opts` selects (time window, connections,
+/// hosts), or `None` if no selected sender has a congestion window.
+pub fn figure(path: &Path, opts: &FigureOptions) -> Result<Option<Stack<LineChart>>, FigureError> {
+    let (from, to) = opts.window_secs().unwrap_or((None, None));
+    let inside = |t: f64| from.is_none_or(|f| t >= f) && to.is_none_or(|e| t <= e);
     let traces: Vec<Trace> = read(path)?
         .into_iter()
+        .filter(|t| opts.conns.is_empty() || opts.conns.contains(&t.conn))
+        .filter(|t| opts.hosts.is_empty() || opts.hosts.contains(&t.host))
+        .map(|mut t| {
+            t.rows.retain(|r| inside(r.0));
+            t
+        })
         .filter(|t| t.rows.iter().any(|r| r.1.is_finite()))
         .collect();
     if traces.is_empty() {
@@ -134,6 +146,11 @@ pub fn figure(path: &Path) -> Result<Option<Stack<LineChart>>, FigureError> {
             y_label: "window (kB)".into(),
             series,
             y_range: Some((0.0, top * 1.05)),
+            x_range: (from.is_some() || to.is_some()).then(|| {
+                let first = tr.rows.first().map_or(0.0, |r| r.0);
+                let last = tr.rows.last().map_or(first, |r| r.0);
+                (from.unwrap_or(first), to.unwrap_or(last))
+            }),
             ..LineChart::default()
         });
     }
@@ -151,20 +168,28 @@ pub fn figure(path: &Path) -> Result<Option<Stack<LineChart>>, FigureError> {
     }))
 }
 
-/// Draws `cwnd.svg` and `cwnd.png` into `out` from `from`'s tcp_probe.csv, if it has one and
-/// a sender with a congestion window; returns the files written.
-pub fn save(from: &Path, out: &Path) -> Result<Vec<String>, FigureError> {
+/// Draws `cwnd` in the formats `opts` asks for into `out`, from `from`'s tcp_probe.csv, if it
+/// has one, `opts` wants the figure, and a selected sender has a congestion window; returns
+/// the files written.
+pub fn save(from: &Path, out: &Path, opts: &FigureOptions) -> Result<Vec<String>, FigureError> {
     let path = from.join(SOURCE);
-    if !path.is_file() {
+    if !path.is_file() || !opts.wants("cwnd") {
         return Ok(Vec::new());
     }
-    let Some(fig) = figure(&path)? else {
+    let Some(fig) = figure(&path, opts)? else {
         return Ok(Vec::new());
     };
+    let mut style = Style::default();
+    if let Some(w) = opts.width {
+        style.width = w;
+    }
     let base = out.join("cwnd");
-    save_both(&base, &Style::default(), &fig).map_err(|e| match e {
+    let written = save_figure(&base, &style, &fig, opts.formats).map_err(|e| match e {
         PlotError::Io(io) => FigureError::Io(base.clone(), io),
         other => FigureError::Plot(base.clone(), other),
     })?;
-    Ok(vec!["cwnd.svg".into(), "cwnd.png".into()])
+    Ok(written
+        .into_iter()
+        .map(|ext| format!("cwnd.{ext}"))
+        .collect())
 }

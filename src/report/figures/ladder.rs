@@ -36,7 +36,33 @@ fn packet_label(row: &PacketRow, conn: Option<&ConnRow>) -> String {
     s
 }
 
+/// Height of a ladder's panels together at most, in pixels (the title aside), while fewer
+/// packets can make it so: a tall page at the default 800 px width (about 1:1.9, a page with
+/// the caption beside or under a two-column figure).
+pub const LADDER_PAGE: u32 = 1500;
+
+/// Hop budgets tried, largest first, until the ladder fits [`LADDER_PAGE`]; below the last,
+/// too little of the story would be left.
+const BUDGETS: [usize; 4] = [LADDER_HOPS, 200, 150, 100];
+
 pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
+    let mut last = None;
+    for budget in BUDGETS {
+        let l = ladder_within(a, note, budget)?;
+        if l.heights.iter().sum::<u32>() <= LADDER_PAGE {
+            return Some(l);
+        }
+        last = Some(l);
+    }
+    last
+}
+
+/// Height of a panel with `labels` labels: room for each in the label column.
+fn panel_height(labels: usize) -> u32 {
+    (220 + 20 * labels as u32).max(300)
+}
+
+fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladder>> {
     let d = a.d;
     let ids: Vec<u64> = a
         .packets
@@ -54,7 +80,6 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
         .filter(|id| a.packets.contains_key(id))
         .take(LADDER_LOST)
         .collect();
-    let budget = LADDER_HOPS;
     // The lost duplicates drawn cost nothing: they are always drawn, whole.
     let cost = |id: &u64| if lost.contains(id) { 0 } else { hops(id) };
     let notable = notable_packets(a, &ids);
@@ -298,6 +323,7 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
     title.push_str(note);
 
     let lane_names: Vec<String> = lanes.iter().map(|&n| d.nodes[n as usize].clone()).collect();
+    let state_notes = state_notes(a, &shown, &lane_names);
     let highlight_label = lost_legend(a, &lost);
     let mut panels = Vec::new();
     let mut heights = Vec::new();
@@ -331,12 +357,28 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
             .collect();
         let piece_rules: Vec<Rule> = rules.iter().filter(|r| inside(r.time)).cloned().collect();
         let piece_deaths: Vec<Mark> = deaths.iter().filter(|m| inside(m.time)).cloned().collect();
+        let piece_states: Vec<Mark> = state_notes
+            .iter()
+            .filter(|n| inside(n.0.time))
+            .map(|(m, _, next)| {
+                // A state held past the panel says when it ends, since that is not drawn.
+                let mut m = m.clone();
+                let tw = m.label.starts_with("TIME_WAIT");
+                match next {
+                    Some(end) if *end > t1 => m.label.push_str(&format!(" until {end:.3} s")),
+                    None if tw => m.label.push_str(" to the end of the run"),
+                    _ => {}
+                }
+                m
+            })
+            .collect();
         let labelled = piece.iter().filter(|a| !a.label.is_empty()).count()
             + piece_stubs.len()
             + piece_rules.len()
-            + piece_deaths.len();
+            + piece_deaths.len()
+            + piece_states.len();
         // Room for every label: about 22 px each, so the label column never runs out.
-        heights.push((300 + 22 * labelled as u32).max(360));
+        heights.push(panel_height(labelled));
         panels.push(Ladder {
             title: String::new(),
             lanes: lane_names.clone(),
@@ -346,6 +388,7 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
             rules: piece_rules,
             window: Some(window),
             highlight_label: highlight_label.clone(),
+            states: piece_states,
         });
     }
     Some(Stack {
@@ -355,6 +398,82 @@ pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
         panel_height: 400,
         heights,
     })
+}
+
+/// State notes at most in a ladder: beyond, the connections opened last lose theirs.
+const MAX_STATE_NOTES: usize = 40;
+
+/// A state note and the socket it belongs to (index into `sockets`), with the time of that
+/// socket's next change, if any.
+type StateNote = (Mark, usize, Option<f64>);
+
+/// The TCP state changes of the sockets whose connection has a packet in the ladder, on
+/// their host's lane, in time order: "FIN_WAIT_1", or "FIN_WAIT_1 (client#2)" when the lane
+/// holds more than one of them. CLOSED is written only when it ends TIME_WAIT (a socket
+/// released from any other state just stops having notes).
+fn state_notes(a: &Index<'_>, shown: &[u64], lanes: &[String]) -> Vec<StateNote> {
+    let d = a.d;
+    let drawn: BTreeSet<&str> = shown
+        .iter()
+        .filter_map(|id| d.packets[a.packets[id][0]].conn)
+        .filter_map(|c| d.conn_names.get(c as usize))
+        .map(String::as_str)
+        .collect();
+    let host_of = |conn: &str| conn.rsplit_once('#').map_or(conn, |(h, _)| h).to_string();
+    let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
+    for s in d.sockets.iter().filter(|s| drawn.contains(s.conn.as_str())) {
+        *per_host.entry(host_of(&s.conn)).or_default() += 1;
+    }
+    let mut notes: Vec<StateNote> = Vec::new();
+    for (k, s) in d.sockets.iter().enumerate() {
+        if !drawn.contains(s.conn.as_str()) {
+            continue;
+        }
+        let host = host_of(&s.conn);
+        let Some(lane) = lanes.iter().position(|l| *l == host) else {
+            continue;
+        };
+        let shared = per_host.get(&host).copied().unwrap_or(0) > 1;
+        for (j, (t, state)) in s.changes.iter().enumerate() {
+            let after_tw = j > 0 && s.changes[j - 1].1 == "TIME_WAIT";
+            if state == "CLOSED" && !after_tw {
+                continue;
+            }
+            let label = if shared {
+                format!("{state} ({})", s.conn)
+            } else {
+                state.clone()
+            };
+            let next = s.changes.get(j + 1).map(|c| secs(c.0));
+            notes.push((
+                Mark {
+                    lane,
+                    time: secs(*t),
+                    label,
+                },
+                k,
+                next,
+            ));
+        }
+    }
+    // The first connections' notes when there are too many: a close told once is enough.
+    if notes.len() > MAX_STATE_NOTES {
+        let mut keep: BTreeSet<usize> = BTreeSet::new();
+        let mut count = 0;
+        for n in &notes {
+            if !keep.contains(&n.1) {
+                let of_it = notes.iter().filter(|m| m.1 == n.1).count();
+                if count + of_it > MAX_STATE_NOTES {
+                    continue;
+                }
+                count += of_it;
+                keep.insert(n.1);
+            }
+        }
+        notes.retain(|n| keep.contains(&n.1));
+    }
+    notes.sort_by(|x, y| x.0.time.total_cmp(&y.0.time));
+    notes
 }
 
 /// The time spans the ladder shows: the whole activity, cut at idle stretches (no packet in

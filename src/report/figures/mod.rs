@@ -1,4 +1,5 @@
-//! A run's figures: `ladder`, `timeseq`, `states` and `socket_counts`, each as SVG and PNG.
+//! A run's figures: `ladder`, `timeseq`, `states` and `socket_counts`, each as SVG, PNG and
+//! PDF (the PDF converted from the SVG drawing).
 //!
 //! - `ladder` ([`ladder`]): packets between hosts and routers, one lane per node, time running
 //!   down; every packet drawn labelled like tcpdump ("#4 P. 1:1001(1000) ack 1", sequence and
@@ -45,6 +46,7 @@
 pub mod cwnd;
 mod ladder;
 pub mod model;
+pub mod select;
 mod socket_counts;
 mod states;
 mod timeseq;
@@ -58,9 +60,10 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::plot::{Figure, Ladder, LineChart, PlotError, Style, TimeSeq, Timeline, save_both};
+use super::plot::{Figure, Formats, Ladder, LineChart, PlotError, Style, TimeSeq, Timeline, save};
 use model::Index;
 pub use model::{ConnRow, FigureData, HopKind, HostCounts, NetRow, PacketRow, SocketRow};
+pub use select::{FIGURE_NAMES, FigureOptions};
 
 /// Hops drawn in the ladder at most (besides the lost duplicates' own).
 pub const LADDER_HOPS: usize = 300;
@@ -128,6 +131,10 @@ pub struct RunFigures {
     pub states: Option<Timeline>,
     /// `socket_counts`: sockets per state and host over time.
     pub socket_counts: Option<Stack<LineChart>>,
+    /// The files each figure is written as.
+    pub formats: Formats,
+    /// Figure width in pixels; `None` keeps the style's.
+    pub width: Option<u32>,
 }
 
 impl RunFigures {
@@ -144,23 +151,26 @@ impl RunFigures {
         self.len() == 0
     }
 
-    /// Writes `NAME.svg` and `NAME.png` for each figure into `dir`; returns the file names
-    /// written, in order.
+    /// Writes `NAME.svg`, `NAME.png` and `NAME.pdf` (the formats asked for) for each figure
+    /// into `dir`; returns the file names written, in order.
     pub fn save(&self, dir: &Path) -> Result<Vec<String>, FigureError> {
         let mut files = Vec::new();
-        let style = Style::default();
-        let mut put = |name: &str, f: &dyn Fn(&Path) -> Result<(), PlotError>| {
+        let mut style = Style::default();
+        if let Some(w) = self.width {
+            style.width = w;
+        }
+        let formats = self.formats;
+        let mut put = |name: &str, f: &dyn Fn(&Path) -> Result<Vec<&'static str>, PlotError>| {
             let base = dir.join(name);
-            f(&base).map_err(|e| match e {
+            let written = f(&base).map_err(|e| match e {
                 PlotError::Io(io) => FigureError::Io(base.clone(), io),
                 other => FigureError::Plot(base.clone(), other),
             })?;
-            files.push(format!("{name}.svg"));
-            files.push(format!("{name}.png"));
+            files.extend(written.into_iter().map(|ext| format!("{name}.{ext}")));
             Ok::<(), FigureError>(())
         };
         if let Some(l) = &self.ladder {
-            put("ladder", &|b| save_both(b, &style, l))?;
+            put("ladder", &|b| save(b, &style, l, formats))?;
         }
         if let Some(t) = &self.timeseq {
             // Thicker bars: a segment is one bar, and at the default width it is a hairline.
@@ -168,39 +178,52 @@ impl RunFigures {
                 line_width: 4,
                 ..style.clone()
             };
-            put("timeseq", &|b| save_both(b, &s, t))?;
+            put("timeseq", &|b| save(b, &s, t, formats))?;
         }
         if let Some(t) = &self.states {
-            put("states", &|b| save_both(b, &style, t))?;
+            put("states", &|b| save(b, &style, t, formats))?;
         }
         if let Some(c) = &self.socket_counts {
-            put("socket_counts", &|b| save_both(b, &style, c))?;
+            put("socket_counts", &|b| save(b, &style, c, formats))?;
         }
         Ok(files)
     }
 }
 
-/// `timewait plot DIR` for a run's folder: redraws the figures from its CSV files. Everything
-/// is read and drawn into a hidden staging folder inside `dir` first, and the figures are
-/// moved into `dir` only when all are done, so a failure leaves `dir` as it was.
-pub fn plot_dir(dir: &Path) -> Result<Vec<String>, FigureError> {
+/// `timewait plot DIR` for a run's folder: redraws the figures from its CSV files, as `opts`
+/// selects them. Everything is read and drawn into a hidden staging folder inside `dir`
+/// first, and the figures are moved into `dir` only when all are done, so a failure leaves
+/// `dir` as it was.
+pub fn plot_dir(dir: &Path, opts: &FigureOptions) -> Result<Vec<String>, FigureError> {
     if !dir.is_dir() {
         return Err(FigureError::Input(format!(
             "{}: no such folder",
             dir.display()
         )));
     }
-    let data = FigureData::read_dir(dir)?;
-    let figs = data.figures();
+    opts.check().map_err(FigureError::Input)?;
+    let mut data = FigureData::read_dir(dir)?;
+    // The summary's reference numbers, as the run that wrote it drew them.
+    if let Ok(summary) = fs::read_to_string(dir.join("summary.txt")) {
+        data.read_summary(&summary);
+    }
+    let figs = data
+        .figures_with(opts)
+        .map_err(|e| FigureError::Input(format!("{}: {e}", dir.display())))?;
     if figs.is_empty() {
+        let why = if opts.selects_all() {
+            "its CSV files hold no packets, state changes or socket counts"
+        } else {
+            "the selection holds no packets, state changes or socket counts"
+        };
         return Err(FigureError::Input(format!(
-            "{}: nothing to draw: its CSV files hold no packets, state changes or socket counts",
+            "{}: nothing to draw: {why}",
             dir.display()
         )));
     }
     let stage = FigureStage::create(dir)?;
     let mut files = figs.save(stage.dir())?;
-    files.extend(cwnd::save(dir, stage.dir())?);
+    files.extend(cwnd::save(dir, stage.dir(), opts)?);
     stage.commit(&files)?;
     Ok(files)
 }
@@ -362,8 +385,21 @@ impl FigureData {
         Index::new(self).lost_ids()
     }
 
-    /// The figures this data gives.
+    /// The figures this data gives, all of them, as SVG, PNG and PDF.
     pub fn figures(&self) -> RunFigures {
+        self.draw(&FigureOptions::default())
+    }
+
+    /// The figures `opts` selects; an error when it names a host or connection the data
+    /// does not hold.
+    pub fn figures_with(&self, opts: &FigureOptions) -> Result<RunFigures, select::SelectError> {
+        if opts.selects_all() {
+            return Ok(self.draw(opts));
+        }
+        Ok(self.select(opts)?.draw(opts))
+    }
+
+    fn draw(&self, opts: &FigureOptions) -> RunFigures {
         let ix = Index::new(self);
         let note = if self.packets_left_out > 0 {
             format!(
@@ -374,11 +410,51 @@ impl FigureData {
         } else {
             String::new()
         };
-        RunFigures {
-            ladder: ladder::ladder(&ix, &note),
-            timeseq: timeseq::timeseq(&ix, &note),
-            states: states::states(self),
-            socket_counts: socket_counts::socket_counts(self),
+        let chosen = opts.describe();
+        let window = opts.window_secs();
+        let mut figs = RunFigures {
+            ladder: None,
+            timeseq: None,
+            states: None,
+            socket_counts: None,
+            formats: opts.formats,
+            width: opts.width,
+        };
+        if opts.wants("ladder") {
+            figs.ladder = ladder::ladder(&ix, &note).map(|mut l| {
+                l.subtitle = join_notes(&chosen, &l.subtitle);
+                l
+            });
         }
+        if opts.wants("timeseq") {
+            figs.timeseq = timeseq::timeseq(&ix, &note).map(|mut t| {
+                t.subtitle = join_notes(&chosen, &t.subtitle);
+                t
+            });
+        }
+        if opts.wants("states") {
+            figs.states = states::states(self, window).map(|mut t| {
+                if !chosen.is_empty() {
+                    t.title = format!("{} ({})", t.title, chosen.trim_start_matches("Selected: "));
+                }
+                t
+            });
+        }
+        if opts.wants("socket_counts") {
+            figs.socket_counts = socket_counts::socket_counts(self, window).map(|mut c| {
+                c.subtitle = join_notes(&chosen, &c.subtitle);
+                c
+            });
+        }
+        figs
+    }
+}
+
+/// Two notes for one subtitle line, either possibly empty.
+fn join_notes(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}. {b}"),
     }
 }

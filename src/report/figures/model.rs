@@ -185,6 +185,10 @@ pub struct FigureData {
     /// Hosts of `socket_counts.csv` in order of first appearance, with, per [`COUNTED`] state,
     /// the (time in ns, count) samples.
     pub counts: Vec<(String, HostCounts)>,
+    /// Numbers the run's summary gives that a TIME_WAIT count is measured against, from its
+    /// `Ports:` lines: (host, value, words), e.g. the ephemeral port range's size, or the
+    /// connection rate times TIME_WAIT.
+    pub count_refs: Vec<(String, f64, String)>,
     /// Per host in `counts` and [`COUNTED`] state: samples seen, the stride they are kept at,
     /// and whether any was above zero (so decimation never hides a state that was held).
     count_seen: Vec<[CountLine; 3]>,
@@ -360,6 +364,76 @@ impl FigureData {
             Some(lines) => lines[k].held,
             // Counts filled in by hand rather than through `push_count`.
             None => self.counts[h].1[k].iter().any(|s| s.1 > 0),
+        }
+    }
+
+    /// Keeps the counts of the hosts `keep` accepts, cut to `from..=to` (the count held at
+    /// `from`, then the changes inside).
+    pub(super) fn narrow_counts(&mut self, keep: &dyn Fn(&str) -> bool, from: u64, to: u64) {
+        let tracked = self.count_seen.len() == self.counts.len();
+        let mut counts = Vec::new();
+        let mut seen = Vec::new();
+        for (h, (name, lines)) in self.counts.iter().enumerate() {
+            if !keep(name) {
+                continue;
+            }
+            let lines = lines
+                .clone()
+                .map(|l| super::select::clip_steps(&l, from, to));
+            if tracked {
+                let mut s = self.count_seen[h];
+                for (k, line) in s.iter_mut().enumerate() {
+                    line.end = line.end.clamp(from, to);
+                    line.held = lines[k].iter().any(|p| p.1 > 0);
+                }
+                seen.push(s);
+            }
+            counts.push((name.clone(), lines));
+        }
+        self.counts = counts;
+        self.count_seen = seen;
+    }
+
+    /// Reads the reference numbers of `summary.txt`'s `Ports:` lines ("Ports: client can
+    /// open at most 28232 ports / 60s TIME_WAIT = ...; it asks for 300.0/s, ..."): the port
+    /// count, and the rate times TIME_WAIT when a rate is given. Other lines are ignored.
+    pub fn read_summary(&mut self, summary: &str) {
+        self.count_refs.clear();
+        for line in summary.lines() {
+            let Some(rest) = line.strip_prefix("Ports: ") else {
+                continue;
+            };
+            let Some((host, rest)) = rest.split_once(" can open at most ") else {
+                continue;
+            };
+            let Some((ports, rest)) = rest.split_once(" ports / ") else {
+                continue;
+            };
+            let Some((tw, rest)) = rest.split_once(" TIME_WAIT") else {
+                continue;
+            };
+            let (Ok(ports), Ok(tw)) = (ports.parse::<u64>(), tw.parse::<crate::sim::Duration>())
+            else {
+                continue;
+            };
+            self.count_refs.push((
+                host.to_string(),
+                ports as f64,
+                format!("{ports} ephemeral ports"),
+            ));
+            let rate = rest
+                .split_once("it asks for ")
+                .and_then(|(_, r)| r.split_once("/s"))
+                .and_then(|(r, _)| r.parse::<f64>().ok());
+            if let Some(rate) = rate {
+                let secs = tw.as_secs_f64();
+                let n = (rate * secs).round();
+                self.count_refs.push((
+                    host.to_string(),
+                    n,
+                    format!("{host}: {rate}/s \u{d7} {tw} = {n}"),
+                ));
+            }
         }
     }
 

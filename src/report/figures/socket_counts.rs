@@ -4,7 +4,10 @@ use super::model::FigureData;
 use super::{COUNT_HOSTS, COUNTED, Stack, secs};
 use crate::report::plot::{LineChart, Series};
 
-pub(super) fn socket_counts(d: &FigureData) -> Option<Stack<LineChart>> {
+pub(super) fn socket_counts(
+    d: &FigureData,
+    window: Option<(Option<f64>, Option<f64>)>,
+) -> Option<Stack<LineChart>> {
     let nonzero = |h: usize, k: usize| d.held(h, k);
     let hosts: Vec<usize> = (0..d.counts.len())
         .filter(|&h| (0..COUNTED.len()).any(|k| nonzero(h, k)))
@@ -56,13 +59,40 @@ pub(super) fn socket_counts(d: &FigureData) -> Option<Stack<LineChart>> {
                 series[i] = std::mem::take(&mut series[i]).dashed();
             }
         }
+        // TIME_WAIT is measured against what the summary says it should reach: the ports
+        // a client has, and its connection rate times TIME_WAIT (one line per value).
+        let mut hlines: Vec<(f64, String)> = Vec::new();
+        if *state == "TIME_WAIT" {
+            let drawn: Vec<&str> = shown.iter().map(|&h| d.counts[h].0.as_str()).collect();
+            for (host, v, words) in &d.count_refs {
+                if !drawn.contains(&host.as_str()) {
+                    continue;
+                }
+                match hlines.iter_mut().find(|h| h.0 == *v) {
+                    // The same port range on several clients is one line.
+                    Some(h) if words.ends_with("ephemeral ports") && h.1 == *words => {}
+                    Some(h) => h.1 = format!("{}; {words}", h.1),
+                    None => hlines.push((*v, words.clone())),
+                }
+            }
+        }
+        let top = hlines.iter().map(|h| h.0).fold(most, f64::max);
+        // A window open at one end closes there where the counts do.
+        let x_range = window.map(|(a, b)| {
+            let xs = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+            let lo = xs.clone().fold(f64::INFINITY, f64::min);
+            let hi = xs.fold(f64::NEG_INFINITY, f64::max);
+            (a.unwrap_or(lo), b.unwrap_or(hi))
+        });
         panels.push(LineChart {
+            hlines,
             title: format!("{state} sockets per host"),
             x_label: "time (s)".into(),
             y_label: "sockets".into(),
             series,
             // Counts are whole: a range of at least 0..5 keeps the ticks on whole numbers.
-            y_range: Some((0.0, (most * 1.05).max(5.0))),
+            y_range: Some((0.0, (top * 1.06).max(5.0))),
+            x_range,
             ..LineChart::default()
         });
     }

@@ -7,7 +7,10 @@ use super::model::FigureData;
 use super::secs;
 use crate::report::plot::{Row, Timeline};
 
-pub(super) fn states(d: &FigureData) -> Option<Timeline> {
+pub(super) fn states(
+    d: &FigureData,
+    window: Option<(Option<f64>, Option<f64>)>,
+) -> Option<Timeline> {
     if d.sockets.is_empty() {
         return None;
     }
@@ -53,6 +56,15 @@ pub(super) fn states(d: &FigureData) -> Option<Timeline> {
     Some(Timeline {
         title,
         rows,
-        window: None,
+        // A window open at one end closes there where the state changes do.
+        window: window.map(|(a, b)| {
+            let times = d
+                .sockets
+                .iter()
+                .flat_map(|s| s.changes.iter().map(|c| secs(c.0)));
+            let lo = times.clone().fold(f64::INFINITY, f64::min);
+            let hi = times.fold(f64::NEG_INFINITY, f64::max);
+            (a.unwrap_or(lo), b.unwrap_or(hi))
+        }),
     })
 }

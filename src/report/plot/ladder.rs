@@ -100,6 +100,10 @@ pub struct Ladder {
     pub window: Option<(f64, f64)>,
     /// Legend text for highlighted arrows ("lost duplicate"); empty says "highlighted packet".
     pub highlight_label: String,
+    /// TCP state changes, written on their host's lane at the time they happen
+    /// ("FIN_WAIT_1"), with a short tick across the lane: how RFC 9293 and textbooks draw a
+    /// close.
+    pub states: Vec<Mark>,
 }
 
 impl Ladder {
@@ -270,8 +274,17 @@ impl Figure for Ladder {
             )?;
         }
 
+        for m in self.state_marks(&frame) {
+            let (x, y) = m.1;
+            area.draw(&PathElement::new(
+                vec![(x - 5, y), (x + 5, y)],
+                STATE_INK.stroke_width(2),
+            ))?;
+        }
+
         let text = style.text(style.note_size, style.ink);
         let hl_text = style.text(style.note_size, style.highlight);
+        let state_text = style.text(style.note_size, STATE_INK);
         for l in &labels {
             if let Some((from, to)) = l.leader {
                 area.draw(&PathElement::new(
@@ -281,10 +294,26 @@ impl Figure for Ladder {
             }
         }
         for l in &labels {
-            draw_label(area, &l.text, l.bounds, if l.hl { &hl_text } else { &text })?;
+            let ink = match l.kind {
+                LabelKind::Highlight => &hl_text,
+                LabelKind::State => &state_text,
+                LabelKind::Plain => &text,
+            };
+            draw_label(area, &l.text, l.bounds, ink)?;
         }
         Ok(())
     }
+}
+
+/// Ink of the TCP state notes: a blue apart from the packets' black and the highlight.
+const STATE_INK: RGBColor = RGBColor(0x00, 0x5A, 0x8C);
+
+/// How a label is inked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LabelKind {
+    Plain,
+    Highlight,
+    State,
 }
 
 /// A label as laid out: its box, its text, whether it names a highlighted packet, and the
@@ -292,7 +321,7 @@ impl Figure for Ladder {
 struct Placement {
     bounds: Bounds,
     text: String,
-    hl: bool,
+    kind: LabelKind,
     leader: Option<(Px, Px)>,
 }
 
@@ -301,7 +330,7 @@ struct Want<'a> {
     own: usize,
     anchor: Px,
     text: &'a str,
-    hl: bool,
+    kind: LabelKind,
     spots: Vec<Bounds>,
 }
 
@@ -342,6 +371,21 @@ impl Ladder {
                     frame.map((x, s.ended)),
                 )
             })
+            .collect()
+    }
+
+    /// The state notes inside the window: (index into `states`, point on the lane).
+    fn state_marks(&self, frame: &Frame) -> Vec<(usize, Px)> {
+        self.states
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.lane < self.lanes.len()
+                    && !m.label.is_empty()
+                    && m.time >= frame.y.0
+                    && m.time <= frame.y.1
+            })
+            .map(|(k, m)| (k, frame.map((m.lane as f64, m.time))))
             .collect()
     }
 
@@ -432,7 +476,11 @@ impl Ladder {
                 own: i,
                 anchor: at(0.5),
                 text: &a.label,
-                hl: a.highlight,
+                kind: if a.highlight {
+                    LabelKind::Highlight
+                } else {
+                    LabelKind::Plain
+                },
                 spots: [0.5, 1.0 / 3.0, 2.0 / 3.0, 0.25, 0.75, 0.15, 0.85]
                     .into_iter()
                     .map(|f| centred(at(f), sz))
@@ -449,7 +497,7 @@ impl Ladder {
                 own: first_x + k,
                 anchor: e,
                 text: &s.label,
-                hl: false,
+                kind: LabelKind::Plain,
                 spots: beside(e, size(&s.label)),
             });
         }
@@ -462,7 +510,7 @@ impl Ladder {
                 own: first_x + self.stubs.len() + k,
                 anchor: c,
                 text: &d.label,
-                hl: false,
+                kind: LabelKind::Plain,
                 spots: beside(c, size(&d.label)),
             });
         }
@@ -491,13 +539,38 @@ impl Ladder {
                 own: usize::MAX,
                 anchor: (right, y),
                 text: &r.label,
-                hl: false,
+                kind: LabelKind::Plain,
                 spots: vec![
                     above(right - tw - 4),
                     above(left),
                     below(right - tw - 4),
                     below(left),
                 ],
+            });
+        }
+        // State notes beside their lane: right of it, else left, a little below or above.
+        let state_marks = self.state_marks(frame);
+        let first_state = first_x + self.stubs.len() + self.deaths.len();
+        for &(k, c) in &state_marks {
+            let m = &self.states[k];
+            let (tw, th) = size(&m.label);
+            let at = |x0: i32, dy: i32| Bounds {
+                x0: x0 - 2,
+                y0: c.1 + dy - th / 2 - 1,
+                x1: x0 + tw + 2,
+                y1: c.1 + dy + th - th / 2 + 2,
+            };
+            let mut spots = Vec::new();
+            for dy in [0, th / 2 + 2, -(th / 2 + 2), th + 3, -(th + 3)] {
+                spots.push(at(c.0 + 8, dy));
+                spots.push(at(c.0 - 8 - tw, dy));
+            }
+            wants.push(Want {
+                own: first_state + k,
+                anchor: c,
+                text: &m.label,
+                kind: LabelKind::State,
+                spots,
             });
         }
         wants.extend(rest.iter().map(arrow_want));
@@ -511,7 +584,7 @@ impl Ladder {
                     out.push(Placement {
                         bounds: *b,
                         text: w.text.to_string(),
-                        hl: w.hl,
+                        kind: w.kind,
                         leader: None,
                     });
                 }
@@ -576,7 +649,7 @@ impl Ladder {
             out.push(Placement {
                 bounds: b,
                 text: w.text.to_string(),
-                hl: w.hl,
+                kind: w.kind,
                 leader: Some((w.anchor, (b.x0, (b.y0 + b.y1) / 2))),
             });
         }

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Axes, Bounds, Figure, Frame, Key, Legend, PlotError, Style, axes_with_legend, axis_range,
-    clip_polygon, clip_polyline, draw_marker, extent, fin, sample_path, text_size,
+    Axes, Bounds, Figure, Frame, Key, Legend, PlotError, Px, Style, axes_with_legend, axis_range,
+    clip_polygon, clip_polyline, draw_beam, draw_marker, extent, fin, sample_path, text_size,
 };
 
 /// How a series' line is stroked.
@@ -119,6 +119,13 @@ pub struct LineChart {
     pub y_range: Option<(f64, f64)>,
     /// Vertical dashed lines at x with a label ("loop forms"), e.g. for events.
     pub vlines: Vec<(f64, String)>,
+    /// Horizontal reference lines at y with their words ("28232 ephemeral ports"), dashed
+    /// and thin, the words above the line at the right end.
+    pub hlines: Vec<(f64, String)>,
+    /// Draw the series' bands as error bars (an I-beam at each x) instead of translucent
+    /// areas, each series nudged a few pixels sideways so bars and markers of series with the
+    /// same values stand side by side rather than on top of each other.
+    pub error_bars: bool,
 }
 
 /// Markers per series at most: more would merge into a thick line.
@@ -140,6 +147,7 @@ impl LineChart {
                 .map(|p| p.1)
                 .chain(s.band.iter().flatten().flat_map(|b| [b.1, b.2]))
         });
+        let ys = ys.chain(self.hlines.iter().map(|h| h.0));
         let y = match (self.y_range, extent(ys)) {
             (Some(r), auto) => axis_range(Some(r), auto),
             (None, Some((lo, hi))) => {
@@ -184,6 +192,8 @@ struct Geometry {
     lines: Vec<(usize, Vec<(i32, i32)>)>,
     /// (series index, centre) of the markers.
     markers: Vec<(usize, (i32, i32))>,
+    /// (series index, top, bottom) of the error bars.
+    bars: Vec<(usize, Px, Px)>,
     /// Labels of the vertical lines.
     vlabels: Vec<VLabel>,
 }
@@ -195,10 +205,41 @@ impl LineChart {
             bands: Vec::new(),
             lines: Vec::new(),
             markers: Vec::new(),
+            bars: Vec::new(),
             vlabels: vline_labels(frame, style, &self.vlines),
         };
+        let n = self.series.len();
+        // Sideways nudge of each series with error bars, in pixels, centred on the true x.
+        let step = if self.error_bars && n > 1 {
+            (48 / n as i32).clamp(2, 9)
+        } else {
+            0
+        };
+        let nudge = |i: usize| ((2 * i as i32 - (n as i32 - 1)) * step) / 2;
         for (i, s) in self.series.iter().enumerate() {
+            let dx = nudge(i);
+            let map = |p: (f64, f64)| {
+                let (x, y) = frame.map(p);
+                (x + dx, y)
+            };
+            if self.error_bars {
+                for &(x, lo, hi) in s.band.as_deref().unwrap_or(&[]) {
+                    let (Some(x), Some(lo), Some(hi)) = (fin(x), fin(lo), fin(hi)) else {
+                        continue;
+                    };
+                    if x < xr.0 || x > xr.1 {
+                        continue;
+                    }
+                    let (lo, hi) = (lo.min(hi).max(yr.0), lo.max(hi).min(yr.1));
+                    if lo <= hi {
+                        g.bars.push((i, map((x, hi)), map((x, lo))));
+                    }
+                }
+            }
             for run in band_runs(s.band.as_deref().unwrap_or(&[])) {
+                if self.error_bars {
+                    break;
+                }
                 let poly: Vec<(f64, f64)> = run
                     .iter()
                     .map(|b| (b.0, b.2))
@@ -211,8 +252,7 @@ impl LineChart {
                 }
             }
             for piece in clip_polyline(&s.path(), xr, yr) {
-                g.lines
-                    .push((i, piece.iter().map(|&p| frame.map(p)).collect()));
+                g.lines.push((i, piece.iter().map(|&p| map(p)).collect()));
             }
             if s.marker {
                 let inside: Vec<(f64, f64)> = s
@@ -223,7 +263,7 @@ impl LineChart {
                     .collect();
                 let every = inside.len().div_ceil(MAX_MARKERS).max(1);
                 for &p in inside.iter().step_by(every) {
-                    g.markers.push((i, frame.map(p)));
+                    g.markers.push((i, map(p)));
                 }
             }
         }
@@ -239,6 +279,9 @@ impl Geometry {
             sample_path(p, &mut out);
         }
         out.extend(self.markers.iter().map(|m| m.1));
+        for &(_, top, bottom) in &self.bars {
+            sample_path(&[top, bottom], &mut out);
+        }
         for l in &self.vlabels {
             let b = l.bounds;
             sample_path(&[(b.x0, b.y0), (b.x1, b.y1)], &mut out);
@@ -282,6 +325,7 @@ impl Figure for LineChart {
             area.draw(&Polygon::new(poly.clone(), color(*i).mix(0.2).filled()))?;
         }
         draw_vlines(area, style, &frame, &self.vlines, &g.vlabels)?;
+        draw_hlines(area, style, &frame, &self.hlines)?;
         for (i, px) in &g.lines {
             let line = color(*i).stroke_width(style.line_width);
             match self.series[*i].dash {
@@ -296,6 +340,9 @@ impl Figure for LineChart {
                     ))?
                 }
             }
+        }
+        for &(i, top, bottom) in &g.bars {
+            draw_beam(area, top, bottom, color(i), 2)?;
         }
         for &(i, c) in &g.markers {
             draw_marker(area, i, c, color(i), style)?;
@@ -417,6 +464,67 @@ fn draw_vlines<DB: DrawingBackend>(
             (tx, b.y0 + 1),
             text.pos(Pos::new(anchor, VPos::Top)),
         ))?;
+    }
+    Ok(())
+}
+
+/// Dashed horizontal reference lines, each with its words above it at the right end (below
+/// it when the line is near the top); words that would overlap earlier ones are moved down a
+/// row.
+fn draw_hlines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    style: &Style,
+    frame: &Frame,
+    hlines: &[(f64, String)],
+) -> Result<(), PlotError> {
+    let plot = frame.plot;
+    let text = style.text(style.note_size, style.ink);
+    let mut taken: Vec<Bounds> = Vec::new();
+    for (y, label) in hlines {
+        let Some(y) = fin(*y) else { continue };
+        if y < frame.y.0 || y > frame.y.1 {
+            continue;
+        }
+        let py = frame.py(y);
+        area.draw(&DashedPathElement::new(
+            [(plot.x0, py), (plot.x1, py)],
+            8,
+            5,
+            style.ink.mix(0.75).stroke_width(1),
+        ))?;
+        if label.is_empty() {
+            continue;
+        }
+        let (tw, th) = text_size(&text, label);
+        let x0 = plot.x1 - tw - 8;
+        let mut top = if py - th - 4 >= plot.y0 {
+            py - th - 4
+        } else {
+            py + 3
+        };
+        let mut b = Bounds {
+            x0: x0 - 2,
+            y0: top - 1,
+            x1: x0 + tw + 2,
+            y1: top + th + 1,
+        };
+        let mut tries = 0;
+        while taken.iter().any(|t| t.overlaps(&b)) && tries < 4 {
+            top += th + 2;
+            b.y0 = top - 1;
+            b.y1 = top + th + 1;
+            tries += 1;
+        }
+        area.draw(&Rectangle::new(
+            [(b.x0, b.y0), (b.x1, b.y1)],
+            WHITE.mix(0.85).filled(),
+        ))?;
+        area.draw(&Text::new(
+            label.clone(),
+            (x0, top),
+            text.pos(Pos::new(HPos::Left, VPos::Top)),
+        ))?;
+        taken.push(b);
     }
     Ok(())
 }

@@ -1,18 +1,22 @@
-//! Paper figures: SVG and PNG drawn with `plotters` from plain data (seconds as `f64`), with no
-//! knowledge of the simulator's types.
+//! Paper figures: SVG, PNG and PDF drawn with `plotters` from plain data (seconds as `f64`),
+//! with no knowledge of the simulator's types.
 //!
-//! Each figure kind is a struct implementing [`Figure`]; [`save_both`] writes `NAME.svg` and
-//! `NAME.png` from the same drawing code, so the two always agree. Output is deterministic: the
+//! Each figure kind is a struct implementing [`Figure`]; [`save`] writes `NAME.svg`,
+//! `NAME.png` and `NAME.pdf` (those [`Formats`] asks for) from the same drawing code, so they
+//! always agree: the PDF is the SVG text converted ([`svg_to_pdf`]). Output is deterministic: the
 //! same input gives the same bytes. No input (NaN, infinities, empty vectors, zero ranges, bad
 //! lane indices) makes drawing panic; non-finite values are skipped.
 
+mod broken;
 mod ladder;
 mod lines;
+mod pdf;
 mod timeline;
 mod timeseq;
 
 pub use ladder::{Arrow, Ladder, Mark, Rule, Stub};
 pub use lines::{Dash, LineChart, Series};
+pub use pdf::svg_to_pdf;
 pub use timeline::{MAX_ROWS, Row, Timeline, state_color};
 pub use timeseq::TimeSeq;
 
@@ -215,8 +219,128 @@ pub trait Figure {
 
 /// Writes `basename.svg` and `basename.png` (the extensions are appended, never substituted).
 pub fn save_both(basename: &Path, style: &Style, figure: &impl Figure) -> Result<(), PlotError> {
-    save_svg(&with_suffix(basename, ".svg"), style, figure)?;
-    save_png(&with_suffix(basename, ".png"), style, figure)
+    save(basename, style, figure, Formats::SVG_PNG).map(|_| ())
+}
+
+/// The file formats a figure is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Formats {
+    /// `NAME.svg`.
+    pub svg: bool,
+    /// `NAME.png`.
+    pub png: bool,
+    /// `NAME.pdf`, converted from the SVG drawing.
+    pub pdf: bool,
+}
+
+impl Default for Formats {
+    fn default() -> Formats {
+        Formats::ALL
+    }
+}
+
+impl Formats {
+    /// SVG, PNG and PDF: what runs and `plot` write unless told otherwise.
+    pub const ALL: Formats = Formats {
+        svg: true,
+        png: true,
+        pdf: true,
+    };
+    /// SVG and PNG only.
+    pub const SVG_PNG: Formats = Formats {
+        svg: true,
+        png: true,
+        pdf: false,
+    };
+    /// The names a list of formats may hold, in the order files are written.
+    pub const NAMES: [&'static str; 3] = ["svg", "png", "pdf"];
+
+    /// Reads a comma-separated list such as `svg,pdf` (any order, case-insensitive, spaces
+    /// allowed); at least one format.
+    pub fn parse(list: &str) -> Result<Formats, String> {
+        let mut f = Formats {
+            svg: false,
+            png: false,
+            pdf: false,
+        };
+        for item in list.split(',').map(str::trim) {
+            match item.to_ascii_lowercase().as_str() {
+                "svg" => f.svg = true,
+                "png" => f.png = true,
+                "pdf" => f.pdf = true,
+                "" => {}
+                other => {
+                    return Err(format!(
+                        "unknown figure format `{other}`, expected a list of {}",
+                        Formats::NAMES.join(", ")
+                    ));
+                }
+            }
+        }
+        if f.extensions().is_empty() {
+            return Err(format!(
+                "no figure format given, expected a list of {}",
+                Formats::NAMES.join(", ")
+            ));
+        }
+        Ok(f)
+    }
+
+    /// The file extensions asked for, in writing order (svg, png, pdf).
+    pub fn extensions(&self) -> Vec<&'static str> {
+        [(self.svg, "svg"), (self.png, "png"), (self.pdf, "pdf")]
+            .into_iter()
+            .filter_map(|(on, ext)| on.then_some(ext))
+            .collect()
+    }
+}
+
+impl fmt::Display for Formats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.extensions().join(","))
+    }
+}
+
+impl std::str::FromStr for Formats {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Formats, String> {
+        Formats::parse(s)
+    }
+}
+
+/// Writes `basename.svg`, `basename.png` and `basename.pdf`, those `formats` asks for (the
+/// extensions are appended, never substituted); returns the extensions written, in order.
+/// The SVG text is rendered once and, when a PDF is asked for, converted to it.
+pub fn save(
+    basename: &Path,
+    style: &Style,
+    figure: &impl Figure,
+    formats: Formats,
+) -> Result<Vec<&'static str>, PlotError> {
+    if formats.svg || formats.pdf {
+        let svg = render_svg(style, figure)?;
+        if formats.svg {
+            std::fs::write(with_suffix(basename, ".svg"), &svg)?;
+        }
+        if formats.pdf {
+            std::fs::write(with_suffix(basename, ".pdf"), svg_to_pdf(&svg)?)?;
+        }
+    }
+    if formats.png {
+        save_png(&with_suffix(basename, ".png"), style, figure)?;
+    }
+    Ok(formats.extensions())
+}
+
+/// Writes the figure as a PDF file at `path`.
+pub fn save_pdf(path: &Path, style: &Style, figure: &impl Figure) -> Result<(), PlotError> {
+    std::fs::write(path, render_pdf(style, figure)?)?;
+    Ok(())
+}
+
+/// The figure as a PDF document: its SVG drawing converted by [`svg_to_pdf`].
+pub fn render_pdf(style: &Style, figure: &impl Figure) -> Result<Vec<u8>, PlotError> {
+    svg_to_pdf(&render_svg(style, figure)?)
 }
 
 /// Writes the figure as an SVG file at `path`.

@@ -4,6 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::broken::{BrokenAxis, cut_bar, duration_text};
 use super::{
     Axes, Figure, Key, Legend, PlotError, Style, axis_range, draw_axes, extent, fin, text_size,
 };
@@ -172,31 +173,54 @@ impl Figure for Timeline {
         style: &Style,
     ) -> Result<(), PlotError> {
         let style = &style.sanitized();
-        let (w, _) = area.dim_in_pixel();
+        let (w, h) = area.dim_in_pixel();
         let label_w = self.label_w(style);
         let legend = self.legend(style, w as i32 - 40);
         let legend_h = legend.size().1;
         let xr = self.x_range();
         let title = self.title();
+        // The time axis is drawn here, under the rows, so it can be cut where nothing
+        // happens: room for its ticks and label is kept below the rows' area.
+        let axis_room = (style.tick_size * 1.2) as i32 + (style.label_size * 1.2) as i32 + 26;
+        let (rows_area, _) = area.split_vertically(h as i32 - axis_room);
         let frame = draw_axes(
-            area,
+            &rows_area,
             style,
             &Axes {
                 title: &title,
-                x_label: "time (s)",
+                x_label: "",
                 y_label: "",
                 x: xr,
                 y: (0.0, self.shown().len().max(1) as f64),
                 y_down: true,
-                x_ticks: true,
+                x_ticks: false,
                 y_ticks: false,
                 left_extra: label_w + 10,
                 top_extra: legend_h + 6,
-                grid_x: true,
+                grid_x: false,
                 grid_y: false,
             },
         )?;
         let plot = frame.plot;
+        // Every moment a state changes; the axis gives them the width.
+        let times: Vec<f64> = self
+            .shown()
+            .iter()
+            .flat_map(|r| {
+                r.spans
+                    .iter()
+                    .filter(|s| drawable(s))
+                    .flat_map(|s| [s.0, s.1])
+            })
+            .collect();
+        // Room right of the axis for half its last tick label.
+        let last_w = text_size(
+            &style.text(style.tick_size, style.ink),
+            &format!("{:.2}", xr.1),
+        )
+        .0;
+        let axis = BrokenAxis::fit(&times, xr, (plot.x0, plot.x1 - last_w / 2 - 4));
+        axis.draw(area, style, (plot.y0, plot.y1), "time (s)")?;
         legend.draw(
             area,
             ((w as i32 - legend.size().0) / 2, plot.y0 - legend_h - 6),
@@ -224,7 +248,8 @@ impl Figure for Timeline {
             ))?;
             for (start, end, state) in &row.spans {
                 let Some(start) = fin(*start) else { continue };
-                let end = if *end == f64::INFINITY {
+                let open = *end == f64::INFINITY;
+                let end = if open {
                     xr.1
                 } else {
                     match fin(*end) {
@@ -236,24 +261,83 @@ impl Figure for Timeline {
                 if a > b {
                     continue;
                 }
-                let (x0, x1) = (frame.px(a), frame.px(b).max(frame.px(a) + 1));
+                let (x0, x1) = (axis.px(a), axis.px(b).max(axis.px(a) + 1));
                 let color = color_of(state);
                 area.draw(&Rectangle::new([(x0, y0), (x1, y1)], color.filled()))?;
-                // The state's name inside its bar when it fits, for grey-scale print.
-                let (tw, th) = text_size(&label_text, state);
-                if x1 - x0 >= tw + 8 && y1 - y0 >= th {
-                    let ink = if luminance(color) > 0.5 {
-                        style.ink
+                let cut = axis.crosses_break(a, b);
+                if cut {
+                    for (bx0, bx1, _) in axis.breaks() {
+                        if bx0 >= x0 && bx1 <= x1 {
+                            cut_bar(area, (bx0, bx1), (y0, y1))?;
+                        }
+                    }
+                }
+                // The state's name inside its bar when it fits, for grey-scale print; on a
+                // bar the axis cuts, its duration too, since its length no longer shows it.
+                let full = if cut {
+                    let d = duration_text(b - a);
+                    if open {
+                        format!("{state} \u{2265} {d}")
                     } else {
-                        WHITE
-                    };
+                        format!("{state} {d}")
+                    }
+                } else {
+                    state.clone()
+                };
+                let ink = if luminance(color) > 0.5 {
+                    style.ink
+                } else {
+                    WHITE
+                };
+                // On a cut bar, the text goes in the widest uncut part.
+                let (tx0, tx1) = if cut {
+                    let mut best = (x0, x1);
+                    let mut edges = vec![x0];
+                    for (bx0, bx1, _) in axis.breaks() {
+                        if bx0 >= x0 && bx1 <= x1 {
+                            edges.push(bx0);
+                            edges.push(bx1);
+                        }
+                    }
+                    edges.push(x1);
+                    let mut widest = 0;
+                    for pair in edges.chunks(2) {
+                        if pair.len() == 2 && pair[1] - pair[0] > widest {
+                            widest = pair[1] - pair[0];
+                            best = (pair[0], pair[1]);
+                        }
+                    }
+                    best
+                } else {
+                    (x0, x1)
+                };
+                let (tw, th) = text_size(&label_text, &full);
+                let text = if tx1 - tx0 >= tw + 8 && y1 - y0 >= th {
+                    Some(full)
+                } else if tx1 - tx0 >= text_size(&label_text, state).0 + 8 && y1 - y0 >= th {
+                    Some(state.clone())
+                } else {
+                    None
+                };
+                if let Some(text) = text {
                     area.draw(&Text::new(
-                        state.clone(),
-                        ((x0 + x1) / 2, (y0 + y1) / 2),
+                        text,
+                        ((tx0 + tx1) / 2, (y0 + y1) / 2),
                         style
                             .text(style.note_size, ink)
                             .pos(Pos::new(HPos::Center, VPos::Center)),
                     ))?;
+                } else if cut && tx1 - tx0 < tw + 8 {
+                    // No room inside: the duration right of the bar's end, in the row.
+                    let d = duration_text(b - a);
+                    let (dw, _) = text_size(&label_text, &d);
+                    if x1 + 6 + dw <= plot.x1 {
+                        area.draw(&Text::new(
+                            d,
+                            (x1 + 6, (y0 + y1) / 2),
+                            label_text.pos(Pos::new(HPos::Left, VPos::Center)),
+                        ))?;
+                    }
                 }
             }
         }
