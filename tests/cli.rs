@@ -537,7 +537,7 @@ fn outputs_selects_exactly_the_files_named() {
     // `all` is what the bundled scenario writes by default, byte for byte, plus tcp_probe.csv
     // (off unless asked for: a row per ACK) and the cwnd figure drawn from it.
     let mut all = run("all", "all");
-    for f in ["tcp_probe.csv", "cwnd.svg", "cwnd.png"] {
+    for f in ["tcp_probe.csv", "cwnd.svg", "cwnd.png", "cwnd.pdf"] {
         let at = all.iter().position(|g| g == f);
         all.remove(at.unwrap_or_else(|| panic!("`all` writes {f}")));
     }
