@@ -312,3 +312,53 @@ fn events_identity_columns_agree_with_tshark() {
         }
     }
 }
+
+/// tshark, reading `bulk_loss_recovery`'s capture on its own, sees fast retransmissions (at
+/// least one per fast recovery tcp_probe.csv records), the window scale options, and nothing
+/// malformed, no checksum error and no "ACKed unseen segment".
+#[test]
+fn tshark_sees_the_bulk_transfers_fast_retransmissions_and_nothing_malformed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_bundled(&tmp, "bulk_loss_recovery", &[]);
+    let pcap = out.join("trace.pcap");
+    let fast = tshark(&pcap, &["-Y", "tcp.analysis.fast_retransmission"]);
+    let probe = std::fs::read_to_string(out.join("tcp_probe.csv")).unwrap();
+    // Each entry into fast recovery: a row whose phase is `recovery` after one that is not.
+    let mut recoveries = 0;
+    let mut previous: std::collections::BTreeMap<String, String> = Default::default();
+    for row in probe.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        let (conn, phase) = (f[2].to_string(), f[16].to_string());
+        if phase == "recovery" && previous.get(&conn).is_none_or(|p| p != "recovery") {
+            recoveries += 1;
+        }
+        previous.insert(conn, phase);
+    }
+    assert!(recoveries >= 2, "both senders recover at least once");
+    assert!(
+        fast.lines().count() >= recoveries,
+        "{recoveries} fast recoveries, tshark marks:\n{fast}"
+    );
+    let bad = tshark(
+        &pcap,
+        &[
+            "-Y",
+            "_ws.malformed || _ws.expert.severity >= error || tcp.analysis.ack_lost_segment",
+        ],
+    );
+    assert!(bad.is_empty(), "{bad}");
+    let shifts = tshark(
+        &pcap,
+        &[
+            "-Y",
+            "tcp.flags.syn == 1",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.options.wscale.shift",
+        ],
+    );
+    // The senders' 64 KiB buffers need no shift; the receiver's 128 KiB needs 2.
+    let shifts: std::collections::BTreeSet<&str> = shifts.lines().collect();
+    assert_eq!(shifts, ["0", "2"].into_iter().collect());
+}
