@@ -155,14 +155,14 @@ impl CongestionControl {
         self.dupacks
     }
 
-    /// An ACK moved SND.UNA forward by `acked` bytes to `ack`. `before` is what was in flight
-    /// before it, `flight` what remains after it; `rtt` the smoothed RTT, if measured.
+    /// An ACK moved SND.UNA forward by `acked` bytes to `ack`; `before` was in flight before
+    /// it; `rtt` is the smoothed RTT, if measured.
     pub fn on_ack(
         &mut self,
         now: SimTime,
         ack: SeqNum,
         acked: u32,
-        (before, flight): (u32, u32),
+        before: u32,
         rtt: Option<Duration>,
     ) -> Reaction {
         if !self.enabled() {
@@ -183,7 +183,6 @@ impl CongestionControl {
             Phase::Recovery => {
                 // RFC 6582 §3.2 step 3 (full ACK) option 2 and RFC 5681 §3.2 step 6: back to
                 // ssthresh, as Linux `tcp_end_cwnd_reduction` does.
-                let _ = flight;
                 self.cwnd = self.ssthresh;
                 self.inflation = 0;
                 self.phase = Phase::Open;
@@ -399,9 +398,9 @@ mod tests {
     #[test]
     fn slow_start_grows_by_the_bytes_acked_up_to_two_segments_per_ack() {
         let mut c = cc(Congestion::NewReno);
-        c.on_ack(at(10), SeqNum(1000), 1000, (10 * MSS, 0), None);
+        c.on_ack(at(10), SeqNum(1000), 1000, 10 * MSS, None);
         assert_eq!(c.cwnd(), 11 * MSS);
-        c.on_ack(at(10), SeqNum(5000), 4000, (11 * MSS, 0), None);
+        c.on_ack(at(10), SeqNum(5000), 4000, 11 * MSS, None);
         assert_eq!(c.cwnd(), 13 * MSS, "RFC 3465 limit L = 2 SMSS per ACK");
     }
 
@@ -412,7 +411,7 @@ mod tests {
         let mut ack = SeqNum(0);
         for _ in 0..10 {
             ack += MSS;
-            c.on_ack(at(10), ack, MSS, (c.cwnd(), 0), None);
+            c.on_ack(at(10), ack, MSS, c.cwnd(), None);
         }
         assert_eq!(
             c.cwnd(),
@@ -421,7 +420,7 @@ mod tests {
         );
         for _ in 0..10 {
             ack += MSS;
-            c.on_ack(at(10), ack, MSS, (c.cwnd(), 0), None);
+            c.on_ack(at(10), ack, MSS, c.cwnd(), None);
         }
         assert_eq!(
             c.cwnd(),
@@ -435,9 +434,9 @@ mod tests {
         // RFC 7661 §4.1 (Linux `tcp_is_cwnd_limited`): held back by the peer's window, with
         // 4 segments in flight out of 10, slow start leaves cwnd alone.
         let mut c = cc(Congestion::NewReno);
-        c.on_ack(at(10), SeqNum(1000), MSS, (4 * MSS, 3 * MSS), None);
+        c.on_ack(at(10), SeqNum(1000), MSS, 4 * MSS, None);
         assert_eq!(c.cwnd(), 10 * MSS);
-        c.on_ack(at(10), SeqNum(2000), MSS, (6 * MSS, 5 * MSS), None);
+        c.on_ack(at(10), SeqNum(2000), MSS, 6 * MSS, None);
         assert_eq!(
             c.cwnd(),
             11 * MSS,
@@ -469,12 +468,12 @@ mod tests {
             c.on_dupack(una, max, 10_000);
         }
         // RFC 6582 §3.2 step 5: 2000 bytes acknowledged, below recover (15000).
-        let r = c.on_ack(at(50), SeqNum(7000), 2000, (10_000, 8000), None);
+        let r = c.on_ack(at(50), SeqNum(7000), 2000, 10_000, None);
         assert_eq!(r, Reaction::RetransmitFirst);
         assert_eq!(c.window(), 8000 - 2000 + MSS);
         assert_eq!(c.phase(), Phase::Recovery);
         // Step 3, option 2 (as Linux): a full ACK sets cwnd to ssthresh.
-        let r = c.on_ack(at(60), SeqNum(15_000), 8000, (8000, 0), None);
+        let r = c.on_ack(at(60), SeqNum(15_000), 8000, 8000, None);
         assert_eq!(r, Reaction::None);
         assert_eq!((c.cwnd(), c.window()), (5000, 5000));
         assert_eq!(c.phase(), Phase::Open);
@@ -486,7 +485,7 @@ mod tests {
         for _ in 0..3 {
             c.on_dupack(SeqNum(5000), SeqNum(15_000), 10_000);
         }
-        let r = c.on_ack(at(50), SeqNum(7000), 2000, (10_000, 8000), None);
+        let r = c.on_ack(at(50), SeqNum(7000), 2000, 10_000, None);
         assert_eq!(r, Reaction::None);
         assert_eq!(c.phase(), Phase::Open);
         assert_eq!(c.cwnd(), c.ssthresh());
@@ -519,7 +518,7 @@ mod tests {
             c.on_dupack(SeqNum(0), SeqNum(100_000), 100 * MSS);
         }
         assert_eq!(c.ssthresh(), 70 * MSS, "RFC 9438 §4.6: beta = 0.7");
-        c.on_ack(at(0), SeqNum(100_000), MSS, (100 * MSS, 70 * MSS), None);
+        c.on_ack(at(0), SeqNum(100_000), MSS, 100 * MSS, None);
         assert_eq!(c.cwnd(), 70 * MSS);
         // RFC 9438 eq. 2: K = cbrt(W_max (1 - beta) / C) = cbrt(100 * 0.3 / 0.4).
         let k = (100.0_f64 * 0.3 / 0.4).cbrt();
@@ -536,7 +535,7 @@ mod tests {
                 for _ in 0..n {
                     now += step;
                     acked += MSS;
-                    c.on_ack(now, acked, MSS, (c.cwnd(), c.cwnd()), Some(rtt));
+                    c.on_ack(now, acked, MSS, c.cwnd(), Some(rtt));
                 }
             }
             let t = now.as_secs_f64();

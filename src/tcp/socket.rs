@@ -1159,13 +1159,9 @@ impl Socket {
         self.timers.retries = 0;
         self.timers.probes = 0;
         if synchronized && acked > 0 {
-            let reaction = self.cc.on_ack(
-                now,
-                ack,
-                acked as u32,
-                (before, self.flight()),
-                self.rto.srtt(),
-            );
+            let reaction = self
+                .cc
+                .on_ack(now, ack, acked as u32, before, self.rto.srtt());
             if reaction == Reaction::RetransmitFirst {
                 self.retransmit_first(now, out);
             }
