@@ -907,8 +907,10 @@ impl Socket {
             self.send_ack(now, out);
             return;
         }
-        // Linux passes the peer's SYN-ACK in a simultaneous open straight to ACK processing.
-        let simultaneous_syn_ack = self.state == State::SynReceived
+        // Linux passes the peer's SYN-ACK in a simultaneous open straight to ACK processing (only
+        // an active open can be simultaneous; a listener's SYN_RCVD ACKs a SYN-ACK and waits).
+        let simultaneous_syn_ack = self.is_active()
+            && self.state == State::SynReceived
             && f.syn()
             && f.ack()
             && Some(seg.seq) == self.irs
@@ -1055,7 +1057,12 @@ impl Socket {
                 fin_ack = AckDue::Delayable;
             }
         }
-        let ack = data_ack.max(fin_ack);
+        let mut ack = data_ack.max(fin_ack);
+        if simultaneous_syn_ack {
+            // Its SYN lies left of RCV.NXT: a retransmission, acknowledged at once (Linux
+            // `tcp_data_queue`).
+            ack = AckDue::Now;
+        }
         if self.state == State::Closed {
             return;
         }
