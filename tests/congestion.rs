@@ -302,3 +302,43 @@ fn window_scaling_lets_more_than_64_kib_be_in_flight_when_both_ends_offer_it() {
     let flying = net.sock(C, ch).snd_nxt().since(net.sock(C, ch).snd_una());
     assert!(flying <= 65_535, "{flying} bytes in flight");
 }
+
+// RFC 6298 §5.7, on the passive side as Linux `tcp_init_transfer` applies it: a server whose
+// SYN-ACK timed out (no RTT sample, RTO backed off to 2 s) starts its data at RTO = 3 s.
+#[test]
+fn a_server_whose_syn_ack_timed_out_starts_data_at_an_rto_of_3_s() {
+    // The client waits long enough before resending its SYN that only the server's timer acts.
+    let client = TcpConfig {
+        rto_initial: secs(5),
+        ..TcpConfig::default()
+    };
+    let mut net = Net::new(client, TcpConfig::default(), D);
+    net.fault_where(
+        timewait::net::Fault {
+            count: 1,
+            ..drop_from(S)
+        },
+        is_syn_ack,
+    );
+    net.listen(128);
+    net.connect(None).expect("connect");
+    net.run_for(secs(2));
+    let sh = net
+        .accept()
+        .expect("the handshake completed after the resent SYN-ACK");
+    let syn_acks = times(&net.sent_by(S, is_syn_ack));
+    assert_eq!(syn_acks.len(), 2, "resent once, by its own timer");
+    assert_eq!(syn_acks[1] - syn_acks[0], secs(1));
+    net.fault_where(
+        timewait::net::Fault {
+            count: 1,
+            ..drop_from(S)
+        },
+        is_data,
+    );
+    let sent = net.now;
+    net.send(S, sh, &pattern(0..100));
+    net.run_for(secs(5));
+    let data = times(&net.sent_by(S, is_data));
+    assert_eq!(data, [sent, sent + secs(3)], "3 s, not the backed-off 2 s");
+}

@@ -989,6 +989,7 @@ impl Socket {
         if !f.ack() {
             return;
         }
+        let handshake = self.state == State::SynReceived;
         if self.state == State::SynReceived {
             if seg.ack > self.snd_una && seg.ack <= self.snd_max {
                 self.snd_wnd = (seg.window as u32) << self.snd_wscale;
@@ -1011,6 +1012,12 @@ impl Socket {
         }
         if !self.process_ack_field(now, seg, out) {
             return;
+        }
+        if handshake && self.rto.srtt().is_none() {
+            // RFC 6298 §5.7 on the passive side too (Linux `tcp_init_transfer`): a handshake
+            // that gave no RTT sample (its SYN-ACK was resent) starts data at 3 s, not at the
+            // backed-off SYN-ACK timer.
+            self.rto.reset_after_syn_timeout();
         }
         if self.state == State::Closed || self.state == State::TimeWait {
             return;
