@@ -361,4 +361,28 @@ fn tshark_sees_the_bulk_transfers_fast_retransmissions_and_nothing_malformed() {
     // The senders' 64 KiB buffers need no shift; the receiver's 128 KiB needs 2.
     let shifts: std::collections::BTreeSet<&str> = shifts.lines().collect();
     assert_eq!(shifts, ["0", "2"].into_iter().collect());
+
+    // The summary's goodput per bulk sender is its bytes over the time from its handshake to
+    // the release of its socket, as connections.csv records them.
+    let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+    let conns = std::fs::read_to_string(out.join("connections.csv")).unwrap();
+    let mut senders = 0;
+    for row in conns.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        let written: u64 = f[11].parse().unwrap();
+        if written < 1 << 20 {
+            continue;
+        }
+        senders += 1;
+        let (est, rel): (f64, f64) = (f[9].parse().unwrap(), f[10].parse().unwrap());
+        let rate = written as f64 * 8.0 / (rel - est) / 1e6;
+        let line = format!(
+            "Transfer: {} wrote {written} bytes in {:.3} s from its handshake to its close ({rate:.2} Mb/s), with {} retransmission",
+            f[1],
+            rel - est,
+            f[14]
+        );
+        assert!(summary.contains(&line), "{line}\n{summary}");
+    }
+    assert_eq!(senders, 2);
 }

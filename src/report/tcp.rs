@@ -29,6 +29,11 @@ pub const STATE_COLUMNS: [&str; 9] = [
     "cause",
 ];
 
+/// A connection that wrote at least this much gets a `Transfer:` line in the summary.
+const BULK_BYTES: u64 = 1 << 20;
+/// `Transfer:` lines at most.
+const MAX_TRANSFERS: usize = 8;
+
 /// Column names of `connections.csv`.
 pub const CONNECTION_COLUMNS: [&str; 17] = [
     "host",
@@ -116,6 +121,9 @@ pub struct TcpTally {
     /// Sockets held per state and host, now and at most.
     occupancy: Occupancy,
     tw_overflows: u64,
+    /// The first [`MAX_TRANSFERS`] connections that wrote at least [`BULK_BYTES`], for the
+    /// summary's throughput lines.
+    transfers: Vec<ConnRecord>,
     /// Handshake segments listeners dropped, by (host, listener, why): count, first, last.
     listen_drops: BTreeMap<(u32, SocketAddrV4, ListenDropKind), NoteTally>,
     max_incarnation: u32,
@@ -526,6 +534,9 @@ impl TcpTally {
                 if let Some(e) = r.error {
                     *self.errors.entry((node.0, e.name())).or_default() += 1;
                 }
+                if r.bytes_written >= BULK_BYTES && self.transfers.len() < MAX_TRANSFERS {
+                    self.transfers.push(*r);
+                }
                 self.write_connection(net, node, r)?;
                 self.maybe_retire(r.conn);
             }
@@ -738,6 +749,27 @@ impl TcpTally {
                     t.delivered
                 );
             }
+        }
+        // Bulk senders: goodput from the handshake to the release of the full socket (the
+        // peer's FIN acknowledged), so congestion controls can be compared run against run.
+        for r in &self.transfers {
+            let Some(start) = r.established_at else {
+                continue;
+            };
+            let took = (r.closed_at - start).as_secs_f64();
+            let rate = if took > 0.0 {
+                format!("{:.2} Mb/s", r.bytes_written as f64 * 8.0 / took / 1e6)
+            } else {
+                "instantly".into()
+            };
+            let _ = writeln!(
+                out,
+                "Transfer: {} wrote {} bytes in {took:.3} s from its handshake to its close ({rate}), with {} retransmission{}.",
+                super::conn_name(net, r.conn).unwrap_or_default(),
+                r.bytes_written,
+                r.retransmissions,
+                plural(u64::from(r.retransmissions))
+            );
         }
         let notes = self
             .notes
