@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use std::collections::BTreeSet;
 
 use crate::report::figures::{self, FigureError, FigureOptions, FigureStage};
-use crate::report::plot::{Formats, PlotError, Style, save};
+use crate::report::plot::{Formats, Style, save};
 use crate::run::{self, RunOptions};
 use crate::scenario::bundled;
 use crate::scenario::{OutputSelection, Scenario};
@@ -633,10 +633,8 @@ fn plot_sweep(dir: &Path, opts: &FigureOptions) -> Result<Vec<String>, FigureErr
         if let Some(w) = opts.width {
             style.width = w;
         }
-        let written = save(&base, &style, &chart, opts.formats).map_err(|e| match e {
-            PlotError::Io(io) => FigureError::Io(base.clone(), io),
-            other => FigureError::Plot(base.clone(), other),
-        })?;
+        let written = save(&base, &style, &chart, opts.formats)
+            .map_err(|e| FigureError::writing(&base, e))?;
         files.extend(written.into_iter().map(|ext| format!("{stem}.{ext}")));
     }
     stage.commit(&files)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::select::FigureOptions;
 use super::{FigureError, Stack, TIMESEQ_PANELS};
-use crate::report::plot::{LineChart, PlotError, Series, Style, save as save_figure};
+use crate::report::plot::{LineChart, Series, Style, save as save_figure};
 
 /// The probe file the figure is drawn from.
 pub const SOURCE: &str = "tcp_probe.csv";
@@ -184,10 +184,8 @@ pub fn save(from: &Path, out: &Path, opts: &FigureOptions) -> Result<Vec<String>
         style.width = w;
     }
     let base = out.join("cwnd");
-    let written = save_figure(&base, &style, &fig, opts.formats).map_err(|e| match e {
-        PlotError::Io(io) => FigureError::Io(base.clone(), io),
-        other => FigureError::Plot(base.clone(), other),
-    })?;
+    let written = save_figure(&base, &style, &fig, opts.formats)
+        .map_err(|e| FigureError::writing(&base, e))?;
     Ok(written
         .into_iter()
         .map(|ext| format!("cwnd.{ext}"))

@@ -121,6 +121,16 @@ impl fmt::Display for FigureError {
 
 impl std::error::Error for FigureError {}
 
+impl FigureError {
+    /// A failure to draw or write the figure whose files start with `base`.
+    pub fn writing(base: &Path, e: PlotError) -> FigureError {
+        match e {
+            PlotError::Io(io) => FigureError::Io(base.to_path_buf(), io),
+            other => FigureError::Plot(base.to_path_buf(), other),
+        }
+    }
+}
+
 /// The figures of one run; `None` where there is nothing to draw.
 pub struct RunFigures {
     /// `ladder`: packet sequence chart, one panel per busy stretch of time.
@@ -162,10 +172,7 @@ impl RunFigures {
         let formats = self.formats;
         let mut put = |name: &str, f: &dyn Fn(&Path) -> Result<Vec<&'static str>, PlotError>| {
             let base = dir.join(name);
-            let written = f(&base).map_err(|e| match e {
-                PlotError::Io(io) => FigureError::Io(base.clone(), io),
-                other => FigureError::Plot(base.clone(), other),
-            })?;
+            let written = f(&base).map_err(|e| FigureError::writing(&base, e))?;
             files.extend(written.into_iter().map(|ext| format!("{name}.{ext}")));
             Ok::<(), FigureError>(())
         };
