@@ -748,3 +748,80 @@ fn a_scenarios_figures_table_is_what_plot_draws() {
         );
     }
 }
+
+/// Every text of an SVG, in document order.
+fn svg_texts(svg: &str) -> Vec<String> {
+    let doc = roxmltree::Document::parse(svg).expect("valid SVG");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect()
+}
+
+/// How long each socket of `host` spent in `state`, from states.csv (to the run's end when
+/// the socket never left it).
+fn state_durations(dir: &Path, host: &str, state: &str, end: f64) -> Vec<f64> {
+    let mut rd = csv::Reader::from_path(dir.join("states.csv")).unwrap();
+    let mut entered: BTreeMap<String, f64> = BTreeMap::new();
+    let mut out = Vec::new();
+    for r in rd.records() {
+        let r = r.unwrap();
+        let (t, h, conn, from, to) = (r[0].parse::<f64>().unwrap(), &r[1], &r[2], &r[6], &r[7]);
+        if h != host {
+            continue;
+        }
+        if to == state {
+            entered.insert(conn.to_string(), t);
+        } else if from == state {
+            out.push(t - entered.remove(conn).expect("entered before it left"));
+        }
+    }
+    out.extend(entered.values().map(|t| end - t));
+    out
+}
+
+/// A state bar the time axis cuts no longer shows its length, so the states figure writes it:
+/// CLOSE_WAIT for as long as the slow handler sleeps and FIN_WAIT_2 for tcp_fin_timeout
+/// (60 s), in close_wait_slow_handler; in time_wait_too_short, both ends of incarnation 2 stay
+/// ESTABLISHED through the sender's 5 s delay. Each written duration is the one states.csv
+/// records, to the figure's rounding.
+#[test]
+fn the_states_figure_writes_the_duration_of_every_bar_it_cuts() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, checks) in [
+        (
+            "close_wait_slow_handler",
+            vec![("server", "CLOSE_WAIT"), ("client", "FIN_WAIT_2")],
+        ),
+        (
+            "time_wait_too_short",
+            vec![("client", "ESTABLISHED"), ("server", "ESTABLISHED")],
+        ),
+    ] {
+        let s = load(name);
+        let end = s.duration.as_secs_f64();
+        let dir = run_into(&s, tmp.path());
+        let texts = svg_texts(&fs::read_to_string(dir.join("states.svg")).unwrap());
+        for (host, state) in checks {
+            let longest = state_durations(&dir, host, state, end)
+                .into_iter()
+                .fold(0.0, f64::max);
+            assert!(
+                longest > 4.0,
+                "{name}: {host} holds {state} for {longest} s"
+            );
+            let written: Vec<f64> = texts
+                .iter()
+                .filter_map(|t| t.strip_prefix(&format!("{state} ")))
+                .filter_map(|t| t.trim_start_matches('\u{2265}').trim().strip_suffix(" s"))
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            assert!(
+                written
+                    .iter()
+                    .any(|w| (w - longest).abs() <= 0.01 * longest),
+                "{name}: {host}'s {state} of {longest:.3} s is written on its bar; texts: {texts:?}"
+            );
+        }
+    }
+}

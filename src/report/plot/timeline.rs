@@ -246,6 +246,10 @@ impl Figure for Timeline {
                 (plot.x0 - 8, (y0 + y1) / 2),
                 label_text.pos(Pos::new(HPos::Right, VPos::Center)),
             ))?;
+            // Cut bars too narrow for their text, named beside the row once it is drawn (a
+            // text right of a bar would be painted over by the row's next bar).
+            let mut outside: Vec<String> = Vec::new();
+            let (mut row_x0, mut row_x1) = (i32::MAX, i32::MIN);
             for (start, end, state) in &row.spans {
                 let Some(start) = fin(*start) else { continue };
                 let open = *end == f64::INFINITY;
@@ -262,6 +266,8 @@ impl Figure for Timeline {
                     continue;
                 }
                 let (x0, x1) = (axis.px(a), axis.px(b).max(axis.px(a) + 1));
+                row_x0 = row_x0.min(x0);
+                row_x1 = row_x1.max(x1);
                 let color = color_of(state);
                 area.draw(&Rectangle::new([(x0, y0), (x1, y1)], color.filled()))?;
                 let cut = axis.crosses_break(a, b);
@@ -289,9 +295,10 @@ impl Figure for Timeline {
                 } else {
                     WHITE
                 };
-                // On a cut bar, the text goes in the widest uncut part.
-                let (tx0, tx1) = if cut {
-                    let mut best = (x0, x1);
+                // The uncut pieces of the bar, widest first: on a cut bar the text goes in
+                // the widest, or the state there and its duration in the next.
+                let mut pieces = vec![(x0, x1)];
+                if cut {
                     let mut edges = vec![x0];
                     for (bx0, bx1, _) in axis.breaks() {
                         if bx0 >= x0 && bx1 <= x1 {
@@ -300,26 +307,32 @@ impl Figure for Timeline {
                         }
                     }
                     edges.push(x1);
-                    let mut widest = 0;
-                    for pair in edges.chunks(2) {
-                        if pair.len() == 2 && pair[1] - pair[0] > widest {
-                            widest = pair[1] - pair[0];
-                            best = (pair[0], pair[1]);
+                    pieces = edges.chunks(2).map(|p| (p[0], p[1])).collect();
+                    pieces.sort_by_key(|&(a, b)| std::cmp::Reverse(b - a));
+                }
+                let th = text_size(&label_text, &full).1;
+                let fits = |t: &str, (a, b): (i32, i32)| {
+                    b - a >= text_size(&label_text, t).0 + 8 && y1 - y0 >= th
+                };
+                let mut texts = Vec::new();
+                if fits(&full, pieces[0]) {
+                    texts.push((full, pieces[0]));
+                } else if fits(state, pieces[0]) {
+                    texts.push((state.clone(), pieces[0]));
+                    if cut {
+                        let d = duration_text(b - a);
+                        match pieces.get(1) {
+                            Some(&p) if fits(&d, p) => texts.push((d, p)),
+                            _ => outside.push(full),
                         }
                     }
-                    best
-                } else {
-                    (x0, x1)
-                };
-                let (tw, th) = text_size(&label_text, &full);
-                let text = if tx1 - tx0 >= tw + 8 && y1 - y0 >= th {
-                    Some(full)
-                } else if tx1 - tx0 >= text_size(&label_text, state).0 + 8 && y1 - y0 >= th {
-                    Some(state.clone())
-                } else {
-                    None
-                };
-                if let Some(text) = text {
+                } else if cut && fits(&full, (x0, x1)) {
+                    // Across the cut: the slashes leave the text readable.
+                    texts.push((full, (x0, x1)));
+                } else if cut {
+                    outside.push(full);
+                }
+                for (text, (tx0, tx1)) in texts {
                     area.draw(&Text::new(
                         text,
                         ((tx0 + tx1) / 2, (y0 + y1) / 2),
@@ -327,17 +340,26 @@ impl Figure for Timeline {
                             .text(style.note_size, ink)
                             .pos(Pos::new(HPos::Center, VPos::Center)),
                     ))?;
-                } else if cut && tx1 - tx0 < tw + 8 {
-                    // No room inside: the duration right of the bar's end, in the row.
-                    let d = duration_text(b - a);
-                    let (dw, _) = text_size(&label_text, &d);
-                    if x1 + 6 + dw <= plot.x1 {
-                        area.draw(&Text::new(
-                            d,
-                            (x1 + 6, (y0 + y1) / 2),
-                            label_text.pos(Pos::new(HPos::Left, VPos::Center)),
-                        ))?;
-                    }
+                }
+            }
+            if !outside.is_empty() {
+                // Right of the row where there is room, else left of it.
+                let text = outside.join(", ");
+                let (tw, _) = text_size(&label_text, &text);
+                let y = (y0 + y1) / 2;
+                let place = if row_x1 + 6 + tw <= plot.x1 {
+                    Some(((row_x1 + 6, y), HPos::Left))
+                } else if plot.x0 + 6 + tw <= row_x0 - 6 {
+                    Some(((row_x0 - 6, y), HPos::Right))
+                } else {
+                    None
+                };
+                if let Some((at, pos)) = place {
+                    area.draw(&Text::new(
+                        text,
+                        at,
+                        label_text.pos(Pos::new(pos, VPos::Center)),
+                    ))?;
                 }
             }
         }
