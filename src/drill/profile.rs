@@ -75,6 +75,8 @@ pub fn config(profile: Profile) -> TcpConfig {
             // MAY-12: RFC 5961 §5's ACK check is optional; the literal text only drops
             // ACKs of data never sent.
             c.rfc5961_ack_check = false;
+            // §3.10.7.3: an unacceptable ACK draws a RST; the SYN waits for its timer.
+            c.quick_syn_resend = false;
         }
     }
     c

@@ -190,6 +190,14 @@ macro_rules! tcp_settings {
             syn_retries: u32 = 6,
                 written "integer >= 0", default "6",
                 cite "Linux `tcp_syn_retries`";
+            /// a SYN_SENT socket that answers an unacceptable ACK (say, the challenge ACK of a
+            /// peer still in TIME_WAIT) with a RST resends its SYN 2 ms later instead of
+            /// waiting for the RTO, if no SYN has timed out yet: the RST may just have cleared
+            /// the peer's old connection. `false` waits for the RTO, as RFC 9293 §3.10.7.3
+            /// reads
+            quick_syn_resend: bool = true,
+                written "bool", default "true",
+                cite "Linux `tcp_rcv_synsent_state_process` (`TCP_TIMEOUT_MIN`)";
             /// SYN-ACK retransmissions before a half-open passive connection is dropped
             /// silently (SYN_RCVD -> CLOSED, cause `SYN-ACK retries exhausted`), 63 s after the
             /// SYN

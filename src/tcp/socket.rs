@@ -839,6 +839,12 @@ impl Socket {
                     segment: rst,
                 });
             }
+            // Linux: the peer may have held an old connection the RST just ended, so the SYN
+            // goes again at once rather than after the RTO.
+            if self.config.quick_syn_resend && self.timers.retries == 0 {
+                self.timers
+                    .arm(Timer::Retransmit, now + Duration::from_millis(2));
+            }
             return;
         }
         if f.rst() {

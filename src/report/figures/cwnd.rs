@@ -2,6 +2,7 @@
 //! panel per connection, with its fast retransmits and retransmission timeouts marked, drawn
 //! from `tcp_probe.csv` alone (as tcptrace or ns-3's CongestionWindow trace plots are).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::select::FigureOptions;
@@ -38,6 +39,8 @@ fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
         col("phase")?,
     );
     let mut traces: Vec<Trace> = Vec::new();
+    // Each connection's place in `traces`: a run can have a hundred thousand.
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for (i, rec) in r.records().enumerate() {
         let rec = rec.map_err(|e| bad(e.to_string()))?;
         let num = |c: usize| -> Result<f64, FigureError> {
@@ -57,13 +60,16 @@ fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
             kb(num(ssthresh)?),
             rec.get(phase).unwrap_or("").to_string(),
         );
-        match traces.iter_mut().find(|tr| tr.conn == name) {
-            Some(tr) => tr.rows.push(row),
-            None => traces.push(Trace {
-                host: rec.get(host).unwrap_or("").to_string(),
-                conn: name,
-                rows: vec![row],
-            }),
+        match index.get(&name) {
+            Some(&k) => traces[k].rows.push(row),
+            None => {
+                index.insert(name.clone(), traces.len());
+                traces.push(Trace {
+                    host: rec.get(host).unwrap_or("").to_string(),
+                    conn: name,
+                    rows: vec![row],
+                });
+            }
         }
     }
     Ok(traces)
@@ -101,9 +107,19 @@ pub fn figure(path: &Path, opts: &FigureOptions) -> Result<Option<Stack<LineChar
     if traces.is_empty() {
         return Ok(None);
     }
+    // With more senders than panels, the ones with the most losses (timeouts, then fast
+    // retransmits), then the most ACKs, in the order they first sent.
     let shown = traces.len().min(TIMESEQ_PANELS);
+    let mut rank: Vec<usize> = (0..traces.len()).collect();
+    rank.sort_by_key(|&k| {
+        let tr = &traces[k];
+        let n = |phase| onsets(&tr.rows, phase).len();
+        std::cmp::Reverse((n("loss"), n("recovery"), tr.rows.len()))
+    });
+    let mut chosen: Vec<usize> = rank[..shown].to_vec();
+    chosen.sort_unstable();
     let mut panels = Vec::new();
-    for tr in &traces[..shown] {
+    for tr in chosen.iter().map(|&k| &traces[k]) {
         let cwnd: Vec<(f64, f64)> = tr.rows.iter().map(|r| (r.0, r.1)).collect();
         let ssthresh: Vec<(f64, f64)> = tr
             .rows
@@ -155,7 +171,10 @@ pub fn figure(path: &Path, opts: &FigureOptions) -> Result<Option<Stack<LineChar
         });
     }
     let subtitle = if traces.len() > shown {
-        format!("first {shown} of {} senders", traces.len())
+        format!(
+            "{shown} of {} senders: those with the most timeouts and fast retransmits",
+            traces.len()
+        )
     } else {
         "from tcp_probe.csv: one row per ACK".to_string()
     };

@@ -311,12 +311,33 @@ impl<F> Stack<F> {
         } else {
             (style.title_size * 1.2) as u32 + 20
         };
-        let sub = if self.subtitle.is_empty() {
-            0
-        } else {
-            (style.note_size * 1.3) as u32 + 4
-        };
+        let sub = self.subtitle_lines(style).len() as u32 * ((style.note_size * 1.3) as u32 + 4);
         title + sub
+    }
+
+    /// The subtitle broken at its "; " into lines that fit the width (a part too long for a
+    /// line alone is shrunk when drawn).
+    fn subtitle_lines(&self, style: &Style) -> Vec<String> {
+        if self.subtitle.is_empty() {
+            return Vec::new();
+        }
+        let font = style.text(style.note_size, style.ink).font;
+        let fits = |t: &str| font.box_size(t).is_ok_and(|(tw, _)| tw + 24 <= style.width);
+        let mut lines: Vec<String> = Vec::new();
+        for part in self.subtitle.split("; ") {
+            match lines.last_mut() {
+                Some(line) if fits(&format!("{line}; {part}")) => {
+                    line.push_str("; ");
+                    line.push_str(part);
+                }
+                Some(line) => {
+                    line.push(';');
+                    lines.push(part.to_string());
+                }
+                None => lines.push(part.to_string()),
+            }
+        }
+        lines
     }
 }
 
@@ -352,17 +373,21 @@ impl<F: Figure> Figure for Stack<F> {
                 (w as i32 / 2, 12),
                 text.pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
-            if !self.subtitle.is_empty() {
+            let line_h = (style.note_size * 1.3) as i32 + 4;
+            for (k, line) in self.subtitle_lines(style).into_iter().enumerate() {
                 let mut sub = style.text(style.note_size, style.ink);
-                if let Ok((tw, _)) = sub.font.box_size(&self.subtitle)
+                if let Ok((tw, _)) = sub.font.box_size(&line)
                     && tw + 24 > w
                 {
                     let size = (style.note_size * (w as f64 - 24.0) / tw as f64).max(7.0);
                     sub = style.text(size, style.ink);
                 }
                 area.draw(&Text::new(
-                    self.subtitle.clone(),
-                    (w as i32 / 2, (style.title_size * 1.2) as i32 + 16),
+                    line,
+                    (
+                        w as i32 / 2,
+                        (style.title_size * 1.2) as i32 + 16 + k as i32 * line_h,
+                    ),
                     sub.pos(Pos::new(HPos::Center, VPos::Top)),
                 ))?;
             }

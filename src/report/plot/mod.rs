@@ -675,7 +675,10 @@ pub(super) fn ticks((lo, hi): (f64, f64), n: usize) -> Vec<(f64, String)> {
     if !(first.is_finite() && last.is_finite()) || last - first > 200.0 {
         return Vec::new();
     }
-    let sci = lo.abs().max(hi.abs()) >= 1e7 || step < 1e-4;
+    // Scientific only for values that are themselves huge or tiny: a fine step at 2.2 s reads
+    // as 2.20815, not 2.20815e0.
+    let top = lo.abs().max(hi.abs());
+    let sci = top >= 1e7 || top < 1e-4;
     (first as i64..=last as i64)
         .map(|i| {
             // Value = units x 10^k from integers, so labels never show 0.30000000000000004.
@@ -1251,6 +1254,8 @@ mod tests {
             ["-1e15", "-5e14", "0", "5e14", "1e15"]
         );
         assert_eq!(labels((0.0, 3e-6), 3), ["0", "1e-6", "2e-6", "3e-6"]);
+        // A fine step on a large value stays positional.
+        assert_eq!(labels((2.20814, 2.20822), 2), ["2.20815", "2.20820"]);
         assert!(ticks((1.0, 1.0), 5).is_empty());
         assert!(ticks((0.0, f64::INFINITY), 5).is_empty());
     }
