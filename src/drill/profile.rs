@@ -75,9 +75,35 @@ pub fn config(profile: Profile) -> TcpConfig {
             // MAY-12: RFC 5961 §5's ACK check is optional; the literal text only drops
             // ACKs of data never sent.
             c.rfc5961_ack_check = false;
+            // §3.10.7.4 SYN-RECEIVED: a retransmitted SYN is unacceptable (ACK), a new one
+            // returns the connection to LISTEN.
+            c.check_req = false;
+            // §3.10.7.4 second (RFC 5961 §3.2): every state but SYN-SENT challenges an inexact RST.
+            c.rst_challenge_everywhere = true;
+            // No number is stated: every unacceptable segment is answered.
+            c.invalid_ratelimit = Duration::ZERO;
+            // §3.10.7.4: "only the new parts are processed".
+            c.trim_to_window = true;
+            // §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>.
+            c.linux_resets = false;
+            // §3.10.7.4 fourth: a SYN in FIN-WAIT-2 gets a challenge ACK, orphan or not.
+            c.orphan_syn_reset = false;
         }
     }
     c
+}
+
+impl Profile {
+    /// What `getsockopt(SO_RCVBUF)` reports for a receive buffer of `rcv_buf` bytes (the
+    /// window's space). Linux `sock_setsockopt` (`__sock_set_rcvbuf`) stores twice the value
+    /// given, keeping half for bookkeeping, and reports that; the RFC profile reports the
+    /// buffer as given (RFC 9293 names no socket options).
+    pub fn so_rcvbuf(self, rcv_buf: u32) -> u32 {
+        match self {
+            Profile::Linux => rcv_buf.saturating_mul(2),
+            Profile::Rfc9293 => rcv_buf,
+        }
+    }
 }
 
 /// What a `sysctl NAME=VALUE` did to the configuration.
@@ -106,6 +132,7 @@ pub fn sysctl(c: &mut TcpConfig, name: &str, value: &str) -> Result<Sysctl, Stri
         "tcp_dsack",
         "tcp_ecn",
         "tcp_fack",
+        "tcp_invalid_ratelimit",
     ];
     let key = name.strip_prefix("net.ipv4.").unwrap_or(name);
     if !KNOWN.contains(&key) {
@@ -128,6 +155,7 @@ pub fn sysctl(c: &mut TcpConfig, name: &str, value: &str) -> Result<Sysctl, Stri
         "tcp_retries2" => c.data_retries = count(n)?,
         "tcp_max_syn_backlog" => c.max_syn_backlog = count(n)?,
         "tcp_max_tw_buckets" => c.max_tw_buckets = count(n)?,
+        "tcp_invalid_ratelimit" if n >= 0 => c.invalid_ratelimit = Duration::from_millis(n as u64),
         "tcp_fin_timeout" if n > 0 => c.fin_timeout = Duration::from_secs(n as u64),
         // The model has neither SACK nor ECN: turning them off changes nothing.
         "tcp_sack" | "tcp_dsack" | "tcp_ecn" | "tcp_fack" if n == 0 => {}
@@ -152,6 +180,8 @@ mod tests {
         assert_eq!(r.rto_min, Duration::from_secs(1));
         assert_eq!(r.syn_in_time_wait, SynInTimeWait::Rfc9293);
         assert!(!r.rfc5961_ack_check);
+        assert!(!r.check_req && r.rst_challenge_everywhere && r.trim_to_window);
+        assert_eq!(r.invalid_ratelimit, Duration::ZERO);
     }
 
     #[test]
