@@ -86,8 +86,9 @@ pub fn config(profile: Profile) -> TcpConfig {
             c.trim_to_window = true;
             // §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>.
             c.linux_resets = false;
-            // §3.10.7.4 fourth: a SYN in FIN-WAIT-2 gets a challenge ACK, orphan or not.
-            c.orphan_syn_reset = false;
+            // §3.10.7.4 second and fourth: FIN-WAIT-2 challenges a SYN or an inexact RST,
+            // orphan or not.
+            c.orphan_timewait = false;
         }
     }
     c

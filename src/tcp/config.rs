@@ -318,13 +318,14 @@ macro_rules! tcp_settings {
             linux_resets: bool = true,
                 written "bool", default "true",
                 cite "Linux `tcp_send_active_reset`, `tcp_v4_send_reset`; RFC 9293 §3.10.5";
-            /// an orphaned FIN_WAIT_2 (its application has `close()`d) answers a SYN inside
-            /// the window at or after RCV.NXT with a reset
-            /// (`<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>`) and closes, as Linux's timewait socket
-            /// in substate FIN_WAIT2 does (`tcp_timewait_state_process` returns `TCP_TW_RST`;
-            /// Linux holds such a socket when `fin_timeout` is at most 60 s). With `false`, RFC
-            /// 9293 §3.10.7.4 (RFC 5961 §4): a challenge ACK
-            orphan_syn_reset: bool = true,
+            /// an orphaned FIN_WAIT_2 (its application has `close()`d) behaves as Linux's
+            /// timewait socket in substate FIN_WAIT2 (`tcp_timewait_state_process`; Linux holds
+            /// one when `fin_timeout` is at most 60 s): a SYN inside the window at or after
+            /// RCV.NXT is answered with a reset (`<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>`,
+            /// `TCP_TW_RST`) and closes the connection, and any RST inside the window closes it
+            /// without a challenge ACK. With `false`, RFC 9293 §3.10.7.4 (RFC 5961 §3.2, §4):
+            /// both get a challenge ACK unless the RST is at RCV.NXT
+            orphan_timewait: bool = true,
                 written "bool", default "true",
                 cite "Linux `tcp_timewait_state_process`; RFC 9293 §3.10.7.4";
             /// MSS option this host sends (Ethernet 1500 - 40). Segments carry at most min(own

@@ -664,6 +664,15 @@ impl Socket {
         }
     }
 
+    /// An orphaned FIN_WAIT_2 that Linux would hold as a timewait socket (`tcp_time_wait` when
+    /// `tcp_fin_time` <= TCP_TIMEWAIT_LEN) and judge by `tcp_timewait_state_process`.
+    fn orphan_timewait(&self) -> bool {
+        self.state == State::FinWait2
+            && self.app_closed
+            && self.config.orphan_timewait
+            && self.config.fin_timeout <= LINUX_TIMEWAIT_LEN
+    }
+
     /// Linux `__tcp_oow_rate_limited`: true if an ACK for a dropped segment went out less
     /// than `invalid_ratelimit` ago (simulated time); otherwise `now` becomes the last one.
     fn oow_rate_limited(&mut self, now: SimTime) -> bool {
@@ -1026,7 +1035,9 @@ impl Socket {
                     }
                 }
                 State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
-                    if seg.seq == self.rcv_nxt {
+                    // Linux's timewait socket for an orphaned FIN_WAIT_2 is killed by any
+                    // in-window RST (`tcp_timewait_state_process`: `if (th->rst) goto kill`).
+                    if seg.seq == self.rcv_nxt || self.orphan_timewait() {
                         self.fail(
                             ConnError::Reset,
                             SocketEvent::Reset,
@@ -1058,12 +1069,7 @@ impl Socket {
                     self.reset_segment(seg, out);
                 }
                 self.set_state(State::Closed, "SYN received in SYN_RCVD", now, out);
-            } else if self.state == State::FinWait2
-                && self.app_closed
-                && self.config.orphan_syn_reset
-                && self.config.fin_timeout <= LINUX_TIMEWAIT_LEN
-                && seg.seq >= self.rcv_nxt
-            {
+            } else if self.orphan_timewait() && seg.seq >= self.rcv_nxt {
                 // Linux holds an orphaned FIN_WAIT_2 as a timewait socket (`tcp_time_wait`
                 // when `tcp_fin_time` <= TCP_TIMEWAIT_LEN), and `tcp_timewait_state_process`
                 // answers a SYN at or after RCV.NXT with TCP_TW_RST: a reset, and it is gone.
