@@ -179,6 +179,30 @@ fn new_stack(config: &TcpConfig) -> Stack {
     Stack::new(0, LOCAL_IP, config.clone(), component_rng(1, "drill/tcp"))
 }
 
+/// A shell command's words: split at whitespace outside double quotes (which stay in the word),
+/// so `ip_local_port_range="40000 40000"` is one.
+fn shell_words(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for ch in s.chars() {
+        if ch == '"' {
+            quoted = !quoted;
+        }
+        if ch.is_whitespace() && !quoted {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+        } else {
+            word.push(ch);
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
 /// `t + d`, saturating (a script's times and tolerance are user input).
 fn later(t: SimTime, d: Duration) -> SimTime {
     SimTime::from_nanos(t.as_nanos().saturating_add(d.as_nanos()))
@@ -944,7 +968,8 @@ impl Exec {
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            let mut words = part.split_whitespace();
+            let words = shell_words(part);
+            let mut words = words.iter().map(String::as_str);
             if words.next() != Some("sysctl") {
                 return skipped(ev, "shell commands other than sysctl are not run");
             }

@@ -136,6 +136,29 @@ pub fn sysctl(c: &mut TcpConfig, name: &str, value: &str) -> Result<Sysctl, Stri
         "tcp_invalid_ratelimit",
     ];
     let key = name.strip_prefix("net.ipv4.").unwrap_or(name);
+    if key == "ip_local_port_range" {
+        // Two numbers, first and last ephemeral port.
+        let ports: Vec<u16> = value
+            .split_whitespace()
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| format!("{name}={value}: expected two ports"))
+            })
+            .collect::<Result<_, _>>()?;
+        let &[first, last] = ports.as_slice() else {
+            return Err(format!("{name}={value}: expected two ports"));
+        };
+        if first == 0 || first > last {
+            return Err(format!("{name}={value}: expected 1 <= first <= last"));
+        }
+        let before = c.port_range;
+        c.port_range = (first, last);
+        return Ok(if before == c.port_range {
+            Sysctl::Unchanged
+        } else {
+            Sysctl::Changed
+        });
+    }
     if !KNOWN.contains(&key) {
         return Err(format!("the model has no equivalent of {name}"));
     }
