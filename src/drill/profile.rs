@@ -222,5 +222,16 @@ mod tests {
         );
         assert!(sysctl(&mut c, "net.ipv4.tcp_sack", "1").is_err());
         assert!(sysctl(&mut c, "net.core.somaxconn", "5").is_err());
+        assert_eq!(
+            sysctl(&mut c, "net.ipv4.ip_local_port_range", "40000 40001"),
+            Ok(Sysctl::Changed)
+        );
+        assert_eq!(c.port_range, (40000, 40001));
+        assert!(sysctl(&mut c, "net.ipv4.ip_local_port_range", "5 4").is_err());
+        assert_eq!(
+            sysctl(&mut c, "net.ipv4.tcp_invalid_ratelimit", "0"),
+            Ok(Sysctl::Changed)
+        );
+        assert_eq!(c.invalid_ratelimit, Duration::ZERO);
     }
 }
