@@ -18,12 +18,21 @@ use timewait::tcp::{
 
 // ----- 1. Segment acceptability: RFC 9293 §3.10.7.4, the four cases -----
 
-/// Client and server connected; the client wrote `fill` bytes the server has not read.
+/// Client and server connected; the client wrote `fill` bytes the server has not read. The
+/// server answers every unacceptable segment (no `invalid_ratelimit`), so each poke shows its
+/// answer.
 fn filled(server_rcv_buf: u32, fill: usize) -> (Net, SocketHandle, SocketHandle) {
-    let server = TcpConfig {
-        rcv_buf: server_rcv_buf,
-        ..TcpConfig::default()
-    };
+    filled_with(
+        TcpConfig {
+            rcv_buf: server_rcv_buf,
+            invalid_ratelimit: Duration::ZERO,
+            ..TcpConfig::default()
+        },
+        fill,
+    )
+}
+
+fn filled_with(server: TcpConfig, fill: usize) -> (Net, SocketHandle, SocketHandle) {
     let mut net = Net::new(TcpConfig::default(), server, D);
     let (ch, sh) = net.open(None);
     if fill > 0 {
@@ -105,12 +114,45 @@ fn data_into_a_zero_window_is_never_acceptable_draws_an_ack_and_is_not_delivered
     assert_eq!(net.sock(S, sh).record(net.now).bytes_delivered, buf as u64);
 }
 
+/// Bytes 900..1100 arrive ahead of 0..900 at a server whose window is 1000 bytes; returns
+/// what the server reads.
+fn straddling_the_right_edge(trim_to_window: bool) -> Vec<u8> {
+    let buf = 1000usize;
+    let server = TcpConfig {
+        rcv_buf: buf as u32,
+        trim_to_window,
+        ..TcpConfig::default()
+    };
+    let (mut net, _, sh) = filled_with(server, 0);
+    let tail = forge_data(net.sock(S, sh), 900..1100);
+    net.poke(S, tail);
+    let head = forge_data(net.sock(S, sh), 0..900);
+    net.poke(S, head);
+    assert!(net.corruptions().is_empty());
+    net.recv(S, sh)
+}
+
+// Linux `tcp_data_queue` (and `tcp_data_queue_ofo`): a segment that starts inside the window is
+// queued whole, bytes beyond the right edge included (`trim_to_window = false`).
+#[test]
+fn data_straddling_the_right_edge_is_queued_whole_as_linux() {
+    assert_eq!(straddling_the_right_edge(false), pattern(0..1100));
+}
+
 // RFC 9293 §3.10.7.4 row SEG.LEN > 0, RCV.WND > 0, first byte inside the window: acceptable;
-// §3.10.7.4 seventh: the part beyond the window is trimmed.
+// §3.10.7.4 seventh: the part beyond the window is trimmed (`trim_to_window = true`).
 #[test]
 fn data_starting_inside_the_window_is_accepted_and_trimmed_to_the_window() {
+    assert_eq!(straddling_the_right_edge(true), pattern(0..1000));
     let buf = 1000usize;
-    let (mut net, _, sh) = filled(buf as u32, 0);
+    let (mut net, _, sh) = filled_with(
+        TcpConfig {
+            rcv_buf: buf as u32,
+            trim_to_window: true,
+            ..TcpConfig::default()
+        },
+        0,
+    );
     let s = net.sock(S, sh);
     let rn = s.rcv_nxt();
     assert_eq!(s.rcv_wnd(), buf as u32);
@@ -247,7 +289,11 @@ fn last_ack_is_ended_only_by_a_rst_exactly_at_rcv_nxt() {
 // not, draws a challenge ACK and changes nothing.
 #[test]
 fn a_syn_on_an_established_connection_draws_a_challenge_ack() {
-    let mut net = Net::pair(&TcpConfig::default());
+    // Without Linux's per-socket limit, so the second challenge is sent too.
+    let mut net = Net::pair(&TcpConfig {
+        invalid_ratelimit: Duration::ZERO,
+        ..TcpConfig::default()
+    });
     let (_, sh) = net.open(None);
     let s = net.sock(S, sh);
     let (rn, sn) = (s.rcv_nxt(), s.snd_nxt());
@@ -1769,9 +1815,14 @@ fn closing_with_unread_data_sends_rst_instead_of_fin() {
     net.run_until(t(ms(200)));
     assert_eq!(net.sock(S, sh).recv_queue(), 100);
     let snd_nxt = net.sock(S, sh).snd_nxt();
+    let rcv_nxt = net.sock(S, sh).rcv_nxt();
     net.close(S, sh);
+    // Linux `tcp_send_active_reset` acknowledges too: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>.
     let rst = only(net.sent_at(S, net.now));
-    assert_eq!((rst.flags, rst.seq), (Flags::RST, snd_nxt));
+    assert_eq!(
+        (rst.flags, rst.seq, rst.ack),
+        (Flags::RST | Flags::ACK, snd_nxt, rcv_nxt)
+    );
     assert!(net.sent_by(S, is_fin).is_empty());
     assert_eq!(
         net.transitions(S, sc).last().copied(),
@@ -1899,10 +1950,25 @@ fn a_zero_window_is_probed_with_backoff_and_sending_resumes_when_the_receiver_re
         [closed + rto, closed + rto * 3, closed + rto * 7],
         "after RTO, then twice, then four times as long"
     );
+    // A probe (SEG.SEQ = RCV.NXT - 1, no data) is out of window, and Linux
+    // `tcp_oow_rate_limited` answers such a segment at most once per `invalid_ratelimit`.
+    let limit = net.stacks[S].config().invalid_ratelimit;
+    let mut answered: Option<SimTime> = None;
     for (at, _) in &probes {
-        let answer = only(net.sent_at(S, *at + D));
+        let answer = net.sent_at(S, *at + D);
+        if answered.is_some_and(|last| *at + D < last + limit) {
+            assert!(answer.is_empty(), "{answer:?}");
+            continue;
+        }
+        let answer = only(answer);
         assert_eq!((answer.window, answer.ack), (0, una));
+        answered = Some(*at + D);
     }
+    assert_eq!(
+        net.sent_at(S, probes[0].0 + D).len(),
+        1,
+        "the first probe is answered"
+    );
     assert_eq!(net.sock(C, ch).send_queue(), total - buf as usize);
 
     net.run_until(read_at);

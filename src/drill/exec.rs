@@ -16,7 +16,7 @@ use super::parse::{
     Action, Direction, Event, Expr, Options, PacketSpec, Script, Syscall, TcpOption, TimePoint,
     When,
 };
-use super::profile::{self, Sysctl};
+use super::profile::{self, Profile, Sysctl};
 use crate::sim::{Duration, EventQueue, SimTime, component_rng};
 use crate::tcp::{
     ConnId, ConnectError, Output, Segment, SeqNum, SocketEvent, SocketHandle, Stack, Tag,
@@ -117,6 +117,8 @@ struct Blocked {
 
 /// The executor's state: the host, its timers, the script's descriptors and numbering.
 struct Exec {
+    /// The profile the host follows, for what the socket API reports.
+    profile: Profile,
     config: TcpConfig,
     stack: Stack,
     queue: EventQueue<Wakeup>,
@@ -142,11 +144,13 @@ struct Exec {
     last: SimTime,
 }
 
-/// Runs `script` on a host configured by `config`; an outbound segment passes when it is sent
+/// Runs `script` on a host configured by `profile`; an outbound segment passes when it is sent
 /// within `tolerance` of its line's time. Returns the number of events run.
-pub fn execute(script: &Script, config: TcpConfig, tolerance: Duration) -> Result<usize, Failure> {
+pub fn execute(script: &Script, profile: Profile, tolerance: Duration) -> Result<usize, Failure> {
+    let config = profile::config(profile);
     let stack = new_stack(&config);
     let mut x = Exec {
+        profile,
         config,
         stack,
         queue: EventQueue::new(),
@@ -173,6 +177,30 @@ pub fn execute(script: &Script, config: TcpConfig, tolerance: Duration) -> Resul
 
 fn new_stack(config: &TcpConfig) -> Stack {
     Stack::new(0, LOCAL_IP, config.clone(), component_rng(1, "drill/tcp"))
+}
+
+/// A shell command's words: split at whitespace outside double quotes (which stay in the word),
+/// so `ip_local_port_range="40000 40000"` is one.
+fn shell_words(s: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quoted = false;
+    for ch in s.chars() {
+        if ch == '"' {
+            quoted = !quoted;
+        }
+        if ch.is_whitespace() && !quoted {
+            if !word.is_empty() {
+                words.push(std::mem::take(&mut word));
+            }
+        } else {
+            word.push(ch);
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
 }
 
 /// `t + d`, saturating (a script's times and tolerance are user input).
@@ -889,7 +917,7 @@ impl Exec {
                 .and_then(|f| f.error.take())
                 .unwrap_or("0")
                 .to_string(),
-            "SO_RCVBUF" => self.config.rcv_buf.to_string(),
+            "SO_RCVBUF" => self.profile.so_rcvbuf(self.config.rcv_buf).to_string(),
             "SO_SNDBUF" => self.config.snd_buf.to_string(),
             "TCP_NODELAY" => "1".into(),
             _ => return skipped(ev, format!("getsockopt of {name} is not modelled")),
@@ -940,7 +968,8 @@ impl Exec {
             .map(str::trim)
             .filter(|p| !p.is_empty())
         {
-            let mut words = part.split_whitespace();
+            let words = shell_words(part);
+            let mut words = words.iter().map(String::as_str);
             if words.next() != Some("sysctl") {
                 return skipped(ev, "shell commands other than sysctl are not run");
             }

@@ -118,7 +118,7 @@ pub fn run_script(text: &str, opts: &DrillOptions) -> Outcome {
         }
     }
     let tolerance = opts.tolerance.unwrap_or(tolerance);
-    match exec::execute(&script, profile::config(opts.profile), tolerance) {
+    match exec::execute(&script, opts.profile, tolerance) {
         Ok(n) => Outcome::Pass(n),
         Err(f) => Outcome::Fail(f),
     }

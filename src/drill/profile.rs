@@ -77,9 +77,36 @@ pub fn config(profile: Profile) -> TcpConfig {
             c.rfc5961_ack_check = false;
             // §3.10.7.3: an unacceptable ACK draws a RST; the SYN waits for its timer.
             c.quick_syn_resend = false;
+            // §3.10.7.4 SYN-RECEIVED: a retransmitted SYN is unacceptable (ACK), a new one
+            // returns the connection to LISTEN.
+            c.check_req = false;
+            // §3.10.7.4 second (RFC 5961 §3.2): every state but SYN-SENT challenges an inexact RST.
+            c.rst_challenge_everywhere = true;
+            // No number is stated: every unacceptable segment is answered.
+            c.invalid_ratelimit = Duration::ZERO;
+            // §3.10.7.4: "only the new parts are processed".
+            c.trim_to_window = true;
+            // §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>.
+            c.linux_resets = false;
+            // §3.10.7.4 second and fourth: FIN-WAIT-2 challenges a SYN or an inexact RST,
+            // orphan or not.
+            c.orphan_timewait = false;
         }
     }
     c
+}
+
+impl Profile {
+    /// What `getsockopt(SO_RCVBUF)` reports for a receive buffer of `rcv_buf` bytes (the
+    /// window's space). Linux `sock_setsockopt` (`__sock_set_rcvbuf`) stores twice the value
+    /// given, keeping half for bookkeeping, and reports that; the RFC profile reports the
+    /// buffer as given (RFC 9293 names no socket options).
+    pub fn so_rcvbuf(self, rcv_buf: u32) -> u32 {
+        match self {
+            Profile::Linux => rcv_buf.saturating_mul(2),
+            Profile::Rfc9293 => rcv_buf,
+        }
+    }
 }
 
 /// What a `sysctl NAME=VALUE` did to the configuration.
@@ -108,8 +135,32 @@ pub fn sysctl(c: &mut TcpConfig, name: &str, value: &str) -> Result<Sysctl, Stri
         "tcp_dsack",
         "tcp_ecn",
         "tcp_fack",
+        "tcp_invalid_ratelimit",
     ];
     let key = name.strip_prefix("net.ipv4.").unwrap_or(name);
+    if key == "ip_local_port_range" {
+        // Two numbers, first and last ephemeral port.
+        let ports: Vec<u16> = value
+            .split_whitespace()
+            .map(|p| {
+                p.parse()
+                    .map_err(|_| format!("{name}={value}: expected two ports"))
+            })
+            .collect::<Result<_, _>>()?;
+        let &[first, last] = ports.as_slice() else {
+            return Err(format!("{name}={value}: expected two ports"));
+        };
+        if first == 0 || first > last {
+            return Err(format!("{name}={value}: expected 1 <= first <= last"));
+        }
+        let before = c.port_range;
+        c.port_range = (first, last);
+        return Ok(if before == c.port_range {
+            Sysctl::Unchanged
+        } else {
+            Sysctl::Changed
+        });
+    }
     if !KNOWN.contains(&key) {
         return Err(format!("the model has no equivalent of {name}"));
     }
@@ -130,6 +181,7 @@ pub fn sysctl(c: &mut TcpConfig, name: &str, value: &str) -> Result<Sysctl, Stri
         "tcp_retries2" => c.data_retries = count(n)?,
         "tcp_max_syn_backlog" => c.max_syn_backlog = count(n)?,
         "tcp_max_tw_buckets" => c.max_tw_buckets = count(n)?,
+        "tcp_invalid_ratelimit" if n >= 0 => c.invalid_ratelimit = Duration::from_millis(n as u64),
         "tcp_fin_timeout" if n > 0 => c.fin_timeout = Duration::from_secs(n as u64),
         // The model has neither SACK nor ECN: turning them off changes nothing.
         "tcp_sack" | "tcp_dsack" | "tcp_ecn" | "tcp_fack" if n == 0 => {}
@@ -154,6 +206,8 @@ mod tests {
         assert_eq!(r.rto_min, Duration::from_secs(1));
         assert_eq!(r.syn_in_time_wait, SynInTimeWait::Rfc9293);
         assert!(!r.rfc5961_ack_check);
+        assert!(!r.check_req && r.rst_challenge_everywhere && r.trim_to_window);
+        assert_eq!(r.invalid_ratelimit, Duration::ZERO);
     }
 
     #[test]
@@ -170,5 +224,16 @@ mod tests {
         );
         assert!(sysctl(&mut c, "net.ipv4.tcp_sack", "1").is_err());
         assert!(sysctl(&mut c, "net.core.somaxconn", "5").is_err());
+        assert_eq!(
+            sysctl(&mut c, "net.ipv4.ip_local_port_range", "40000 40001"),
+            Ok(Sysctl::Changed)
+        );
+        assert_eq!(c.port_range, (40000, 40001));
+        assert!(sysctl(&mut c, "net.ipv4.ip_local_port_range", "5 4").is_err());
+        assert_eq!(
+            sysctl(&mut c, "net.ipv4.tcp_invalid_ratelimit", "0"),
+            Ok(Sysctl::Changed)
+        );
+        assert_eq!(c.invalid_ratelimit, Duration::ZERO);
     }
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::error::ScenarioError;
-use super::values::{Isn, PositiveDur};
+use super::values::{Dur, Isn, PositiveDur};
 use crate::sim::Duration;
 use crate::tcp::{
     self, Congestion, IsnPolicy, MAX_BUFFER_BYTES, SETTINGS, SynInTimeWait, TcpConfig, TimeWaitLen,
@@ -40,7 +40,7 @@ macro_rules! as_written {
         }
     )*};
 }
-as_written!(bool, TimeWaitLen);
+as_written!(bool, TimeWaitLen, Dur);
 
 impl TomlSetting for u32 {
     type Toml = u32;
@@ -62,7 +62,7 @@ impl TomlSetting for u16 {
     }
 }
 
-/// Every duration setting is above zero.
+/// A duration setting is above zero unless it is read as a `Dur` (`invalid_ratelimit`).
 impl TomlSetting for Duration {
     type Toml = PositiveDur;
     fn from_toml(t: PositiveDur) -> Result<Duration, String> {

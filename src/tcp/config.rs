@@ -224,8 +224,10 @@ macro_rules! tcp_settings {
             /// did not and the new one will, reopens; if the new one will not, uses the RFC 1122
             /// test. If the test fails, `rfc6191` drops the SYN silently and the other rules
             /// answer with an ACK. A reopen ends TIME_WAIT with cause `SYN opens
-            /// a new incarnation` and hands the SYN to the listener (if there is none, the SYN
-            /// draws a RST)
+            /// a new incarnation` and hands the SYN to the listener. If there is none, `linux`
+            /// answers with the ACK and TIME_WAIT stays (`tcp_v4_rcv` falls through from
+            /// `TCP_TW_SYN` to `TCP_TW_ACK`); the other rules end TIME_WAIT and the SYN draws a
+            /// RST
             syn_in_time_wait: SynInTimeWait = SynInTimeWait::Linux,
                 written "`\"linux\"`, `\"rfc9293\"`, `\"rfc1122\"`, `\"rfc6191\"`",
                 default "\"linux\"",
@@ -280,6 +282,60 @@ macro_rules! tcp_settings {
             rfc5961_ack_check: bool = true,
                 written "bool", default "true",
                 cite "RFC 5961 §5 (RFC 9293 MAY-12)";
+            /// SYN_RCVD after a passive open behaves as Linux's request socket
+            /// (`tcp_check_req`): a retransmitted SYN (SEQ = IRS) is answered with the SYN-ACK
+            /// again, and a new SYN inside the window is answered with a reset
+            /// (`<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>`) and drops the half-open connection. With
+            /// `false`, RFC 9293 §3.10.7.4: the retransmitted SYN is unacceptable (left of
+            /// RCV.NXT) and gets `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, and a new SYN returns
+            /// the connection to LISTEN silently
+            check_req: bool = true,
+                written "bool", default "true",
+                cite "Linux `tcp_check_req`; RFC 9293 §3.10.7.4";
+            /// RFC 5961 §3.2 in SYN_RCVD (passive) and TIME_WAIT too: a RST inside the window
+            /// but off RCV.NXT gets a challenge ACK and changes nothing. Linux does not:
+            /// `tcp_check_req` drops a half-open connection on any in-window RST, and
+            /// `tcp_timewait_state_process` ignores such a RST. The other synchronized states
+            /// always apply §3.2
+            rst_challenge_everywhere: bool = false,
+                written "bool", default "false",
+                cite "RFC 5961 §3.2 (RFC 9293 §3.10.7.4); Linux `tcp_check_req`, `tcp_timewait_state_process`";
+            /// per-connection rate limit on the ACKs sent for dropped segments: challenge ACKs
+            /// (RFC 5961, Linux `tcp_send_challenge_ack`) and ACKs for out-of-window or
+            /// PAWS-rejected segments (Linux `tcp_oow_rate_limited`, which always answers a
+            /// segment carrying data or FIN without SYN). At most one such ACK per interval of
+            /// simulated time; `"0s"` sends every one (RFC 9293 states no limit; RFC 5961 §7
+            /// says SHOULD throttle). TIME_WAIT records are not limited, and Linux's host-wide
+            /// `tcp_challenge_ack_limit` (off by default since 6.0) is not modelled
+            invalid_ratelimit: Duration = Duration::from_millis(500),
+                read Dur => |d| d.0,
+                written "duration >= 0", default "\"500ms\"",
+                cite "Linux `tcp_invalid_ratelimit`; RFC 5961 §7";
+            /// bytes of a segment beyond the right edge of the receive window are trimmed
+            /// (RFC 9293 §3.10.7.4: "only the new parts are processed"). Linux
+            /// `tcp_data_queue` checks only that a segment starts inside the window and
+            /// queues it whole, so RCV.NXT may pass the window's edge
+            trim_to_window: bool = false,
+                written "bool", default "false",
+                cite "RFC 9293 §3.10.7.4; Linux `tcp_data_queue`";
+            /// resets the host sends on its own follow Linux. An abort (`SO_LINGER` zero,
+            /// `close()` with unread data) sends `tcp_send_active_reset`'s
+            /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>`, and data arriving after `close()` is
+            /// answered by `tcp_v4_send_reset` from the segment (`<SEQ=SEG.ACK><CTL=RST>`).
+            /// With `false`, both send RFC 9293 §3.10.5's `<SEQ=SND.NXT><CTL=RST>`
+            linux_resets: bool = true,
+                written "bool", default "true",
+                cite "Linux `tcp_send_active_reset`, `tcp_v4_send_reset`; RFC 9293 §3.10.5";
+            /// an orphaned FIN_WAIT_2 (its application has `close()`d) behaves as Linux's
+            /// timewait socket in substate FIN_WAIT2 (`tcp_timewait_state_process`; Linux holds
+            /// one when `fin_timeout` is at most 60 s): a SYN inside the window at or after
+            /// RCV.NXT is answered with a reset (`<SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>`,
+            /// `TCP_TW_RST`) and closes the connection, and any RST inside the window closes it
+            /// without a challenge ACK. With `false`, RFC 9293 §3.10.7.4 (RFC 5961 §3.2, §4):
+            /// both get a challenge ACK unless the RST is at RCV.NXT
+            orphan_timewait: bool = true,
+                written "bool", default "true",
+                cite "Linux `tcp_timewait_state_process`; RFC 9293 §3.10.7.4";
             /// MSS option this host sends (Ethernet 1500 - 40). Segments carry at most min(own
             /// `mss`, the peer's MSS option), and 536 is assumed when the peer sends none
             mss: u16 = 1460,

@@ -25,6 +25,10 @@ const MAX_WINDOW: u32 = 65_535;
 /// RFC 7323 §2.3: a shift above 14 is used as 14.
 const MAX_WSCALE: u8 = 14;
 
+/// Linux `TCP_TIMEWAIT_LEN`: an orphaned FIN_WAIT_2 whose `tcp_fin_time` is no longer is held
+/// as a timewait socket.
+const LINUX_TIMEWAIT_LEN: Duration = Duration::from_secs(60);
+
 /// Bytes `start..start + len` of a ring buffer, copied slice by slice (not byte by byte).
 fn copy_range(buf: &VecDeque<u8>, start: usize, len: usize) -> Vec<u8> {
     let (a, b) = buf.as_slices();
@@ -167,6 +171,8 @@ pub struct Socket {
     bytes_corrupted: u64,
     retransmissions: u32,
     error: Option<ConnError>,
+    /// When the last ACK for a dropped segment went out (Linux `last_oow_ack_time`).
+    last_oow_ack: Option<SimTime>,
 }
 
 impl Socket {
@@ -236,6 +242,7 @@ impl Socket {
             bytes_corrupted: 0,
             retransmissions: 0,
             error: None,
+            last_oow_ack: None,
             config,
         }
     }
@@ -630,9 +637,70 @@ impl Socket {
         self.timers.arm(Timer::Retransmit, now + self.rto.rto());
     }
 
+    /// The reset of an ABORT. RFC 9293 §3.10.5: `<SEQ=SND.NXT><CTL=RST>`; Linux
+    /// `tcp_send_active_reset` also acknowledges: `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK>`.
     fn send_reset(&mut self, now: SimTime, out: &mut Output) {
-        let seg = self.segment(now, self.snd_nxt, Flags::RST, Vec::new());
+        let flags = if self.config.linux_resets {
+            Flags::RST | Flags::ACK
+        } else {
+            Flags::RST
+        };
+        let seg = self.segment(now, self.snd_nxt, flags, Vec::new());
         self.emit(seg, out);
+    }
+
+    /// The reset `tcp_v4_send_reset` builds from an arriving segment (RFC 9293 §3.10.7.1's
+    /// form), sent by this connection.
+    fn reset_segment(&self, seg: &Segment, out: &mut Output) {
+        if let Some(mut rst) = Segment::reset_for(seg) {
+            rst.tag = Tag {
+                conn: self.conn,
+                ..Tag::default()
+            };
+            out.segments.push(Outgoing {
+                tuple: self.tuple,
+                segment: rst,
+            });
+        }
+    }
+
+    /// An orphaned FIN_WAIT_2 that Linux would hold as a timewait socket (`tcp_time_wait` when
+    /// `tcp_fin_time` <= TCP_TIMEWAIT_LEN) and judge by `tcp_timewait_state_process`.
+    fn orphan_timewait(&self) -> bool {
+        self.state == State::FinWait2
+            && self.app_closed
+            && self.config.orphan_timewait
+            && self.config.fin_timeout <= LINUX_TIMEWAIT_LEN
+    }
+
+    /// Linux `__tcp_oow_rate_limited`: true if an ACK for a dropped segment went out less
+    /// than `invalid_ratelimit` ago (simulated time); otherwise `now` becomes the last one.
+    fn oow_rate_limited(&mut self, now: SimTime) -> bool {
+        if let Some(last) = self.last_oow_ack
+            && now < last + self.config.invalid_ratelimit
+        {
+            return true;
+        }
+        self.last_oow_ack = Some(now);
+        false
+    }
+
+    /// RFC 5961's challenge ACK, `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`, behind the per-socket
+    /// limit Linux `tcp_send_challenge_ack` applies first (RFC 5961 §7: SHOULD throttle).
+    fn send_challenge_ack(&mut self, now: SimTime, out: &mut Output) {
+        if !self.oow_rate_limited(now) {
+            self.send_ack(now, out);
+        }
+    }
+
+    /// The ACK for an unacceptable segment (§3.10.7.4 first), behind Linux
+    /// `tcp_oow_rate_limited`: a segment with data or FIN and no SYN is always answered ("not
+    /// likely part of an ACK loop"), any other only if the limit allows.
+    fn send_dupack(&mut self, now: SimTime, seg: &Segment, out: &mut Output) {
+        let text = seg.seg_len() > 0 && !seg.flags.syn();
+        if text || !self.oow_rate_limited(now) {
+            self.send_ack(now, out);
+        }
     }
 
     // ----- sending data -----
@@ -910,7 +978,7 @@ impl Socket {
             && !f.rst()
             && (t.tsval.wrapping_sub(ts.recent) as i32) < 0
         {
-            self.send_ack(now, out);
+            self.send_dupack(now, seg, out);
             return;
         }
         // Linux passes the peer's SYN-ACK in a simultaneous open straight to ACK processing (only
@@ -926,13 +994,21 @@ impl Socket {
             if f.rst() {
                 return;
             }
-            if self.state == State::SynReceived && f.syn() && !f.ack() && Some(seg.seq) == self.irs
+            if self.config.check_req
+                && self.state == State::SynReceived
+                && f.syn()
+                && !f.ack()
+                && Some(seg.seq) == self.irs
             {
-                // The peer did not hear our SYN-ACK and sent its SYN again.
-                self.retransmit_syn(now, out);
+                // The peer did not hear our SYN-ACK and sent its SYN again: Linux
+                // `tcp_check_req` resends the SYN-ACK (behind `tcp_oow_rate_limited`), where
+                // RFC 9293 finds the SYN left of RCV.NXT and acknowledges it.
+                if !self.oow_rate_limited(now) {
+                    self.retransmit_syn(now, out);
+                }
                 return;
             }
-            self.send_ack(now, out);
+            self.send_dupack(now, seg, out);
             // A zero window still takes the ACK of a segment that starts at RCV.NXT (§3.10.7.4).
             if self.rcv_wnd() == 0 && seg.seq == self.rcv_nxt && f.ack() {
                 self.process_ack_field(now, seg, out);
@@ -943,6 +1019,14 @@ impl Socket {
         // Second: RST (RFC 5961 §3: only an exact match resets; in-window gets a challenge ACK).
         if f.rst() {
             match self.state {
+                // RFC 5961 §3.2 applies to SYN-RECEIVED too; Linux `tcp_check_req` (a passive
+                // open's request socket) drops the half-open connection on any in-window RST.
+                State::SynReceived
+                    if seg.seq != self.rcv_nxt
+                        && (self.is_active() || self.config.rst_challenge_everywhere) =>
+                {
+                    self.send_challenge_ack(now, out)
+                }
                 State::SynReceived => {
                     if self.is_active() {
                         self.fail(
@@ -957,7 +1041,9 @@ impl Socket {
                     }
                 }
                 State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
-                    if seg.seq == self.rcv_nxt {
+                    // Linux's timewait socket for an orphaned FIN_WAIT_2 is killed by any
+                    // in-window RST (`tcp_timewait_state_process`: `if (th->rst) goto kill`).
+                    if seg.seq == self.rcv_nxt || self.orphan_timewait() {
                         self.fail(
                             ConnError::Reset,
                             SocketEvent::Reset,
@@ -966,11 +1052,11 @@ impl Socket {
                             out,
                         );
                     } else {
-                        self.send_ack(now, out);
+                        self.send_challenge_ack(now, out);
                     }
                 }
                 // RFC 5961 §3.2 covers CLOSING and LAST_ACK too: in window but inexact, challenge.
-                _ if seg.seq != self.rcv_nxt => self.send_ack(now, out),
+                _ if seg.seq != self.rcv_nxt => self.send_challenge_ack(now, out),
                 _ => {
                     // CLOSING or LAST_ACK: the application has closed, but the close was not clean.
                     self.error = Some(ConnError::Reset);
@@ -983,10 +1069,26 @@ impl Socket {
         // Fourth: SYN in a synchronized state (RFC 5961 §4: challenge ACK).
         if f.syn() && !simultaneous_syn_ack {
             if self.state == State::SynReceived && !self.is_active() {
-                // RFC 9293: a passive SYN_RCVD returns to LISTEN; the listener stays.
+                // RFC 9293: a passive SYN_RCVD returns to LISTEN; the listener stays. Linux
+                // `tcp_check_req` also resets the SYN (embryonic_reset).
+                if self.config.check_req {
+                    self.reset_segment(seg, out);
+                }
                 self.set_state(State::Closed, "SYN received in SYN_RCVD", now, out);
+            } else if self.orphan_timewait() && seg.seq >= self.rcv_nxt {
+                // Linux holds an orphaned FIN_WAIT_2 as a timewait socket (`tcp_time_wait`
+                // when `tcp_fin_time` <= TCP_TIMEWAIT_LEN), and `tcp_timewait_state_process`
+                // answers a SYN at or after RCV.NXT with TCP_TW_RST: a reset, and it is gone.
+                self.reset_segment(seg, out);
+                self.error = Some(ConnError::Reset);
+                self.set_state(
+                    State::Closed,
+                    "SYN received in orphaned FIN_WAIT_2",
+                    now,
+                    out,
+                );
             } else {
-                self.send_ack(now, out);
+                self.send_challenge_ack(now, out);
             }
             return;
         }
@@ -1041,8 +1143,14 @@ impl Socket {
         let mut data_ack = AckDue::No;
         if !seg.payload.is_empty() && self.state.can_receive() {
             if self.app_closed {
-                // Linux: new data for a socket its application closed is answered with RST.
-                self.send_reset(now, out);
+                // Linux: new data for a socket its application closed is answered with RST
+                // (`tcp_rcv_state_process` returns 1, and `tcp_v4_send_reset` builds it from the
+                // segment: <SEQ=SEG.ACK>); RFC 9293 names no form, so the ABORT's.
+                if self.config.linux_resets {
+                    self.reset_segment(seg, out);
+                } else {
+                    self.send_reset(now, out);
+                }
                 self.error = Some(ConnError::Aborted);
                 self.set_state(State::Closed, "data after close", now, out);
                 return;
@@ -1095,7 +1203,7 @@ impl Socket {
             && seg.ack < self.snd_una
             && self.snd_una.since(seg.ack) > self.max_snd_wnd
         {
-            self.send_ack(now, out);
+            self.send_challenge_ack(now, out);
             return false;
         }
         // RFC 5681 §2's duplicate ACK: nothing new acknowledged, no data, no SYN or FIN, the
@@ -1221,7 +1329,9 @@ impl Socket {
             rel = ahead as u64;
         }
         let room = (self.rcv_wnd() as u64).saturating_sub(rel) as usize;
-        if data.len() > room {
+        // RFC 9293 trims what lies beyond the window; Linux `tcp_data_queue` queues a segment
+        // that starts inside it whole.
+        if self.config.trim_to_window && data.len() > room {
             data = &data[..room];
         }
         if data.is_empty() {

@@ -10,7 +10,7 @@ use rand::Rng;
 use rustc_hash::FxHashMap;
 use siphasher::sip::SipHasher24;
 
-use super::config::TcpConfig;
+use super::config::{SynInTimeWait, TcpConfig};
 use super::isn::IsnGenerator;
 use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
@@ -384,6 +384,14 @@ impl Stack {
             self.deliver_to_socket(now, h, seg, out);
             return;
         }
+        let lid = self
+            .listening
+            .get(&tuple.local)
+            .or_else(|| {
+                self.listening
+                    .get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, seg.dst_port))
+            })
+            .copied();
         let mut forced_iss = None;
         if let Some((tw, _)) = self.time_wait.get(&tuple) {
             let tw = *tw;
@@ -407,20 +415,23 @@ impl Stack {
                     return;
                 }
                 TwVerdict::Ignore => return,
+                TwVerdict::Reopen(_)
+                    if lid.is_none() && self.config.syn_in_time_wait == SynInTimeWait::Linux =>
+                {
+                    // Linux `tcp_v4_rcv`: TCP_TW_SYN finds no listener and falls through to
+                    // TCP_TW_ACK, so the SYN is acknowledged and TIME_WAIT stays.
+                    out.segments.push(Outgoing {
+                        tuple,
+                        segment: tw.ack(now),
+                    });
+                    return;
+                }
                 TwVerdict::Reopen(rule) => {
                     self.end_time_wait(now, &tuple, "SYN opens a new incarnation", out);
                     forced_iss = Some(rule);
                 }
             }
         }
-        let lid = self
-            .listening
-            .get(&tuple.local)
-            .or_else(|| {
-                self.listening
-                    .get(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, seg.dst_port))
-            })
-            .copied();
         match lid {
             Some(lid) => self.deliver_to_listener(now, lid, tuple, seg, forced_iss, out),
             None => self.reset(tuple, seg, out),

@@ -153,6 +153,13 @@ impl TimeWait {
             };
         }
         if f.rst() {
+            // RFC 5961 §3.2 (RFC 9293 §3.10.7.4 second) covers TIME-WAIT: a RST in the window
+            // but off RCV.NXT gets a challenge ACK. Linux `tcp_timewait_state_process` ignores it.
+            if config.rst_challenge_everywhere
+                && seg.seq.in_window(self.rcv_nxt, self.rcv_wnd.into())
+            {
+                return TwVerdict::Ack { restart: false };
+            }
             return TwVerdict::Ignore;
         }
         // A retransmitted FIN (or any out-of-window segment): ACK it and restart 2MSL.
