@@ -579,6 +579,12 @@ fn assert_syn_below(tw: &ServerTw, syn: &Segment) {
 #[test]
 fn rfc9293_a_syn_in_time_wait_draws_a_challenge_ack_and_never_reopens_it() {
     for (client, above) in [(client_syn_above(), true), (client_syn_below(), false)] {
+        // The client resends its SYN on its timer alone (RFC 9293 §3.10.7.3, not Linux's
+        // quick resend after a RST), so its SYNs follow the plain backoff schedule.
+        let client = TcpConfig {
+            quick_syn_resend: false,
+            ..client
+        };
         // rfc1337 keeps the client's RST (its answer to the challenge ACK) from ending
         // TIME_WAIT, so only the SYN rule is at work.
         let server = TcpConfig {
@@ -691,7 +697,8 @@ fn linux_a_syn_above_rcv_nxt_reopens_time_wait_with_iss_old_snd_nxt_plus_65537()
 
 // Linux tcp_timewait_state_process: a SYN at or below RCV.NXT gets an ACK and TIME_WAIT stays;
 // the client (SYN_SENT, RFC 9293 §3.10.7.3) answers that ACK with RST <SEQ=SEG.ACK>, which is
-// exactly RCV.NXT, so without rfc1337 it ends TIME_WAIT and the SYN's retransmission connects.
+// exactly RCV.NXT, so without rfc1337 it ends TIME_WAIT; the client resends its SYN 2 ms after
+// its RST (Linux tcp_rcv_synsent_state_process, TCP_TIMEOUT_MIN), which then connects.
 #[test]
 fn linux_a_syn_below_rcv_nxt_is_acked_and_the_clients_reset_then_ends_time_wait() {
     let client = client_syn_below();
@@ -709,7 +716,8 @@ fn linux_a_syn_below_rcv_nxt_is_acked_and_the_clients_reset_then_ends_time_wait(
         tw.net.time_wait_end(S, tw.old_server.conn),
         Some((at + D * 3, "RST received"))
     );
-    let retry = at + client.rto_initial;
+    assert!(client.quick_syn_resend);
+    let retry = at + D * 2 + Duration::from_millis(2);
     assert_eq!(times(&tw.net.sent_since(S, at, is_syn_ack)), [retry + D]);
     assert_eq!(
         tw.net.events_of(C, ch),
