@@ -678,7 +678,7 @@ pub(super) fn ticks((lo, hi): (f64, f64), n: usize) -> Vec<(f64, String)> {
     // Scientific only for values that are themselves huge or tiny: a fine step at 2.2 s reads
     // as 2.20815, not 2.20815e0.
     let top = lo.abs().max(hi.abs());
-    let sci = top >= 1e7 || top < 1e-4;
+    let sci = !(1e-4..1e7).contains(&top);
     (first as i64..=last as i64)
         .map(|i| {
             // Value = units x 10^k from integers, so labels never show 0.30000000000000004.
