@@ -215,13 +215,19 @@ fn series_chart(
             ));
         }
     }
+    // A proportion's axis gets a band above 1 for the lines' labels, so that they never
+    // cover the points at P = 1.
+    let y_range = match labels.y_range {
+        Some((lo, 1.0)) if !vlines.is_empty() => Some((lo, 1.3)),
+        r => r,
+    };
     LineChart {
         title: labels.title,
         x_label: plan.x_label.clone(),
         y_label: labels.y_label,
         series,
         x_range: None,
-        y_range: labels.y_range,
+        y_range,
         vlines,
         hlines: Vec::new(),
         error_bars: true,
