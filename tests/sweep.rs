@@ -454,3 +454,62 @@ fn bad_sweep_input_is_named_and_writes_nothing() {
     ok(dir, &["sweep", "ok.toml", "--out", "out"]);
     assert_eq!(files(&dir.join("out")).len(), WHOLE.len());
 }
+
+/// RFC 9293 section 3.6.1's second MSL, from the scenario's own parameters: every lost
+/// duplicate honours MSL, yet with a clock-driven ISN some run is corrupted by a TIME_WAIT
+/// between 1 and 2 MSL (the passive closer's retransmission, sent while the last ACK was held);
+/// from 2 MSL on no run is corrupted under any ISN policy.
+#[test]
+fn one_msl_of_time_wait_is_not_enough_and_two_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let isns = ["rfc793-clock", "rfc6528", "linux", "random"];
+    let mut sweep = table(8, &["1.25msl", "1.5msl", "2msl", "2.5msl"], &isns);
+    sweep = sweep.replace(
+        "x = \"tcp.time_wait\"\n",
+        "x = \"tcp.time_wait\"\nmetrics = [\"corrupted\", \"duplicate_lifetime_max\"]\n",
+    );
+    let path = reduced(dir, "m.toml", &sweep);
+    ok(dir, &["sweep", "m.toml", "--out", "m"]);
+    // MSL as the scenario states it.
+    let scenario: toml::Table = fs::read_to_string(&path).unwrap().parse().unwrap();
+    let msl = scenario["tcp"]["msl"].as_str().unwrap();
+    let msl: f64 = msl.strip_suffix('s').unwrap().parse().unwrap();
+    let runs = csv_rows(&dir.join("m/runs.csv"));
+    assert_eq!(runs.len(), 4 * 4 * 8);
+    let mut longest = 0.0f64;
+    for r in &runs {
+        if !r["duplicate_lifetime_max"].is_empty() {
+            longest = longest.max(num(r, "duplicate_lifetime_max"));
+        }
+    }
+    assert!(longest > 0.0, "no lost duplicate arrived");
+    assert!(longest <= msl, "a lost duplicate outlived MSL: {longest} s");
+    let summary = csv_rows(&dir.join("m/summary.csv"));
+    for row in &summary {
+        let x = num(row, "x");
+        // With chosen metrics, `corrupted_runs` counts runs with a value; the proportion
+        // is of corrupted runs.
+        let k = num(row, "corrupted_proportion");
+        if x >= 2.0 {
+            assert_eq!(k, 0.0, "corrupted at TIME_WAIT = {x} MSL: {row:?}");
+        }
+    }
+    for clock in ["rfc793-clock", "rfc6528"] {
+        let between: f64 = summary
+            .iter()
+            .filter(|r| r["tcp.isn"] == clock && (1.0..2.0).contains(&num(r, "x")))
+            .map(|r| num(r, "corrupted_proportion") * num(r, "runs"))
+            .sum();
+        assert!(
+            between >= 1.0,
+            "{clock}: no corrupted run with TIME_WAIT between MSL and 2 x MSL: {summary:?}"
+        );
+    }
+    // The figure marks the longest lifetime on the TIME_WAIT / MSL axis.
+    let svg = fs::read_to_string(dir.join("m/sweep.svg")).unwrap();
+    assert!(
+        svg.contains("longest old segment lifetime"),
+        "no mark in the figure"
+    );
+}

@@ -157,6 +157,17 @@ fn one_sweep_run_in_full_is_the_run_its_manifest_names() {
     // The whole sweep's runs.csv names the same command for run 5 (without the --until a run
     // records, which is the scenario's own duration).
     ok(dir, &["sweep", "sweep_time_wait", "--out", "all"]);
+    let scenario: toml::Table = fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/sweep_time_wait.toml"
+    ))
+    .unwrap()
+    .parse()
+    .unwrap();
+    let duration = scenario["simulation"]["duration"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut runs = csv::Reader::from_path(dir.join("all/runs.csv")).unwrap();
     let reproduce = runs
         .headers()
@@ -168,7 +179,7 @@ fn one_sweep_run_in_full_is_the_run_its_manifest_names() {
     assert_eq!(&row[0], "5");
     assert_eq!(
         row[reproduce].to_string(),
-        command.replace(" --until 6s", ""),
+        command.replace(&format!(" --until {duration}"), ""),
         "runs.csv and the run's manifest name the same run"
     );
     assert!(command.contains("--set tcp.time_wait=0s"), "{command}");
@@ -191,9 +202,10 @@ fn one_sweep_run_in_full_is_the_run_its_manifest_names() {
         fs::read_dir(dir.join("again")).unwrap().count(),
         fs::read_dir(dir.join("point")).unwrap().count()
     );
-    let o = timewait(dir, &["sweep", "sweep_time_wait", "--point", "1760"]);
+    // 21 TIME_WAITs x 4 ISN policies x 40 seeds = 3360 runs: run 3360 is one too far.
+    let o = timewait(dir, &["sweep", "sweep_time_wait", "--point", "3360"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("runs 0 to 1759"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("runs 0 to 3359"));
 }
 
 #[test]

@@ -113,6 +113,8 @@ pub struct TcpTally {
     corrupted_bytes: u64,
     lost_duplicates: Vec<LostDuplicate>,
     lost_duplicate_count: u64,
+    /// The longest time in the network of any lost duplicate (listed or not).
+    lost_duplicate_longest: Option<Duration>,
     /// TCP data segments that died of TTL expiry: how many, and their least and greatest
     /// time in the network.
     tcp_ttl_deaths: (u64, Duration, Duration),
@@ -352,6 +354,11 @@ impl TcpTally {
     /// Lost duplicates that reached a host after their connection had ended.
     pub fn lost_duplicates(&self) -> u64 {
         self.lost_duplicate_count
+    }
+
+    /// The longest time in the network of a lost duplicate, if any arrived.
+    pub fn longest_lost_duplicate(&self) -> Option<Duration> {
+        self.lost_duplicate_longest
     }
 
     /// Sockets held per state and host, now and at most at once.
@@ -607,6 +614,8 @@ impl TcpTally {
             PacketEventKind::Forward => return,
             PacketEventKind::Deliver if !self.is_live(sender) => {
                 self.lost_duplicate_count += 1;
+                let lived = ev.time - p.meta.sent_at;
+                self.lost_duplicate_longest = self.lost_duplicate_longest.max(Some(lived));
                 if self.lost_duplicates.len() < CAP {
                     let tuple = FourTuple {
                         local: std::net::SocketAddrV4::new(p.dst, seg.dst_port),
@@ -952,6 +961,13 @@ impl TcpTally {
                 at(d.arrived),
                 round(d.arrived - d.sent_at),
                 d.ttl_left
+            );
+        }
+        if let Some(longest) = self.lost_duplicate_longest {
+            let _ = writeln!(
+                out,
+                "Longest old segment lifetime: {} (the longest a lost duplicate spent in the network, from its sending to its arrival).",
+                round(longest)
             );
         }
         if self.lost_duplicate_count > self.lost_duplicates.len() as u64 {

@@ -693,6 +693,7 @@ fn app_configs(
                         delay: d.delay.map_or(Duration::ZERO, |x| x.0),
                         hold: d.hold.map_or(Duration::ZERO, |x| x.0),
                         close_at: d.close_at.map(|x| x.0),
+                        half_close: d.half_close,
                     }),
                 });
             }
@@ -817,6 +818,7 @@ fn app_configs(
                         port: d.port,
                         backlog: d.backlog,
                         close_at: d.close_at.map(|x| x.0),
+                        reply: d.reply.map_or(0, |b| b.0),
                     }),
                 });
             }

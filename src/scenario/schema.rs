@@ -367,6 +367,8 @@ pub struct SenderSection {
     pub delay: Option<Dur>,
     pub hold: Option<Dur>,
     pub close_at: Option<Dur>,
+    #[serde(default)]
+    pub half_close: bool,
 }
 
 fn default_backlog() -> u32 {
@@ -382,6 +384,7 @@ pub struct ReceiverSection {
     #[serde(default = "default_backlog")]
     pub backlog: u32,
     pub close_at: Option<Dur>,
+    pub reply: Option<Bytes>,
 }
 
 /// One `handlers` entry of an `http_server`.

@@ -162,6 +162,9 @@ impl Counter {
                 Kind::TtlExpired => Some(self.ttl_expired),
                 Kind::Retransmissions => Some(self.retransmissions),
                 Kind::Events => Some(o.events),
+                Kind::DuplicateLifetimeMax => {
+                    self.tcp.longest_lost_duplicate().map(Duration::as_nanos)
+                }
             })
             .collect()
     }

@@ -6,7 +6,7 @@
 //! error bars and markers are nudged a few pixels sideways, a series with the same values as
 //! an earlier one is dashed, and its legend entry names the series it coincides with.
 
-use super::metric::Metric;
+use super::metric::{Kind, Metric};
 use super::plan::Plan;
 use super::table::SummaryRow;
 use crate::report::plot::{LineChart, Series};
@@ -207,16 +207,57 @@ fn series_chart(
     if plan.x_is_time_wait {
         vlines.push((1.0, "MSL".to_string()));
         vlines.push((2.0, "2 x MSL".to_string()));
+        if let Some((secs, msl)) = longest_lifetime(plan, rows) {
+            let x = secs / msl;
+            vlines.push((
+                x,
+                format!("longest old segment lifetime {secs:.3} s = {x:.2} MSL"),
+            ));
+        }
     }
+    // A proportion's axis gets a band above 1 for the lines' labels, so that they never
+    // cover the points at P = 1.
+    let y_range = match labels.y_range {
+        Some((lo, 1.0)) if !vlines.is_empty() => Some((lo, 1.3)),
+        r => r,
+    };
     LineChart {
         title: labels.title,
         x_label: plan.x_label.clone(),
         y_label: labels.y_label,
         series,
         x_range: None,
-        y_range: labels.y_range,
+        y_range,
         vlines,
         hlines: Vec::new(),
         error_bars: true,
     }
+}
+
+/// With a `duplicate_lifetime_max` metric: the longest lifetime of a lost duplicate over every
+/// run (seconds) and the MSL that TIME_WAIT is counted in (seconds), for a mark on the axis.
+fn longest_lifetime(plan: &Plan, rows: &[SummaryRow]) -> Option<(f64, f64)> {
+    let i = plan
+        .spec
+        .metrics
+        .iter()
+        .flatten()
+        .position(|m| m.kind == Kind::DuplicateLifetimeMax)?;
+    let secs = rows
+        .iter()
+        .filter_map(|r| r.metrics.get(i).map(|s| s.max))
+        .filter(|v| v.is_finite())
+        .fold(f64::NAN, f64::max);
+    let msl = plan
+        .points
+        .first()?
+        .scenario
+        .config
+        .nodes
+        .iter()
+        .find(|n| n.kind == crate::net::NodeKind::Host)?
+        .tcp
+        .msl
+        .as_secs_f64();
+    (secs.is_finite() && msl > 0.0).then_some((secs, msl))
 }

@@ -87,6 +87,9 @@ pub enum Kind {
     Retransmissions,
     /// Events the simulation ran.
     Events,
+    /// The longest time in the network of a lost duplicate (sent to its arrival), if any
+    /// arrived: what TIME_WAIT's 2 x MSL must outlast.
+    DuplicateLifetimeMax,
 }
 
 /// One chosen metric.
@@ -99,7 +102,7 @@ pub struct Metric {
 }
 
 /// The plain metric names, for messages and suggestions (host and percentile forms aside).
-pub const NAMES: [&str; 27] = [
+pub const NAMES: [&str; 28] = [
     "corrupted",
     "corrupted_bytes",
     "lost_duplicates",
@@ -127,6 +130,7 @@ pub const NAMES: [&str; 27] = [
     "latency_p99",
     "ttl_expired",
     "retransmissions",
+    "duplicate_lifetime_max",
 ];
 
 /// The columns `runs.csv` has when no metrics are chosen, as metrics.
@@ -165,6 +169,7 @@ impl Metric {
             "ttl_expired" => Some(Kind::TtlExpired),
             "retransmissions" => Some(Kind::Retransmissions),
             "events" => Some(Kind::Events),
+            "duplicate_lifetime_max" => Some(Kind::DuplicateLifetimeMax),
             _ => None,
         };
         if let Some(k) = plain {
@@ -235,7 +240,7 @@ impl Metric {
 
     /// Whether the value is a duration (written in seconds with 9 decimals) rather than a count.
     pub fn is_duration(&self) -> bool {
-        matches!(self.kind, Kind::Latency(_))
+        matches!(self.kind, Kind::Latency(_) | Kind::DuplicateLifetimeMax)
     }
 
     /// The metric in words, for figure titles and axes: (title, y-axis label).
@@ -291,6 +296,10 @@ impl Metric {
             ),
             Kind::Retransmissions => ("Retransmissions per run".into(), "segments".into()),
             Kind::Events => ("Events per run".into(), "events".into()),
+            Kind::DuplicateLifetimeMax => (
+                "Longest lost-duplicate lifetime per run".into(),
+                "seconds".into(),
+            ),
         }
     }
 

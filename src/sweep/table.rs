@@ -278,6 +278,8 @@ pub struct MetricStats {
     pub lo: f64,
     /// Upper end.
     pub hi: f64,
+    /// The largest value (durations in seconds); NaN without values.
+    pub max: f64,
 }
 
 /// The statistics of `values` (one per run) of metric `m`.
@@ -297,6 +299,7 @@ fn metric_stats(m: &Metric, values: &[Option<u64>]) -> MetricStats {
             },
             lo,
             hi,
+            max: vs.iter().max().map_or(f64::NAN, |v| *v as f64),
         };
     }
     let scale = if m.is_duration() { 1e-9 } else { 1.0 };
@@ -308,6 +311,7 @@ fn metric_stats(m: &Metric, values: &[Option<u64>]) -> MetricStats {
         value,
         lo,
         hi,
+        max: xs.iter().copied().fold(f64::NAN, f64::max),
     }
 }
 

@@ -35,6 +35,9 @@ pub struct SenderSpec {
     pub hold: Duration,
     /// Close at this time instead (to stage a simultaneous close).
     pub close_at: Option<Duration>,
+    /// Half close after the last write (shutdown(SHUT_WR): the FIN follows the data, reads go
+    /// on) and close() once the peer has closed too, as an HTTP/1.0 client or `nc -N` does.
+    pub half_close: bool,
 }
 
 struct Conn {
@@ -107,11 +110,36 @@ impl Sender {
                 let wait = t.saturating_sub(ctx.now().since_start());
                 self.after(ctx, wait, Due::Close(h));
             } else if self.spec.hold.is_zero() {
-                ctx.close(h);
+                self.finish(ctx, h);
             } else {
                 let hold = self.spec.hold;
                 self.after(ctx, hold, Due::Close(h));
             }
+        }
+    }
+
+    /// Ends the sending side: close(), or with `half_close` shutdown(SHUT_WR) (close() follows
+    /// once the peer has closed).
+    fn finish(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        if self.spec.half_close {
+            ctx.shutdown(h);
+            self.read(ctx, h);
+        } else {
+            ctx.close(h);
+        }
+    }
+
+    /// Reads what arrived; after a half close, close() once the peer has closed and every
+    /// byte is read.
+    fn read(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        ctx.recv(h, usize::MAX);
+        let done = self.spec.half_close
+            && self.conns.get(&h).is_some_and(|c| c.closed)
+            && ctx
+                .socket(h)
+                .is_some_and(|s| s.peer_closed() && !s.app_closed());
+        if done {
+            ctx.close(h);
         }
     }
 
@@ -168,7 +196,7 @@ impl App for Sender {
                 }
                 self.write(ctx, h);
             }
-            Some(Due::Close(h)) => ctx.close(h),
+            Some(Due::Close(h)) => self.finish(ctx, h),
             None => {}
         }
     }
@@ -183,9 +211,7 @@ impl App for Sender {
                 self.after(ctx, delay, Due::Write(h));
             }
             SocketEvent::Writable => self.write(ctx, h),
-            SocketEvent::Readable => {
-                ctx.recv(h, usize::MAX);
-            }
+            SocketEvent::Readable | SocketEvent::PeerClosed => self.read(ctx, h),
             SocketEvent::Reset => {
                 let refused = self.conns.get(&h).is_some_and(|c| !c.connected);
                 ctx.note(if refused {
@@ -195,7 +221,7 @@ impl App for Sender {
                 });
             }
             SocketEvent::TimedOut => ctx.note("connection timed out"),
-            SocketEvent::PeerClosed | SocketEvent::Incoming => {}
+            SocketEvent::Incoming => {}
         }
     }
 }
@@ -210,6 +236,10 @@ pub struct ReceiverSpec {
     /// Close every connection open at this time, instead of when its peer closes; later
     /// connections close when their peer does.
     pub close_at: Option<Duration>,
+    /// Bytes written back on each connection once its peer has closed (a request that ends
+    /// with the client's FIN, as HTTP/1.0 and `nc -N` send one); the receiver closes when the
+    /// reply is written. Zero: no reply.
+    pub reply: u64,
 }
 
 /// Accepts every connection, reads everything, closes when the peer has (or at `close_at`).
@@ -217,6 +247,8 @@ pub struct Receiver {
     spec: ReceiverSpec,
     listener: Option<u32>,
     open: Vec<SocketHandle>,
+    /// Reply bytes written so far, per connection replying.
+    replies: BTreeMap<SocketHandle, u64>,
 }
 
 impl Receiver {
@@ -226,6 +258,7 @@ impl Receiver {
             spec,
             listener: None,
             open: Vec::new(),
+            replies: BTreeMap::new(),
         }
     }
 
@@ -236,15 +269,40 @@ impl Receiver {
             .is_some_and(|t| ctx.now().since_start() < t)
     }
 
-    fn drain(&self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+    fn drain(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
         ctx.recv(h, usize::MAX);
-        if !self.holding(ctx)
-            && ctx
-                .socket(h)
-                .is_some_and(|s| s.peer_closed() && !s.app_closed())
-        {
+        let peer_closed = ctx
+            .socket(h)
+            .is_some_and(|s| s.peer_closed() && !s.app_closed());
+        if !peer_closed || self.holding(ctx) {
+            return;
+        }
+        if self.spec.reply > 0 {
+            self.replies.entry(h).or_insert(0);
+            self.reply(ctx, h);
+        } else {
             ctx.close(h);
         }
+    }
+
+    /// Writes what the send buffer takes of the reply; closes once it is all written.
+    fn reply(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
+        let Some(conn) = ctx.socket(h).map(|s| s.conn) else {
+            return;
+        };
+        let Some(written) = self.replies.get_mut(&h) else {
+            return;
+        };
+        while *written < self.spec.reply {
+            let n = (self.spec.reply - *written).min(CHUNK) as usize;
+            let took = ctx.send(h, &content(conn, *written, n));
+            *written += took as u64;
+            if took < n {
+                return; // the buffer is full: Writable will call again
+            }
+        }
+        self.replies.remove(&h);
+        ctx.close(h);
     }
 }
 
@@ -283,6 +341,10 @@ impl App for Receiver {
                 }
             }
             SocketEvent::Readable | SocketEvent::PeerClosed => self.drain(ctx, h),
+            SocketEvent::Writable => self.reply(ctx, h),
+            SocketEvent::Reset | SocketEvent::TimedOut => {
+                self.replies.remove(&h);
+            }
             _ => {}
         }
     }
