@@ -91,7 +91,11 @@ fn statistic_label(m: &Metric, what: &str, unit: &str) -> String {
         _ => what.to_string(),
     };
     let unit = if unit == "seconds" { "s" } else { unit };
-    if lower.contains(unit) || unit.is_empty() {
+    // As a word: "s" is in "longest" but names no unit there.
+    let named = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '_')
+        .any(|w| w == unit);
+    if named || unit.is_empty() {
         format!("mean {lower}")
     } else {
         format!("mean {lower} ({unit})")
@@ -260,4 +264,25 @@ fn longest_lifetime(plan: &Plan, rows: &[SummaryRow]) -> Option<(f64, f64)> {
         .msl
         .as_secs_f64();
     (secs.is_finite() && msl > 0.0).then_some((secs, msl))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_y_label_names_the_unit_unless_the_words_already_do() {
+        let label = |name: &str| {
+            let m = Metric::parse(name, &[]).unwrap();
+            let (what, unit) = m.describe();
+            statistic_label(&m, &what, &unit)
+        };
+        assert_eq!(label("corrupted"), "P(corrupted stream)");
+        assert_eq!(label("corrupted_bytes"), "mean corrupted bytes");
+        // "s" is in "longest", yet the axis still needs its unit.
+        assert_eq!(
+            label("duplicate_lifetime_max"),
+            "mean longest lost-duplicate lifetime (s)"
+        );
+    }
 }

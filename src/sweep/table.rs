@@ -382,8 +382,9 @@ fn fixed(v: f64) -> String {
 }
 
 /// The columns of `summary.csv` after `grid` and the parameters, with chosen metrics: `x`,
-/// `runs`, then per metric `M_runs`, `M_proportion`, `M_wilson95_lo`, `M_wilson95_hi` for a
-/// proportion, or `M_runs` (runs with a value), `M_mean`, `M_t95_lo`, `M_t95_hi` for a mean.
+/// `runs`, then per metric `M_runs` (runs where M holds), `M_proportion`, `M_wilson95_lo`,
+/// `M_wilson95_hi` for a proportion, or `M_runs` (runs with a value), `M_mean`, `M_t95_lo`,
+/// `M_t95_hi` for a mean.
 pub fn metric_summary_columns(metrics: &[Metric]) -> Vec<String> {
     let mut h = vec!["x".to_string(), "runs".to_string()];
     for m in metrics {
@@ -463,9 +464,11 @@ fn write_metric_summary(
             String::new()
         });
         row.push(r.runs.to_string());
-        for s in &r.metrics {
-            // A proportion's runs are those with a value; a proportion's `k` is implied.
-            row.extend([s.n.to_string(), fixed(s.value), fixed(s.lo), fixed(s.hi)]);
+        for (m, s) in metrics.iter().zip(&r.metrics) {
+            // A proportion's `M_runs` counts the runs where M holds (`corrupted_runs` as in the
+            // default summary); a mean's, the runs that have a value.
+            let count = if m.is_proportion() { s.k } else { s.n };
+            row.extend([count.to_string(), fixed(s.value), fixed(s.lo), fixed(s.hi)]);
         }
         w.write_record(&row)?;
     }
