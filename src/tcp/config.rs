@@ -317,8 +317,9 @@ macro_rules! tcp_settings {
             /// out-of-order data, the block of the newest segment first (RFC 2018 §4); the
             /// sender keeps a scoreboard of SACKed ranges and repairs every hole of a window in
             /// one recovery (RFC 6675: IsLost, pipe, NextSeg), and after a timeout resends only
-            /// the holes (SACKed ranges are kept, as Linux does). With `false` on either side, no
-            /// SACK option is sent and loss recovery is NewReno's (RFC 6582)
+            /// the holes (SACKed ranges are kept, as Linux does). With `false` on either side no
+            /// SACK block is sent (a host with `false` sends no SACK option at all) and loss
+            /// recovery is NewReno's (RFC 6582)
             sack: bool = true,
                 written "bool", default "true",
                 cite "RFC 2018, RFC 6675; Linux `tcp_sack`";
