@@ -275,3 +275,16 @@ impl Segment {
         20 + opts
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sack_blocks_add_one_pointer_to_a_segment() {
+        // Issue 13: segments move a lot. Before SACK a Segment was 112 bytes; the blocks live
+        // behind a Box (8 bytes, `None` on nearly every segment) and SACK-permitted in padding.
+        assert_eq!(std::mem::size_of::<Segment>(), 120);
+        assert_eq!(std::mem::size_of::<SackBlocks>(), 36);
+    }
+}

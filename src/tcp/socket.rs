@@ -1394,8 +1394,11 @@ impl Socket {
             // Data we had already: our ACK was lost or late (Linux enters quick-ACK mode).
             self.acks.enter_quickack(rcv_wnd);
             // RFC 2883 §4: the part below RCV.NXT is a duplicate, reported in a D-SACK block.
-            let dup = skip.min(data.len()) as u64;
-            self.duplicate_arrived(self.rcv_off - skip as u64, self.rcv_off - skip as u64 + dup);
+            // (Bytes from before our IRS, such as another incarnation's, are no duplicate.)
+            if let Some(from) = self.rcv_off.checked_sub(skip as u64) {
+                let dup = skip.min(data.len()) as u64;
+                self.duplicate_arrived(from, from + dup);
+            }
             if skip >= data.len() {
                 return AckDue::Now;
             }
