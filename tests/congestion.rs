@@ -13,9 +13,12 @@ fn bulk(congestion: Congestion) -> (Net, timewait::tcp::SocketHandle) {
 }
 
 /// The same with the server's receive buffer `rcv_buf` (window scaling above 64 KiB).
+/// The client does not offer SACK: these tests are about loss recovery without it (RFC 5681,
+/// RFC 6582); tests/sack.rs covers RFC 6675.
 fn bulk_into(congestion: Congestion, rcv_buf: u32) -> (Net, timewait::tcp::SocketHandle) {
     let client = TcpConfig {
         congestion,
+        sack: false,
         ..TcpConfig::default()
     };
     let server = TcpConfig {

@@ -386,3 +386,62 @@ fn tshark_sees_the_bulk_transfers_fast_retransmissions_and_nothing_malformed() {
     }
     assert_eq!(senders, 2);
 }
+
+/// `bulk_loss_recovery` with SACK on both ends (the default): tshark reads SACK-permitted
+/// (kind 4) on both SYNs and SACK blocks (kind 5) on the receiver's ACKs, marks the repairs
+/// as fast retransmissions, and finds nothing malformed and no ACK of a segment it never saw
+/// (the capture holds every delivered packet, so each SACKed range was delivered first).
+#[test]
+fn tshark_reads_sack_options_and_fast_retransmissions_in_bulk_loss_recovery() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = run_bundled(
+        &tmp,
+        "bulk_loss_recovery",
+        &["--outputs", "pcap,summary,connections"],
+    );
+    let pcap = out.join("trace.pcap");
+    let count = |filter: &str| tshark(&pcap, &["-Y", filter]).lines().count();
+    // RFC 2018 §2: one SYN and one SYN-ACK per connection, each with SACK-permitted.
+    assert_eq!(count("tcp.flags.syn == 1 && tcp.options.sack_perm"), 4);
+    assert_eq!(count("tcp.flags.syn == 1 && !tcp.options.sack_perm"), 0);
+    // RFC 2018 §3-4: SACK blocks from the receiver only, each right of its ACK.
+    let sacks = count("tcp.options.sack_le");
+    assert!(sacks > 100, "{sacks} ACKs with SACK blocks");
+    assert_eq!(count("tcp.options.sack_le && ip.src != 10.0.1.2"), 0);
+    let fields = tshark(
+        &pcap,
+        &[
+            "-o",
+            "tcp.relative_sequence_numbers:FALSE",
+            "-Y",
+            "tcp.options.sack_le",
+            "-T",
+            "fields",
+            "-E",
+            "occurrence=f",
+            "-e",
+            "tcp.ack",
+            "-e",
+            "tcp.options.sack_le",
+            "-e",
+            "tcp.options.sack_re",
+        ],
+    );
+    for line in fields.lines() {
+        let v: Vec<u64> = line.split('\t').map(|x| x.parse().unwrap()).collect();
+        let (ack, le, re) = (v[0], v[1], v[2]);
+        // A D-SACK block may lie below the ACK; any other lies above it and is not empty.
+        assert!(re > le, "{line}");
+        assert!(le > ack || re <= ack, "{line}");
+    }
+    let fast = count("tcp.analysis.fast_retransmission");
+    assert!(fast > 0, "no fast retransmission marked");
+    assert_eq!(count("_ws.malformed || _ws.expert.severity >= error"), 0);
+    assert_eq!(
+        count("tcp.analysis.ack_lost_segment"),
+        0,
+        "ACKed unseen segment"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
+    assert!(summary.contains("Transfer: sender_cubic#1"), "{summary}");
+}

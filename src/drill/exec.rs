@@ -436,11 +436,14 @@ impl Exec {
     fn check_options(&mut self, list: &[TcpOption], seg: &Segment, wrong: &mut Vec<String>) {
         let mut mss = None;
         let mut ts = None;
+        let mut sack_ok = false;
+        let mut sack: Option<Vec<(u32, u32)>> = None;
         for o in list {
             match *o {
                 TcpOption::Mss(m) => mss = Some(m),
                 TcpOption::Timestamp { val, ecr } => ts = Some((val, ecr)),
-                TcpOption::SackOk => wrong.push("no sackOK option (the model has no SACK)".into()),
+                TcpOption::SackOk => sack_ok = true,
+                TcpOption::Sack { blocks, len } => sack = Some(blocks[..len as usize].to_vec()),
                 TcpOption::WScale(_) => {
                     wrong.push("no wscale option (the model does not scale windows)".into())
                 }
@@ -450,6 +453,33 @@ impl Exec {
         if seg.mss != mss {
             let show = |m: Option<u16>| m.map_or("none".into(), |m| m.to_string());
             wrong.push(format!("mss {} (expected {})", show(seg.mss), show(mss)));
+        }
+        // RFC 2018 §2: SACK-permitted on a SYN (a SYN-ACK only answers one that offered it). An
+        // offer the script does not list on a SYN is let pass, as wscale is (the suite's
+        // scripts predate SACK); on a SYN-ACK it must be an answer.
+        let answer = seg.flags.ack();
+        if seg.sack_ok != sack_ok && (sack_ok || answer) {
+            wrong.push(if sack_ok {
+                "no sackOK option (expected one)".into()
+            } else {
+                "a sackOK option (expected none)".into()
+            });
+        }
+        // RFC 2018 §3: SACK blocks, in the peer's numbers (they acknowledge its data).
+        let got = self.sack_blocks(seg);
+        if got != sack.clone().unwrap_or_default() {
+            let show = |b: &[(u32, u32)]| {
+                if b.is_empty() {
+                    "none".to_string()
+                } else {
+                    show_sack(b)
+                }
+            };
+            wrong.push(format!(
+                "sack {} (expected {})",
+                show(&got),
+                show(&sack.unwrap_or_default())
+            ));
         }
         match (ts, seg.timestamps) {
             (Some((val, ecr)), Some(t)) => {
@@ -462,6 +492,14 @@ impl Exec {
             (None, Some(_)) => wrong.push("a TS option (expected none)".into()),
             (None, None) => {}
         }
+    }
+
+    /// The SACK blocks the host sent. They acknowledge the peer's data, whose numbers the
+    /// script writes as they are (like the `ack` field), so they are shown unchanged.
+    fn sack_blocks(&self, seg: &Segment) -> Vec<(u32, u32)> {
+        seg.sack.as_deref().map_or_else(Vec::new, |b| {
+            b.as_slice().iter().map(|&(l, r)| (l.0, r.0)).collect()
+        })
     }
 
     /// Any segment still unmatched is one the script did not expect.
@@ -504,14 +542,23 @@ impl Exec {
             for o in list {
                 match *o {
                     TcpOption::Mss(m) => seg.mss = Some(m),
+                    TcpOption::SackOk => seg.sack_ok = true,
+                    // Blocks acknowledge the host's data: relative to its ISS.
+                    TcpOption::Sack { blocks, len } => {
+                        seg.sack = Some(Box::new(
+                            blocks[..len as usize]
+                                .iter()
+                                .map(|&(l, r)| (self.local_iss + l, self.local_iss + r))
+                                .collect(),
+                        ))
+                    }
                     TcpOption::Timestamp { val, ecr } => {
                         seg.timestamps = Some(Timestamps {
                             tsval: val,
                             tsecr: ecr.wrapping_add(self.ts_shift),
                         })
                     }
-                    // A host without SACK or window scaling ignores these, as RFC 2018 and
-                    // RFC 7323 allow.
+                    // A host without window scaling ignores it, as RFC 7323 allows.
                     _ => {}
                 }
             }
@@ -549,12 +596,19 @@ impl Exec {
         if let Some(m) = seg.mss {
             opts.push(format!("mss {m}"));
         }
+        if seg.sack_ok {
+            opts.push("sackOK".into());
+        }
         if let Some(t) = seg.timestamps {
             opts.push(format!(
                 "TS val {} ecr {}",
                 t.tsval.wrapping_sub(self.ts_shift),
                 t.tsecr
             ));
+        }
+        let sack = self.sack_blocks(seg);
+        if !sack.is_empty() {
+            opts.push(show_sack(&sack));
         }
         if !opts.is_empty() {
             let _ = write!(s, " <{}>", opts.join(","));
@@ -1114,6 +1168,7 @@ fn show_spec(at: SimTime, p: &PacketSpec) -> String {
                     TcpOption::Mss(m) => format!("mss {m}"),
                     TcpOption::WScale(w) => format!("wscale {w}"),
                     TcpOption::SackOk => "sackOK".into(),
+                    TcpOption::Sack { blocks, len } => show_sack(&blocks[..*len as usize]),
                     TcpOption::Timestamp { val, ecr } => format!("TS val {val} ecr {ecr}"),
                 })
                 .collect();
@@ -1122,4 +1177,10 @@ fn show_spec(at: SimTime, p: &PacketSpec) -> String {
         None => {}
     }
     s
+}
+
+/// `sack 1001:2001 3001:4001`, packetdrill's form.
+fn show_sack(blocks: &[(u32, u32)]) -> String {
+    let b: Vec<String> = blocks.iter().map(|(l, r)| format!("{l}:{r}")).collect();
+    format!("sack {}", b.join(" "))
 }

@@ -70,6 +70,14 @@ pub enum TcpOption {
     WScale(u8),
     /// `sackOK`.
     SackOk,
+    /// `sack L:R L:R ...` (RFC 2018 §3): up to 4 blocks, each relative to the ISN of the side
+    /// whose data it acknowledges, as packetdrill writes them.
+    Sack {
+        /// The blocks, `len` of them used.
+        blocks: [(u32, u32); 4],
+        /// Number of blocks.
+        len: u8,
+    },
     /// `TS val X ecr Y`.
     Timestamp {
         /// TSval.
@@ -710,7 +718,7 @@ impl Parser {
             let Some(Tok::Word(w)) = self.next() else {
                 self.pos -= 1;
                 return Err(format!(
-                    "expected a TCP option (mss, sackOK, wscale, TS, nop, eol), {}",
+                    "expected a TCP option (mss, sackOK, sack, wscale, TS, nop, eol), {}",
                     self.found()
                 ));
             };
@@ -718,6 +726,21 @@ impl Parser {
                 "nop" => TcpOption::Nop,
                 "eol" => TcpOption::Eol,
                 "sackOK" => TcpOption::SackOk,
+                "sack" => {
+                    let mut blocks = [(0, 0); 4];
+                    let mut len = 0u8;
+                    while matches!(self.peek(), Some(Tok::Num(_))) {
+                        if len == 4 {
+                            return Err("more than 4 SACK blocks (RFC 2018 §3)".into());
+                        }
+                        let l = self.unsigned("a SACK block's left edge")?;
+                        self.punct(':', "in a SACK block left:right")?;
+                        let r = self.unsigned("a SACK block's right edge")?;
+                        blocks[len as usize] = (l, r);
+                        len += 1;
+                    }
+                    TcpOption::Sack { blocks, len }
+                }
                 "mss" => TcpOption::Mss(self.unsigned("the MSS")?),
                 "wscale" => TcpOption::WScale(self.unsigned("the window scale")?),
                 "TS" => {
@@ -737,7 +760,7 @@ impl Parser {
                 }
                 other => {
                     return Err(format!(
-                        "unknown TCP option `{other}`: expected mss, sackOK, wscale, TS, nop or eol"
+                        "unknown TCP option `{other}`: expected mss, sackOK, sack, wscale, TS, nop or eol"
                     ));
                 }
             });
@@ -889,6 +912,21 @@ mod tests {
     fn reads_a_packet_with_every_field() {
         let e =
             one("+0.1 > S. 0:0(0) ack 1 win 65535 <mss 1460,sackOK,TS val 1 ecr 2,nop,wscale 7>");
+        let sack = one("+0 > . 1:1(0) ack 1 <nop,nop,sack 1001:2001 3001:4001>");
+        let Action::Packet(p) = sack.action else {
+            panic!("a packet")
+        };
+        let mut blocks = [(0, 0); 4];
+        blocks[0] = (1001, 2001);
+        blocks[1] = (3001, 4001);
+        assert_eq!(
+            p.options,
+            Some(Options::List(vec![
+                TcpOption::Nop,
+                TcpOption::Nop,
+                TcpOption::Sack { blocks, len: 2 }
+            ]))
+        );
         assert_eq!(
             e.when,
             When::At(TimePoint {

@@ -183,8 +183,10 @@ pub fn sysctl(c: &mut TcpConfig, name: &str, value: &str) -> Result<Sysctl, Stri
         "tcp_max_tw_buckets" => c.max_tw_buckets = count(n)?,
         "tcp_invalid_ratelimit" if n >= 0 => c.invalid_ratelimit = Duration::from_millis(n as u64),
         "tcp_fin_timeout" if n > 0 => c.fin_timeout = Duration::from_secs(n as u64),
-        // The model has neither SACK nor ECN: turning them off changes nothing.
-        "tcp_sack" | "tcp_dsack" | "tcp_ecn" | "tcp_fack" if n == 0 => {}
+        "tcp_sack" => c.sack = n != 0,
+        "tcp_dsack" => c.dsack = n != 0,
+        // The model has no ECN or FACK: turning them off changes nothing.
+        "tcp_ecn" | "tcp_fack" if n == 0 => {}
         _ => return Err(format!("the model has no equivalent of {name}={value}")),
     }
     Ok(if *c == before {
@@ -219,10 +221,14 @@ mod tests {
         );
         assert!(c.timestamps);
         assert_eq!(
-            sysctl(&mut c, "net.ipv4.tcp_sack", "0"),
+            sysctl(&mut c, "net.ipv4.tcp_sack", "1"),
             Ok(Sysctl::Unchanged)
         );
-        assert!(sysctl(&mut c, "net.ipv4.tcp_sack", "1").is_err());
+        assert_eq!(
+            sysctl(&mut c, "net.ipv4.tcp_sack", "0"),
+            Ok(Sysctl::Changed)
+        );
+        assert!(!c.sack);
         assert!(sysctl(&mut c, "net.core.somaxconn", "5").is_err());
         assert_eq!(
             sysctl(&mut c, "net.ipv4.ip_local_port_range", "40000 40001"),

@@ -159,14 +159,39 @@ fn tcp_header(seg: &Segment) -> io::Result<TcpHeader> {
     if let Some(mss) = seg.mss {
         options.push(TcpOptionElement::MaximumSegmentSize(mss));
     }
+    // Linux `tcp_options_write`: SACK-permitted (kind 4) takes the two NOPs before the
+    // timestamps; without timestamps it gets two NOPs of its own.
+    match (seg.sack_ok, seg.timestamps) {
+        (true, Some(_)) => options.push(TcpOptionElement::SelectiveAcknowledgementPermitted),
+        (true, None) => {
+            options.push(TcpOptionElement::Noop);
+            options.push(TcpOptionElement::Noop);
+            options.push(TcpOptionElement::SelectiveAcknowledgementPermitted);
+        }
+        (false, Some(_)) => {
+            options.push(TcpOptionElement::Noop);
+            options.push(TcpOptionElement::Noop);
+        }
+        (false, None) => {}
+    }
     if let Some(ts) = seg.timestamps {
-        options.push(TcpOptionElement::Noop);
-        options.push(TcpOptionElement::Noop);
         options.push(TcpOptionElement::Timestamp(ts.tsval, ts.tsecr));
     }
     if let Some(shift) = seg.wscale {
         options.push(TcpOptionElement::Noop);
         options.push(TcpOptionElement::WindowScale(shift));
+    }
+    // RFC 2018 §3: SACK (kind 5), after two NOPs, 8 bytes a block.
+    if let Some(b) = seg.sack.as_deref()
+        && let Some((&(l, r), rest)) = b.as_slice().split_first()
+    {
+        let mut more = [None; 3];
+        for (slot, &(l, r)) in more.iter_mut().zip(rest) {
+            *slot = Some((l.0, r.0));
+        }
+        options.push(TcpOptionElement::Noop);
+        options.push(TcpOptionElement::Noop);
+        options.push(TcpOptionElement::SelectiveAcknowledgement((l.0, r.0), more));
     }
     h.set_options(&options)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;

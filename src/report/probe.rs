@@ -10,8 +10,10 @@ use crate::sim::{Duration, SimTime};
 use crate::tcp::Probe;
 
 /// Column names of `tcp_probe.csv`. Sizes are bytes; `cwnd` is empty without congestion
-/// control and `ssthresh` before the first loss; times are seconds.
-pub const PROBE_COLUMNS: [&str; 17] = [
+/// control and `ssthresh` before the first loss; times are seconds. `sacked` is what the
+/// scoreboard holds SACKed (RFC 6675 §3) and `pipe` RFC 6675's estimate of the bytes in the
+/// network (empty when the connection does not use SACK).
+pub const PROBE_COLUMNS: [&str; 19] = [
     "time",
     "host",
     "conn",
@@ -29,6 +31,8 @@ pub const PROBE_COLUMNS: [&str; 17] = [
     "rto_s",
     "dupacks",
     "phase",
+    "sacked",
+    "pipe",
 ];
 
 /// Writes `tcp_probe.csv`.
@@ -66,7 +70,7 @@ impl ProbeLog {
         self.line.clear();
         let _ = writeln!(
             self.line,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             p.at.csv(),
             net.node(node).name,
             super::conn_name(net, p.conn).unwrap_or_default(),
@@ -84,6 +88,8 @@ impl ProbeLog {
             secs(p.rto),
             p.dupacks,
             p.phase.name(),
+            p.sacked,
+            p.pipe.map(|v| v.to_string()).unwrap_or_default(),
         );
         self.out.write_all(self.line.as_bytes())
     }

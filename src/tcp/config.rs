@@ -375,6 +375,25 @@ macro_rules! tcp_settings {
             window_scaling: bool = true,
                 written "bool", default "true",
                 cite "RFC 7323 §2; Linux `tcp_window_scaling`";
+            /// selective acknowledgments. Each SYN offers SACK-permitted, a SYN-ACK only in
+            /// answer to a SYN that did, and SACK is used only when both agreed. The receiver
+            /// then puts up to 4 blocks (3 with timestamps) on every ACK while it holds
+            /// out-of-order data, the block of the newest segment first (RFC 2018 §4); the
+            /// sender keeps a scoreboard of SACKed ranges and repairs every hole of a window in
+            /// one recovery (RFC 6675: IsLost, pipe, NextSeg), and after a timeout resends only
+            /// the holes (SACKed ranges are kept, as Linux does). With `false` on either side no
+            /// SACK block is sent (a host with `false` sends no SACK option at all) and loss
+            /// recovery is NewReno's (RFC 6582)
+            sack: bool = true,
+                written "bool", default "true",
+                cite "RFC 2018, RFC 6675; Linux `tcp_sack`";
+            /// D-SACK: with SACK in use, a duplicate segment (below RCV.NXT, or already held out
+            /// of order) is acknowledged at once with its range as the first SACK block (RFC
+            /// 2883 §4). The sender reads such a block as a report, never as new SACK
+            /// information. No effect when `sack` is off
+            dsack: bool = true,
+                written "bool", default "true",
+                cite "RFC 2883; Linux `tcp_dsack`";
             /// receive buffer in bytes. The advertised window is its free space, capped at
             /// 65,535 unless window scaling is on. The default is the window Linux opens with
             /// (its buffer then grows by autotuning, which the model does not do)

@@ -99,6 +99,9 @@ pub struct CongestionControl {
     phase: Phase,
     /// RFC 6582 `recover`: SND.MAX when the last fast recovery or timeout began.
     recover: SeqNum,
+    /// SACK is in use (RFC 6675): recovery counts `pipe` instead of inflating the window, and
+    /// the socket picks what to resend from its scoreboard.
+    sack: bool,
     cubic: Cubic,
 }
 
@@ -118,6 +121,7 @@ impl CongestionControl {
             inflation: 0,
             phase: Phase::Open,
             recover: iss,
+            sack: false,
             cubic: Cubic::default(),
         }
     }
@@ -150,6 +154,17 @@ impl CongestionControl {
         self.phase
     }
 
+    /// Both ends agreed on SACK: RFC 6675 loss recovery (no inflation, no partial-ACK rule).
+    pub fn use_sack(&mut self) {
+        self.sack = true;
+    }
+
+    /// RFC 6582 `recover`, RFC 6675 RecoveryPoint: SND.MAX when the last recovery or timeout
+    /// began.
+    pub fn recovery_point(&self) -> SeqNum {
+        self.recover
+    }
+
     /// Duplicate ACKs counted since the last new ACK.
     pub fn dupacks(&self) -> u32 {
         self.dupacks
@@ -170,6 +185,9 @@ impl CongestionControl {
         }
         self.dupacks = 0;
         match self.phase {
+            // RFC 6675 §5 step C: with SACK a partial ACK changes no window; the socket
+            // resends from its scoreboard while cwnd - pipe >= 1 SMSS.
+            Phase::Recovery if ack < self.recover && self.sack => return Reaction::None,
             Phase::Recovery if ack < self.recover && self.algorithm != Congestion::Reno => {
                 // RFC 6582 §3.2 step 5, partial ACK: resend the next hole, deflate by what was
                 // acknowledged and add back one SMSS if at least that much was.
@@ -309,6 +327,10 @@ impl CongestionControl {
             return Reaction::None;
         }
         self.dupacks += 1;
+        if self.phase == Phase::Recovery && self.sack {
+            // RFC 6675: pipe, not inflation, counts what left the network.
+            return Reaction::None;
+        }
         if self.phase == Phase::Recovery {
             // RFC 5681 §3.2 step 4: each further duplicate means a segment left the network.
             self.inflation = self.inflation.saturating_add(self.smss);
@@ -316,15 +338,30 @@ impl CongestionControl {
         }
         // RFC 6582 §3.2 step 2: duplicates of data sent before the last recovery or timeout
         // do not start another one.
-        if self.dupacks != DUPACK_THRESHOLD || snd_una < self.recover {
+        if self.dupacks != DUPACK_THRESHOLD {
+            return Reaction::None;
+        }
+        self.enter_recovery(snd_una, snd_max, flight)
+    }
+
+    /// Fast recovery begins (the third duplicate ACK, or with SACK RFC 6675 §5 step 2's
+    /// IsLost(HighACK + 1)), unless a recovery or timeout is under way or `snd_una` has not
+    /// passed the last one's RecoveryPoint (RFC 6582 §3.2 step 2, RFC 6675 §5.1).
+    pub fn enter_recovery(&mut self, snd_una: SeqNum, snd_max: SeqNum, flight: u32) -> Reaction {
+        if !self.enabled() || self.phase == Phase::Recovery || snd_una < self.recover {
             return Reaction::None;
         }
         self.ssthresh = self.reduce(flight);
         self.recover = snd_max;
         self.phase = Phase::Recovery;
-        // RFC 5681 §3.2 step 3: cwnd = ssthresh, inflated by the three segments that left.
+        // RFC 5681 §3.2 step 3: cwnd = ssthresh, inflated by the three segments that left;
+        // RFC 6675 §5 step 4.2: with SACK, cwnd = ssthresh and pipe does the counting.
         self.cwnd = self.ssthresh;
-        self.inflation = DUPACK_THRESHOLD * self.smss;
+        self.inflation = if self.sack {
+            0
+        } else {
+            DUPACK_THRESHOLD * self.smss
+        };
         self.bytes_acked = 0;
         self.sync_cubic();
         Reaction::RetransmitFirst

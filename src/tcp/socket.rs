@@ -7,9 +7,10 @@ use std::rc::Rc;
 
 use super::ack::AckPolicy;
 use super::config::TcpConfig;
-use super::congestion::{CongestionControl, Reaction};
+use super::congestion::{CongestionControl, Phase, Reaction};
 use super::rto::RtoEstimator;
-use super::segment::{ConnId, Flags, Segment, Tag, Timestamps};
+use super::sack::{SackReport, Scoreboard, merge};
+use super::segment::{ConnId, Flags, SackBlocks, Segment, Tag, Timestamps};
 use super::seq::SeqNum;
 use super::state::{
     ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, Probe, SocketEvent,
@@ -140,6 +141,12 @@ pub struct Socket {
     rcv_wscale: u8,
     /// Both SYNs carried the window scale option.
     wscale_ok: bool,
+    /// Both SYNs carried SACK-permitted (RFC 2018 §2).
+    sack_ok: bool,
+    /// The SACK blocks we report (receiver side).
+    sack_rx: SackReport,
+    /// The ranges the peer SACKed (sender side, RFC 6675 §3).
+    board: Scoreboard,
 
     ts: Option<TsState>,
     /// Our timestamp clock offset, offered on the SYN.
@@ -225,6 +232,9 @@ impl Socket {
             snd_wscale: 0,
             rcv_wscale: 0,
             wscale_ok: false,
+            sack_ok: false,
+            sack_rx: SackReport::default(),
+            board: Scoreboard::default(),
             ts: None,
             ts_offset,
             cc,
@@ -308,6 +318,11 @@ impl Socket {
             self.config.initial_window,
             self.iss,
         );
+        // RFC 2018 §2: SACK only if both SYNs carried SACK-permitted.
+        self.sack_ok = self.config.sack && syn.sack_ok;
+        if self.sack_ok {
+            self.cc.use_sack();
+        }
         self.peer_conn = Some(syn.tag.conn);
         // Timestamps are on only if we want them and the peer's SYN offered them (RFC 7323 §3.2);
         // for an active open, our SYN offered them already.
@@ -392,6 +407,20 @@ impl Socket {
     /// The congestion controller (cwnd, ssthresh, recovery phase).
     pub fn congestion(&self) -> &CongestionControl {
         &self.cc
+    }
+
+    /// True if both SYNs carried SACK-permitted (RFC 2018 §2).
+    pub fn sack_ok(&self) -> bool {
+        self.sack_ok
+    }
+    /// Bytes the scoreboard holds SACKed (RFC 6675 §3).
+    pub fn sacked_bytes(&self) -> u32 {
+        self.board.sacked_bytes()
+    }
+    /// RFC 6675 SetPipe(): bytes presumed in the network (`None` without SACK).
+    pub fn pipe(&self) -> Option<u32> {
+        self.sack_ok
+            .then(|| self.board.pipe(self.smss(), self.data_una(), self.snd_max))
     }
 
     /// The receive window we advertise now.
@@ -573,6 +602,12 @@ impl Socket {
             mss: None,
             wscale: None,
             timestamps: self.timestamps(now),
+            sack_ok: false,
+            sack: if ack && !flags.syn() && !flags.rst() {
+                self.sack_blocks()
+            } else {
+                None
+            },
             payload,
             tag: Tag {
                 conn: self.conn,
@@ -583,6 +618,25 @@ impl Socket {
         }
     }
 
+    /// The SACK option of an ACK sent now (RFC 2018 §4): on every ACK while out-of-order
+    /// data is held, up to 4 blocks (3 beside timestamps: 40 bytes of option space), a D-SACK
+    /// block first when one is due (RFC 2883 §4).
+    fn sack_blocks(&self) -> Option<Box<SackBlocks>> {
+        if !self.sack_ok || self.sack_rx.is_empty() {
+            return None;
+        }
+        let max = if self.ts.is_some() { 3 } else { 4 };
+        let blocks = self.sack_rx.blocks(max);
+        if blocks.is_empty() {
+            return None;
+        }
+        // Stream offsets to sequence numbers (a D-SACK block may lie below RCV.NXT).
+        let seq = |off: u64| self.rcv_nxt + (off.wrapping_sub(self.rcv_off) as u32);
+        Some(Box::new(
+            blocks.into_iter().map(|(l, r)| (seq(l), seq(r))).collect(),
+        ))
+    }
+
     fn emit(&mut self, seg: Segment, out: &mut Output) {
         if seg.flags.ack() {
             self.last_adv_wnd = if seg.flags.syn() {
@@ -590,8 +644,9 @@ impl Socket {
             } else {
                 (seg.window as u32) << self.rcv_wscale
             };
-            // Any segment carrying the ACK settles what was owed.
+            // Any segment carrying the ACK settles what was owed; a D-SACK is reported once.
             self.acks.ack_sent();
+            self.sack_rx.sent();
             self.timers.stop(Timer::DelayedAck);
         }
         out.segments.push(Outgoing {
@@ -621,6 +676,8 @@ impl Socket {
         if self.config.window_scaling && answer {
             seg.wscale = Some(self.offered_wscale());
         }
+        // RFC 2018 §2: SACK-permitted on a SYN; on a SYN-ACK only in answer to one.
+        seg.sack_ok = self.config.sack && (self.state != State::SynReceived || self.sack_ok);
         if self.state == State::SynReceived && self.ts.is_none() {
             seg.timestamps = None;
         }
@@ -751,37 +808,13 @@ impl Socket {
                 self.cc
                     .restart_after_idle(now.saturating_since(last), self.rto.rto());
             }
-            let wnd = self.snd_wnd.min(self.cc.window());
-            while sent < limit {
-                // Bytes between SND.UNA and SND.NXT are in flight; the rest of the buffer waits.
-                let in_flight = self.snd_nxt.diff(self.data_una()).max(0) as usize;
-                let unsent = self.send_buf.len().saturating_sub(in_flight);
-                let window_left = (self.snd_una + wnd).diff(self.snd_nxt).max(0) as u32;
-                let fin_due = self.fin_seq().is_some_and(|f| self.snd_nxt == f);
-                if unsent > 0 && window_left > 0 {
-                    let len = (unsent as u32).min(mss).min(window_left) as usize;
-                    let payload = copy_range(&self.send_buf, in_flight, len);
-                    let last = len == unsent;
-                    let mut flags = Flags::ACK;
-                    if last {
-                        flags = flags | Flags::PSH;
-                        if self.fin_queued {
-                            flags = flags | Flags::FIN;
-                        }
-                    }
-                    self.transmit(now, flags, payload, out);
-                } else if unsent == 0 && fin_due && window_left > 0 {
-                    self.transmit(now, Flags::FIN | Flags::ACK, Vec::new(), out);
-                } else {
-                    // A FIN takes a sequence number, so it waits behind a zero window like data
-                    // (Linux `tcp_snd_wnd_test`), and the window is probed for.
-                    let waiting = unsent > 0 || fin_due;
-                    if waiting && self.snd_wnd == 0 && !self.timers.sending() {
-                        self.timers.arm(Timer::Persist, now + self.rto.rto());
-                    }
-                    break;
+            if self.sack_recovering() {
+                sent = self.sack_output(now, out, limit);
+            } else {
+                let wnd = self.snd_wnd.min(self.cc.window());
+                while sent < limit && self.send_next(now, wnd, mss, out) {
+                    sent += 1;
                 }
-                sent += 1;
             }
         }
         if sent > 0 {
@@ -798,6 +831,130 @@ impl Socket {
             }
             AckDue::No => {}
         }
+    }
+
+    /// Sends the next segment at SND.NXT if `wnd` (bytes past SND.UNA) leaves room: data, or
+    /// the FIN after it. False if nothing went.
+    fn send_next(&mut self, now: SimTime, wnd: u32, mss: u32, out: &mut Output) -> bool {
+        // Bytes between SND.UNA and SND.NXT are in flight; the rest of the buffer waits.
+        let in_flight = self.snd_nxt.diff(self.data_una()).max(0) as usize;
+        let unsent = self.send_buf.len().saturating_sub(in_flight);
+        let window_left = (self.snd_una + wnd).diff(self.snd_nxt).max(0) as u32;
+        let fin_due = self.fin_seq().is_some_and(|f| self.snd_nxt == f);
+        if unsent > 0 && window_left > 0 {
+            let len = (unsent as u32).min(mss).min(window_left) as usize;
+            let payload = copy_range(&self.send_buf, in_flight, len);
+            let last = len == unsent;
+            let mut flags = Flags::ACK;
+            if last {
+                flags = flags | Flags::PSH;
+                if self.fin_queued {
+                    flags = flags | Flags::FIN;
+                }
+            }
+            self.transmit(now, flags, payload, out);
+        } else if unsent == 0 && fin_due && window_left > 0 {
+            self.transmit(now, Flags::FIN | Flags::ACK, Vec::new(), out);
+        } else {
+            // A FIN takes a sequence number, so it waits behind a zero window like data
+            // (Linux `tcp_snd_wnd_test`), and the window is probed for.
+            let waiting = unsent > 0 || fin_due;
+            if waiting && self.snd_wnd == 0 && !self.timers.sending() {
+                self.timers.arm(Timer::Persist, now + self.rto.rto());
+            }
+            return false;
+        }
+        true
+    }
+
+    /// True while SACK-based loss recovery runs: fast recovery (RFC 6675 §5) or the repair
+    /// after a timeout (§5.1), both paced by pipe.
+    fn sack_recovering(&self) -> bool {
+        self.sack_ok && self.cc.enabled() && self.cc.phase() != Phase::Open
+    }
+
+    /// RFC 6675 §5 steps 4.3-4.4 and C: fast recovery starts. HighRxt = HighACK, the first
+    /// segment presumed lost MUST be resent at once, then the pipe loop (in `output`) goes on.
+    fn start_recovery(&mut self, now: SimTime, out: &mut Output) {
+        if !self.sack_ok {
+            self.retransmit_first(now, out);
+            return;
+        }
+        let una = self.data_una();
+        self.board.high_rxt = Some(una);
+        let first = self.board.holes(una, self.snd_max).first().copied();
+        if let Some((l, r)) = first {
+            let len = r.since(l).min(self.smss());
+            let used = self.retransmit_at(now, l, len, out);
+            self.board.high_rxt = Some(l + used);
+            self.timers.arm(Timer::Retransmit, now + self.rto.rto());
+        }
+    }
+
+    /// RFC 6675 §5 step C: while cwnd - pipe >= 1 SMSS, send what NextSeg() names: a lost
+    /// hole above HighRxt (rule 1), new data (rule 2), an unSACKed segment below the highest
+    /// SACKed one (rule 3). Returns the segments sent.
+    fn sack_output(&mut self, now: SimTime, out: &mut Output, limit: usize) -> usize {
+        let smss = self.smss();
+        let mut sent = 0;
+        while sent < limit {
+            let una = self.data_una();
+            let pipe = self.board.pipe(smss, una, self.snd_max);
+            if self.cc.cwnd() < pipe.saturating_add(smss) {
+                break;
+            }
+            let rule1 = self.board.next_retransmit(smss, una, self.snd_max, false);
+            let hole = match rule1 {
+                Some(h) => Some(h),
+                None if self.send_next(now, self.snd_wnd, smss, out) => None,
+                None => match self.board.next_retransmit(smss, una, self.snd_max, true) {
+                    Some(h) => Some(h),
+                    None => break,
+                },
+            };
+            if let Some((seq, len, _)) = hole {
+                let used = self.retransmit_at(now, seq, len.min(smss), out);
+                if used == 0 {
+                    break;
+                }
+                self.board.high_rxt = Some(seq + used);
+                if self.timers.at(Timer::Retransmit).is_none() {
+                    self.timers.arm(Timer::Retransmit, now + self.rto.rto());
+                }
+            }
+            sent += 1;
+        }
+        sent
+    }
+
+    /// Resends up to `len` sequence numbers from `seq` (inside `[SND.UNA, SND.MAX)`) without
+    /// moving SND.NXT, with the FIN if they reach it; returns the sequence space used.
+    fn retransmit_at(&mut self, now: SimTime, seq: SeqNum, len: u32, out: &mut Output) -> u32 {
+        let start = seq.diff(self.data_una()).max(0) as usize;
+        let sent_data =
+            (self.snd_max.diff(self.data_una()).max(0) as usize).min(self.send_buf.len());
+        let data_len = (len as usize).min(sent_data.saturating_sub(start));
+        let fin_sent = self.fin_seq().is_some_and(|f| self.snd_max > f);
+        let mut flags = Flags::ACK;
+        let mut used = data_len as u32;
+        if start + data_len == self.send_buf.len() {
+            if data_len > 0 {
+                flags = flags | Flags::PSH;
+            }
+            if fin_sent && data_len < len as usize {
+                flags = flags | Flags::FIN;
+                used += 1;
+            }
+        }
+        if used == 0 {
+            return 0;
+        }
+        let payload = copy_range(&self.send_buf, start, data_len);
+        let seg = self.segment(now, seq, flags, payload);
+        self.retransmissions += 1;
+        self.timed = None;
+        self.emit(seg, out);
+        used
     }
 
     /// Resends the first unacknowledged segment without moving SND.NXT: fast retransmit (RFC
@@ -849,6 +1006,8 @@ impl Socket {
             in_flight: self.flight(),
             dupacks: self.cc.dupacks(),
             phase: self.cc.phase(),
+            sacked: self.board.sacked_bytes(),
+            pipe: self.pipe(),
         }));
     }
 
@@ -1008,6 +1167,7 @@ impl Socket {
                 }
                 return;
             }
+            self.note_old_duplicate(seg);
             self.send_dupack(now, seg, out);
             // A zero window still takes the ACK of a segment that starts at RCV.NXT (§3.10.7.4).
             if self.rcv_wnd() == 0 && seg.seq == self.rcv_nxt && f.ack() {
@@ -1215,14 +1375,40 @@ impl Socket {
             && !seg.flags.fin()
             && (seg.window as u32) << self.snd_wscale == self.snd_wnd
             && self.state.is_synchronized();
+        let high_ack = self.snd_una;
         if seg.ack > self.snd_una {
             self.ack_advance(now, seg.ack, out);
         }
-        if duplicate
+        // RFC 6675 §5 Update(): the scoreboard takes the ACK's SACK blocks.
+        let newly_sacked = match seg.sack.as_deref() {
+            Some(b) if self.sack_ok && self.state.is_synchronized() => {
+                self.board
+                    .update(b.as_slice(), seg.ack, self.data_una(), self.snd_max)
+            }
+            _ => false,
+        };
+        // RFC 6675 §2: with SACK, an ACK that SACKs new data without moving HighACK is a
+        // duplicate too.
+        let sack_duplicate =
+            newly_sacked && seg.ack == high_ack && self.snd_max > self.snd_una && !duplicate;
+        if (duplicate || sack_duplicate)
             && self.cc.on_dupack(self.snd_una, self.snd_max, self.flight())
                 == Reaction::RetransmitFirst
         {
-            self.retransmit_first(now, out);
+            self.start_recovery(now, out);
+        } else if newly_sacked
+            && self.cc.phase() == Phase::Open
+            && self
+                .board
+                .is_lost(self.data_una(), self.smss(), self.data_una())
+            && self
+                .cc
+                .enter_recovery(self.snd_una, self.snd_max, self.flight())
+                == Reaction::RetransmitFirst
+        {
+            // RFC 6675 §5 step 2: IsLost(HighACK + 1) starts recovery before DupThresh
+            // duplicates (several segments SACKed by one ACK).
+            self.start_recovery(now, out);
         }
         // Only senders: a socket that never wrote has no congestion state worth a row.
         if out.probe && self.state.is_synchronized() && self.bytes_written > 0 {
@@ -1275,6 +1461,7 @@ impl Socket {
         self.send_buf.drain(..data as usize);
         self.una_off += data;
         self.snd_una = ack;
+        self.board.advance(ack);
         if self.snd_nxt < self.snd_una {
             self.snd_nxt = self.snd_una;
         }
@@ -1320,6 +1507,12 @@ impl Socket {
             let skip = (-(ahead as i64)) as usize;
             // Data we had already: our ACK was lost or late (Linux enters quick-ACK mode).
             self.acks.enter_quickack(rcv_wnd);
+            // RFC 2883 §4: the part below RCV.NXT is a duplicate, reported in a D-SACK block.
+            // (Bytes from before our IRS, such as another incarnation's, are no duplicate.)
+            if let Some(from) = self.rcv_off.checked_sub(skip as u64) {
+                let dup = skip.min(data.len()) as u64;
+                self.duplicate_arrived(from, from + dup);
+            }
             if skip >= data.len() {
                 return AckDue::Now;
             }
@@ -1344,15 +1537,50 @@ impl Socket {
                 .data_received(now, data.len() as u32, rcv_wnd, self.rto.rto());
             self.deliver(now, off, data, tag, out);
             self.drain_ooo(now, out);
+            self.sack_rx.delivered(self.rcv_off);
             if had_gap || ahead < 0 {
                 AckDue::Now
             } else {
                 AckDue::Delayable
             }
         } else {
+            let end = off + data.len() as u64;
+            let chunk_end = |c: &Chunk| c.off + c.data.len() as u64;
+            if self.ooo.iter().any(|c| c.off <= off && end <= chunk_end(c)) {
+                // RFC 2883 §4: already held out of order, a duplicate.
+                self.duplicate_arrived(off, end);
+            }
             self.store_ooo(off, data, tag);
+            if self.sack_ok {
+                let held = merge(self.ooo.iter().map(|c| (c.off, c.data.len() as u64)));
+                self.sack_rx.arrived(off, end, &held);
+            }
             self.acks.enter_quickack(rcv_wnd);
             AckDue::Now
+        }
+    }
+
+    /// A duplicate of stream offsets `[start, end)` arrived: with D-SACK on, the next ACK (sent
+    /// at once) reports it in its first block (RFC 2883 §4).
+    fn duplicate_arrived(&mut self, start: u64, end: u64) {
+        if self.sack_ok && self.config.dsack && end > start {
+            self.sack_rx.duplicate(start, end);
+        }
+    }
+
+    /// An unacceptable segment wholly below RCV.NXT is an old duplicate: D-SACK it (RFC 2883
+    /// §4, Linux `tcp_data_queue`'s `tcp_dsack_set` for an out-of-window retransmission).
+    fn note_old_duplicate(&mut self, seg: &Segment) {
+        let start = seg.seq + seg.flags.syn() as u32;
+        let len = seg.payload.len() as u64;
+        let below = self.rcv_nxt.diff(start) as i64;
+        if len > 0
+            && below >= len as i64
+            && below as u64 <= self.rcv_off
+            && self.state.is_synchronized()
+        {
+            let off = self.rcv_off.wrapping_sub(below as u64);
+            self.duplicate_arrived(off, off + len);
         }
     }
 
@@ -1520,7 +1748,16 @@ impl Socket {
                 // Go back to the oldest unacknowledged byte and resend from there.
                 self.cc
                     .on_timeout(self.timers.retries == 1, self.snd_max, self.flight());
-                self.snd_nxt = self.snd_una;
+                if self.sack_ok && self.cc.enabled() {
+                    // RFC 6675 §5.1 with Linux's `tcp_enter_loss`: the SACKed ranges are kept
+                    // (RFC 2018 §8 would clear them against reneging, which the model's receiver
+                    // never does), every other byte sent is lost, and the holes are resent from
+                    // the first, paced by pipe; SND.NXT stays.
+                    self.board.lost_below = Some(self.snd_max);
+                    self.board.high_rxt = Some(self.data_una());
+                } else {
+                    self.snd_nxt = self.snd_una;
+                }
                 self.timed = None;
                 // Without congestion control, one segment; with it, cwnd is one SMSS now.
                 let limit = if self.cc.enabled() { usize::MAX } else { 1 };

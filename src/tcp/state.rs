@@ -350,6 +350,10 @@ pub struct Probe {
     pub dupacks: u32,
     /// Open, recovery or loss.
     pub phase: Phase,
+    /// Bytes SACKed on the scoreboard (RFC 6675 §3), 0 without SACK.
+    pub sacked: u32,
+    /// RFC 6675's pipe, bytes the sender estimates are in the network (`None` without SACK).
+    pub pipe: Option<u32>,
 }
 
 /// Why a listener dropped a handshake segment.

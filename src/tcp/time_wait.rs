@@ -184,6 +184,8 @@ impl TimeWait {
                 tsval: self.ts_offset.wrapping_add(clock),
                 tsecr: self.ts_recent,
             }),
+            sack_ok: false,
+            sack: None,
             payload: Vec::new(),
             tag: Tag {
                 conn: self.conn,

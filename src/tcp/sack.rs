@@ -1,0 +1,351 @@
+//! Selective acknowledgments: the receiver's choice of blocks (RFC 2018 §4, D-SACK per RFC
+//! 2883 §4) and the sender's scoreboard with RFC 6675's IsLost, SetPipe and NextSeg. Plain
+//! data: the socket feeds it what arrives and asks it what to send.
+
+use super::seq::SeqNum;
+
+/// RFC 6675 §2: DupThresh, the duplicate ACKs (or SACKed segments) that mark a loss.
+pub const DUP_THRESH: u32 = 3;
+
+/// What the receiver reports: out-of-order ranges (stream offsets) in the order RFC 2018 §4
+/// wants them, and a duplicate to report once (RFC 2883).
+#[derive(Clone, Debug, Default)]
+pub struct SackReport {
+    /// Held ranges, most recently reported first (the newest segment's block at the head).
+    recent: Vec<(u64, u64)>,
+    /// A duplicate range to report in the first block of the next ACK (D-SACK).
+    dsack: Option<(u64, u64)>,
+}
+
+impl SackReport {
+    /// Data `[start, end)` arrived out of order; `held` are the merged ranges now held, in
+    /// order of offset. RFC 2018 §4: the first block is the one holding the newest segment,
+    /// then the blocks most recently reported, then any never reported.
+    pub fn arrived(&mut self, start: u64, end: u64, held: &[(u64, u64)]) {
+        let mut order: Vec<(u64, u64)> = Vec::with_capacity(held.len());
+        let containing = |a: u64, b: u64| held.iter().copied().find(|&(l, r)| l < b && a < r);
+        if let Some(first) = containing(start, end.max(start + 1)) {
+            order.push(first);
+        }
+        for &(a, b) in &self.recent {
+            if let Some(m) = containing(a, b)
+                && !order.contains(&m)
+            {
+                order.push(m);
+            }
+        }
+        for &m in held {
+            if !order.contains(&m) {
+                order.push(m);
+            }
+        }
+        self.recent = order;
+    }
+
+    /// RCV.NXT moved to stream offset `rcv_off`: ranges delivered in order are no longer held.
+    pub fn delivered(&mut self, rcv_off: u64) {
+        self.recent.retain(|&(_, r)| r > rcv_off);
+    }
+
+    /// A duplicate `[start, end)` arrived (RFC 2883 §4): reported once, in the first block.
+    pub fn duplicate(&mut self, start: u64, end: u64) {
+        self.dsack = Some((start, end));
+    }
+
+    /// True if there is nothing to report (the common case: no allocation then).
+    pub fn is_empty(&self) -> bool {
+        self.recent.is_empty() && self.dsack.is_none()
+    }
+
+    /// The blocks of the next ACK, as stream offsets, at most `max`: the D-SACK block first
+    /// (then the held range that contains it, if any, as RFC 2883 §4 step 2 asks), then the
+    /// held ranges in reporting order.
+    pub fn blocks(&self, max: usize) -> Vec<(u64, u64)> {
+        let mut out: Vec<(u64, u64)> = Vec::with_capacity(max);
+        if let Some((a, b)) = self.dsack {
+            out.push((a, b));
+            if let Some(&m) = self.recent.iter().find(|&&(l, r)| l <= a && b <= r) {
+                out.push(m);
+            }
+        }
+        for &m in &self.recent {
+            if out.len() >= max {
+                break;
+            }
+            if !out[self.dsack.is_some() as usize..].contains(&m) {
+                out.push(m);
+            }
+        }
+        out.truncate(max);
+        out
+    }
+
+    /// The ACK carrying the D-SACK block went: it is reported only once.
+    pub fn sent(&mut self) {
+        self.dsack = None;
+    }
+}
+
+/// Merged ranges of `(offset, length)` chunks sorted by offset: touching or overlapping
+/// chunks form one range.
+pub fn merge(chunks: impl Iterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (off, len) in chunks {
+        let end = off + len;
+        match out.last_mut() {
+            Some(last) if off <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((off, end)),
+        }
+    }
+    out
+}
+
+/// The sender's scoreboard (RFC 6675 §3): the SACKed ranges above SND.UNA, sorted and
+/// disjoint. A few ranges at most, so a small `Vec` rather than per-segment state.
+#[derive(Clone, Debug, Default)]
+pub struct Scoreboard {
+    ranges: Vec<(SeqNum, SeqNum)>,
+    /// HighRxt (RFC 6675 §2): the highest sequence number retransmitted in this recovery
+    /// (`None` once SND.UNA has passed it, so that no stale number compares across a wrap).
+    pub high_rxt: Option<SeqNum>,
+    /// After a timeout every unSACKed byte below this is lost (Linux `tcp_enter_loss` marks
+    /// them all), not only those IsLost() names.
+    pub lost_below: Option<SeqNum>,
+}
+
+impl Scoreboard {
+    /// RFC 6675 §5 Update(): records the blocks of an ACK for `[snd_una, snd_max)`. A D-SACK
+    /// block (the first one, below the ACK or inside the second block, RFC 2883 §4) reports a
+    /// duplicate and is skipped. Returns true if some byte was newly SACKed.
+    pub fn update(
+        &mut self,
+        blocks: &[(SeqNum, SeqNum)],
+        ack: SeqNum,
+        snd_una: SeqNum,
+        snd_max: SeqNum,
+    ) -> bool {
+        let before = self.sacked_bytes();
+        for (i, &(l, r)) in blocks.iter().enumerate() {
+            let dsack =
+                i == 0 && (r <= ack || blocks.get(1).is_some_and(|&(l2, r2)| l2 <= l && r <= r2));
+            if dsack || r <= l {
+                continue;
+            }
+            // Only what was sent and is not yet acknowledged (RFC 2018 §8: never trust more).
+            let l = l.max(snd_una);
+            let r = if r > snd_max { snd_max } else { r };
+            if r > l {
+                self.insert(l, r);
+            }
+        }
+        self.sacked_bytes() > before
+    }
+
+    fn insert(&mut self, l: SeqNum, r: SeqNum) {
+        let (mut l, mut r) = (l, r);
+        // Absorb every range that touches [l, r).
+        self.ranges.retain(|&(a, b)| {
+            if a <= r && l <= b {
+                if a < l {
+                    l = a;
+                }
+                if b > r {
+                    r = b;
+                }
+                false
+            } else {
+                true
+            }
+        });
+        let at = self.ranges.partition_point(|&(a, _)| a < l);
+        self.ranges.insert(at, (l, r));
+    }
+
+    /// SND.UNA moved to `una`: forget what lies below it.
+    pub fn advance(&mut self, una: SeqNum) {
+        self.high_rxt = self.high_rxt.filter(|&h| h > una);
+        self.lost_below = self.lost_below.filter(|&h| h > una);
+        self.ranges.retain(|&(_, r)| r > una);
+        if let Some(first) = self.ranges.first_mut()
+            && first.0 < una
+        {
+            first.0 = una;
+        }
+    }
+
+    /// The SACKed ranges, in order.
+    #[cfg(test)]
+    pub fn ranges(&self) -> &[(SeqNum, SeqNum)] {
+        &self.ranges
+    }
+
+    /// Bytes SACKed above SND.UNA.
+    pub fn sacked_bytes(&self) -> u32 {
+        self.ranges.iter().map(|&(l, r)| r.since(l)).sum()
+    }
+
+    /// The boundary of RFC 6675's IsLost(): an unSACKed byte below it has DupThresh
+    /// discontiguous SACKed ranges above it, or more than (DupThresh - 1) * SMSS SACKed bytes
+    /// (IsLost is monotone, so one boundary says it for every byte). `snd_una` if none is lost.
+    pub fn lost_boundary(&self, smss: u32, snd_una: SeqNum) -> SeqNum {
+        let mut boundary = self.lost_below.map_or(snd_una, |l| l.max(snd_una));
+        let mut bytes = 0u32;
+        for (n, &(l, r)) in self.ranges.iter().rev().enumerate() {
+            bytes += r.since(l);
+            if n + 1 >= DUP_THRESH as usize || bytes > (DUP_THRESH - 1) * smss {
+                boundary = boundary.max(l);
+                break;
+            }
+        }
+        boundary
+    }
+
+    /// IsLost(seq) (RFC 6675 §4) for an unSACKed `seq`.
+    pub fn is_lost(&self, seq: SeqNum, smss: u32, snd_una: SeqNum) -> bool {
+        seq < self.lost_boundary(smss, snd_una)
+    }
+
+    /// The unSACKed ranges ("holes") of `[from, to)`, in order.
+    pub fn holes(&self, from: SeqNum, to: SeqNum) -> Vec<(SeqNum, SeqNum)> {
+        let mut out = Vec::new();
+        let mut at = from;
+        for &(l, r) in &self.ranges {
+            if r <= at {
+                continue;
+            }
+            if l >= to {
+                break;
+            }
+            if l > at {
+                out.push((at, l));
+            }
+            at = r;
+        }
+        if at < to {
+            out.push((at, to));
+        }
+        out
+    }
+
+    /// RFC 6675 §4 SetPipe(): bytes in the network, counting each unSACKed byte of
+    /// `[snd_una, snd_max)` once if it is not lost and once more if it was retransmitted
+    /// (below HighRxt).
+    pub fn pipe(&self, smss: u32, snd_una: SeqNum, snd_max: SeqNum) -> u32 {
+        let lost = self.lost_boundary(smss, snd_una);
+        let rxt = self.high_rxt.unwrap_or(snd_una);
+        let mut pipe = 0u32;
+        for (l, r) in self.holes(snd_una, snd_max) {
+            pipe += overlap(l, r, lost, snd_max) + overlap(l, r, snd_una, rxt);
+        }
+        pipe
+    }
+
+    /// RFC 6675 §4 NextSeg() rules 1 and 3: the first unSACKed byte above HighRxt (and
+    /// SND.UNA) that is lost, then (rule 3) one below the highest SACKed byte; with the bytes
+    /// up to the next SACKed range. `None` leaves rule 2 (new data) to the caller.
+    pub fn next_retransmit(
+        &self,
+        smss: u32,
+        snd_una: SeqNum,
+        snd_max: SeqNum,
+        rule3: bool,
+    ) -> Option<(SeqNum, u32, bool)> {
+        let from = self.high_rxt.map_or(snd_una, |h| h.max(snd_una));
+        let lost = self.lost_boundary(smss, snd_una);
+        let (l, r) = *self.holes(from, snd_max).first()?;
+        if l < lost {
+            let r = if r > lost { lost } else { r };
+            return Some((l, r.since(l), true));
+        }
+        let top = self.ranges.last().map(|&(_, r)| r)?;
+        (rule3 && l < top).then(|| (l, r.since(l), false))
+    }
+}
+
+/// Bytes of `[l, r)` inside `[a, b)`.
+fn overlap(l: SeqNum, r: SeqNum, a: SeqNum, b: SeqNum) -> u32 {
+    let lo = l.max(a);
+    let hi = if r < b { r } else { b };
+    if hi > lo { hi.since(lo) } else { 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MSS: u32 = 1000;
+
+    fn s(n: u32) -> SeqNum {
+        SeqNum(n)
+    }
+
+    #[test]
+    fn blocks_merge_and_fall_below_snd_una() {
+        let mut b = Scoreboard::default();
+        assert!(b.update(&[(s(3000), s(4000))], s(1000), s(1000), s(10_000)));
+        assert!(b.update(
+            &[(s(4000), s(5000)), (s(3000), s(4000))],
+            s(1000),
+            s(1000),
+            s(10_000)
+        ));
+        assert!(!b.update(&[(s(3000), s(5000))], s(1000), s(1000), s(10_000)));
+        assert_eq!(b.ranges(), [(s(3000), s(5000))]);
+        b.update(&[(s(7000), s(8000))], s(1000), s(1000), s(10_000));
+        assert_eq!(b.sacked_bytes(), 3000);
+        b.advance(s(4500));
+        assert_eq!(b.ranges(), [(s(4500), s(5000)), (s(7000), s(8000))]);
+    }
+
+    #[test]
+    fn a_dsack_block_is_not_taken_as_sacked_data() {
+        // RFC 2883 §4: below the ACK, or inside the second block.
+        let mut b = Scoreboard::default();
+        assert!(!b.update(&[(s(500), s(1000))], s(1000), s(1000), s(9000)));
+        assert!(b.update(
+            &[(s(3000), s(4000)), (s(2000), s(5000))],
+            s(1000),
+            s(1000),
+            s(9000)
+        ));
+        assert_eq!(b.ranges(), [(s(2000), s(5000))]);
+    }
+
+    #[test]
+    fn is_lost_needs_dupthresh_segments_sacked_above() {
+        // RFC 6675 §4: more than (DupThresh - 1) * SMSS bytes, or DupThresh blocks.
+        let mut b = Scoreboard::default();
+        b.update(&[(s(2000), s(4000))], s(1000), s(1000), s(9000));
+        assert!(!b.is_lost(s(1000), MSS, s(1000)), "2 segments SACKed above");
+        b.update(&[(s(4000), s(5000))], s(1000), s(1000), s(9000));
+        assert!(b.is_lost(s(1000), MSS, s(1000)), "3 segments SACKed above");
+        let mut b = Scoreboard::default();
+        for l in [2000, 4000, 6000] {
+            b.update(&[(s(l), s(l + 100))], s(1000), s(1000), s(9000));
+        }
+        assert!(b.is_lost(s(1000), MSS, s(1000)), "3 discontiguous blocks");
+        assert!(
+            !b.is_lost(s(2100), MSS, s(1000)),
+            "2 blocks, 200 bytes above"
+        );
+    }
+
+    #[test]
+    fn pipe_counts_unsacked_bytes_not_lost_plus_retransmitted_ones() {
+        // 1000..10000 sent; 2000..5000 SACKed: 1000..2000 is lost.
+        let mut b = Scoreboard::default();
+        b.update(&[(s(2000), s(5000))], s(1000), s(1000), s(10_000));
+        assert_eq!(b.pipe(MSS, s(1000), s(10_000)), 5000, "5000..10000");
+        assert_eq!(
+            b.next_retransmit(MSS, s(1000), s(10_000), true),
+            Some((s(1000), 1000, true))
+        );
+        b.high_rxt = Some(s(2000));
+        assert_eq!(
+            b.pipe(MSS, s(1000), s(10_000)),
+            6000,
+            "plus the retransmission"
+        );
+        assert_eq!(b.next_retransmit(MSS, s(1000), s(10_000), false), None);
+    }
+}
