@@ -86,7 +86,9 @@ fn rates(extra: &str) -> BTreeMap<String, f64> {
     )
     .unwrap()
     .dir;
-    let mut span: BTreeMap<String, ((f64, f64), (f64, f64))> = BTreeMap::new();
+    // Each connection's first and last (time, SND.UNA).
+    type Point = (f64, f64);
+    let mut span: BTreeMap<String, (Point, Point)> = BTreeMap::new();
     for r in csv_rows(&dir.join("tcp_probe.csv")) {
         let point = (num(&r, "time"), num(&r, "snd_una"));
         span.entry(r["conn"].clone())
@@ -111,7 +113,7 @@ fn one_cubic_flow_fills_the_bottleneck_to_within_ten_percent() {
     );
     assert_eq!(r.len(), 1, "{r:?}");
     let rate = r.values().next().copied().unwrap();
-    assert!(rate >= 0.9 * LINK && rate <= LINK, "{rate} b/s");
+    assert!((0.9 * LINK..=LINK).contains(&rate), "{rate} b/s");
 }
 
 /// Two NewReno flows (RFC 5681, RFC 6582) sharing the bottleneck converge to a fair share:
