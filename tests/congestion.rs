@@ -75,18 +75,7 @@ fn send_losing(
 ) -> (Net, SimTime, Vec<(SimTime, Segment)>) {
     let (mut net, ch) = bulk(congestion);
     let start = net.now;
-    let mut previous = 0;
-    for &n in lost {
-        net.fault_where(
-            timewait::net::Fault {
-                skip: (n - previous) as u32,
-                count: 1,
-                ..drop_from(C)
-            },
-            is_data,
-        );
-        previous = n + 1;
-    }
+    net.lose_data(C, lost);
     net.send(C, ch, &pattern(0..segments * MSS));
     net.run_for(wait);
     let data = net.sent_by(C, is_data);

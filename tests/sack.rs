@@ -29,22 +29,6 @@ fn bulk(client: TcpConfig, server: TcpConfig) -> (Net, SocketHandle) {
     (net, ch)
 }
 
-/// Drops the data segments numbered in `lost` (from 0) on their first transmission.
-fn lose(net: &mut Net, lost: &[usize]) {
-    let mut previous = 0;
-    for &n in lost {
-        net.fault_where(
-            timewait::net::Fault {
-                skip: (n - previous) as u32,
-                count: 1,
-                ..drop_from(C)
-            },
-            is_data,
-        );
-        previous = n + 1;
-    }
-}
-
 fn starts_at(v: &[(SimTime, Segment)], seq: SeqNum) -> Vec<SimTime> {
     v.iter()
         .filter(|(_, s)| s.seq == seq)
@@ -91,7 +75,7 @@ fn sack_permitted_is_offered_on_the_syn_and_answered_only_when_offered() {
 fn sack_off_on_either_side_means_no_sack_options() {
     for (client, server) in [(false, true), (true, false)] {
         let (mut net, ch) = bulk(cfg(client), cfg(server));
-        lose(&mut net, &[0, 2, 5]);
+        net.lose_data(C, &[0, 2, 5]);
         net.send(C, ch, &pattern(0..30 * MSS));
         net.run_for(secs(3));
         assert_eq!(net.sock(C, ch).snd_una(), net.sock(C, ch).snd_nxt());
@@ -214,7 +198,7 @@ fn a_duplicate_is_reported_in_the_first_block_at_once() {
 /// Ten segments sent at once with segments 0 and 2 lost; the client's data after `wait`.
 fn two_holes(client: TcpConfig) -> (Net, SocketHandle, SimTime, Vec<(SimTime, Segment)>) {
     let (mut net, ch) = bulk(client, TcpConfig::default());
-    lose(&mut net, &[0, 2]);
+    net.lose_data(C, &[0, 2]);
     let start = net.now;
     net.send(C, ch, &pattern(0..10 * MSS));
     net.run_for(D * 8);
@@ -269,7 +253,7 @@ fn pipe_never_lets_in_flight_exceed_cwnd_during_recovery() {
             ..TcpConfig::default()
         };
         let (mut net, ch) = bulk(client, TcpConfig::default());
-        lose(&mut net, &[20, 23, 26, 27, 40]);
+        net.lose_data(C, &[20, 23, 26, 27, 40]);
         net.send(C, ch, &pattern(0..200 * MSS));
         let mut recoveries = 0;
         let mut was = Phase::Open;

@@ -284,6 +284,23 @@ impl Net {
         self.faults.push((f, Some(Box::new(only))));
     }
 
+    /// Drops the data segments `from` sends numbered in `lost` (from 0, ascending) on their
+    /// first transmission.
+    pub fn lose_data(&mut self, from: usize, lost: &[usize]) {
+        let mut previous = 0;
+        for &n in lost {
+            self.fault_where(
+                Fault {
+                    skip: (n - previous) as u32,
+                    count: 1,
+                    ..drop_from(from)
+                },
+                is_data,
+            );
+            previous = n + 1;
+        }
+    }
+
     /// Hands a hand-made segment to host `to` at `at`, as if it came from the other host.
     pub fn inject(&mut self, to: usize, at: SimTime, seg: Segment) {
         assert!(at >= self.now);
