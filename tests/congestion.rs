@@ -245,11 +245,7 @@ fn out_of_order_data_is_acknowledged_at_once() {
     let mut net = Net::pair(&TcpConfig::default());
     let (ch, sh) = net.open(None);
     // Use up the quick ACKs so that in-order data would wait.
-    for i in 0..16 {
-        net.send(C, ch, &pattern(i * 100..(i + 1) * 100));
-        net.run_for(ms(100));
-        net.recv(S, sh);
-    }
+    net.use_up_quick_acks(ch, sh);
     let ahead = forge_data(net.sock(S, sh), 1700..1800);
     let rcv_nxt = net.sock(S, sh).rcv_nxt();
     let reply = net.poke(S, ahead);

@@ -155,11 +155,7 @@ fn a_duplicate_is_reported_in_the_first_block_at_once() {
     let mut net = Net::pair(&TcpConfig::default());
     let (ch, sh) = net.open(None);
     // Use up the quick ACKs, so that only the duplicate rule can make the ACK immediate.
-    for i in 0..16 {
-        net.send(C, ch, &pattern(i * 100..(i + 1) * 100));
-        net.run_for(ms(100));
-        net.recv(S, sh);
-    }
+    net.use_up_quick_acks(ch, sh);
     let irs = net.sock(S, sh).irs().unwrap();
     let base = 1600;
     // In-order data already received, sent again: below RCV.NXT.

@@ -377,6 +377,18 @@ impl Net {
         self.recv_max(host, h, usize::MAX)
     }
 
+    /// Sends 16 segments of 100 bytes from C to S, one per 100 ms, each read at once: the
+    /// receiver's quick-ACK segments (Linux `tcp_incr_quickack`, at most 16) are used up, so
+    /// in-order data from here on waits for the delayed-ACK timer. The stream is then at byte
+    /// 1600.
+    pub fn use_up_quick_acks(&mut self, c: SocketHandle, s: SocketHandle) {
+        for i in 0..16 {
+            self.send(C, c, &pattern(i * 100..(i + 1) * 100));
+            self.run_for(ms(100));
+            self.recv(S, s);
+        }
+    }
+
     pub fn recv_max(&mut self, host: usize, h: SocketHandle, max: usize) -> Vec<u8> {
         self.call(host, |s, now, out| s.recv(now, h, max, out))
     }
