@@ -13,7 +13,7 @@ use timewait::sim::{Duration, SimTime, component_rng};
 use timewait::tcp::{
     ConnError, ConnId, ConnRecord, ConnectError, Corruption, Flags, FourTuple, IsnPolicy,
     ListenDropKind, Output, Segment, SeqNum, SocketEvent, SocketHandle, Stack, State,
-    SynInTimeWait, TcpConfig, TcpLog, Timestamps,
+    SynInTimeWait, TcpConfig, TcpLog, TimerPreset, Timestamps,
 };
 
 // ----- 1. Segment acceptability: RFC 9293 §3.10.7.4, the four cases -----
@@ -1106,11 +1106,21 @@ fn a_half_open_connection_whose_syn_acks_go_unanswered_disappears_at_63_s() {
 /// 150 ms each way: a 300 ms RTT keeps every RTO here above Linux's 200 ms floor.
 const SLOW: Duration = Duration::from_millis(150);
 
+/// RFC 6298's estimator with Linux's 200 ms floor (`timers = "rfc6298"`; the Linux timers'
+/// own rules are in tests/linux_timers.rs).
+fn rfc6298() -> TcpConfig {
+    TcpConfig {
+        timers: TimerPreset::Rfc6298,
+        rto_min: ms(200),
+        ..TcpConfig::default()
+    }
+}
+
 // RFC 6298 §2.2-2.3: RTO = SRTT + max(G, 4 RTTVAR); after the first sample R, SRTT = R and
 // RTTVAR = R/2; after a second equal sample, RTTVAR = 3/4 R/2 + 1/4 |R - R| = 3R/8.
 #[test]
 fn after_rtt_samples_the_rto_follows_rfc6298() {
-    let cfg = TcpConfig::default();
+    let cfg = rfc6298();
     let mut net = Net::new(cfg.clone(), cfg.clone(), SLOW);
     let (ch, sh) = net.open(None);
     let r = SLOW * 2;
@@ -1146,7 +1156,7 @@ fn after_rtt_samples_the_rto_follows_rfc6298() {
 // kept until a segment sent once is acknowledged.
 #[test]
 fn karn_the_ack_of_a_retransmitted_segment_gives_no_rtt_sample() {
-    let cfg = TcpConfig::default();
+    let cfg = rfc6298();
     let mut net = Net::new(cfg.clone(), cfg.clone(), SLOW);
     let (ch, _) = net.open(None);
     let r = SLOW * 2;

@@ -245,6 +245,17 @@ macro_rules! section_and_merge {
                     format!("rto_min {} is above rto_max {}", c.rto_min, c.rto_max),
                 ));
             }
+            // Linux counts RTTs in us: a jiffy must be a whole number of them.
+            if 1_000_000 % c.hz != 0
+                && let Some((v, own)) = host.hz.as_ref().map(|v| (v, true)).or(base.hz.as_ref().map(|v| (v, false)))
+            {
+                return Err(error(
+                    v.span(),
+                    "hz",
+                    own,
+                    format!("{} does not divide 1000000 (use 100, 250 or 1000)", c.hz),
+                ));
+            }
             Ok(c)
         }
     };

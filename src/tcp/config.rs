@@ -163,21 +163,37 @@ macro_rules! tcp_settings {
                 written "`\"rfc793-clock\"`, `\"rfc6528\"`, `\"linux\"`, `\"random\"`, or `{ fixed = N }` (N: 0..2^32-1)",
                 default "\"rfc6528\"",
                 cite "RFC 9293 §3.4.1, RFC 6528";
-            /// preset for the RTO bounds. `linux`: `rto_min` 200 ms, `rto_max` 120 s. `rfc6298`:
-            /// `rto_min` 1 s (RFC 6298 §2.4), `rto_max` 60 s (§2.5). An explicit `rto_min` or
-            /// `rto_max` overrides the preset
+            /// how the retransmission timer is computed. `linux`: every ACK of new data gives an
+            /// RTT sample (from the oldest segment it covers, else the lowest segment its SACK
+            /// blocks newly cover, else its timestamp echo; never from a retransmitted
+            /// segment), `tcp_rtt_estimator` smooths them, and RTO = SRTT + max(mdev terms,
+            /// `rto_min`) rounded up to a whole jiffy (see `hz`), so a LAN's RTO is `rto_min` +
+            /// SRTT (`ss` shows `rto:204` on loopback at HZ=250); `rto_min` 200 ms, `rto_max`
+            /// 120 s; `data_retries` is turned into a time budget (`tcp_model_timeout`:
+            /// 924.6 s for 15). `rfc6298`: one segment timed at a time (Karn), RTO = max(`rto_min`,
+            /// SRTT + max(1 ms, 4 x RTTVAR)) (§2), `rto_min` 1 s (§2.4), `rto_max` 60 s (§2.5),
+            /// `data_retries` a plain count. An explicit `rto_min` or `rto_max` overrides the
+            /// preset
             timers: TimerPreset = TimerPreset::Linux,
                 written "`\"linux\"` or `\"rfc6298\"`", default "\"linux\"",
-                cite "RFC 6298 §2.4-2.5; Linux `TCP_RTO_MIN`, `TCP_RTO_MAX`";
+                cite "RFC 6298; Linux `tcp_rtt_estimator`, `tcp_set_rto`, `TCP_RTO_MIN`, `TCP_RTO_MAX`";
+            /// timer interrupts per second of the Linux kernel modelled (`CONFIG_HZ`): with
+            /// `timers = "linux"` the RTO is a whole number of jiffies (1/hz s), rounded up.
+            /// It must divide 1,000,000 (100, 250, 1000, ...)
+            hz: u32 = 250,
+                written "integer that divides 1000000", default "250",
+                range 1..=1_000_000, "HZ above 1,000,000 would make a jiffy shorter than the microseconds Linux counts RTT in",
+                cite "Linux `CONFIG_HZ` (`kernel/Kconfig.hz` default `HZ_250`)";
             /// RTO before any RTT sample. It is capped by `rto_max` but not raised to
             /// `rto_min`. If a SYN timed out and no RTT sample was taken, data starts at 3 s,
             /// bounded by `rto_min` and `rto_max` (RFC 6298 §5.7)
             rto_initial: Duration = Duration::from_secs(1),
                 written "duration > 0", default "\"1s\"",
                 cite "RFC 6298 §2.1 (Linux too)";
-            /// lower bound on the computed RTO. It must not exceed `rto_max` (checked after the
-            /// preset is applied). The RTO is SRTT + max(G, 4 x RTTVAR) with G = 1 ms, Karn's
-            /// rule applies, and each timeout doubles the RTO up to `rto_max`
+            /// lower bound on the RTO's deviation term (`linux`: RTO = SRTT + at least this)
+            /// or on the RTO itself (`rfc6298`: RTO = max(this, SRTT + max(1 ms, 4 x RTTVAR))).
+            /// It must not exceed `rto_max` (checked after the preset is applied). Karn's rule
+            /// applies, and each timeout doubles the RTO up to `rto_max`
             rto_min: Duration = timers.rto_min(),
                 written "duration > 0", default "\"200ms\"",
                 cite "Linux `TCP_RTO_MIN`; RFC 6298 §2.4 says 1 s";
@@ -204,10 +220,14 @@ macro_rules! tcp_settings {
             synack_retries: u32 = 5,
                 written "integer >= 0", default "5",
                 cite "Linux `tcp_synack_retries`";
-            /// consecutive retransmissions of data or FIN without progress before the
+            /// how long retransmissions of data or FIN may go on without progress before the
             /// connection fails (cause `retransmission timeout`, error `timed_out`, no RST
-            /// sent). This is a plain count; Linux turns `tcp_retries2` into a time limit.
-            /// Zero-window probes do not count
+            /// sent). With `timers = "linux"` it is Linux's time budget: the connection fails
+            /// at the first timeout that comes `tcp_model_timeout` after the oldest
+            /// unacknowledged segment left, i.e. the time this many timeouts take from an RTO
+            /// of 200 ms doubling to `rto_max` (924.6 s for 15); a longer RTT gets fewer
+            /// retransmissions. With `rfc6298` it is a plain count. Zero-window probes do not
+            /// count
             data_retries: u32 = 15,
                 written "integer >= 0", default "15",
                 cite "Linux `tcp_retries2`";
@@ -277,6 +297,14 @@ macro_rules! tcp_settings {
             max_syn_backlog: u32 = 4096,
                 written "integer >= 0", default "4096",
                 cite "Linux `tcp_max_syn_backlog`";
+            /// while a listener's SYN queue holds more than half of max(8, backlog) half-open
+            /// connections, those whose SYN-ACK has already timed out get fewer SYN-ACK
+            /// retries (down to 2), one fewer for each doubling by which the queue outnumbers
+            /// twice the requests still waiting for their first timeout: room is kept for new
+            /// handshakes. `false` gives every request `synack_retries`
+            syn_queue_pruning: bool = true,
+                written "bool", default "true",
+                cite "Linux `reqsk_timer_handler`";
             /// drop a segment whose ACK is older than SND.UNA - MAX.SND.WND and send a
             /// challenge ACK. Linux does this; stacks from before 2010 did not
             rfc5961_ack_check: bool = true,

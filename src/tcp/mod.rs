@@ -7,6 +7,7 @@ mod config;
 mod congestion;
 mod isn;
 mod rto;
+mod rtt;
 mod sack;
 mod segment;
 mod seq;

@@ -113,10 +113,23 @@ pub struct Scoreboard {
     pub lost_below: Option<SeqNum>,
 }
 
+/// The blocks of an ACK that report data held by the receiver: a D-SACK block (the first one,
+/// below the ACK or inside the second block, RFC 2883 §4) reports a duplicate, and an empty or
+/// inverted block reports nothing.
+pub fn reported(
+    blocks: &[(SeqNum, SeqNum)],
+    ack: SeqNum,
+) -> impl Iterator<Item = (SeqNum, SeqNum)> + '_ {
+    blocks.iter().enumerate().filter_map(move |(i, &(l, r))| {
+        let dsack =
+            i == 0 && (r <= ack || blocks.get(1).is_some_and(|&(l2, r2)| l2 <= l && r <= r2));
+        (!dsack && l < r).then_some((l, r))
+    })
+}
+
 impl Scoreboard {
-    /// RFC 6675 §5 Update(): records the blocks of an ACK for `[snd_una, snd_max)`. A D-SACK
-    /// block (the first one, below the ACK or inside the second block, RFC 2883 §4) reports a
-    /// duplicate and is skipped. Returns true if some byte was newly SACKed.
+    /// RFC 6675 §5 Update(): records the [`reported`] blocks of an ACK for `[snd_una,
+    /// snd_max)`. Returns true if some byte was newly SACKed.
     pub fn update(
         &mut self,
         blocks: &[(SeqNum, SeqNum)],
@@ -125,12 +138,7 @@ impl Scoreboard {
         snd_max: SeqNum,
     ) -> bool {
         let before = self.sacked_bytes();
-        for (i, &(l, r)) in blocks.iter().enumerate() {
-            let dsack =
-                i == 0 && (r <= ack || blocks.get(1).is_some_and(|&(l2, r2)| l2 <= l && r <= r2));
-            if dsack || r <= l {
-                continue;
-            }
+        for (l, r) in reported(blocks, ack) {
             // Only what was sent and is not yet acknowledged (RFC 2018 §8: never trust more).
             let l = l.max(snd_una);
             let r = if r > snd_max { snd_max } else { r };

@@ -6,10 +6,11 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::ack::AckPolicy;
-use super::config::TcpConfig;
+use super::config::{TcpConfig, TimerPreset};
 use super::congestion::{CongestionControl, Phase, Reaction};
 use super::rto::RtoEstimator;
-use super::sack::{SackReport, Scoreboard, merge};
+use super::rtt::RttSampler;
+use super::sack::{self, SackReport, Scoreboard, merge};
 use super::segment::{ConnId, Flags, SackBlocks, Segment, Tag, Timestamps};
 use super::seq::SeqNum;
 use super::state::{
@@ -162,8 +163,12 @@ pub struct Socket {
     // Timers.
     rto: RtoEstimator,
     timers: Timers,
-    /// Karn: one segment timed at a time, never a retransmitted one.
-    timed: Option<(SeqNum, SimTime)>,
+    /// The send times RTT samples come from (Karn's rule either way).
+    rtt: RttSampler,
+    /// SYN-ACK retransmissions allowed in SYN_RCVD (`synack_retries`, or fewer when pruned).
+    synack_retries: u32,
+    /// Our SYN-ACK timed out at least once (the request is no longer "young").
+    synack_timed_out: bool,
 
     /// The application closed the socket: it will never read again (an orphan).
     app_closed: bool,
@@ -192,7 +197,21 @@ impl Socket {
         opened: Opened,
         ts_offset: u32,
     ) -> Socket {
-        let rto = RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max);
+        let (rto, rtt) = match config.timers {
+            TimerPreset::Linux => (
+                RtoEstimator::linux(
+                    config.rto_initial,
+                    config.rto_min,
+                    config.rto_max,
+                    config.hz,
+                ),
+                RttSampler::every_ack(),
+            ),
+            TimerPreset::Rfc6298 => (
+                RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
+                RttSampler::one_timed(),
+            ),
+        };
         let cc = CongestionControl::new(
             config.congestion,
             config.mss as u32,
@@ -242,7 +261,9 @@ impl Socket {
             last_data_sent: None,
             rto,
             timers: Timers::default(),
-            timed: None,
+            rtt,
+            synack_retries: config.synack_retries,
+            synack_timed_out: false,
             app_closed: false,
             peer_conn: None,
             opened_at: now,
@@ -637,7 +658,12 @@ impl Socket {
         ))
     }
 
-    fn emit(&mut self, seg: Segment, out: &mut Output) {
+    fn emit(&mut self, now: SimTime, seg: Segment, out: &mut Output) {
+        let len = seg.seg_len();
+        if len > 0 && !seg.flags.rst() {
+            self.rtt
+                .sent(seg.seq, seg.seq + len, now, seg.tag.retransmission);
+        }
         if seg.flags.ack() {
             self.last_adv_wnd = if seg.flags.syn() {
                 seg.window as u32
@@ -659,7 +685,7 @@ impl Socket {
     /// acknowledgment of data and FIN.
     fn send_ack(&mut self, now: SimTime, out: &mut Output) {
         let seg = self.segment(now, self.snd_nxt, Flags::ACK, Vec::new());
-        self.emit(seg, out);
+        self.emit(now, seg, out);
     }
 
     /// SYN (SYN_SENT) or SYN-ACK (SYN_RCVD), first or again.
@@ -684,13 +710,10 @@ impl Socket {
         seg.tag.retransmission = self.snd_max != self.iss;
         if seg.tag.retransmission {
             self.retransmissions += 1;
-            self.timed = None;
-        } else {
-            self.timed = Some((self.iss, now));
         }
         self.snd_nxt = self.iss + 1;
         self.snd_max = self.snd_nxt;
-        self.emit(seg, out);
+        self.emit(now, seg, out);
         self.timers.arm(Timer::Retransmit, now + self.rto.rto());
     }
 
@@ -703,7 +726,7 @@ impl Socket {
             Flags::RST
         };
         let seg = self.segment(now, self.snd_nxt, flags, Vec::new());
-        self.emit(seg, out);
+        self.emit(now, seg, out);
     }
 
     /// The reset `tcp_v4_send_reset` builds from an arriving segment (RFC 9293 §3.10.7.1's
@@ -952,8 +975,7 @@ impl Socket {
         let payload = copy_range(&self.send_buf, start, data_len);
         let seg = self.segment(now, seq, flags, payload);
         self.retransmissions += 1;
-        self.timed = None;
-        self.emit(seg, out);
+        self.emit(now, seg, out);
         used
     }
 
@@ -979,9 +1001,8 @@ impl Socket {
         let payload = copy_range(&self.send_buf, 0, len);
         let seg = self.segment(now, seq, flags, payload);
         self.retransmissions += 1;
-        self.timed = None;
         self.timers.arm(Timer::Retransmit, now + self.rto.rto());
-        self.emit(seg, out);
+        self.emit(now, seg, out);
     }
 
     /// Logs the congestion state after an ACK (tcp_probe.csv).
@@ -1024,10 +1045,6 @@ impl Socket {
         let len = seg.seg_len();
         if seg.tag.retransmission {
             self.retransmissions += 1;
-            // Karn: a retransmitted range gives no RTT sample.
-            self.timed = None;
-        } else if self.timed.is_none() {
-            self.timed = Some((self.snd_nxt, now));
         }
         if !seg.payload.is_empty() {
             self.acks.data_sent(now);
@@ -1041,7 +1058,7 @@ impl Socket {
         if self.timers.at(Timer::Retransmit).is_none() {
             self.timers.arm(Timer::Retransmit, now + self.rto.rto());
         }
-        self.emit(seg, out);
+        self.emit(now, seg, out);
     }
 
     // ----- segment arrival (RFC 9293 §3.10.7) -----
@@ -1095,7 +1112,7 @@ impl Socket {
         self.snd_wl1 = seg.seq;
         self.snd_wl2 = seg.ack;
         if f.ack() {
-            self.ack_advance(now, seg.ack, out);
+            self.ack_advance(now, seg, None, out);
             if self.timers.syn_timed_out {
                 self.rto.reset_after_syn_timeout();
             }
@@ -1376,8 +1393,18 @@ impl Socket {
             && (seg.window as u32) << self.snd_wscale == self.snd_wnd
             && self.state.is_synchronized();
         let high_ack = self.snd_una;
+        // Linux tags SACKed segments before it cleans the retransmission queue: a SACK
+        // sample is the fallback for an ACK that times nothing cumulatively.
+        let sack_sent = match seg.sack.as_deref() {
+            Some(b) if self.sack_ok && self.state.is_synchronized() => {
+                self.rtt.sacked(sack::reported(b.as_slice(), seg.ack))
+            }
+            _ => None,
+        };
         if seg.ack > self.snd_una {
-            self.ack_advance(now, seg.ack, out);
+            self.ack_advance(now, seg, sack_sent, out);
+        } else if let Some(sent) = sack_sent {
+            self.rtt_sample(now - sent);
         }
         // RFC 6675 §5 Update(): the scoreboard takes the ACK's SACK blocks.
         let newly_sacked = match seg.sack.as_deref() {
@@ -1447,8 +1474,16 @@ impl Socket {
         true
     }
 
-    /// SND.UNA moves forward to `ack`: free acknowledged bytes, take an RTT sample, rearm.
-    fn ack_advance(&mut self, now: SimTime, ack: SeqNum, out: &mut Output) {
+    /// SND.UNA moves forward to `seg.ack`: free acknowledged bytes, take an RTT sample, rearm.
+    /// `sack_sent` is the send time the same ACK's SACK blocks timed.
+    fn ack_advance(
+        &mut self,
+        now: SimTime,
+        seg: &Segment,
+        sack_sent: Option<SimTime>,
+        out: &mut Output,
+    ) {
+        let ack = seg.ack;
         let before = self.flight();
         let mut acked = ack.since(self.snd_una) as u64;
         if self.snd_una == self.iss && acked > 0 {
@@ -1465,14 +1500,20 @@ impl Socket {
         if self.snd_nxt < self.snd_una {
             self.snd_nxt = self.snd_una;
         }
-        if let Some((seq, sent)) = self.timed
-            && ack > seq
-        {
-            self.rto.sample(now - sent);
-            self.timed = None;
+        // Linux `tcp_ack_update_rtt`: the cumulative sample, else the SACK one, else (RFC
+        // 7323 §4's RTTM) the timestamp echo of an ACK of new data.
+        let sample = match self.rtt.acked(ack).or(sack_sent) {
+            Some(sent) => Some(now - sent),
+            None => self.ts_echo_rtt(now, seg),
+        };
+        if let Some(r) = sample {
+            self.rtt_sample(r);
         }
         self.timers.retries = 0;
         self.timers.probes = 0;
+        if !self.rtt.retransmitted_outstanding() {
+            self.timers.retrans_stamp = None;
+        }
         if synchronized && acked > 0 {
             let reaction = self
                 .cc
@@ -1491,6 +1532,23 @@ impl Socket {
             self.want_writable = false;
             self.event(SocketEvent::Writable, out);
         }
+    }
+
+    /// One RTT measurement into the estimator.
+    fn rtt_sample(&mut self, r: Duration) {
+        self.rto.sample(r, self.snd_una, self.snd_nxt);
+    }
+
+    /// Linux `tcp_rtt_tsopt_us`: the RTT a timestamp echo gives, in whole ms of the TS clock
+    /// (0 counts as 1 ms). Only the Linux timers take it.
+    fn ts_echo_rtt(&self, now: SimTime, seg: &Segment) -> Option<Duration> {
+        if self.config.timers != TimerPreset::Linux {
+            return None;
+        }
+        let echo = seg.timestamps.filter(|t| t.tsecr != 0)?;
+        let ours = self.timestamps(now)?.tsval;
+        let ms = ours.wrapping_sub(echo.tsecr);
+        (ms < i32::MAX as u32 / 1000).then(|| Duration::from_millis(u64::from(ms.max(1))))
     }
 
     /// Seventh step: place the segment's bytes, trimmed to the window, and deliver what is in
@@ -1706,21 +1764,46 @@ impl Socket {
         self.rto.back_off();
         self.timers.probes += 1;
         let probe = self.segment(now, self.snd_una - 1, Flags::ACK, Vec::new());
-        self.emit(probe, out);
+        self.emit(now, probe, out);
         if self.snd_wnd == 0 {
             self.timers.arm(Timer::Persist, now + self.rto.rto());
         }
     }
 
+    /// Whether the retransmissions so far have used up their allowance (Linux
+    /// `tcp_write_timeout`): a count of timeouts, and under the Linux timers also (for data,
+    /// only) the time `tcp_model_timeout` gives that count.
+    fn retries_exhausted(&mut self, now: SimTime) -> bool {
+        let done = self.timers.retries; // retransmissions before this timeout
+        let (limit, rto_base) = match self.state {
+            State::SynSent => (self.config.syn_retries, Duration::from_secs(1)),
+            // A request socket's count, lowered by SYN queue pruning (`reqsk_timer_handler`).
+            State::SynReceived => return done >= self.synack_retries,
+            _ => (self.config.data_retries, Duration::from_millis(200)),
+        };
+        let counted = done >= limit;
+        if self.config.timers != TimerPreset::Linux {
+            return counted;
+        }
+        let stamp = *self
+            .timers
+            .retrans_stamp
+            .get_or_insert(self.rtt.head_sent().unwrap_or(now));
+        // `retransmits_timed_out`: no budget before the first retransmission.
+        let timed_out = done > 0 && {
+            let budget = model_timeout(limit, rto_base, self.config.rto_max);
+            let ms = |t: SimTime| t.as_nanos() / 1_000_000;
+            ms(now).saturating_sub(ms(stamp)) >= budget.as_millis()
+        };
+        // Data: the budget alone (`tcp_retries2`); SYN: either (`tcp_syn_retries`).
+        timed_out || (self.state == State::SynSent && counted)
+    }
+
     /// RFC 6298 §5.4-5.6: resend, back off, and give up after the configured retries.
     fn retransmission_timeout(&mut self, now: SimTime, out: &mut Output) {
+        let exhausted = self.retries_exhausted(now);
         self.timers.retries += 1;
-        let limit = match self.state {
-            State::SynSent => self.config.syn_retries,
-            State::SynReceived => self.config.synack_retries,
-            _ => self.config.data_retries,
-        };
-        if self.timers.retries > limit {
+        if exhausted {
             if self.state == State::SynReceived && !self.is_active() {
                 // A half-open connection no application has seen: dropped without an event,
                 // but recorded as timed out.
@@ -1743,7 +1826,10 @@ impl Socket {
                 self.timers.syn_timed_out = true;
                 self.send_syn(now, out);
             }
-            State::SynReceived => self.send_syn(now, out),
+            State::SynReceived => {
+                self.synack_timed_out = true;
+                self.send_syn(now, out);
+            }
             _ => {
                 // Go back to the oldest unacknowledged byte and resend from there.
                 self.cc
@@ -1758,7 +1844,7 @@ impl Socket {
                 } else {
                     self.snd_nxt = self.snd_una;
                 }
-                self.timed = None;
+                self.rtt.timed_out();
                 // Without congestion control, one segment; with it, cwnd is one SMSS now.
                 let limit = if self.cc.enabled() { usize::MAX } else { 1 };
                 self.output(now, out, AckDue::No, limit);
@@ -1770,6 +1856,17 @@ impl Socket {
     }
 
     // ----- user calls (RFC 9293 §3.10.1-6) -----
+
+    /// The SYN-ACK retransmissions this half-open connection may still make: its listener
+    /// lowers `synack_retries` when old requests crowd the SYN queue.
+    pub(super) fn set_synack_retries(&mut self, n: u32) {
+        self.synack_retries = n;
+    }
+
+    /// A passive open whose SYN-ACK has timed out at least once (no longer "young").
+    pub(super) fn syn_ack_timed_out(&self) -> bool {
+        self.synack_timed_out
+    }
 
     /// SEND: queues up to the send buffer's room; returns the bytes taken.
     pub fn send(&mut self, now: SimTime, data: &[u8], out: &mut Output) -> usize {
@@ -1868,4 +1965,26 @@ impl Socket {
     pub fn app_closed(&self) -> bool {
         self.app_closed
     }
+}
+
+/// Linux `tcp_model_timeout`: the time `boundary` retransmissions take when the RTO starts at
+/// `rto_base` and doubles up to `rto_max`, then stays there: the time budget Linux gives
+/// `tcp_retries2` (924.6 s for 15 from 200 ms).
+fn model_timeout(boundary: u32, rto_base: Duration, rto_max: Duration) -> Duration {
+    let base = rto_base.as_millis().max(1);
+    let thresh = (rto_max.as_millis() / base).max(1).ilog2();
+    // 2^(n+1) - 1 timeouts' worth of the base, saturating for absurd settings.
+    let doubling = |n: u32| {
+        1u64.checked_shl(n + 1)
+            .unwrap_or(u64::MAX)
+            .saturating_sub(1)
+            .saturating_mul(base)
+    };
+    let ms = if boundary <= thresh {
+        doubling(boundary)
+    } else {
+        doubling(thresh)
+            .saturating_add(u64::from(boundary - thresh).saturating_mul(rto_max.as_millis()))
+    };
+    Duration::from_millis(ms)
 }

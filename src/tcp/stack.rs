@@ -63,6 +63,8 @@ pub struct Listener {
     pub accept_queue: VecDeque<SocketHandle>,
     /// Handshakes in progress (SYN_RCVD children).
     pub syn_queue: u32,
+    /// Those of them whose SYN-ACK has not timed out yet (Linux `young`).
+    pub young: u32,
     /// Final ACKs ignored or reset because the accept queue was full.
     pub overflows: u64,
     /// SYNs dropped because a queue was full.
@@ -72,6 +74,30 @@ pub struct Listener {
 impl Listener {
     fn accept_queue_full(&self) -> bool {
         self.accept_queue.len() as u32 > self.backlog
+    }
+
+    /// A handshake left the SYN queue (completed or dropped).
+    fn leave_syn_queue(&mut self, timed_out: bool) {
+        self.syn_queue = self.syn_queue.saturating_sub(1);
+        if !timed_out {
+            self.young = self.young.saturating_sub(1);
+        }
+    }
+
+    /// Linux `reqsk_timer_handler`: while the SYN queue holds more than half of max(8,
+    /// backlog), keep room for young requests by lowering the SYN-ACK retries of old ones,
+    /// one step for each doubling by which the queue outnumbers twice the young, down to 2.
+    fn synack_retries(&self, retries: u32) -> u32 {
+        let qlen = u64::from(self.syn_queue);
+        let mut retries = retries;
+        if qlen << 1 > u64::from(self.backlog.max(8)) {
+            let mut young = u64::from(self.young) << 1;
+            while retries > 2 && qlen >= young {
+                retries -= 1;
+                young <<= 1;
+            }
+        }
+        retries
     }
 }
 
@@ -254,7 +280,7 @@ impl Stack {
                     if s.established_or_later() {
                         l.accept_queue.retain(|c| *c != h);
                     } else {
-                        l.syn_queue = l.syn_queue.saturating_sub(1);
+                        l.leave_syn_queue(s.syn_ack_timed_out());
                     }
                 }
                 // Decided first, so a socket that skips TIME_WAIT is recorded as ending CLOSED.
@@ -349,10 +375,35 @@ impl Stack {
     pub fn wakeup(&mut self, now: SimTime, w: Wakeup, out: &mut Output) {
         match w {
             Wakeup::Socket(h) => {
+                let synack_retries = self.config.synack_retries;
+                let Some(s) = self.socket(h) else {
+                    return;
+                };
+                // A half-open connection's listener decides how many SYN-ACKs it may send.
+                let listener = match (s.state, s.parent) {
+                    (State::SynReceived, Some(p)) if self.config.syn_queue_pruning => self
+                        .listeners
+                        .get(p as usize)
+                        .and_then(Option::as_ref)
+                        .map(|l| (p, l)),
+                    _ => None,
+                };
+                let young = !s.syn_ack_timed_out();
+                let pruned = listener.map(|(p, l)| (p, l.synack_retries(synack_retries)));
                 let Some(s) = self.socket_mut(h) else {
                     return;
                 };
+                if let Some((_, n)) = pruned {
+                    s.set_synack_retries(n);
+                }
                 s.on_timer(now, out);
+                let aged = young && s.syn_ack_timed_out();
+                if aged
+                    && let Some((p, _)) = pruned
+                    && let Some(Some(l)) = self.listeners.get_mut(p as usize)
+                {
+                    l.young = l.young.saturating_sub(1);
+                }
                 self.settle(h, now, out);
             }
             Wakeup::TimeWait => {
@@ -492,6 +543,7 @@ impl Stack {
         }
         let Some(s) = self.socket_mut(h) else { return };
         s.process(now, seg, out);
+        let timed_out = s.syn_ack_timed_out();
         if completes_handshake
             && s.established_or_later()
             && s.state != State::Closed
@@ -499,7 +551,7 @@ impl Stack {
             && let Some(Some(l)) = self.listeners.get_mut(p as usize)
         {
             {
-                l.syn_queue = l.syn_queue.saturating_sub(1);
+                l.leave_syn_queue(timed_out);
                 l.accept_queue.push_back(h);
                 out.events.push((l.owner, p as u64, SocketEvent::Incoming));
             }
@@ -543,6 +595,7 @@ impl Stack {
             return;
         }
         l.syn_queue += 1;
+        l.young += 1;
         let generated = self.isn.isn(now, tuple.local, tuple.remote);
         let iss = match forced_iss {
             None | Some(ReopenIss::Generated) => generated,
@@ -577,6 +630,7 @@ impl Stack {
             owner,
             accept_queue: VecDeque::new(),
             syn_queue: 0,
+            young: 0,
             overflows: 0,
             syn_drops: 0,
         }));

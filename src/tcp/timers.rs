@@ -46,6 +46,9 @@ pub struct Timers {
     /// Retransmission timeouts in a row without an ACK of new data (RFC 9293 §3.8.3's R1/R2
     /// count; Linux `icsk_retransmits`).
     pub retries: u32,
+    /// Linux `retrans_stamp`: when the oldest unacknowledged segment had left at the first
+    /// timeout of this series; `tcp_retries2`'s time budget runs from it.
+    pub retrans_stamp: Option<SimTime>,
     /// The SYN's retransmission timer expired at least once (RFC 6298 §5.7 then resets RTO).
     pub syn_timed_out: bool,
     /// Zero-window probes sent since the window was last open (Linux `icsk_probes_out`).

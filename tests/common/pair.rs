@@ -9,7 +9,8 @@ use timewait::net::{Body, Fault, FaultAction, LinkId, NodeId, Packet, Port, Prov
 use timewait::sim::{Duration, EventQueue, SimTime, component_rng};
 use timewait::tcp::{
     ConnId, ConnRecord, ConnectError, Corruption, Flags, FourTuple, Output, Segment, SeqNum,
-    Socket, SocketEvent, SocketHandle, Stack, State, Tag, TcpConfig, TcpLog, Wakeup, Wakeups,
+    Socket, SocketEvent, SocketHandle, Stack, State, Tag, TcpConfig, TcpLog, TimerPreset, Wakeup,
+    Wakeups,
 };
 
 /// Host indices: the client is 10.0.0.1, the server 10.0.0.2.
@@ -591,8 +592,18 @@ pub fn backoff_schedule(
     (sends, at)
 }
 
-/// RFC 6298 §2.2: after the first sample R, SRTT = R and RTTVAR = R/2, so
-/// RTO = R + max(G, 4 RTTVAR) = 3R, within the configured bounds.
+/// The RTO after the first RTT sample R. RFC 6298 §2.2: SRTT = R and RTTVAR = R/2, so RTO =
+/// R + max(G, 4 RTTVAR) = 3R, within the configured bounds. Linux `tcp_rtt_estimator` and
+/// `tcp_set_rto`: SRTT = R, rttvar = max(2R, rto_min), RTO = their sum in whole jiffies
+/// (rounded up), at most rto_max.
 pub fn rto_after_first_sample(cfg: &TcpConfig, r: Duration) -> Duration {
-    (r * 3).max(cfg.rto_min).min(cfg.rto_max)
+    match cfg.timers {
+        TimerPreset::Rfc6298 => (r * 3).max(cfg.rto_min).min(cfg.rto_max),
+        TimerPreset::Linux => {
+            let us =
+                r.as_nanos() / 1000 + (2 * r.as_nanos() / 1000).max(cfg.rto_min.as_nanos() / 1000);
+            let jiffy_us = 1_000_000 / u64::from(cfg.hz);
+            Duration::from_micros(us.div_ceil(jiffy_us) * jiffy_us).min(cfg.rto_max)
+        }
+    }
 }

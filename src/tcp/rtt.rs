@@ -1,0 +1,221 @@
+//! Which transmission an acknowledgment times: Karn's one timed segment at a time (RFC 6298
+//! §3), or, as Linux `tcp_clean_rtx_queue` and `tcp_sacktag_one` do, every segment an ACK or a
+//! SACK block newly covers.
+
+use std::collections::VecDeque;
+
+use super::seq::SeqNum;
+use crate::sim::SimTime;
+
+/// The send times an RTT sample is taken from.
+#[derive(Clone, Debug)]
+pub enum RttSampler {
+    /// One segment timed at a time; any retransmission cancels it (Karn).
+    OneTimed(Option<(SeqNum, SimTime)>),
+    /// Every unacknowledged segment's last send time, oldest first, like Linux's
+    /// retransmission queue.
+    EveryAck(VecDeque<Sent>),
+}
+
+/// One transmitted range in [`RttSampler::EveryAck`].
+#[derive(Clone, Copy, Debug)]
+pub struct Sent {
+    start: SeqNum,
+    end: SeqNum,
+    at: SimTime,
+    /// Ever retransmitted (Linux `TCPCB_RETRANS`): Karn forbids timing it.
+    retransmitted: bool,
+    /// Already reported by a SACK block (`TCPCB_SACKED_ACKED`).
+    sacked: bool,
+}
+
+impl RttSampler {
+    /// Karn's single timed segment (the RFC 6298 preset).
+    pub fn one_timed() -> RttSampler {
+        RttSampler::OneTimed(None)
+    }
+
+    /// Every segment timed (the Linux preset).
+    pub fn every_ack() -> RttSampler {
+        RttSampler::EveryAck(VecDeque::new())
+    }
+
+    /// `[seq, end)` left now; `retransmission` when it resends sequence space sent before.
+    pub fn sent(&mut self, seq: SeqNum, end: SeqNum, now: SimTime, retransmission: bool) {
+        match self {
+            RttSampler::OneTimed(timed) => {
+                if retransmission {
+                    *timed = None;
+                } else if timed.is_none() {
+                    *timed = Some((seq, now));
+                }
+            }
+            RttSampler::EveryAck(queue) => {
+                if retransmission {
+                    let first = queue.partition_point(|s| s.end <= seq);
+                    for s in queue.iter_mut().skip(first) {
+                        if s.start >= end {
+                            break;
+                        }
+                        s.retransmitted = true;
+                        s.at = now;
+                    }
+                }
+                // New sequence space (all of a first transmission, or the part of a resend
+                // that runs past everything sent before).
+                let start = queue.back().map_or(seq, |s| s.end.max(seq));
+                if end > start {
+                    queue.push_back(Sent {
+                        start,
+                        end,
+                        at: now,
+                        retransmitted: retransmission,
+                        sacked: false,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A retransmission timeout: Karn's timed segment gives no sample any more.
+    pub fn timed_out(&mut self) {
+        if let RttSampler::OneTimed(timed) = self {
+            *timed = None;
+        }
+    }
+
+    /// When the oldest unacknowledged segment last left (Linux's `retrans_stamp` is taken from
+    /// it at the first timeout); only the Linux preset keeps it.
+    pub fn head_sent(&self) -> Option<SimTime> {
+        match self {
+            RttSampler::OneTimed(_) => None,
+            RttSampler::EveryAck(queue) => queue.front().map(|s| s.at),
+        }
+    }
+
+    /// Whether some unacknowledged segment was ever retransmitted (Linux
+    /// `tcp_any_retrans_done`, which keeps `retrans_stamp` alive).
+    pub fn retransmitted_outstanding(&self) -> bool {
+        match self {
+            RttSampler::OneTimed(_) => false,
+            RttSampler::EveryAck(queue) => queue.iter().any(|s| s.retransmitted),
+        }
+    }
+
+    /// SACK blocks arrived (before the cumulative ACK is applied, as in Linux `tcp_ack`);
+    /// returns the send time of the lowest newly SACKed segment never retransmitted.
+    pub fn sacked(&mut self, blocks: impl Iterator<Item = (SeqNum, SeqNum)>) -> Option<SimTime> {
+        let RttSampler::EveryAck(queue) = self else {
+            return None;
+        };
+        let mut first = None;
+        let mut sorted: Vec<(SeqNum, SeqNum)> = blocks.collect();
+        sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
+        for (left, right) in sorted {
+            let from = queue.partition_point(|s| s.end <= left);
+            for s in queue.iter_mut().skip(from) {
+                if s.end > right {
+                    break;
+                }
+                if s.start >= left && !s.sacked {
+                    s.sacked = true;
+                    if !s.retransmitted && first.is_none() {
+                        first = Some(s.at);
+                    }
+                }
+            }
+        }
+        first
+    }
+
+    /// SND.UNA moved to `ack`: the send time to time, if Karn allows one. Linux times the
+    /// oldest fully acknowledged segment not already SACKed, and none at all when any fully
+    /// acknowledged segment was retransmitted (`FLAG_RETRANS_DATA_ACKED`).
+    pub fn acked(&mut self, ack: SeqNum) -> Option<SimTime> {
+        match self {
+            RttSampler::OneTimed(timed) => match *timed {
+                Some((seq, at)) if ack > seq => {
+                    *timed = None;
+                    Some(at)
+                }
+                _ => None,
+            },
+            RttSampler::EveryAck(queue) => {
+                let mut first = None;
+                let mut retransmitted = false;
+                while let Some(s) = queue.front_mut() {
+                    if s.end > ack {
+                        // A partly acknowledged segment is trimmed, not timed.
+                        if s.start < ack {
+                            s.start = ack;
+                        }
+                        break;
+                    }
+                    retransmitted |= s.retransmitted;
+                    if first.is_none() && !s.sacked {
+                        first = Some(s.at);
+                    }
+                    queue.pop_front();
+                }
+                if retransmitted { None } else { first }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(ms: u64) -> SimTime {
+        SimTime::from_nanos(ms * 1_000_000)
+    }
+
+    #[test]
+    fn karn_times_one_segment_and_a_retransmission_cancels_it() {
+        let mut s = RttSampler::one_timed();
+        s.sent(SeqNum(0), SeqNum(100), t(0), false);
+        s.sent(SeqNum(100), SeqNum(200), t(5), false);
+        assert_eq!(s.acked(SeqNum(200)), Some(t(0)));
+        s.sent(SeqNum(200), SeqNum(300), t(10), false);
+        s.sent(SeqNum(200), SeqNum(300), t(20), true);
+        assert_eq!(s.acked(SeqNum(300)), None);
+    }
+
+    #[test]
+    fn every_ack_times_the_oldest_segment_it_covers() {
+        let mut s = RttSampler::every_ack();
+        s.sent(SeqNum(0), SeqNum(100), t(0), false);
+        s.sent(SeqNum(100), SeqNum(200), t(5), false);
+        s.sent(SeqNum(200), SeqNum(300), t(7), false);
+        // A partial ACK of the first segment is no sample.
+        assert_eq!(s.acked(SeqNum(50)), None);
+        assert_eq!(s.acked(SeqNum(200)), Some(t(0)));
+        assert_eq!(s.acked(SeqNum(300)), Some(t(7)));
+    }
+
+    #[test]
+    fn an_ack_covering_a_retransmitted_segment_gives_no_sample() {
+        let mut s = RttSampler::every_ack();
+        s.sent(SeqNum(0), SeqNum(100), t(0), false);
+        s.sent(SeqNum(100), SeqNum(200), t(5), false);
+        s.sent(SeqNum(0), SeqNum(100), t(300), true);
+        assert_eq!(s.acked(SeqNum(200)), None);
+    }
+
+    #[test]
+    fn a_sack_times_the_lowest_newly_sacked_original_and_the_later_ack_skips_it() {
+        let mut s = RttSampler::every_ack();
+        for i in 0..4u32 {
+            s.sent(SeqNum(i * 100), SeqNum(i * 100 + 100), t(i as u64), false);
+        }
+        assert_eq!(
+            s.sacked([(SeqNum(200), SeqNum(400))].into_iter()),
+            Some(t(2))
+        );
+        // Reported again: nothing new.
+        assert_eq!(s.sacked([(SeqNum(200), SeqNum(400))].into_iter()), None);
+        // The cumulative ACK times segment 0, the oldest not SACKed.
+        assert_eq!(s.acked(SeqNum(400)), Some(t(0)));
+    }
+}
