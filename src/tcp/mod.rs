@@ -6,6 +6,7 @@ mod ack;
 mod config;
 mod congestion;
 mod isn;
+mod reassembly;
 mod rto;
 mod rtt;
 mod sack;

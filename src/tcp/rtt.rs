@@ -14,7 +14,14 @@ pub enum RttSampler {
     OneTimed(Option<(SeqNum, SimTime)>),
     /// Every unacknowledged segment's last send time, oldest first, like Linux's
     /// retransmission queue.
-    EveryAck(VecDeque<Sent>),
+    EveryAck(SentLog),
+}
+
+/// The segments sent and not yet acknowledged, with a count of those ever retransmitted.
+#[derive(Clone, Debug, Default)]
+pub struct SentLog {
+    queue: VecDeque<Sent>,
+    retransmitted: usize,
 }
 
 /// One transmitted range in [`RttSampler::EveryAck`].
@@ -37,7 +44,7 @@ impl RttSampler {
 
     /// Every segment timed (the Linux preset).
     pub fn every_ack() -> RttSampler {
-        RttSampler::EveryAck(VecDeque::new())
+        RttSampler::EveryAck(SentLog::default())
     }
 
     /// `[seq, end)` left now; `retransmission` when it resends sequence space sent before.
@@ -50,13 +57,15 @@ impl RttSampler {
                     *timed = Some((seq, now));
                 }
             }
-            RttSampler::EveryAck(queue) => {
+            RttSampler::EveryAck(log) => {
+                let queue = &mut log.queue;
                 if retransmission {
                     let first = queue.partition_point(|s| s.end <= seq);
                     for s in queue.iter_mut().skip(first) {
                         if s.start >= end {
                             break;
                         }
+                        log.retransmitted += usize::from(!s.retransmitted);
                         s.retransmitted = true;
                         s.at = now;
                     }
@@ -65,6 +74,7 @@ impl RttSampler {
                 // that runs past everything sent before).
                 let start = queue.back().map_or(seq, |s| s.end.max(seq));
                 if end > start {
+                    log.retransmitted += usize::from(retransmission);
                     queue.push_back(Sent {
                         start,
                         end,
@@ -89,7 +99,7 @@ impl RttSampler {
     pub fn head_sent(&self) -> Option<SimTime> {
         match self {
             RttSampler::OneTimed(_) => None,
-            RttSampler::EveryAck(queue) => queue.front().map(|s| s.at),
+            RttSampler::EveryAck(log) => log.queue.front().map(|s| s.at),
         }
     }
 
@@ -98,14 +108,14 @@ impl RttSampler {
     pub fn retransmitted_outstanding(&self) -> bool {
         match self {
             RttSampler::OneTimed(_) => false,
-            RttSampler::EveryAck(queue) => queue.iter().any(|s| s.retransmitted),
+            RttSampler::EveryAck(log) => log.retransmitted > 0,
         }
     }
 
     /// SACK blocks arrived (before the cumulative ACK is applied, as in Linux `tcp_ack`);
     /// returns the send time of the lowest newly SACKed segment never retransmitted.
     pub fn sacked(&mut self, blocks: impl Iterator<Item = (SeqNum, SeqNum)>) -> Option<SimTime> {
-        let RttSampler::EveryAck(queue) = self else {
+        let RttSampler::EveryAck(SentLog { queue, .. }) = self else {
             return None;
         };
         let mut first = None;
@@ -140,10 +150,10 @@ impl RttSampler {
                 }
                 _ => None,
             },
-            RttSampler::EveryAck(queue) => {
+            RttSampler::EveryAck(log) => {
                 let mut first = None;
                 let mut retransmitted = false;
-                while let Some(s) = queue.front_mut() {
+                while let Some(s) = log.queue.front_mut() {
                     if s.end > ack {
                         // A partly acknowledged segment is trimmed, not timed.
                         if s.start < ack {
@@ -152,10 +162,11 @@ impl RttSampler {
                         break;
                     }
                     retransmitted |= s.retransmitted;
+                    log.retransmitted -= usize::from(s.retransmitted);
                     if first.is_none() && !s.sacked {
                         first = Some(s.at);
                     }
-                    queue.pop_front();
+                    log.queue.pop_front();
                 }
                 if retransmitted { None } else { first }
             }

@@ -2,6 +2,7 @@
 //! 2883 §4) and the sender's scoreboard with RFC 6675's IsLost, SetPipe and NextSeg. Plain
 //! data: the socket feeds it what arrives and asks it what to send.
 
+use super::reassembly::insert_merged;
 use super::seq::SeqNum;
 
 /// RFC 6675 §2: DupThresh, the duplicate ACKs (or SACKed segments) that mark a loss.
@@ -20,26 +21,17 @@ pub struct SackReport {
 impl SackReport {
     /// Data `[start, end)` arrived out of order; `held` are the merged ranges now held, in
     /// order of offset. RFC 2018 §4: the first block is the one holding the newest segment,
-    /// then the blocks most recently reported, then any never reported.
+    /// then the blocks most recently reported. The list stays a most-recent-first ordering of
+    /// every held range: only the range holding the new segment is new (it absorbed those it
+    /// touches), so it moves to the front and the others keep their order.
     pub fn arrived(&mut self, start: u64, end: u64, held: &[(u64, u64)]) {
-        let mut order: Vec<(u64, u64)> = Vec::with_capacity(held.len());
-        let containing = |a: u64, b: u64| held.iter().copied().find(|&(l, r)| l < b && a < r);
-        if let Some(first) = containing(start, end.max(start + 1)) {
-            order.push(first);
-        }
-        for &(a, b) in &self.recent {
-            if let Some(m) = containing(a, b)
-                && !order.contains(&m)
-            {
-                order.push(m);
-            }
-        }
-        for &m in held {
-            if !order.contains(&m) {
-                order.push(m);
-            }
-        }
-        self.recent = order;
+        let end = end.max(start + 1);
+        let i = held.partition_point(|&(_, r)| r <= start);
+        let Some(&first) = held.get(i).filter(|&&(l, _)| l < end) else {
+            return;
+        };
+        self.recent.retain(|&(l, r)| r < first.0 || first.1 < l);
+        self.recent.insert(0, first);
     }
 
     /// RCV.NXT moved to stream offset `rcv_off`: ranges delivered in order are no longer held.
@@ -84,20 +76,6 @@ impl SackReport {
     pub fn sent(&mut self) {
         self.dsack = None;
     }
-}
-
-/// Merged ranges of `(offset, length)` chunks sorted by offset: touching or overlapping
-/// chunks form one range.
-pub fn merge(chunks: impl Iterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
-    let mut out: Vec<(u64, u64)> = Vec::new();
-    for (off, len) in chunks {
-        let end = off + len;
-        match out.last_mut() {
-            Some(last) if off <= last.1 => last.1 = last.1.max(end),
-            _ => out.push((off, end)),
-        }
-    }
-    out
 }
 
 /// The sender's scoreboard (RFC 6675 §3): the SACKed ranges above SND.UNA, sorted and
@@ -150,23 +128,7 @@ impl Scoreboard {
     }
 
     fn insert(&mut self, l: SeqNum, r: SeqNum) {
-        let (mut l, mut r) = (l, r);
-        // Absorb every range that touches [l, r).
-        self.ranges.retain(|&(a, b)| {
-            if a <= r && l <= b {
-                if a < l {
-                    l = a;
-                }
-                if b > r {
-                    r = b;
-                }
-                false
-            } else {
-                true
-            }
-        });
-        let at = self.ranges.partition_point(|&(a, _)| a < l);
-        self.ranges.insert(at, (l, r));
+        insert_merged(&mut self.ranges, l, r);
     }
 
     /// SND.UNA moved to `una`: forget what lies below it.

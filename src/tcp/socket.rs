@@ -8,9 +8,10 @@ use std::rc::Rc;
 use super::ack::AckPolicy;
 use super::config::{TcpConfig, TimerPreset};
 use super::congestion::{CongestionControl, Phase, Reaction};
+use super::reassembly::Reassembly;
 use super::rto::RtoEstimator;
 use super::rtt::RttSampler;
-use super::sack::{self, SackReport, Scoreboard, merge};
+use super::sack::{self, SackReport, Scoreboard};
 use super::segment::{ConnId, Flags, SackBlocks, Segment, Tag, Timestamps};
 use super::seq::SeqNum;
 use super::state::{
@@ -43,15 +44,6 @@ fn copy_range(buf: &VecDeque<u8>, start: usize, len: usize) -> Vec<u8> {
         out.extend_from_slice(&b[start.saturating_sub(a.len())..end - a.len()]);
     }
     out
-}
-
-/// Out-of-order bytes waiting for the hole before them to fill.
-#[derive(Clone, Debug)]
-struct Chunk {
-    /// Stream offset of the first byte.
-    off: u64,
-    data: Vec<u8>,
-    tag: Tag,
 }
 
 /// RFC 7323 state, when both sides sent the timestamps option.
@@ -132,7 +124,7 @@ pub struct Socket {
     recv_buf: VecDeque<u8>,
     /// The application has read up to the peer's FIN (end of stream).
     eof_read: bool,
-    ooo: Vec<Chunk>,
+    ooo: Reassembly,
     /// Stream offset of a FIN that arrived ahead of a hole.
     fin_at: Option<u64>,
     last_adv_wnd: u32,
@@ -245,7 +237,7 @@ impl Socket {
             rcv_off: 0,
             recv_buf: VecDeque::new(),
             eof_read: false,
-            ooo: Vec::new(),
+            ooo: Reassembly::default(),
             fin_at: None,
             last_adv_wnd: 0,
             snd_wscale: 0,
@@ -1603,15 +1595,13 @@ impl Socket {
             }
         } else {
             let end = off + data.len() as u64;
-            let chunk_end = |c: &Chunk| c.off + c.data.len() as u64;
-            if self.ooo.iter().any(|c| c.off <= off && end <= chunk_end(c)) {
+            if self.ooo.covers(off, end) {
                 // RFC 2883 §4: already held out of order, a duplicate.
                 self.duplicate_arrived(off, end);
             }
-            self.store_ooo(off, data, tag);
+            self.ooo.store(off, data, tag);
             if self.sack_ok {
-                let held = merge(self.ooo.iter().map(|c| (c.off, c.data.len() as u64)));
-                self.sack_rx.arrived(off, end, &held);
+                self.sack_rx.arrived(off, end, self.ooo.held());
             }
             self.acks.enter_quickack(rcv_wnd);
             AckDue::Now
@@ -1642,35 +1632,8 @@ impl Socket {
         }
     }
 
-    /// Keeps a segment that arrived ahead of a hole, as Linux `tcp_data_queue_ofo` does: one
-    /// inside a held segment that starts no later adds nothing, held segments it covers from
-    /// no earlier start are dropped, and partial overlaps are kept. Draining in order of start
-    /// then gives each byte from the covering segment that starts lowest (the longest among
-    /// equal starts, the first to arrive among equal ones), in order or not.
-    fn store_ooo(&mut self, off: u64, data: &[u8], tag: Tag) {
-        let end = off + data.len() as u64;
-        let chunk_end = |c: &Chunk| c.off + c.data.len() as u64;
-        if self.ooo.iter().any(|c| c.off <= off && chunk_end(c) >= end) {
-            return;
-        }
-        self.ooo.retain(|c| !(c.off >= off && chunk_end(c) <= end));
-        let at = self.ooo.partition_point(|c| c.off < off);
-        self.ooo.insert(
-            at,
-            Chunk {
-                off,
-                data: data.to_vec(),
-                tag,
-            },
-        );
-    }
-
     fn drain_ooo(&mut self, now: SimTime, out: &mut Output) {
-        while let Some(first) = self.ooo.first() {
-            if first.off > self.rcv_off {
-                break;
-            }
-            let c = self.ooo.remove(0);
+        while let Some(c) = self.ooo.pop_ready(self.rcv_off) {
             let skip = (self.rcv_off - c.off) as usize;
             if skip < c.data.len() {
                 let tag = Tag {
@@ -1868,13 +1831,20 @@ impl Socket {
         self.synack_timed_out
     }
 
+    /// Room in the send buffer: what SEND would take now (0 once sending is over).
+    pub fn send_space(&self) -> usize {
+        if !self.state.accepts_send() || self.fin_queued {
+            return 0;
+        }
+        (self.config.snd_buf as usize).saturating_sub(self.send_buf.len())
+    }
+
     /// SEND: queues up to the send buffer's room; returns the bytes taken.
     pub fn send(&mut self, now: SimTime, data: &[u8], out: &mut Output) -> usize {
         if !self.state.accepts_send() || self.fin_queued {
             return 0;
         }
-        let room = (self.config.snd_buf as usize).saturating_sub(self.send_buf.len());
-        let n = room.min(data.len());
+        let n = self.send_space().min(data.len());
         self.send_buf.extend(&data[..n]);
         self.bytes_written += n as u64;
         if n < data.len() {

@@ -96,7 +96,12 @@ impl Sender {
             return;
         }
         while c.written < self.spec.bytes {
-            let n = (self.spec.bytes - c.written).min(CHUNK) as usize;
+            // Only what the send buffer has room for is generated.
+            let room = ctx.socket(h).map_or(0, |s| s.send_space());
+            let n = (self.spec.bytes - c.written).min(CHUNK).min(room as u64) as usize;
+            if n == 0 {
+                return; // the buffer is full: Writable will call again
+            }
             let data = content(conn, c.written, n);
             let took = ctx.send(h, &data);
             c.written += took as u64;
@@ -294,7 +299,11 @@ impl Receiver {
             return;
         };
         while *written < self.spec.reply {
-            let n = (self.spec.reply - *written).min(CHUNK) as usize;
+            let room = ctx.socket(h).map_or(0, |s| s.send_space());
+            let n = (self.spec.reply - *written).min(CHUNK).min(room as u64) as usize;
+            if n == 0 {
+                return; // the buffer is full: Writable will call again
+            }
             let took = ctx.send(h, &content(conn, *written, n));
             *written += took as u64;
             if took < n {

@@ -1,0 +1,175 @@
+//! Data held above a hole until the hole fills (Linux's out-of-order queue), and the merged
+//! ranges it covers, which SACK reports.
+
+use std::collections::VecDeque;
+
+use super::segment::Tag;
+
+/// One held segment.
+#[derive(Clone, Debug)]
+pub struct Chunk {
+    /// Stream offset of the first byte.
+    pub off: u64,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Provenance of the first byte.
+    pub tag: Tag,
+}
+
+impl Chunk {
+    fn end(&self) -> u64 {
+        self.off + self.data.len() as u64
+    }
+}
+
+/// Held segments sorted by offset. No segment lies inside another, so their ends are sorted
+/// too: each lookup is a binary search, and a hole that fills drains from the front.
+#[derive(Clone, Debug, Default)]
+pub struct Reassembly {
+    chunks: VecDeque<Chunk>,
+    /// The union of the chunks, merged, in order of offset.
+    held: Vec<(u64, u64)>,
+}
+
+impl Reassembly {
+    /// Nothing held.
+    pub fn is_empty(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    /// The merged ranges held, in order of offset.
+    pub fn held(&self) -> &[(u64, u64)] {
+        &self.held
+    }
+
+    /// Whether one held segment covers all of `[off, end)` (the new one is a duplicate).
+    pub fn covers(&self, off: u64, end: u64) -> bool {
+        let i = self.chunks.partition_point(|c| c.off <= off);
+        i > 0 && self.chunks[i - 1].end() >= end
+    }
+
+    /// Keeps a segment, as Linux `tcp_data_queue_ofo` does: one inside a held segment adds
+    /// nothing, held segments it covers from no earlier start are dropped, and partial
+    /// overlaps are kept. Draining in order of start then gives each byte from the covering
+    /// segment that starts lowest (the longest among equal starts, the first to arrive among
+    /// equal ones).
+    pub fn store(&mut self, off: u64, data: &[u8], tag: Tag) {
+        let end = off + data.len() as u64;
+        if self.covers(off, end) {
+            return;
+        }
+        let at = self.chunks.partition_point(|c| c.off < off);
+        let covered = self
+            .chunks
+            .range(at..)
+            .take_while(|c| c.end() <= end)
+            .count();
+        self.chunks.drain(at..at + covered);
+        self.chunks.insert(
+            at,
+            Chunk {
+                off,
+                data: data.to_vec(),
+                tag,
+            },
+        );
+        insert_merged(&mut self.held, off, end);
+    }
+
+    /// The first held segment, if it starts at or below `rcv_off` (it can join the stream).
+    pub fn pop_ready(&mut self, rcv_off: u64) -> Option<Chunk> {
+        if self.chunks.front()?.off > rcv_off {
+            return None;
+        }
+        let c = self.chunks.pop_front()?;
+        // The first merged range now starts at the next chunk if that one touches `c`, and is
+        // gone if a gap follows.
+        match self.chunks.front() {
+            Some(n) if n.off <= c.end() => {
+                if let Some(first) = self.held.first_mut() {
+                    first.0 = n.off;
+                }
+            }
+            _ if !self.held.is_empty() => {
+                self.held.remove(0);
+            }
+            _ => {}
+        }
+        Some(c)
+    }
+}
+
+/// Adds `[l, r)` to sorted, disjoint ranges, merging every range it touches.
+pub fn insert_merged<T: PartialOrd + Copy>(ranges: &mut Vec<(T, T)>, l: T, r: T) {
+    let (mut l, mut r) = (l, r);
+    // The ranges touching [l, r) are contiguous: those from the first that ends at or after l.
+    let first = ranges.partition_point(|&(_, b)| b < l);
+    let mut last = first;
+    while last < ranges.len() && ranges[last].0 <= r {
+        let (a, b) = ranges[last];
+        if a < l {
+            l = a;
+        }
+        if b > r {
+            r = b;
+        }
+        last += 1;
+    }
+    ranges.splice(first..last, [(l, r)]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag() -> Tag {
+        Tag::default()
+    }
+
+    #[test]
+    fn ranges_merge_when_they_touch_or_overlap() {
+        let mut v: Vec<(u64, u64)> = Vec::new();
+        insert_merged(&mut v, 10, 20);
+        insert_merged(&mut v, 30, 40);
+        assert_eq!(v, [(10, 20), (30, 40)]);
+        insert_merged(&mut v, 20, 25);
+        assert_eq!(v, [(10, 25), (30, 40)]);
+        insert_merged(&mut v, 0, 5);
+        insert_merged(&mut v, 24, 31);
+        assert_eq!(v, [(0, 5), (10, 40)]);
+        insert_merged(&mut v, 50, 60);
+        insert_merged(&mut v, 2, 55);
+        assert_eq!(v, [(0, 60)]);
+    }
+
+    #[test]
+    fn a_segment_inside_a_held_one_adds_nothing_and_one_covering_others_replaces_them() {
+        let mut q = Reassembly::default();
+        q.store(100, &[1; 50], tag());
+        q.store(200, &[2; 50], tag());
+        assert!(q.covers(110, 150));
+        assert!(!q.covers(140, 160));
+        q.store(120, &[3; 10], tag());
+        assert_eq!(q.chunks.len(), 2);
+        // [90, 260) covers both.
+        q.store(90, &[4; 170], tag());
+        assert_eq!(q.chunks.len(), 1);
+        assert_eq!(q.held(), [(90, 260)]);
+    }
+
+    #[test]
+    fn filling_the_hole_drains_in_order_and_keeps_the_ranges_above_the_next_hole() {
+        let mut q = Reassembly::default();
+        q.store(100, &[1; 100], tag());
+        q.store(200, &[2; 100], tag());
+        q.store(400, &[3; 100], tag());
+        assert_eq!(q.held(), [(100, 300), (400, 500)]);
+        assert!(q.pop_ready(99).is_none());
+        assert_eq!(q.pop_ready(100).map(|c| c.off), Some(100));
+        assert_eq!(q.pop_ready(200).map(|c| c.off), Some(200));
+        assert!(q.pop_ready(300).is_none());
+        assert_eq!(q.held(), [(400, 500)]);
+        assert_eq!(q.pop_ready(450).map(|c| c.off), Some(400));
+        assert!(q.is_empty() && q.held().is_empty());
+    }
+}
