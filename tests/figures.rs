@@ -541,6 +541,33 @@ fn bundled_ladders_label_the_key_packets_and_no_labels_overlap() {
                 );
             }
         }
+        // Two hosts over several connections: each packet's label names its ports, as
+        // events.csv has them.
+        if s.name == "close_wait_accept_queue" {
+            let events = common::csv_rows(&dir.join("events.csv"));
+            let mut named = 0;
+            for (_, t) in &labels {
+                let Some(id) = t
+                    .strip_prefix('#')
+                    .and_then(|r| r.split(' ').next())
+                    .filter(|id| id.chars().all(|c| c.is_ascii_digit()))
+                else {
+                    continue;
+                };
+                // A drop's mark on a labelled packet names only the packet and the cause.
+                if t.starts_with(&format!("#{id} dropped")) {
+                    continue;
+                }
+                let e = events
+                    .iter()
+                    .find(|e| e["packet"] == id && e["kind"] == "send")
+                    .unwrap_or_else(|| panic!("#{id} is in events.csv"));
+                let ports = format!("#{id} {} > {}: ", e["sport"], e["dport"]);
+                assert!(t.starts_with(&ports), "`{t}` does not start with `{ports}`");
+                named += 1;
+            }
+            assert!(named >= 60, "{named} packet labels");
+        }
         if s.name != "last_ack_lost" {
             continue;
         }
