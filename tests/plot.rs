@@ -690,3 +690,56 @@ fn coinciding_series_each_show_and_line_labels_stay_off_the_data() {
         .collect();
     assert!(texts.contains("All series coincide: rfc793-clock = rfc6528 = linux = random"));
 }
+
+/// A bar the time axis cuts, whose words fit neither piece but the whole bar: they are
+/// written across the cut, and, in white on the dark bar, with a halo in the bar's colour so
+/// the letters over the white cut band stay readable.
+#[test]
+fn words_across_a_cut_on_a_dark_bar_have_a_halo() {
+    let state = "A_VERY_LONG_STATE_NAME_WRITTEN_RIGHT_ACROSS_THE_CUT";
+    let timeline = Timeline {
+        title: "cut".into(),
+        rows: vec![
+            Row {
+                label: "long".into(),
+                spans: vec![(0.0, 100.0, state.into())],
+            },
+            Row {
+                label: "early".into(),
+                spans: vec![
+                    (0.0, 0.5, "SYN_SENT".into()),
+                    (0.5, 1.0, "ESTABLISHED".into()),
+                ],
+            },
+            Row {
+                label: "late".into(),
+                spans: vec![
+                    (99.0, 99.5, "FIN_WAIT_1".into()),
+                    (99.5, 100.0, "TIME_WAIT".into()),
+                ],
+            },
+        ],
+        window: None,
+    };
+    let (_keep, dir) = out_dir();
+    check(&timeline, &dir, "timeline-cut-halo");
+    let svg = render_svg(&Style::default(), &timeline).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let full = format!("{state} 100 s");
+    let fills: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && n.text().map(str::trim) == Some(full.as_str()))
+        .filter_map(|n| n.attribute("fill"))
+        .collect();
+    // The state is not a known one: the first of the other colours, a dark grey.
+    assert_eq!(
+        fills.iter().filter(|f| **f == "#FFFFFF").count(),
+        1,
+        "{fills:?}"
+    );
+    assert_eq!(
+        fills.iter().filter(|f| **f == "#777777").count(),
+        8,
+        "{fills:?}"
+    );
+}
