@@ -555,8 +555,10 @@ fn vline_row_height(style: &Style) -> i32 {
 }
 
 /// Places the vertical lines' labels in a band of rows over the plot, right of their line
-/// (left when there is no room); a label that would overlap one already placed goes a row
-/// higher, so none is ever left out and none covers the data.
+/// (left when there is no room). A line runs up to its own label, so a label that spans other
+/// lines goes in a row above theirs, and labels that span none are placed first, lowest; a
+/// label that would overlap one already placed goes a row higher, so none is ever left out
+/// and none covers the data.
 fn vline_labels(frame: &Frame, style: &Style, vlines: &[(f64, String)]) -> Vec<VLabel> {
     let text = style.text(style.note_size, style.ink);
     let row_h = vline_row_height(style);
@@ -567,59 +569,71 @@ fn vline_labels(frame: &Frame, style: &Style, vlines: &[(f64, String)]) -> Vec<V
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
     let plot = frame.plot;
     let columns: Vec<i32> = sorted.iter().map(|v| frame.px(v.0)).collect();
-    let mut placed: Vec<VLabel> = Vec::new();
-    for (k, (x, label)) in sorted.iter().enumerate() {
-        let px = frame.px(*x);
-        let (tw, th) = text_size(&text, label);
-        // Right of the line, else left of it, in the lowest row where the label overlaps no
-        // other and crosses no other line (ignoring the lines once no row is free of them).
-        let sides: Vec<bool> = [true, false]
-            .into_iter()
-            .filter(|&right| {
-                if right {
-                    px + 6 + tw <= plot.x1 + MARGIN
-                } else {
-                    px - 6 - tw >= plot.x0 - MARGIN
+    // Each label's side and box in row 0: right of its line unless only the left has room,
+    // and the other lines it spans there.
+    let laid: Vec<(bool, Bounds, Vec<usize>)> = sorted
+        .iter()
+        .enumerate()
+        .map(|(k, (_, label))| {
+            let px = columns[k];
+            let (tw, th) = text_size(&text, label);
+            let at = |right: bool| {
+                let x0 = if right { px + 4 } else { px - 4 - tw };
+                let y = plot.y0 - 4 - row_h + (row_h - th) / 2;
+                Bounds {
+                    x0: x0 - 2,
+                    y0: y - 1,
+                    x1: x0 + tw + 2,
+                    y1: y + th + 1,
                 }
-            })
-            .collect();
-        let sides = if sides.is_empty() { vec![true] } else { sides };
-        let at = |row: i32, right: bool| {
-            let x0 = if right { px + 4 } else { px - 4 - tw };
-            let y = plot.y0 - 4 - (row + 1) * row_h + (row_h - th) / 2;
-            Bounds {
-                x0: x0 - 2,
-                y0: y - 1,
-                x1: x0 + tw + 2,
-                y1: y + th + 1,
-            }
+            };
+            let spans = |b: &Bounds| -> Vec<usize> {
+                (0..columns.len())
+                    .filter(|&j| j != k && columns[j] != px)
+                    .filter(|&j| columns[j] >= b.x0 && columns[j] <= b.x1)
+                    .collect()
+            };
+            let fits_right = px + 6 + tw <= plot.x1 + MARGIN;
+            let fits_left = px - 6 - tw >= plot.x0 - MARGIN;
+            let (r, l) = (at(true), at(false));
+            let right = match (fits_right, fits_left) {
+                (true, true) => spans(&r).len() <= spans(&l).len(),
+                (false, true) => false,
+                _ => true,
+            };
+            let b = if right { r } else { l };
+            let crossed = spans(&b);
+            (right, b, crossed)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..sorted.len()).collect();
+    order.sort_by_key(|&k| (!laid[k].2.is_empty(), k));
+    let mut rows: Vec<Option<i32>> = vec![None; sorted.len()];
+    let mut placed: Vec<VLabel> = Vec::new();
+    for k in order {
+        let (right, b0, crossed) = &laid[k];
+        // Above every line it spans whose label is already placed.
+        let mut row = crossed
+            .iter()
+            .filter_map(|&j| rows[j])
+            .map(|r| r + 1)
+            .max()
+            .unwrap_or(0);
+        let shifted = |row: i32| Bounds {
+            y0: b0.y0 - row * row_h,
+            y1: b0.y1 - row * row_h,
+            ..*b0
         };
-        let crosses = |b: &Bounds| {
-            columns
-                .iter()
-                .enumerate()
-                .any(|(j, &c)| j != k && c != px && c >= b.x0 && c <= b.x1)
-        };
-        let free = |b: &Bounds| placed.iter().all(|p| !p.bounds.overlaps(b));
-        let rows = sorted.len() as i32;
-        let spot = (0..rows)
-            .flat_map(|row| sides.iter().map(move |&right| (row, right)))
-            .find(|&(row, right)| {
-                let b = at(row, right);
-                free(&b) && !crosses(&b)
-            })
-            .or_else(|| {
-                (0..=rows)
-                    .flat_map(|row| sides.iter().map(move |&right| (row, right)))
-                    .find(|&(row, right)| free(&at(row, right)))
-            });
-        let (row, right) = spot.unwrap_or((rows, sides[0]));
+        while placed.iter().any(|p| p.bounds.overlaps(&shifted(row))) {
+            row += 1;
+        }
+        rows[k] = Some(row);
         placed.push(VLabel {
-            px,
-            bounds: at(row, right),
+            px: columns[k],
+            bounds: shifted(row),
             row,
-            right,
-            text: label.clone(),
+            right: *right,
+            text: sorted[k].1.clone(),
         });
     }
     placed
