@@ -459,6 +459,39 @@ fn ladder_labels(svg: &str) -> Vec<((f64, f64, f64, f64), String)> {
         .collect()
 }
 
+/// The plain packet arrows of a ladder SVG (thin, opaque, in ink, neither vertical nor
+/// horizontal): (start, end) in pixels.
+fn plain_arrows(svg: &str) -> Vec<((f64, f64), (f64, f64))> {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .filter(|n| {
+            n.has_tag_name("polyline")
+                && n.attribute("opacity") == Some("1")
+                && n.attribute("stroke") == Some("#222222")
+                && n.attribute("stroke-width") == Some("1")
+        })
+        .filter_map(|n| {
+            let v: Vec<f64> = n
+                .attribute("points")?
+                .split([' ', ','])
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            (v.len() == 4 && v[0] != v[2] && v[1] != v[3]).then_some(((v[0], v[1]), (v[2], v[3])))
+        })
+        .collect()
+}
+
+/// Whether the segment p-q meets the box (x0, y0, x1, y1), sampled every half pixel.
+fn segment_meets_box(p: (f64, f64), q: (f64, f64), b: (f64, f64, f64, f64)) -> bool {
+    let len = ((q.0 - p.0).powi(2) + (q.1 - p.1).powi(2)).sqrt();
+    let steps = (len * 2.0).ceil().max(1.0) as usize;
+    (0..=steps).any(|k| {
+        let f = k as f64 / steps as f64;
+        let (x, y) = (p.0 + (q.0 - p.0) * f, p.1 + (q.1 - p.1) * f);
+        x > b.0 && x < b.2 && y > b.1 && y < b.3
+    })
+}
+
 /// The ladder labels every packet it draws, never one label over another, in every bundled
 /// scenario; in `last_ack_lost` the lost ACKs (with their cause), the retransmitted FINs and
 /// the RST are among them, as events.csv identifies them.
@@ -489,6 +522,51 @@ fn bundled_ladders_label_the_key_packets_and_no_labels_overlap() {
                 let overlap = a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
                 assert!(!overlap, "{}: `{ta}` {a:?} overlaps `{tb}` {b:?}", s.name);
             }
+        }
+        // The words of a network change cross no arrow.
+        let arrows = plain_arrows(&svg);
+        let rules: Vec<_> = labels
+            .iter()
+            .filter(|(_, t)| t.contains(" routes ") || t.starts_with("link "))
+            .collect();
+        if s.name == "routing_loop" {
+            assert!(rules.len() >= 3, "{}: {rules:?}", s.name);
+        }
+        for (b, t) in &rules {
+            for &(p, q) in &arrows {
+                assert!(
+                    !segment_meets_box(p, q, *b),
+                    "{}: `{t}` {b:?} is over the arrow {p:?}-{q:?}",
+                    s.name
+                );
+            }
+        }
+        // Two hosts over several connections: each packet's label names its ports, as
+        // events.csv has them.
+        if s.name == "close_wait_accept_queue" {
+            let events = common::csv_rows(&dir.join("events.csv"));
+            let mut named = 0;
+            for (_, t) in &labels {
+                let Some(id) = t
+                    .strip_prefix('#')
+                    .and_then(|r| r.split(' ').next())
+                    .filter(|id| id.chars().all(|c| c.is_ascii_digit()))
+                else {
+                    continue;
+                };
+                // A drop's mark on a labelled packet names only the packet and the cause.
+                if t.starts_with(&format!("#{id} dropped")) {
+                    continue;
+                }
+                let e = events
+                    .iter()
+                    .find(|e| e["packet"] == id && e["kind"] == "send")
+                    .unwrap_or_else(|| panic!("#{id} is in events.csv"));
+                let ports = format!("#{id} {} > {}: ", e["sport"], e["dport"]);
+                assert!(t.starts_with(&ports), "`{t}` does not start with `{ports}`");
+                named += 1;
+            }
+            assert!(named >= 60, "{named} packet labels");
         }
         if s.name != "last_ack_lost" {
             continue;

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use timewait::report::plot::{
-    Arrow, Figure, Formats, Ladder, LineChart, Mark, Row, Series, Style, TimeSeq, Timeline, save,
-    save_both,
+    Arrow, Figure, Formats, Ladder, LineChart, Mark, Row, Series, Style, TimeSeq, Timeline,
+    render_svg, save, save_both,
 };
 
 /// TIME_WAIT and CLOSE_WAIT counts over time, as steps, with two event markers.
@@ -576,5 +576,170 @@ fn drawing_time() {
         "drawing time: 10,000-arrow ladder {:.0} ms, all four figures {:.0} ms (SVG + PNG each)",
         ladder_time.as_secs_f64() * 1e3,
         total.as_secs_f64() * 1e3
+    );
+}
+
+/// Four series with the same values at every point, sharing one line: each one's colour
+/// shows on the line and on markers, the bars are drawn once, and the vertical lines' labels
+/// sit above the plot (over no data), none over another.
+#[test]
+fn coinciding_series_each_show_and_line_labels_stay_off_the_data() {
+    let xs: Vec<f64> = (0..=20).map(|i| i as f64 * 0.125).collect();
+    let pts: Vec<(f64, f64)> = xs.iter().map(|&x| (x, 0.68)).collect();
+    let band: Vec<(f64, f64, f64)> = xs.iter().map(|&x| (x, 0.64, 0.72)).collect();
+    let names = ["rfc793-clock", "rfc6528", "linux", "random"];
+    let chart = LineChart {
+        title: "Longest lifetime".into(),
+        subtitle: "All series coincide: rfc793-clock = rfc6528 = linux = random".into(),
+        x_label: "TIME_WAIT / MSL".into(),
+        y_label: "s".into(),
+        series: names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                Series::new(*n, pts.clone())
+                    .with_markers()
+                    .with_band(band.clone())
+                    .sharing(0, i, names.len())
+            })
+            .collect(),
+        vlines: vec![
+            (
+                0.944,
+                "longest old segment lifetime 0.944 s = 0.94 MSL".into(),
+            ),
+            (1.0, "MSL".into()),
+            (2.0, "2 x MSL".into()),
+        ],
+        error_bars: true,
+        ..LineChart::default()
+    };
+    let (_keep, dir) = out_dir();
+    check(&chart, &dir, "lines-coinciding");
+    let svg = render_svg(&Style::default(), &chart).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let style = Style::default();
+    let hex = |i: usize| {
+        let c = style.color(i);
+        format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2)
+    };
+    let strokes = |c: &str, width: &str| {
+        doc.descendants()
+            .filter(|n| n.has_tag_name("polyline"))
+            .filter(|n| {
+                n.attribute("stroke") == Some(c) && n.attribute("stroke-width") == Some(width)
+            })
+            .count()
+    };
+    let filled = |c: &str| {
+        doc.descendants()
+            .filter(|n| n.attribute("fill") == Some(c))
+            .count()
+    };
+    let lw = style.line_width.to_string();
+    for (i, n) in names.iter().enumerate() {
+        // On the line, not only in the legend's key: the first member's solid line is one
+        // path, the others' dashes many.
+        let least = if i == 0 { 2 } else { 3 };
+        assert!(strokes(&hex(i), &lw) >= least, "{n}'s line shows nowhere");
+        // Markers in its colour (the legend's key has one too).
+        assert!(filled(&hex(i)) >= 3, "{n}'s markers show nowhere");
+    }
+    // Error bars (stroke width 2) in the first member's colour only.
+    assert!(strokes(&hex(0), "2") >= 21);
+    for i in 1..names.len() {
+        assert_eq!(strokes(&hex(i), "2"), 0, "series {i} drew its own bars");
+    }
+    // Every vertical line's label is drawn, above the plot's top (the top y grid line), and
+    // no two overlap.
+    let grid_top = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("stroke") == Some("#DDDDDD"))
+        .filter_map(|n| {
+            let pts: Vec<f64> = n
+                .attribute("points")?
+                .split([' ', ','])
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            (pts.len() == 4 && pts[1] == pts[3]).then_some(pts[1])
+        })
+        .fold(f64::INFINITY, f64::min);
+    let boxes: Vec<(f64, f64, f64, f64)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("opacity") == Some("0.85"))
+        .map(|r| {
+            let v = |a: &str| r.attribute(a).unwrap().parse::<f64>().unwrap();
+            (v("x"), v("y"), v("x") + v("width"), v("y") + v("height"))
+        })
+        .collect();
+    assert_eq!(boxes.len(), 3, "{boxes:?}");
+    for (i, a) in boxes.iter().enumerate() {
+        assert!(
+            a.3 <= grid_top,
+            "label {a:?} reaches into the plot (top {grid_top})"
+        );
+        for b in &boxes[i + 1..] {
+            let overlap = a.0 < b.2 && b.0 < a.2 && a.1 < b.3 && b.1 < a.3;
+            assert!(!overlap, "{a:?} overlaps {b:?}");
+        }
+    }
+    let texts: HashSet<String> = doc
+        .descendants()
+        .filter_map(|n| n.text())
+        .map(|t| t.trim().to_string())
+        .collect();
+    assert!(texts.contains("All series coincide: rfc793-clock = rfc6528 = linux = random"));
+}
+
+/// A bar the time axis cuts, whose words fit neither piece but the whole bar: they are
+/// written across the cut, and, in white on the dark bar, with a halo in the bar's colour so
+/// the letters over the white cut band stay readable.
+#[test]
+fn words_across_a_cut_on_a_dark_bar_have_a_halo() {
+    let state = "A_VERY_LONG_STATE_NAME_WRITTEN_RIGHT_ACROSS_THE_CUT";
+    let timeline = Timeline {
+        title: "cut".into(),
+        rows: vec![
+            Row {
+                label: "long".into(),
+                spans: vec![(0.0, 100.0, state.into())],
+            },
+            Row {
+                label: "early".into(),
+                spans: vec![
+                    (0.0, 0.5, "SYN_SENT".into()),
+                    (0.5, 1.0, "ESTABLISHED".into()),
+                ],
+            },
+            Row {
+                label: "late".into(),
+                spans: vec![
+                    (99.0, 99.5, "FIN_WAIT_1".into()),
+                    (99.5, 100.0, "TIME_WAIT".into()),
+                ],
+            },
+        ],
+        window: None,
+    };
+    let (_keep, dir) = out_dir();
+    check(&timeline, &dir, "timeline-cut-halo");
+    let svg = render_svg(&Style::default(), &timeline).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let full = format!("{state} 100 s");
+    let fills: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text") && n.text().map(str::trim) == Some(full.as_str()))
+        .filter_map(|n| n.attribute("fill"))
+        .collect();
+    // The state is not a known one: the first of the other colours, a dark grey.
+    assert_eq!(
+        fills.iter().filter(|f| **f == "#FFFFFF").count(),
+        1,
+        "{fills:?}"
+    );
+    assert_eq!(
+        fills.iter().filter(|f| **f == "#777777").count(),
+        8,
+        "{fills:?}"
     );
 }

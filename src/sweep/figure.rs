@@ -2,9 +2,11 @@
 //! parameter, one line per value of the other parameters, with 95 % Wilson intervals as error
 //! bars.
 //!
-//! Series stay apart where their values meet: each has its own colour and marker shape, its
-//! error bars and markers are nudged a few pixels sideways, a series with the same values as
-//! an earlier one is dashed, and its legend entry names the series it coincides with.
+//! Series stay apart where their values meet: each has its own colour and marker shape, and
+//! the error bars and markers of different lines are nudged a few pixels sideways. Series with
+//! the same values at every point share one line drawn in turns (dashes and markers of each
+//! colour in turn), their bars drawn once, and the subtitle names them: "rfc793-clock =
+//! rfc6528, at every point".
 
 use super::metric::{Kind, Metric};
 use super::plan::Plan;
@@ -188,25 +190,48 @@ fn series_chart(
             }
         })
         .collect();
-    // A line that coincides with an earlier one is dashed, so both stay visible, and its
-    // legend entry says which it coincides with (the bars and markers stand side by side).
-    for i in 1..series.len() {
-        if let Some(same) = series[..i]
-            .iter()
-            .position(|s| s.points == series[i].points && !s.points.is_empty())
-        {
-            let first = series[same].name.clone();
-            let s = std::mem::take(&mut series[i]).dashed();
-            let name = if others.len() == 1 {
-                // "isn = rfc6528 (same as rfc793-clock)": the parameter is named once.
-                let value = first.split_once(" = ").map_or(first.as_str(), |x| x.1);
-                format!("{} (same as {value})", s.name)
-            } else {
-                format!("{} (same as {first})", s.name)
-            };
-            series[i] = Series { name, ..s };
+    // Series with the same values (and intervals) at every point share one line, drawn in
+    // turns so each stays visible, and the subtitle names them.
+    let groups = coinciding(&series);
+    let mut notes = Vec::new();
+    for g in &groups {
+        let of = g.len();
+        for (slot, &i) in g.iter().enumerate() {
+            series[i] = std::mem::take(&mut series[i]).sharing(g[0], slot, of);
         }
+        let names: Vec<&str> = g
+            .iter()
+            .map(|&i| {
+                let name = series[i].name.as_str();
+                // One parameter: its values alone, the parameter named once before them.
+                if others.len() == 1 {
+                    name.split_once(" = ").map_or(name, |x| x.1)
+                } else {
+                    name
+                }
+            })
+            .collect();
+        notes.push(names.join(" = "));
     }
+    let subtitle = if notes.is_empty() {
+        String::new()
+    } else {
+        let of = if others.len() == 1 {
+            format!(" ({})", short(others[0]))
+        } else {
+            String::new()
+        };
+        let all = groups.len() == 1 && groups[0].len() == series.len();
+        format!(
+            "{}{of}: {}, at every point (one line in alternating colours)",
+            if all {
+                "All series coincide"
+            } else {
+                "Series that coincide"
+            },
+            notes.join("; ")
+        )
+    };
     let mut vlines = Vec::new();
     if plan.x_is_time_wait {
         vlines.push((1.0, "MSL".to_string()));
@@ -219,23 +244,44 @@ fn series_chart(
             ));
         }
     }
-    // A proportion's axis gets a band above 1 for the lines' labels, so that they never
-    // cover the points at P = 1.
-    let y_range = match labels.y_range {
-        Some((lo, 1.0)) if !vlines.is_empty() => Some((lo, 1.3)),
-        r => r,
-    };
     LineChart {
         title: labels.title,
+        subtitle,
         x_label: plan.x_label.clone(),
         y_label: labels.y_label,
         series,
         x_range: None,
-        y_range,
+        y_range: labels.y_range,
         vlines,
         hlines: Vec::new(),
         error_bars: true,
     }
+}
+
+/// Groups (of indices, in order) of two or more series with the same points and the same
+/// intervals, each non-empty.
+fn coinciding(series: &[Series]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut taken = vec![false; series.len()];
+    for i in 0..series.len() {
+        if taken[i] || series[i].points.is_empty() {
+            continue;
+        }
+        let same: Vec<usize> = (i..series.len())
+            .filter(|&j| {
+                !taken[j]
+                    && series[j].points == series[i].points
+                    && series[j].band == series[i].band
+            })
+            .collect();
+        if same.len() > 1 {
+            for &j in &same {
+                taken[j] = true;
+            }
+            groups.push(same);
+        }
+    }
+    groups
 }
 
 /// With a `duplicate_lifetime_max` metric: the longest lifetime of a lost duplicate over every
@@ -269,6 +315,26 @@ fn longest_lifetime(plan: &Plan, rows: &[SummaryRow]) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn series_coincide_only_with_the_same_points_and_intervals() {
+        let s = |y: f64, hi: f64| {
+            Series::new("s", vec![(0.0, y), (1.0, y)])
+                .with_band(vec![(0.0, 0.0, hi), (1.0, 0.0, hi)])
+        };
+        let series = vec![
+            s(1.0, 1.0),
+            s(0.0, 0.1),
+            s(1.0, 1.0),
+            s(0.0, 0.1),
+            // The same means, a wider interval: drawn apart.
+            s(0.0, 0.2),
+            Series::new("empty", vec![]),
+            Series::new("empty too", vec![]),
+        ];
+        assert_eq!(coinciding(&series), vec![vec![0, 2], vec![1, 3]]);
+        assert!(coinciding(&series[..2]).is_empty());
+    }
 
     #[test]
     fn the_y_label_names_the_unit_unless_the_words_already_do() {

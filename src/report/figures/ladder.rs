@@ -188,12 +188,38 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
     let hop_time = durations
         .get(durations.len() / 2)
         .map_or(1e-3, |&t| secs(t));
+    // Address pairs (either way round) that the packets shown carry more than one
+    // connection between.
+    let pair = |r: &PacketRow| (r.src.min(r.dst), r.src.max(r.dst));
+    let mut tuples: BTreeMap<_, BTreeSet<(u16, u16)>> = BTreeMap::new();
+    for id in &shown {
+        let first = &d.packets[a.packets[id][0]];
+        if let (Some((sp, dp)), Some(_)) = (first.ports, first.flags) {
+            let ports = if first.src <= first.dst {
+                (sp, dp)
+            } else {
+                (dp, sp)
+            };
+            tuples.entry(pair(first)).or_default().insert(ports);
+        }
+    }
+    let shared: BTreeSet<_> = tuples
+        .into_iter()
+        .filter(|(_, p)| p.len() > 1)
+        .map(|(k, _)| k)
+        .collect();
     for id in &shown {
         let rows = &a.packets[id];
         let highlight = lost.contains(id);
         let first = &d.packets[rows[0]];
         let conn = a.sender(first).or_else(|| a.numbering(first));
         let mut label = packet_label(first, conn);
+        // Two hosts talking over several connections: the ports say whose packet it is.
+        if let (Some((sport, dport)), true) = (first.ports, shared.contains(&pair(first)))
+            && let Some((num, rest)) = label.split_once(' ')
+        {
+            label = format!("{num} {sport} > {dport}: {rest}");
+        }
         if notable[3].binary_search(id).is_ok() {
             label.push_str(" (retransmission)");
         }

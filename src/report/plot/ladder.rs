@@ -332,6 +332,9 @@ struct Want<'a> {
     text: &'a str,
     kind: LabelKind,
     spots: Vec<Bounds>,
+    /// The label may cross no arrow, stub or highlighted arrow at all (a network change's
+    /// words, which name no packet and so have no arrow of their own to sit on).
+    clear: bool,
 }
 
 impl Ladder {
@@ -433,6 +436,11 @@ impl Ladder {
                 .filter(|v| self.arrows[v.0].highlight)
                 .map(|v| (v.0, v.1, v.2))
                 .collect(),
+            segments: visible
+                .iter()
+                .map(|v| (v.1, v.2))
+                .chain(stubs.iter().map(|s| (s.1, s.2)))
+                .collect(),
         };
         let size = |s: &str| text_size(&text, s);
         // A box of `(tw, th)` text centred on `c`, with its padding.
@@ -485,6 +493,7 @@ impl Ladder {
                     .into_iter()
                     .map(|f| centred(at(f), sz))
                     .collect(),
+                clear: false,
             }
         };
         wants.extend(hl.iter().map(arrow_want));
@@ -499,6 +508,7 @@ impl Ladder {
                 text: &s.label,
                 kind: LabelKind::Plain,
                 spots: beside(e, size(&s.label)),
+                clear: false,
             });
         }
         for &(k, c) in &deaths {
@@ -512,6 +522,7 @@ impl Ladder {
                 text: &d.label,
                 kind: LabelKind::Plain,
                 spots: beside(c, size(&d.label)),
+                clear: false,
             });
         }
         let n = self.lanes.len().max(1) as f64;
@@ -535,17 +546,23 @@ impl Ladder {
                 x1: x0 + tw + 4,
                 y1: y + th + 5,
             };
+            let mut spots = vec![
+                above(right - tw - 4),
+                above(left),
+                below(right - tw - 4),
+                below(left),
+            ];
+            // Right of the lanes, on the line's height, where no arrow goes.
+            if let Some(gx) = gutter_x {
+                spots.extend([above(gx), below(gx)]);
+            }
             wants.push(Want {
                 own: usize::MAX,
                 anchor: (right, y),
                 text: &r.label,
                 kind: LabelKind::Plain,
-                spots: vec![
-                    above(right - tw - 4),
-                    above(left),
-                    below(right - tw - 4),
-                    below(left),
-                ],
+                spots,
+                clear: true,
             });
         }
         // State notes beside their lane: right of it, else left, a little below or above.
@@ -571,6 +588,7 @@ impl Ladder {
                 text: &m.label,
                 kind: LabelKind::State,
                 spots,
+                clear: false,
             });
         }
         wants.extend(rest.iter().map(arrow_want));
@@ -578,14 +596,21 @@ impl Ladder {
         let mut out = Vec::new();
         let mut homeless = Vec::new();
         for w in &wants {
-            match w.spots.iter().find(|b| placed.free(b, w.own)) {
+            match w
+                .spots
+                .iter()
+                .find(|b| placed.free(b, w.own) && !(w.clear && placed.crosses_any(b)))
+            {
                 Some(b) => {
                     placed.boxes.push(*b);
+                    // Words right of the lanes are joined to their line.
+                    let leader = (w.clear && b.x0 > w.anchor.0)
+                        .then_some((w.anchor, (b.x0, (b.y0 + b.y1) / 2)));
                     out.push(Placement {
                         bounds: *b,
                         text: w.text.to_string(),
                         kind: w.kind,
-                        leader: None,
+                        leader,
                     });
                 }
                 None => homeless.push(w),
@@ -618,7 +643,7 @@ impl Ladder {
                 .step_by(2)
                 .flat_map(|d| [y + d, y - d])
                 .map(at)
-                .find(|b| fits(b));
+                .find(|b| fits(b) && !(w.clear && placed.crosses_any(b)));
             // A full column: the nearest free spot anywhere in the plot, nearest height first;
             // once there is none, the plot is full and later labels stop searching.
             let b = match column {
@@ -636,7 +661,11 @@ impl Ladder {
                                     x1: x + tw + 4,
                                     y1: yy + th - th / 2 + 2,
                                 })
-                                .find(|b| fits(b) && placed.free(b, w.own))
+                                .find(|b| {
+                                    fits(b)
+                                        && placed.free(b, w.own)
+                                        && !(w.clear && placed.crosses_any(b))
+                                })
                         });
                     full = found.is_none();
                     found
@@ -815,9 +844,21 @@ struct Placed {
     boxes: BoxGrid,
     /// (arrow index, start, end) of highlighted arrows.
     keep_clear: Vec<(usize, Px, Px)>,
+    /// (start, end) of every visible arrow and stub.
+    segments: Vec<(Px, Px)>,
 }
 
 impl Placed {
+    /// Whether `b` crosses or holds any part of an arrow or stub.
+    fn crosses_any(&self, b: &Bounds) -> bool {
+        let xr = (b.x0 as f64, b.x1 as f64);
+        let yr = (b.y0 as f64, b.y1 as f64);
+        let as_f = |p: (i32, i32)| (p.0 as f64, p.1 as f64);
+        self.segments
+            .iter()
+            .any(|&(s, e)| clip_segment(as_f(s), as_f(e), xr, yr).is_some())
+    }
+
     /// `b` is inside the plot, overlaps no label, covers the middle of no arrow other than `own`,
     /// and crosses no highlighted arrow other than `own`.
     fn free(&self, b: &Bounds, own: usize) -> bool {

@@ -6,8 +6,9 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    Axes, Bounds, Figure, Frame, Key, Legend, PlotError, Px, Style, axes_with_legend, axis_range,
-    clip_polygon, clip_polyline, draw_beam, draw_marker, extent, fin, sample_path, text_size,
+    Axes, Bounds, Figure, Frame, Key, Legend, MARGIN, PlotError, Px, Style, axes_with_legend,
+    axis_range, clip_polygon, clip_polyline, draw_beam, draw_marker, extent, fin, layout_axes,
+    sample_path, text_size,
 };
 
 /// How a series' line is stroked.
@@ -39,6 +40,25 @@ pub struct Series {
     pub step: bool,
     /// Palette index; `None` takes the series' position in [`LineChart::series`].
     pub color: Option<usize>,
+    /// This series has the same values as others at every point: it is drawn as one of a
+    /// group sharing one line, see [`Share`].
+    pub share: Option<Share>,
+}
+
+/// A series' place in a group of series with the same values at every point. The group's
+/// line is drawn in turns: the first member's solid line under short dashes of the others,
+/// each in its own slot of the dash cycle, so every member's colour shows along the line;
+/// markers take turns the same way (point j shows member j mod `of`), and error bars are
+/// drawn once, by the first member. The series keep their exact x: none is nudged apart from
+/// the others of its group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Share {
+    /// Index in [`LineChart::series`] of the group's first member.
+    pub first: usize,
+    /// This member's place in the group, 0 for the first.
+    pub slot: usize,
+    /// How many series the group has.
+    pub of: usize,
 }
 
 impl Series {
@@ -81,6 +101,21 @@ impl Series {
         self
     }
 
+    /// The same series as member `slot` of a group of `of` series with the same values,
+    /// whose first member is series `first`.
+    pub fn sharing(mut self, first: usize, slot: usize, of: usize) -> Series {
+        self.share = Some(Share { first, slot, of });
+        self
+    }
+
+    /// The slot and group size of this series' turns (0 of 1 when it shares with none).
+    fn turn(&self) -> (usize, usize) {
+        match self.share {
+            Some(s) if s.of > 1 => (s.slot.min(s.of - 1), s.of),
+            _ => (0, 1),
+        }
+    }
+
     /// The points as drawn: with the corners of the steps added when `step` is set.
     fn path(&self) -> Vec<(f64, f64)> {
         if !self.step {
@@ -107,6 +142,9 @@ impl Series {
 pub struct LineChart {
     /// Title over the plot (may be empty).
     pub title: String,
+    /// A line of smaller text under the title (may be empty): a note such as which series
+    /// coincide.
+    pub subtitle: String,
     /// x axis description, with units: "time (s)".
     pub x_label: String,
     /// y axis description, with units.
@@ -117,7 +155,9 @@ pub struct LineChart {
     pub x_range: Option<(f64, f64)>,
     /// y axis range; `None` fits the data.
     pub y_range: Option<(f64, f64)>,
-    /// Vertical dashed lines at x with a label ("loop forms"), e.g. for events.
+    /// Vertical dashed lines at x with a label ("loop forms"), e.g. for events. The labels sit
+    /// in a band above the plot, in as many rows as they need not to overlap, so they never
+    /// cover the data.
     pub vlines: Vec<(f64, String)>,
     /// Horizontal reference lines at y with their words ("28232 ephemeral ports"), dashed
     /// and thin, the words above the line at the right end.
@@ -170,7 +210,7 @@ impl LineChart {
                 let key = Key::Line {
                     color: style.color(s.color.unwrap_or(i)),
                     width: style.line_width,
-                    dashed: s.dash == Dash::Dashed,
+                    dashed: s.dash == Dash::Dashed || s.turn().0 > 0,
                     marker: s.marker.then_some(i),
                 };
                 (key, s.name.clone())
@@ -194,35 +234,56 @@ struct Geometry {
     markers: Vec<(usize, (i32, i32))>,
     /// (series index, top, bottom) of the error bars.
     bars: Vec<(usize, Px, Px)>,
-    /// Labels of the vertical lines.
-    vlabels: Vec<VLabel>,
 }
 
 impl LineChart {
-    fn geometry(&self, frame: &Frame, style: &Style) -> Geometry {
+    fn geometry(&self, frame: &Frame) -> Geometry {
         let (xr, yr) = (frame.x, frame.y);
         let mut g = Geometry {
             bands: Vec::new(),
             lines: Vec::new(),
             markers: Vec::new(),
             bars: Vec::new(),
-            vlabels: vline_labels(frame, style, &self.vlines),
         };
-        let n = self.series.len();
-        // Sideways nudge of each series with error bars, in pixels, centred on the true x.
+        // Sideways nudge of each line with error bars, in pixels, centred on the true x: one
+        // per group of series sharing a line, so that bars and markers of lines that meet
+        // stand side by side; all the lines' nudges together take at most half the distance
+        // between neighbouring x values, so a point never drifts toward the next one.
+        let leader = |i: usize| match self.series[i].share {
+            Some(s) if s.first < i && s.of > 1 => s.first,
+            _ => i,
+        };
+        let lines: Vec<usize> = (0..self.series.len()).filter(|&i| leader(i) == i).collect();
+        let n = lines.len();
+        let mut xs: Vec<i32> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().filter_map(|p| fin(p.0)))
+            .filter(|&x| x >= xr.0 && x <= xr.1)
+            .map(|x| frame.px(x))
+            .collect();
+        xs.sort_unstable();
+        xs.dedup();
+        let gap = xs.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(i32::MAX);
         let step = if self.error_bars && n > 1 {
-            (48 / n as i32).clamp(2, 9)
+            let room = (gap / 2 / (n as i32 - 1)).max(1);
+            (48 / n as i32).clamp(2, 9).min(room)
         } else {
             0
         };
-        let nudge = |i: usize| ((2 * i as i32 - (n as i32 - 1)) * step) / 2;
+        let nudge = |i: usize| {
+            let k = lines.iter().position(|&l| l == leader(i)).unwrap_or(0) as i32;
+            ((2 * k - (n as i32 - 1)) * step) / 2
+        };
         for (i, s) in self.series.iter().enumerate() {
             let dx = nudge(i);
+            let (slot, of) = s.turn();
             let map = |p: (f64, f64)| {
                 let (x, y) = frame.map(p);
                 (x + dx, y)
             };
-            if self.error_bars {
+            // A series sharing its line with earlier ones has their bars too: drawn once.
+            if self.error_bars && slot == 0 {
                 for &(x, lo, hi) in s.band.as_deref().unwrap_or(&[]) {
                     let (Some(x), Some(lo), Some(hi)) = (fin(x), fin(lo), fin(hi)) else {
                         continue;
@@ -237,7 +298,7 @@ impl LineChart {
                 }
             }
             for run in band_runs(s.band.as_deref().unwrap_or(&[])) {
-                if self.error_bars {
+                if self.error_bars || slot > 0 {
                     break;
                 }
                 let poly: Vec<(f64, f64)> = run
@@ -262,7 +323,13 @@ impl LineChart {
                     .filter(|&(x, y)| x >= xr.0 && x <= xr.1 && y >= yr.0 && y <= yr.1)
                     .collect();
                 let every = inside.len().div_ceil(MAX_MARKERS).max(1);
-                for &p in inside.iter().step_by(every) {
+                // Members of a shared line take turns: point j shows member j mod `of`.
+                for (_, &p) in inside
+                    .iter()
+                    .step_by(every)
+                    .enumerate()
+                    .filter(|(j, _)| j % of == slot)
+                {
                     g.markers.push((i, map(p)));
                 }
             }
@@ -272,7 +339,7 @@ impl LineChart {
 }
 
 impl Geometry {
-    /// Pixels the legend should not cover: lines, band edges, markers, vertical-line labels.
+    /// Pixels the legend should not cover: lines, band edges, markers, error bars.
     fn occupied(&self) -> Vec<(i32, i32)> {
         let mut out = Vec::new();
         for (_, p) in self.bands.iter().chain(&self.lines) {
@@ -281,11 +348,6 @@ impl Geometry {
         out.extend(self.markers.iter().map(|m| m.1));
         for &(_, top, bottom) in &self.bars {
             sample_path(&[top, bottom], &mut out);
-        }
-        for l in &self.vlabels {
-            let b = l.bounds;
-            sample_path(&[(b.x0, b.y0), (b.x1, b.y1)], &mut out);
-            sample_path(&[(b.x0, b.y1), (b.x1, b.y0)], &mut out);
         }
         out
     }
@@ -299,6 +361,14 @@ impl Figure for LineChart {
     ) -> Result<(), PlotError> {
         let style = &style.sanitized();
         let (xr, yr) = self.ranges();
+        let (w, h) = area.dim_in_pixel();
+        let (w, h) = (w as i32, h as i32);
+        let sub_text = fit_text(style, style.note_size, &self.subtitle, w - 2 * MARGIN);
+        let sub_h = if self.subtitle.is_empty() {
+            0
+        } else {
+            text_size(&sub_text, &self.subtitle).1 + 6
+        };
         let mut axes = Axes {
             title: &self.title,
             x_label: &self.x_label,
@@ -309,36 +379,70 @@ impl Figure for LineChart {
             x_ticks: true,
             y_ticks: true,
             left_extra: 0,
-            top_extra: 0,
+            top_extra: sub_h,
             grid_x: true,
             grid_y: true,
         };
+        // The vertical lines' labels take a band of rows over the plot; the plot's width
+        // does not depend on its height, so a trial layout tells how many rows they need.
+        let trial = layout_axes(w, h, style, &axes).frame;
+        let rows = vline_labels(&trial, style, &self.vlines)
+            .iter()
+            .map(|l| l.row + 1)
+            .max()
+            .unwrap_or(0);
+        let row_h = vline_row_height(style);
+        let band_h = if rows > 0 { rows * row_h + 4 } else { 0 };
+        axes.top_extra += band_h;
         let mut legend = self.legend(style);
-        let (frame, at, boxed) = axes_with_legend(area, style, &mut axes, &mut legend, |f| {
-            self.geometry(f, style).occupied()
+        let (frame, mut at, boxed) = axes_with_legend(area, style, &mut axes, &mut legend, |f| {
+            self.geometry(f).occupied()
         })?;
-        let g = self.geometry(&frame, style);
+        if !boxed {
+            // Over the plot: above the band of line labels.
+            at.1 -= band_h;
+        }
+        if !self.subtitle.is_empty() {
+            let layout = layout_axes(w, h, style, &axes);
+            let title_h = if self.title.is_empty() {
+                0
+            } else {
+                (layout.title_style.font.get_size() * 1.2) as i32 + 8
+            };
+            area.draw(&Text::new(
+                self.subtitle.clone(),
+                (w / 2, MARGIN + title_h),
+                sub_text.pos(Pos::new(HPos::Center, VPos::Top)),
+            ))?;
+        }
+        let g = self.geometry(&frame);
+        let vlabels = vline_labels(&frame, style, &self.vlines);
         let color = |i: usize| style.color(self.series[i].color.unwrap_or(i));
 
         // Bands under everything, so lines stay crisp on top.
         for (i, poly) in &g.bands {
             area.draw(&Polygon::new(poly.clone(), color(*i).mix(0.2).filled()))?;
         }
-        draw_vlines(area, style, &frame, &self.vlines, &g.vlabels)?;
+        draw_vlines(area, style, &frame, &self.vlines, &vlabels)?;
         draw_hlines(area, style, &frame, &self.hlines)?;
         for (i, px) in &g.lines {
             let line = color(*i).stroke_width(style.line_width);
-            match self.series[*i].dash {
-                Dash::Solid => area.draw(&PathElement::new(px.clone(), line))?,
-                Dash::Dashed => {
-                    let dash = 3 * style.line_width + 6;
-                    area.draw(&DashedPathElement::new(
-                        px.iter().copied(),
-                        dash,
-                        dash,
-                        line,
-                    ))?
+            let dash = 3 * style.line_width + 6;
+            match (self.series[*i].dash, self.series[*i].turn()) {
+                (Dash::Solid | Dash::Dashed, (slot, of)) if slot > 0 => {
+                    // One dash in each cycle of `of`, in this member's slot.
+                    let d = dash as f64;
+                    for piece in dashes(px, d, d * (of - 1) as f64, d * slot as f64) {
+                        area.draw(&PathElement::new(piece, line))?;
+                    }
                 }
+                (Dash::Solid, _) => area.draw(&PathElement::new(px.clone(), line))?,
+                (Dash::Dashed, _) => area.draw(&DashedPathElement::new(
+                    px.iter().copied(),
+                    dash,
+                    dash,
+                    line,
+                ))?,
             }
         }
         for &(i, top, bottom) in &g.bars {
@@ -349,6 +453,63 @@ impl Figure for LineChart {
         }
         legend.draw(area, at, boxed, style)
     }
+}
+
+/// A text style of `size` pixels, made smaller (down to 8 px) until `text` fits `width`
+/// pixels, with room for the bitmap backend drawing glyphs a little wider than it measures.
+pub(super) fn fit_text(style: &Style, size: f64, text: &str, width: i32) -> TextStyle<'static> {
+    let t = style.text(size, style.ink);
+    let tw = text_size(&t, text).0;
+    let room = width * 94 / 100;
+    if tw <= room || tw == 0 {
+        return t;
+    }
+    style.text((size * room as f64 / tw as f64).max(8.0), style.ink)
+}
+
+/// The pieces of a pixel polyline drawn by a dash pattern of `on` pixels drawn, `off`
+/// pixels skipped, starting `phase` pixels into the pattern.
+fn dashes(path: &[(i32, i32)], on: f64, off: f64, phase: f64) -> Vec<Vec<(i32, i32)>> {
+    let period = (on + off).max(1.0);
+    let mut out: Vec<Vec<(i32, i32)>> = Vec::new();
+    let mut cur: Vec<(i32, i32)> = Vec::new();
+    // Distance along the path, shifted so the pattern starts `phase` pixels late: the
+    // member in slot k draws where the first member's dash cycle has moved on k dashes.
+    let mut at = period - phase.rem_euclid(period);
+    let point = |a: (i32, i32), b: (i32, i32), f: f64| {
+        (
+            a.0 + ((b.0 - a.0) as f64 * f).round() as i32,
+            a.1 + ((b.1 - a.1) as f64 * f).round() as i32,
+        )
+    };
+    for w in path.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let len = (((b.0 - a.0) as f64).powi(2) + ((b.1 - a.1) as f64).powi(2)).sqrt();
+        let mut done = 0.0;
+        while done < len {
+            let pos = at.rem_euclid(period);
+            let drawing = pos < on;
+            let left = if drawing { on - pos } else { period - pos };
+            let step = left.min(len - done);
+            let (p, q) = (point(a, b, done / len), point(a, b, (done + step) / len));
+            if drawing {
+                if cur.is_empty() {
+                    cur.push(p);
+                }
+                cur.push(q);
+            } else if cur.len() >= 2 {
+                out.push(std::mem::take(&mut cur));
+            } else {
+                cur.clear();
+            }
+            done += step;
+            at += step;
+        }
+    }
+    if cur.len() >= 2 {
+        out.push(cur);
+    }
+    out
 }
 
 /// Maximal runs of finite band entries, sorted by x.
@@ -381,52 +542,105 @@ struct VLabel {
     px: i32,
     /// Text box.
     bounds: Bounds,
+    /// Row in the band over the plot, 0 nearest the plot.
+    row: i32,
     /// Text is right of the line (else left).
     right: bool,
     text: String,
 }
 
-/// Places the vertical lines' labels along the top of the plot, right of their line (left when
-/// there is no room); a label that would overlap one already placed drops a row (three rows,
-/// then it is omitted).
+/// Height of one row of vertical-line labels.
+fn vline_row_height(style: &Style) -> i32 {
+    (style.note_size * 1.3) as i32 + 2
+}
+
+/// Places the vertical lines' labels in a band of rows over the plot, right of their line
+/// (left when there is no room). A line runs up to its own label, so a label that spans other
+/// lines goes in a row above theirs, and labels that span none are placed first, lowest; a
+/// label that would overlap one already placed goes a row higher, so none is ever left out
+/// and none covers the data.
 fn vline_labels(frame: &Frame, style: &Style, vlines: &[(f64, String)]) -> Vec<VLabel> {
     let text = style.text(style.note_size, style.ink);
-    let row_h = (style.note_size * 1.3) as i32;
+    let row_h = vline_row_height(style);
     let mut sorted: Vec<&(f64, String)> = vlines
         .iter()
         .filter(|v| v.0 >= frame.x.0 && v.0 <= frame.x.1 && !v.1.is_empty())
         .collect();
     sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
     let plot = frame.plot;
-    let mut placed: Vec<VLabel> = Vec::new();
-    for (x, label) in sorted {
-        let px = frame.px(*x);
-        let (tw, th) = text_size(&text, label);
-        let right = px + 6 + tw <= plot.x1;
-        let x0 = if right { px + 4 } else { px - 4 - tw };
-        for row in 0..3 {
-            let y = plot.y0 + 4 + row * row_h;
-            let b = Bounds {
-                x0: x0 - 2,
-                y0: y - 1,
-                x1: x0 + tw + 2,
-                y1: y + th + 1,
+    let columns: Vec<i32> = sorted.iter().map(|v| frame.px(v.0)).collect();
+    // Each label's side and box in row 0: right of its line unless only the left has room,
+    // and the other lines it spans there.
+    let laid: Vec<(bool, Bounds, Vec<usize>)> = sorted
+        .iter()
+        .enumerate()
+        .map(|(k, (_, label))| {
+            let px = columns[k];
+            let (tw, th) = text_size(&text, label);
+            let at = |right: bool| {
+                let x0 = if right { px + 4 } else { px - 4 - tw };
+                let y = plot.y0 - 4 - row_h + (row_h - th) / 2;
+                Bounds {
+                    x0: x0 - 2,
+                    y0: y - 1,
+                    x1: x0 + tw + 2,
+                    y1: y + th + 1,
+                }
             };
-            if placed.iter().all(|p| !p.bounds.overlaps(&b)) {
-                placed.push(VLabel {
-                    px,
-                    bounds: b,
-                    right,
-                    text: label.clone(),
-                });
-                break;
-            }
+            let spans = |b: &Bounds| -> Vec<usize> {
+                (0..columns.len())
+                    .filter(|&j| j != k && columns[j] != px)
+                    .filter(|&j| columns[j] >= b.x0 && columns[j] <= b.x1)
+                    .collect()
+            };
+            let fits_right = px + 6 + tw <= plot.x1 + MARGIN;
+            let fits_left = px - 6 - tw >= plot.x0 - MARGIN;
+            let (r, l) = (at(true), at(false));
+            let right = match (fits_right, fits_left) {
+                (true, true) => spans(&r).len() <= spans(&l).len(),
+                (false, true) => false,
+                _ => true,
+            };
+            let b = if right { r } else { l };
+            let crossed = spans(&b);
+            (right, b, crossed)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..sorted.len()).collect();
+    order.sort_by_key(|&k| (!laid[k].2.is_empty(), k));
+    let mut rows: Vec<Option<i32>> = vec![None; sorted.len()];
+    let mut placed: Vec<VLabel> = Vec::new();
+    for k in order {
+        let (right, b0, crossed) = &laid[k];
+        // Above every line it spans whose label is already placed.
+        let mut row = crossed
+            .iter()
+            .filter_map(|&j| rows[j])
+            .map(|r| r + 1)
+            .max()
+            .unwrap_or(0);
+        let shifted = |row: i32| Bounds {
+            y0: b0.y0 - row * row_h,
+            y1: b0.y1 - row * row_h,
+            ..*b0
+        };
+        while placed.iter().any(|p| p.bounds.overlaps(&shifted(row))) {
+            row += 1;
         }
+        rows[k] = Some(row);
+        placed.push(VLabel {
+            px: columns[k],
+            bounds: shifted(row),
+            row,
+            right: *right,
+            text: sorted[k].1.clone(),
+        });
     }
     placed
 }
 
-/// Dashed vertical lines at the given x, and their labels placed by [`vline_labels`].
+/// Dashed vertical lines at the given x, each from the bottom of the plot up to its label in
+/// the band over the plot, and the labels placed by [`vline_labels`].
 fn draw_vlines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     style: &Style,
@@ -435,13 +649,17 @@ fn draw_vlines<DB: DrawingBackend>(
     labels: &[VLabel],
 ) -> Result<(), PlotError> {
     let plot = frame.plot;
-    for (x, _) in vlines {
+    for (x, label) in vlines {
         if *x < frame.x.0 || *x > frame.x.1 {
             continue;
         }
         let px = frame.px(*x);
+        let top = labels
+            .iter()
+            .find(|l| l.px == px && l.text == *label)
+            .map_or(plot.y0, |l| (l.bounds.y0 + l.bounds.y1) / 2);
         area.draw(&DashedPathElement::new(
-            [(px, plot.y0), (px, plot.y1)],
+            [(px, top), (px, plot.y1)],
             6,
             4,
             style.ink.mix(0.6).stroke_width(1),

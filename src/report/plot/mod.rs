@@ -15,7 +15,7 @@ mod timeline;
 mod timeseq;
 
 pub use ladder::{Arrow, Ladder, Mark, Rule, Stub};
-pub use lines::{Dash, LineChart, Series};
+pub use lines::{Dash, LineChart, Series, Share};
 pub use pdf::svg_to_pdf;
 pub use timeline::{MAX_ROWS, Row, Timeline, state_color};
 pub use timeseq::TimeSeq;
@@ -721,8 +721,10 @@ pub(super) fn layout_axes(w: i32, h: i32, style: &Style, a: &Axes<'_>) -> Layout
     // Title: shrunk to fit the width rather than clipped.
     let mut title_style = style.text(style.title_size, style.ink);
     let title_w = text_size(&title_style, a.title).0;
-    if title_w > w - 2 * MARGIN && title_w > 0 {
-        let size = (style.title_size * (w - 2 * MARGIN) as f64 / title_w as f64).max(8.0);
+    // The bitmap backend draws glyphs a little wider than they measure: keep some slack.
+    let room = (w - 2 * MARGIN) * 94 / 100;
+    if title_w > room && title_w > 0 {
+        let size = (style.title_size * room as f64 / title_w as f64).max(8.0);
         title_style = style.text(size, style.ink);
     }
     let title_h = if a.title.is_empty() {
@@ -890,6 +892,17 @@ pub(super) fn draw_axes<DB: DrawingBackend>(
         ))?;
     }
     if !a.y_label.is_empty() {
+        // Shrunk to the plot's height rather than running off the figure.
+        let room = (plot.y1 - plot.y0 + 2 * MARGIN) * 94 / 100;
+        let label_w = text_size(&label_style, a.y_label).0;
+        let label_style = if label_w > room && label_w > 0 {
+            style.text(
+                (style.label_size * room as f64 / label_w as f64).max(8.0),
+                style.ink,
+            )
+        } else {
+            label_style.clone()
+        };
         area.draw(&Text::new(
             a.y_label.to_string(),
             (MARGIN, (plot.y0 + plot.y1) / 2),

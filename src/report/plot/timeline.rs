@@ -250,6 +250,20 @@ impl Figure for Timeline {
             // text right of a bar would be painted over by the row's next bar).
             let mut outside: Vec<String> = Vec::new();
             let (mut row_x0, mut row_x1) = (i32::MAX, i32::MIN);
+            // The row's extent, known before its bars are drawn: whether a text fits beside it.
+            let (ext0, ext1) = row
+                .spans
+                .iter()
+                .filter(|s| drawable(s))
+                .map(|s| (s.0.max(xr.0), s.1.min(xr.1)))
+                .filter(|(a, b)| a <= b)
+                .fold((i32::MAX, i32::MIN), |(lo, hi), (a, b)| {
+                    (lo.min(axis.px(a)), hi.max(axis.px(b)))
+                });
+            let beside = |t: &str| {
+                let tw = text_size(&label_text, t).0;
+                ext1 + 6 + tw <= plot.x1 || plot.x0 + 6 + tw <= ext0 - 6
+            };
             for (start, end, state) in &row.spans {
                 let Some(start) = fin(*start) else { continue };
                 let open = *end == f64::INFINITY;
@@ -315,27 +329,70 @@ impl Figure for Timeline {
                     b - a >= text_size(&label_text, t).0 + 8 && y1 - y0 >= th
                 };
                 let mut texts = Vec::new();
+                let d = duration_text(b - a);
+                let d = if open { format!("\u{2265} {d}") } else { d };
                 if fits(&full, pieces[0]) {
                     texts.push((full, pieces[0]));
-                } else if fits(state, pieces[0]) {
-                    texts.push((state.clone(), pieces[0]));
-                    if cut {
-                        let d = duration_text(b - a);
-                        match pieces.get(1) {
-                            Some(&p) if fits(&d, p) => texts.push((d, p)),
-                            _ => outside.push(full),
-                        }
-                    }
                 } else if cut && fits(&full, (x0, x1)) {
-                    // Across the cut: the slashes leave the text readable.
+                    // Across the cut (with a halo where the ink is light).
                     texts.push((full, (x0, x1)));
+                } else if fits(state, pieces[0]) {
+                    if cut {
+                        match pieces.get(1) {
+                            Some(&p) if fits(&d, p) => {
+                                texts.push((state.clone(), pieces[0]));
+                                texts.push((d, p));
+                            }
+                            _ if beside(&full) => {
+                                texts.push((state.clone(), pieces[0]));
+                                outside.push(full);
+                            }
+                            // No room beside the row: the duration, which the cut bar's
+                            // length no longer shows, rather than the name its colour gives.
+                            _ => texts.push((d, pieces[0])),
+                        }
+                    } else {
+                        texts.push((state.clone(), pieces[0]));
+                    }
+                } else if cut && !beside(&full) && fits(&d, pieces[0]) {
+                    texts.push((d, pieces[0]));
                 } else if cut {
                     outside.push(full);
                 }
                 for (text, (tx0, tx1)) in texts {
+                    let at = ((tx0 + tx1) / 2, (y0 + y1) / 2);
+                    let tw = text_size(&style.text(style.note_size, ink), &text).0;
+                    let (lo, hi) = (at.0 - tw / 2 - 2, at.0 + tw / 2 + 2);
+                    let across = axis
+                        .breaks()
+                        .iter()
+                        .any(|&(bx0, bx1, _)| bx1 >= lo && bx0 <= hi);
+                    // Light ink across a cut (a white band) gets a halo in the bar's colour,
+                    // so its letters stay readable where they cross the band.
+                    if across && ink == WHITE {
+                        let halo = style
+                            .text(style.note_size, color)
+                            .pos(Pos::new(HPos::Center, VPos::Center));
+                        for (dx, dy) in [
+                            (-1, -1),
+                            (0, -1),
+                            (1, -1),
+                            (-1, 0),
+                            (1, 0),
+                            (-1, 1),
+                            (0, 1),
+                            (1, 1),
+                        ] {
+                            area.draw(&Text::new(
+                                text.clone(),
+                                (at.0 + dx, at.1 + dy),
+                                halo.clone(),
+                            ))?;
+                        }
+                    }
                     area.draw(&Text::new(
                         text,
-                        ((tx0 + tx1) / 2, (y0 + y1) / 2),
+                        at,
                         style
                             .text(style.note_size, ink)
                             .pos(Pos::new(HPos::Center, VPos::Center)),
