@@ -13,6 +13,9 @@ use std::thread::JoinHandle;
 /// to ride out a slow write, few enough that memory stays at a few buffers per file.
 const QUEUED_CHUNKS: usize = 8;
 
+/// Bytes a file gathers before handing them to its writer thread.
+pub const CHUNK: usize = 1 << 16;
+
 /// A shared count of bytes written to disk by every file made through it.
 #[derive(Clone, Debug, Default)]
 pub struct Meter(Arc<AtomicU64>);
@@ -36,6 +39,7 @@ impl Meter {
             spare,
             thread: Some(thread),
             meter: self.clone(),
+            cur: Vec::with_capacity(CHUNK),
         })
     }
 }
@@ -78,8 +82,10 @@ fn write_chunks(mut file: File, rx: Receiver<Chunk>, spare: Sender<Vec<u8>>) -> 
     }
 }
 
-/// A file whose writes are added to a [`Meter`] and done by a writer thread, fed through a
-/// bounded channel: the bytes reach the disk in the order written, and `flush` waits for them.
+/// A file whose writes are gathered into [`CHUNK`]-byte buffers, added to a [`Meter`] as each
+/// buffer is handed over, and done by a writer thread fed through a bounded channel: the bytes
+/// reach the disk in the order written, and `flush` waits for them. Buffered itself, so it
+/// needs no `BufWriter` (which would copy every byte once more).
 #[derive(Debug)]
 pub struct Metered {
     tx: Option<SyncSender<Chunk>>,
@@ -87,6 +93,8 @@ pub struct Metered {
     spare: Receiver<Vec<u8>>,
     thread: Option<JoinHandle<io::Result<()>>>,
     meter: Meter,
+    /// Bytes written and not yet handed over.
+    cur: Vec<u8>,
 }
 
 impl std::fmt::Debug for Chunk {
@@ -99,6 +107,47 @@ impl std::fmt::Debug for Chunk {
 }
 
 impl Metered {
+    /// Hands `chunk` to the writer thread (after what `write` has gathered) and returns an
+    /// empty buffer to fill next: for writers that build their bytes in place.
+    pub fn send_chunk(&mut self, chunk: Vec<u8>) -> io::Result<Vec<u8>> {
+        self.send_cur()?;
+        self.send(chunk)?;
+        Ok(self.take_spare())
+    }
+
+    /// An empty buffer: one the writer thread is done with, or a new one.
+    fn take_spare(&mut self) -> Vec<u8> {
+        self.spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK))
+    }
+
+    /// Hands what `write` gathered to the writer thread.
+    fn send_cur(&mut self) -> io::Result<()> {
+        if self.cur.is_empty() {
+            return Ok(());
+        }
+        let next = self.take_spare();
+        let full = std::mem::replace(&mut self.cur, next);
+        self.send(full)
+    }
+
+    fn send(&mut self, chunk: Vec<u8>) -> io::Result<()> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let Some(tx) = &self.tx else {
+            return Err(io::Error::other("the file's writer thread stopped"));
+        };
+        let len = chunk.len() as u64;
+        if tx.send(Chunk::Bytes(chunk)).is_err() {
+            return Err(self.stopped());
+        }
+        // Relaxed: the count is read by the same thread between events; no other data hangs on it.
+        self.meter.0.fetch_add(len, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// The writer thread's error, once it has stopped.
     fn stopped(&mut self) -> io::Error {
         self.tx = None;
@@ -111,23 +160,22 @@ impl Metered {
 
 impl Write for Metered {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(tx) = &self.tx else {
+        if self.tx.is_none() {
             return Err(io::Error::other("the file's writer thread stopped"));
-        };
-        let mut chunk = self
-            .spare
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(buf.len()));
-        chunk.extend_from_slice(buf);
-        if tx.send(Chunk::Bytes(chunk)).is_err() {
-            return Err(self.stopped());
         }
-        // Relaxed: the count is read by the same thread between events; no other data hangs on it.
-        self.meter.0.fetch_add(buf.len() as u64, Ordering::Relaxed);
+        self.cur.extend_from_slice(buf);
+        if self.cur.len() >= CHUNK {
+            self.send_cur()?;
+        }
         Ok(buf.len())
     }
 
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.write(buf).map(|_| ())
+    }
+
     fn flush(&mut self) -> io::Result<()> {
+        self.send_cur()?;
         let Some(tx) = &self.tx else {
             return Err(io::Error::other("the file's writer thread stopped"));
         };
@@ -140,8 +188,10 @@ impl Write for Metered {
 }
 
 impl Drop for Metered {
-    /// Waits for the writer thread, so a finished run's files are complete on disk.
+    /// Hands over what is gathered and waits for the writer thread, so a finished run's files
+    /// are complete on disk.
     fn drop(&mut self) {
+        let _ = self.send_cur();
         self.tx = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -162,7 +212,13 @@ mod tests {
         let mut b = meter.clone().create(&dir.join("b")).unwrap();
         a.write_all(b"hello").unwrap();
         b.write_all(b"abc").unwrap();
-        assert_eq!(meter.bytes(), 8);
+        assert_eq!(meter.bytes(), 0, "gathered, not yet handed over");
+        a.flush().unwrap();
+        let next = b.send_chunk(b"defg".to_vec()).unwrap();
+        assert!(next.is_empty());
+        assert_eq!(meter.bytes(), 12);
+        drop((a, b));
+        assert_eq!(std::fs::read(dir.join("b")).unwrap(), b"abcdefg");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -2,7 +2,7 @@
 //! `netstat -tan`, and the count of sockets per state over time.
 
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use super::meter::{Meter, Metered};
@@ -111,7 +111,7 @@ pub const COUNT_COLUMNS: [&str; 4] = ["time", "host", "state", "count"];
 #[derive(Default)]
 pub struct Netstat {
     style: NetstatStyle,
-    tables: Option<BufWriter<Metered>>,
+    tables: Option<Metered>,
     counts: Option<CsvFile>,
     /// Per node: each state's last row (time, count), `None` before the host's first row.
     last: Vec<Option<[(SimTime, u64); 11]>>,
@@ -128,7 +128,7 @@ impl Netstat {
         };
         let Some(d) = dir else { return Ok(n) };
         if opts.netstat {
-            n.tables = Some(BufWriter::new(meter.create(&d.join("netstat.txt"))?));
+            n.tables = Some(meter.create(&d.join("netstat.txt"))?);
         }
         if opts.socket_counts {
             n.counts = Some(CsvFile::create(

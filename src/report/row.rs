@@ -2,11 +2,11 @@
 //! millions of rows, and a row must cost no allocation. The bytes are those the `csv` crate
 //! writes by default (fields quoted only when they hold a comma, a quote or a line break).
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 
-use super::meter::{Meter, Metered};
+use super::meter::{CHUNK, Meter, Metered};
 use crate::net::Network;
 use crate::tcp::{ConnId, Flags};
 
@@ -137,18 +137,26 @@ impl Row {
     }
 
     /// Ends the row and writes it to `out`.
+    #[cfg(test)]
     pub fn end(&mut self, out: &mut impl Write) -> io::Result<()> {
-        self.buf.push(b'\n');
+        self.line();
         let r = out.write_all(&self.buf);
         self.buf.clear();
-        self.fields = 0;
         r
+    }
+
+    /// Ends the row; the next field starts a new one in the same buffer.
+    fn line(&mut self) {
+        self.buf.push(b'\n');
+        self.fields = 0;
     }
 }
 
-/// A CSV file written row by row: the buffered file and the row being built.
+/// A CSV file written row by row. Rows are built in place in the buffer that goes to the
+/// file's writer thread, so a row's bytes are never copied on this thread.
 pub(crate) struct CsvFile {
-    pub out: BufWriter<Metered>,
+    out: Metered,
+    /// The rows gathered so far, the last one being built.
     pub row: Row,
 }
 
@@ -156,8 +164,11 @@ impl CsvFile {
     /// Creates `path` (counted by `meter`) and writes the header row.
     pub fn create(path: &Path, header: &[&str], meter: &Meter) -> io::Result<CsvFile> {
         let mut f = CsvFile {
-            out: BufWriter::with_capacity(1 << 16, meter.create(path)?),
-            row: Row::default(),
+            out: meter.create(path)?,
+            row: Row {
+                buf: Vec::with_capacity(CHUNK),
+                fields: 0,
+            },
         };
         for c in header {
             f.row.text(c);
@@ -166,13 +177,20 @@ impl CsvFile {
         Ok(f)
     }
 
-    /// Ends the row being built and writes it.
+    /// Ends the row being built; hands the rows to the writer thread once they fill a chunk.
     pub fn end(&mut self) -> io::Result<()> {
-        self.row.end(&mut self.out)
+        self.row.line();
+        if self.row.buf.len() >= CHUNK {
+            let full = std::mem::take(&mut self.row.buf);
+            self.row.buf = self.out.send_chunk(full)?;
+        }
+        Ok(())
     }
 
     /// Flushes everything to disk.
     pub fn flush(&mut self) -> io::Result<()> {
+        let rest = std::mem::take(&mut self.row.buf);
+        self.row.buf = self.out.send_chunk(rest)?;
         self.out.flush()
     }
 }
