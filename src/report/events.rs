@@ -6,6 +6,7 @@ use std::path::Path;
 use super::meter::Meter;
 use super::row::{CsvFile, push_duration, push_uint};
 use crate::net::{Body, Icmp, Network, Packet};
+use crate::scenario::Compression;
 use crate::world::{NetworkEvent, PacketEvent, PacketEventKind};
 
 /// Column names of `events.csv`.
@@ -41,9 +42,9 @@ pub struct EventLog {
 
 impl EventLog {
     /// Creates the file and writes the header; `meter` counts what it writes.
-    pub fn create(path: &Path, meter: &Meter) -> io::Result<EventLog> {
+    pub fn create(path: &Path, meter: &Meter, compress: Compression) -> io::Result<EventLog> {
         Ok(EventLog {
-            file: CsvFile::create(path, &EVENT_COLUMNS, meter)?,
+            file: CsvFile::create_compressed(path, &EVENT_COLUMNS, meter, compress)?,
             note: Vec::new(),
         })
     }

@@ -9,6 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
+use crate::scenario::Compression;
+
+/// The zstd level of compressed files: level 1 compresses `events.csv` about 8x and a
+/// capture about 20x; higher levels cost more time for a few percent.
+const ZSTD_LEVEL: i32 = 1;
+
 /// Chunks a file's writer thread may have queued before the simulation waits for it: enough
 /// to ride out a slow write, few enough that memory stays at a few buffers per file.
 const QUEUED_CHUNKS: usize = 8;
@@ -28,12 +34,22 @@ impl Meter {
 
     /// Creates (or truncates) `path`, counting what is written to it.
     pub fn create(&self, path: &Path) -> io::Result<Metered> {
+        self.create_compressed(path, Compression::None)
+    }
+
+    /// As [`Meter::create`], the file stored as `compress` says (compressed on the writer
+    /// thread). The meter counts the bytes before compression.
+    pub fn create_compressed(&self, path: &Path, compress: Compression) -> io::Result<Metered> {
         let file = File::create(path)?;
+        let sink = match compress {
+            Compression::None => Sink::Plain(file),
+            Compression::Zstd => Sink::Zstd(zstd::stream::write::Encoder::new(file, ZSTD_LEVEL)?),
+        };
         let (tx, rx) = sync_channel::<Chunk>(QUEUED_CHUNKS);
         let (spare_tx, spare) = channel();
         let thread = std::thread::Builder::new()
             .name(format!("write {}", path.display()))
-            .spawn(move || write_chunks(file, rx, spare_tx))?;
+            .spawn(move || write_chunks(sink, rx, spare_tx))?;
         Ok(Metered {
             tx: Some(tx),
             spare,
@@ -52,15 +68,42 @@ enum Chunk {
     Flush(Sender<io::Result<()>>),
 }
 
+/// Where a writer thread puts the bytes.
+enum Sink {
+    Plain(File),
+    Zstd(zstd::stream::write::Encoder<'static, File>),
+}
+
+impl Sink {
+    fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Plain(f) => f.write_all(b),
+            Sink::Zstd(z) => z.write_all(b),
+        }
+    }
+
+    /// Puts everything written so far in the file. A compressed file's frame is ended here:
+    /// the file is flushed once, at its end.
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Plain(f) => f.flush(),
+            Sink::Zstd(z) => {
+                z.do_finish()?;
+                z.get_mut().flush()
+            }
+        }
+    }
+}
+
 /// A writer thread's loop: appends chunks in order, hands their buffers back for reuse, and
 /// stops at the first error (which `flush` and the end of the file report).
-fn write_chunks(mut file: File, rx: Receiver<Chunk>, spare: Sender<Vec<u8>>) -> io::Result<()> {
+fn write_chunks(mut sink: Sink, rx: Receiver<Chunk>, spare: Sender<Vec<u8>>) -> io::Result<()> {
     let mut failed: Option<io::Error> = None;
     for chunk in rx {
         match chunk {
             Chunk::Bytes(mut b) => {
                 if failed.is_none()
-                    && let Err(e) = file.write_all(&b)
+                    && let Err(e) = sink.write_all(&b)
                 {
                     failed = Some(e);
                 }
@@ -70,7 +113,7 @@ fn write_chunks(mut file: File, rx: Receiver<Chunk>, spare: Sender<Vec<u8>>) -> 
             Chunk::Flush(answer) => {
                 let r = match &failed {
                     Some(e) => Err(io::Error::new(e.kind(), e.to_string())),
-                    None => file.flush(),
+                    None => sink.flush(),
                 };
                 let _ = answer.send(r);
             }
@@ -78,7 +121,7 @@ fn write_chunks(mut file: File, rx: Receiver<Chunk>, spare: Sender<Vec<u8>>) -> 
     }
     match failed {
         Some(e) => Err(e),
-        None => file.flush(),
+        None => sink.flush(),
     }
 }
 
@@ -219,6 +262,15 @@ mod tests {
         assert_eq!(meter.bytes(), 12);
         drop((a, b));
         assert_eq!(std::fs::read(dir.join("b")).unwrap(), b"abcdefg");
+        let mut z = meter
+            .create_compressed(&dir.join("c.zst"), Compression::Zstd)
+            .unwrap();
+        let text = b"time,kind\n0.000000001,send\n".repeat(10_000);
+        z.write_all(&text).unwrap();
+        z.flush().unwrap();
+        drop(z);
+        let back = zstd::decode_all(std::fs::File::open(dir.join("c.zst")).unwrap()).unwrap();
+        assert_eq!(back, text);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod output;
 mod pcap;
 pub mod plot;
 mod probe;
+mod reader;
 mod row;
 mod summary;
 mod tcp;
@@ -26,6 +27,7 @@ pub use netstat::{
 };
 pub use output::{MARKER, OutDir, OutError, StagedDir, clean_stale, remove_staged_on_signal};
 pub use pcap::PcapWriter;
+pub use reader::open_output;
 pub use summary::{Tally, header};
 pub use tcp::{CONNECTION_COLUMNS, Gauge, Occupancy, STATE_COLUMNS, TcpTally, render_capacity};
 
@@ -77,9 +79,12 @@ impl Recorder {
                 probe = Some(ProbeLog::create(&d.join("tcp_probe.csv"), &meter)?);
                 files.push("tcp_probe.csv".to_string());
             }
+            // The large files take the compression's suffix: `events.csv.zst`.
+            let z = opts.compress.suffix();
             if opts.events {
-                events = Some(EventLog::create(&d.join("events.csv"), &meter)?);
-                files.push("events.csv".to_string());
+                let name = format!("events.csv{z}");
+                events = Some(EventLog::create(&d.join(&name), &meter, opts.compress)?);
+                files.push(name);
             }
             if opts.states {
                 files.push("states.csv".to_string());
@@ -96,18 +101,20 @@ impl Recorder {
             match opts.pcap {
                 PcapMode::Off => {}
                 PcapMode::All => {
+                    let name = format!("trace.pcap{z}");
                     capture = Some(Capture::Delivered(PcapWriter::create_metered(
-                        &d.join("trace.pcap"),
+                        &d.join(&name),
                         &meter,
                         opts.pcap_snaplen,
+                        opts.compress,
                     )?));
-                    files.push("trace.pcap".to_string());
+                    files.push(name);
                 }
                 PcapMode::PerLink => {
                     let mut writers = Vec::new();
                     for l in &net.links {
                         let name = format!(
-                            "link-{}-{}.pcap",
+                            "link-{}-{}.pcap{z}",
                             net.node(l.ends[0]).name,
                             net.node(l.ends[1]).name
                         );
@@ -115,6 +122,7 @@ impl Recorder {
                             &d.join(&name),
                             &meter,
                             opts.pcap_snaplen,
+                            opts.compress,
                         )?));
                         files.push(name);
                     }

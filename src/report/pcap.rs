@@ -15,6 +15,7 @@ use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
 use super::meter::{Meter, Metered};
 use crate::net::{Body, Datagram, IPV4_HEADER_LEN, Icmp, Packet, Quote};
+use crate::scenario::Compression;
 use crate::sim::SimTime;
 use crate::tcp::Segment;
 
@@ -36,15 +37,17 @@ pub struct PcapWriter {
 impl PcapWriter {
     /// Creates (or truncates) `path` and writes the pcap file header.
     pub fn create(path: &Path) -> io::Result<PcapWriter> {
-        PcapWriter::create_metered(path, &Meter::default(), None)
+        PcapWriter::create_metered(path, &Meter::default(), None, Compression::None)
     }
 
     /// As [`PcapWriter::create`], with `meter` counting what it writes, keeping the first
-    /// `snaplen` bytes of each frame (as `tcpdump -s`; `None` keeps whole frames).
+    /// `snaplen` bytes of each frame (as `tcpdump -s`; `None` keeps whole frames), the file
+    /// stored as `compress` says.
     pub fn create_metered(
         path: &Path,
         meter: &Meter,
         snaplen: Option<u32>,
+        compress: Compression,
     ) -> io::Result<PcapWriter> {
         let snaplen = snaplen.unwrap_or(SNAPLEN).clamp(1, SNAPLEN);
         let header = PcapHeader {
@@ -55,7 +58,7 @@ impl PcapWriter {
             endianness: Endianness::Little,
             ..PcapHeader::default()
         };
-        let file = meter.create(path)?;
+        let file = meter.create_compressed(path, compress)?;
         let inner = pcap_file::pcap::PcapWriter::with_header(file, header).map_err(pcap_error)?;
         Ok(PcapWriter {
             inner,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use super::meter::{CHUNK, Meter, Metered};
 use crate::net::Network;
+use crate::scenario::Compression;
 use crate::tcp::{ConnId, Flags};
 
 /// A row being built; [`Row::end`] writes it out and starts the next.
@@ -163,8 +164,18 @@ pub(crate) struct CsvFile {
 impl CsvFile {
     /// Creates `path` (counted by `meter`) and writes the header row.
     pub fn create(path: &Path, header: &[&str], meter: &Meter) -> io::Result<CsvFile> {
+        CsvFile::create_compressed(path, header, meter, Compression::None)
+    }
+
+    /// As [`CsvFile::create`], stored as `compress` says.
+    pub fn create_compressed(
+        path: &Path,
+        header: &[&str],
+        meter: &Meter,
+        compress: Compression,
+    ) -> io::Result<CsvFile> {
         let mut f = CsvFile {
-            out: meter.create(path)?,
+            out: meter.create_compressed(path, compress)?,
             row: Row {
                 buf: Vec::with_capacity(CHUNK),
                 fields: 0,

@@ -240,6 +240,7 @@ pub(crate) fn build(
             netstat_style: doc.output.netstat_style,
             socket_counts: true,
             tcp_probe: doc.output.tcp_probe,
+            compress: doc.output.compress,
             figures: doc.output.figures,
         },
         figures,

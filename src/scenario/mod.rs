@@ -78,13 +78,15 @@ pub struct OutputOptions {
     pub socket_counts: bool,
     /// `tcp_probe.csv`: each sender's congestion state after every ACK.
     pub tcp_probe: bool,
+    /// How `events.csv` and the captures are stored (`.zst` when compressed).
+    pub compress: Compression,
     /// The figures drawn from those files (`ladder`, `timeseq`, `states`, `socket_counts`).
     pub figures: bool,
 }
 
 pub use build::{MAX_BODY_BYTES, MAX_ROUTES};
 pub use outputs::{OUTPUT_NAMES, OutputSelection};
-pub use schema::{NetstatStyle, PcapMode};
+pub use schema::{Compression, NetstatStyle, PcapMode};
 pub use tcp::{README_MARKS, settings_markdown, settings_toml};
 
 /// Reads and checks a scenario file.

@@ -55,6 +55,27 @@ pub enum PcapMode {
     Off,
 }
 
+/// `compress = "none" | "zstd"`: how the large files (`events.csv`, the captures) are stored.
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compression {
+    /// Plain files.
+    #[default]
+    None,
+    /// Zstandard, level 1: `events.csv.zst`, `trace.pcap.zst`.
+    Zstd,
+}
+
+impl Compression {
+    /// What the file name gains: `""` or `".zst"`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Zstd => ".zst",
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -86,6 +107,9 @@ pub struct OutputSection {
     /// Whether `tcp_probe.csv` is written (a row per ACK a sender processes).
     #[serde(default)]
     pub tcp_probe: bool,
+    /// How `events.csv` and the captures are stored.
+    #[serde(default)]
+    pub compress: Compression,
     /// The figures (`ladder`, `timeseq`, `states`, `socket_counts` as SVG and PNG).
     #[serde(default = "yes")]
     pub figures: bool,
@@ -104,6 +128,7 @@ impl Default for OutputSection {
             netstat_style: NetstatStyle::Netstat,
             socket_counts: None,
             tcp_probe: false,
+            compress: Compression::None,
             figures: true,
         }
     }
