@@ -102,6 +102,7 @@ pub fn simulate(config: &WorldConfig, until: SimTime) -> Result<Outcome, RunErro
         connections: false,
         pcap: PcapMode::Off,
         pcap_snaplen: None,
+        pcap_hosts: Vec::new(),
         netstat: false,
         netstat_style: NetstatStyle::Netstat,
         socket_counts: false,

@@ -40,8 +40,9 @@ use probe::ProbeLog;
 
 /// Packet captures being written.
 enum Capture {
-    /// Every packet delivered to a host, as its tcpdump would see it arrive.
-    Delivered(PcapWriter),
+    /// Every packet delivered to a host, as its tcpdump would see it arrive; with
+    /// `pcap_hosts`, only those from or to the addresses listed here.
+    Delivered(PcapWriter, Option<Vec<std::net::Ipv4Addr>>),
     /// Per link: every packet that entered it, with the TTL it had there.
     PerLink(Vec<Option<PcapWriter>>),
 }
@@ -102,17 +103,32 @@ impl Recorder {
                 PcapMode::Off => {}
                 PcapMode::All => {
                     let name = format!("trace.pcap{z}");
-                    capture = Some(Capture::Delivered(PcapWriter::create_metered(
-                        &d.join(&name),
-                        &meter,
-                        opts.pcap_snaplen,
-                        opts.compress,
-                    )?));
+                    let addrs = (!opts.pcap_hosts.is_empty()).then(|| {
+                        opts.pcap_hosts
+                            .iter()
+                            .flat_map(|&h| net.node(h).addrs.iter().copied())
+                            .collect()
+                    });
+                    capture = Some(Capture::Delivered(
+                        PcapWriter::create_metered(
+                            &d.join(&name),
+                            &meter,
+                            opts.pcap_snaplen,
+                            opts.compress,
+                        )?,
+                        addrs,
+                    ));
                     files.push(name);
                 }
                 PcapMode::PerLink => {
                     let mut writers = Vec::new();
                     for l in &net.links {
+                        let wanted = opts.pcap_hosts.is_empty()
+                            || l.ends.iter().any(|e| opts.pcap_hosts.contains(e));
+                        if !wanted {
+                            writers.push(None);
+                            continue;
+                        }
                         let name = format!(
                             "link-{}-{}.pcap{z}",
                             net.node(l.ends[0]).name,
@@ -186,7 +202,7 @@ impl Recorder {
             log.finish()?;
         }
         match self.capture.take() {
-            Some(Capture::Delivered(w)) => w.finish()?,
+            Some(Capture::Delivered(w, _)) => w.finish()?,
             Some(Capture::PerLink(ws)) => {
                 for w in ws.into_iter().flatten() {
                     w.finish()?;
@@ -208,7 +224,10 @@ impl Observer for Recorder {
             self.keep(r);
         }
         if ev.kind == PacketEventKind::Deliver
-            && let Some(Capture::Delivered(w)) = &mut self.capture
+            && let Some(Capture::Delivered(w, only)) = &mut self.capture
+            && only
+                .as_ref()
+                .is_none_or(|a| a.contains(&ev.packet.src) || a.contains(&ev.packet.dst))
         {
             let r = w.packet(ev.time, ev.packet);
             self.keep(r);

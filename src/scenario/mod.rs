@@ -58,7 +58,7 @@ pub const APP_KINDS: &[&str] = &[
 ];
 
 /// Which files a run writes (`[output]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputOptions {
     /// `events.csv`.
     pub events: bool,
@@ -70,6 +70,8 @@ pub struct OutputOptions {
     pub pcap: PcapMode,
     /// Bytes of each frame the captures keep (`tcpdump -s`); `None` for whole frames.
     pub pcap_snaplen: Option<u32>,
+    /// The nodes the captures are limited to (`[output] pcap_hosts`); empty for all.
+    pub pcap_hosts: Vec<crate::net::NodeId>,
     /// `netstat.txt`.
     pub netstat: bool,
     /// How `netstat.txt` lists sockets.

@@ -95,6 +95,10 @@ pub struct OutputSection {
     /// Bytes of each frame kept in the captures, as `tcpdump -s` (the frame's full length is
     /// still recorded); `None` keeps whole frames.
     pub pcap_snaplen: Option<u32>,
+    /// Capture only what these nodes send or receive (`pcap = "all"`), or only the links
+    /// attached to them (`pcap = "per-link"`), as tcpdump on their interfaces; empty for all.
+    #[serde(default)]
+    pub pcap_hosts: Vec<Spanned<String>>,
     #[serde(default)]
     pub netstat_at: Vec<Dur>,
     #[serde(default)]
@@ -123,6 +127,7 @@ impl Default for OutputSection {
             connections: true,
             pcap: PcapMode::All,
             pcap_snaplen: None,
+            pcap_hosts: Vec::new(),
             netstat_at: Vec::new(),
             netstat_on_change: false,
             netstat_style: NetstatStyle::Netstat,
