@@ -9,7 +9,7 @@ use crate::net::{Network, NodeId, Packet, Port};
 use crate::progress::Progress;
 use crate::report::figures::{FigureData, FigureError};
 use crate::report::{self, Manifest, OutDir, OutError, Recorder, StagedDir, html};
-use crate::scenario::{NetstatStyle, OutputOptions, PcapMode, Scenario};
+use crate::scenario::{Compression, NetstatStyle, OutputOptions, PcapMode, Scenario};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{NetstatRow, TcpLog};
 use crate::world::{
@@ -102,10 +102,12 @@ pub fn simulate(config: &WorldConfig, until: SimTime) -> Result<Outcome, RunErro
         connections: false,
         pcap: PcapMode::Off,
         pcap_snaplen: None,
+        pcap_hosts: Vec::new(),
         netstat: false,
         netstat_style: NetstatStyle::Netstat,
         socket_counts: false,
         tcp_probe: false,
+        compress: Compression::None,
         figures: false,
     };
     let mut recorder =

@@ -1,12 +1,12 @@
 //! `events.csv`: one row per event.
 
-use std::fmt::Write as _;
-use std::io::{self, BufWriter, Write};
+use std::io;
 use std::path::Path;
 
-use super::meter::{Meter, Metered};
-use super::row::Row;
+use super::meter::Meter;
+use super::row::{CsvFile, push_duration, push_uint};
 use crate::net::{Body, Icmp, Network, Packet};
+use crate::scenario::Compression;
 use crate::world::{NetworkEvent, PacketEvent, PacketEventKind};
 
 /// Column names of `events.csv`.
@@ -35,24 +35,17 @@ pub const EVENT_COLUMNS: [&str; 20] = [
 
 /// Writes `events.csv` rows as events arrive.
 pub struct EventLog {
-    out: BufWriter<Metered>,
-    row: Row,
-    note: String,
+    file: CsvFile,
+    /// The row's note, built before the row (it may need quoting).
+    note: Vec<u8>,
 }
 
 impl EventLog {
     /// Creates the file and writes the header; `meter` counts what it writes.
-    pub fn create(path: &Path, meter: &Meter) -> io::Result<EventLog> {
-        let mut out = BufWriter::with_capacity(1 << 16, meter.create(path)?);
-        let mut row = Row::default();
-        for c in EVENT_COLUMNS {
-            row.text(c);
-        }
-        row.end(&mut out)?;
+    pub fn create(path: &Path, meter: &Meter, compress: Compression) -> io::Result<EventLog> {
         Ok(EventLog {
-            out,
-            row,
-            note: String::new(),
+            file: CsvFile::create_compressed(path, &EVENT_COLUMNS, meter, compress)?,
+            note: Vec::new(),
         })
     }
 
@@ -61,18 +54,20 @@ impl EventLog {
         let p: &Packet = ev.packet;
         self.note.clear();
         match ev.kind {
-            PacketEventKind::Drop(why) => self.note.push_str(why.name()),
+            PacketEventKind::Drop(why) => self.note.extend_from_slice(why.name().as_bytes()),
             PacketEventKind::Duplicate => {
                 if let Some(orig) = p.meta.copy_of {
-                    let _ = write!(self.note, "copy of #{orig}");
+                    self.note.extend_from_slice(b"copy of #");
+                    push_uint(&mut self.note, orig);
                 }
             }
             PacketEventKind::TtlExpired | PacketEventKind::Deliver => {
-                let _ = write!(self.note, "lifetime {}", ev.time - p.meta.sent_at);
+                self.note.extend_from_slice(b"lifetime ");
+                push_duration(&mut self.note, (ev.time - p.meta.sent_at).as_nanos());
             }
             _ => {}
         }
-        let row = &mut self.row;
+        let row = &mut self.file.row;
         row.nanos(ev.time.as_nanos());
         row.text(ev.kind.name());
         row.text(&net.node(ev.node).name);
@@ -83,7 +78,7 @@ impl EventLog {
         // flags, seq, ack, len, sport, dport, conn, window, tsval, tsecr
         match &p.body {
             Body::Tcp(s) => {
-                row.display(s.flags);
+                row.flags(s.flags);
                 row.uint(u64::from(s.seq.0));
                 if s.flags.ack() {
                     row.uint(u64::from(s.ack.0));
@@ -94,15 +89,7 @@ impl EventLog {
                 row.uint(u64::from(s.src_port));
                 row.uint(u64::from(s.dst_port));
                 // A stateless RST carries connection number 0: no incarnation sent it.
-                if s.tag.conn.n == 0 {
-                    row.empty();
-                } else {
-                    let host = net
-                        .nodes
-                        .get(s.tag.conn.host as usize)
-                        .map_or("?", |n| n.name.as_str());
-                    row.display(format_args!("{host}#{}", s.tag.conn.n));
-                }
+                row.conn(net, s.tag.conn);
                 row.uint(u64::from(s.window));
                 match s.timestamps {
                     Some(ts) => {
@@ -128,9 +115,11 @@ impl EventLog {
             }
             Body::Icmp(Icmp::TimeExceeded(q)) => {
                 if !self.note.is_empty() {
-                    self.note.push_str("; ");
+                    self.note.extend_from_slice(b"; ");
                 }
-                let _ = write!(self.note, "icmp time exceeded for packet #{}", q.packet);
+                self.note
+                    .extend_from_slice(b"icmp time exceeded for packet #");
+                push_uint(&mut self.note, q.packet);
                 for _ in 0..10 {
                     row.empty();
                 }
@@ -139,14 +128,14 @@ impl EventLog {
         row.uint(u64::from(p.meta.hops));
         // The packet's age here: from its first sending (a link's copy keeps its original's).
         row.nanos((ev.time - p.meta.sent_at).as_nanos());
-        row.text(&self.note);
-        row.end(&mut self.out)
+        row.bytes(&self.note);
+        self.file.end()
     }
 
     /// One change to the network.
     pub fn network(&mut self, net: &Network, ev: &NetworkEvent) -> io::Result<()> {
         // No packet: only the time, the kind, the node and the note.
-        let row = &mut self.row;
+        let row = &mut self.file.row;
         row.nanos(ev.time.as_nanos());
         row.text(ev.kind);
         row.text(&net.node(ev.node).name);
@@ -154,11 +143,11 @@ impl EventLog {
             row.empty();
         }
         row.text(&ev.note);
-        row.end(&mut self.out)
+        self.file.end()
     }
 
     /// Flushes everything to disk.
     pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
+        self.file.flush()
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod output;
 mod pcap;
 pub mod plot;
 mod probe;
+mod reader;
 mod row;
 mod summary;
 mod tcp;
@@ -26,6 +27,7 @@ pub use netstat::{
 };
 pub use output::{MARKER, OutDir, OutError, StagedDir, clean_stale, remove_staged_on_signal};
 pub use pcap::PcapWriter;
+pub use reader::open_output;
 pub use summary::{Tally, header};
 pub use tcp::{CONNECTION_COLUMNS, Gauge, Occupancy, STATE_COLUMNS, TcpTally, render_capacity};
 
@@ -38,8 +40,9 @@ use probe::ProbeLog;
 
 /// Packet captures being written.
 enum Capture {
-    /// Every packet delivered to a host, as its tcpdump would see it arrive.
-    Delivered(PcapWriter),
+    /// Every packet delivered to a host, as its tcpdump would see it arrive; with
+    /// `pcap_hosts`, only those from or to the addresses listed here.
+    Delivered(PcapWriter, Option<Vec<std::net::Ipv4Addr>>),
     /// Per link: every packet that entered it, with the TTL it had there.
     PerLink(Vec<Option<PcapWriter>>),
 }
@@ -77,9 +80,12 @@ impl Recorder {
                 probe = Some(ProbeLog::create(&d.join("tcp_probe.csv"), &meter)?);
                 files.push("tcp_probe.csv".to_string());
             }
+            // The large files take the compression's suffix: `events.csv.zst`.
+            let z = opts.compress.suffix();
             if opts.events {
-                events = Some(EventLog::create(&d.join("events.csv"), &meter)?);
-                files.push("events.csv".to_string());
+                let name = format!("events.csv{z}");
+                events = Some(EventLog::create(&d.join(&name), &meter, opts.compress)?);
+                files.push(name);
             }
             if opts.states {
                 files.push("states.csv".to_string());
@@ -96,18 +102,35 @@ impl Recorder {
             match opts.pcap {
                 PcapMode::Off => {}
                 PcapMode::All => {
-                    capture = Some(Capture::Delivered(PcapWriter::create_metered(
-                        &d.join("trace.pcap"),
-                        &meter,
-                        opts.pcap_snaplen,
-                    )?));
-                    files.push("trace.pcap".to_string());
+                    let name = format!("trace.pcap{z}");
+                    let addrs = (!opts.pcap_hosts.is_empty()).then(|| {
+                        opts.pcap_hosts
+                            .iter()
+                            .flat_map(|&h| net.node(h).addrs.iter().copied())
+                            .collect()
+                    });
+                    capture = Some(Capture::Delivered(
+                        PcapWriter::create_metered(
+                            &d.join(&name),
+                            &meter,
+                            opts.pcap_snaplen,
+                            opts.compress,
+                        )?,
+                        addrs,
+                    ));
+                    files.push(name);
                 }
                 PcapMode::PerLink => {
                     let mut writers = Vec::new();
                     for l in &net.links {
+                        let wanted = opts.pcap_hosts.is_empty()
+                            || l.ends.iter().any(|e| opts.pcap_hosts.contains(e));
+                        if !wanted {
+                            writers.push(None);
+                            continue;
+                        }
                         let name = format!(
-                            "link-{}-{}.pcap",
+                            "link-{}-{}.pcap{z}",
                             net.node(l.ends[0]).name,
                             net.node(l.ends[1]).name
                         );
@@ -115,6 +138,7 @@ impl Recorder {
                             &d.join(&name),
                             &meter,
                             opts.pcap_snaplen,
+                            opts.compress,
                         )?));
                         files.push(name);
                     }
@@ -178,7 +202,7 @@ impl Recorder {
             log.finish()?;
         }
         match self.capture.take() {
-            Some(Capture::Delivered(w)) => w.finish()?,
+            Some(Capture::Delivered(w, _)) => w.finish()?,
             Some(Capture::PerLink(ws)) => {
                 for w in ws.into_iter().flatten() {
                     w.finish()?;
@@ -200,7 +224,10 @@ impl Observer for Recorder {
             self.keep(r);
         }
         if ev.kind == PacketEventKind::Deliver
-            && let Some(Capture::Delivered(w)) = &mut self.capture
+            && let Some(Capture::Delivered(w, only)) = &mut self.capture
+            && only
+                .as_ref()
+                .is_none_or(|a| a.contains(&ev.packet.src) || a.contains(&ev.packet.dst))
         {
             let r = w.packet(ev.time, ev.packet);
             self.keep(r);

@@ -2,10 +2,11 @@
 //! `netstat -tan`, and the count of sockets per state over time.
 
 use std::fmt::Write as _;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use super::meter::{Meter, Metered};
+use super::row::CsvFile;
 use crate::net::{Network, NodeId};
 use crate::scenario::{NetstatStyle, OutputOptions};
 use crate::sim::SimTime;
@@ -110,14 +111,12 @@ pub const COUNT_COLUMNS: [&str; 4] = ["time", "host", "state", "count"];
 #[derive(Default)]
 pub struct Netstat {
     style: NetstatStyle,
-    tables: Option<BufWriter<Metered>>,
-    counts: Option<csv::Writer<BufWriter<Metered>>>,
+    tables: Option<Metered>,
+    counts: Option<CsvFile>,
     /// Per node: each state's last row (time, count), `None` before the host's first row.
     last: Vec<Option<[(SimTime, u64); 11]>>,
     /// Every table written, for printing.
     pub text: String,
-    /// A row's numbers as text, reused from row to row.
-    scratch: String,
 }
 
 impl Netstat {
@@ -129,15 +128,14 @@ impl Netstat {
         };
         let Some(d) = dir else { return Ok(n) };
         if opts.netstat {
-            n.tables = Some(BufWriter::new(meter.create(&d.join("netstat.txt"))?));
+            n.tables = Some(meter.create(&d.join("netstat.txt"))?);
         }
         if opts.socket_counts {
-            let mut w = csv::Writer::from_writer(BufWriter::with_capacity(
-                1 << 16,
-                meter.create(&d.join("socket_counts.csv"))?,
-            ));
-            w.write_record(COUNT_COLUMNS)?;
-            n.counts = Some(w);
+            n.counts = Some(CsvFile::create(
+                &d.join("socket_counts.csv"),
+                &COUNT_COLUMNS,
+                meter,
+            )?);
         }
         Ok(n)
     }
@@ -175,7 +173,7 @@ impl Netstat {
         node: NodeId,
         counts: &[u64; 11],
     ) -> io::Result<()> {
-        let Some(w) = &mut self.counts else {
+        let Some(f) = &mut self.counts else {
             return Ok(());
         };
         let i = node.0 as usize;
@@ -185,14 +183,8 @@ impl Netstat {
         let first = self.last[i].is_none();
         let last = self.last[i].get_or_insert([(time, 0); 11]);
         let end = !first && last.iter().zip(counts).all(|(l, n)| l.1 == *n);
-        // Formatted once per report into a reused buffer: under churn this file takes a row
-        // for nearly every connection's every state change.
-        let scratch = &mut self.scratch;
-        scratch.clear();
-        let ns = time.as_nanos();
-        // As `SimTime::csv` writes it.
-        let _ = write!(scratch, "{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
-        let time_len = scratch.len();
+        // Under churn this file takes a row for nearly every connection's every state change.
+        let host = net.node(node).name.as_str();
         for (k, (state, n)) in State::ALL.iter().zip(counts).enumerate() {
             if *state == State::Closed {
                 continue;
@@ -202,13 +194,11 @@ impl Netstat {
                 continue;
             }
             last[k] = (time, *n);
-            scratch.truncate(time_len);
-            let _ = write!(scratch, "{n}");
-            w.write_field(&scratch[..time_len])?;
-            w.write_field(net.node(node).name.as_str())?;
-            w.write_field(state.name())?;
-            w.write_field(&scratch[time_len..])?;
-            w.write_record(None::<&[u8]>)?;
+            f.row.nanos(time.as_nanos());
+            f.row.text(host);
+            f.row.text(state.name());
+            f.row.uint(*n);
+            f.end()?;
         }
         Ok(())
     }
@@ -218,8 +208,8 @@ impl Netstat {
         if let Some(mut f) = self.tables.take() {
             f.flush()?;
         }
-        if let Some(mut w) = self.counts.take() {
-            w.flush()?;
+        if let Some(mut f) = self.counts.take() {
+            f.flush()?;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! A pcap writer: simulated packets as Ethernet frames that tshark and Wireshark open, stamped
 //! with simulated time to the nanosecond.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
@@ -15,6 +15,7 @@ use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
 
 use super::meter::{Meter, Metered};
 use crate::net::{Body, Datagram, IPV4_HEADER_LEN, Icmp, Packet, Quote};
+use crate::scenario::Compression;
 use crate::sim::SimTime;
 use crate::tcp::Segment;
 
@@ -26,23 +27,27 @@ const SNAPLEN: u32 = (ETHERNET_HEADER_LEN + u16::MAX as usize) as u32;
 
 /// Writes packets to a classic pcap file (Ethernet, nanosecond timestamps).
 pub struct PcapWriter {
-    inner: pcap_file::pcap::PcapWriter<BufWriter<Metered>>,
+    inner: pcap_file::pcap::PcapWriter<Metered>,
     /// Bytes of each frame kept.
     snaplen: u32,
+    /// The frame being written, reused from packet to packet.
+    frame: Vec<u8>,
 }
 
 impl PcapWriter {
     /// Creates (or truncates) `path` and writes the pcap file header.
     pub fn create(path: &Path) -> io::Result<PcapWriter> {
-        PcapWriter::create_metered(path, &Meter::default(), None)
+        PcapWriter::create_metered(path, &Meter::default(), None, Compression::None)
     }
 
     /// As [`PcapWriter::create`], with `meter` counting what it writes, keeping the first
-    /// `snaplen` bytes of each frame (as `tcpdump -s`; `None` keeps whole frames).
+    /// `snaplen` bytes of each frame (as `tcpdump -s`; `None` keeps whole frames), the file
+    /// stored as `compress` says.
     pub fn create_metered(
         path: &Path,
         meter: &Meter,
         snaplen: Option<u32>,
+        compress: Compression,
     ) -> io::Result<PcapWriter> {
         let snaplen = snaplen.unwrap_or(SNAPLEN).clamp(1, SNAPLEN);
         let header = PcapHeader {
@@ -53,14 +58,20 @@ impl PcapWriter {
             endianness: Endianness::Little,
             ..PcapHeader::default()
         };
-        let file = BufWriter::with_capacity(1 << 16, meter.create(path)?);
+        let file = meter.create_compressed(path, compress)?;
         let inner = pcap_file::pcap::PcapWriter::with_header(file, header).map_err(pcap_error)?;
-        Ok(PcapWriter { inner, snaplen })
+        Ok(PcapWriter {
+            inner,
+            snaplen,
+            frame: Vec::new(),
+        })
     }
 
     /// Appends `packet` as it is at simulated time `time`.
     pub fn packet(&mut self, time: SimTime, packet: &Packet) -> io::Result<()> {
-        let data = frame(packet)?;
+        self.frame.clear();
+        frame_into(&mut self.frame, packet)?;
+        let data = &self.frame;
         let timestamp = std::time::Duration::from_nanos(time.as_nanos());
         let len = data.len() as u32; // at most SNAPLEN: frame() refuses anything longer
         // The record keeps the frame's real length, so readers know what was cut.
@@ -100,7 +111,15 @@ fn mac(addr: Ipv4Addr) -> [u8; 6] {
 }
 
 /// The Ethernet frame for `packet`: headers with correct lengths and checksums, then payload.
+#[cfg(test)]
 fn frame(packet: &Packet) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    frame_into(&mut out, packet)?;
+    Ok(out)
+}
+
+/// Appends the Ethernet frame for `packet` to `out`.
+fn frame_into(out: &mut Vec<u8>, packet: &Packet) -> io::Result<()> {
     // Checked before building, so a huge datagram never allocates its payload.
     if packet.wire_len() > usize::from(u16::MAX) {
         return Err(io::Error::new(
@@ -123,22 +142,22 @@ fn frame(packet: &Packet) -> io::Result<Vec<u8>> {
     };
     let builder = PacketBuilder::ethernet2(mac(packet.src), mac(packet.dst))
         .ip(IpHeaders::Ipv4(ip, Default::default()));
-    let mut out = Vec::with_capacity(ETHERNET_HEADER_LEN + packet.wire_len());
+    out.reserve(ETHERNET_HEADER_LEN + packet.wire_len());
     let written = match &packet.body {
         Body::Tcp(seg) => builder
             .tcp_header(tcp_header(seg)?)
-            .write(&mut out, &seg.payload),
+            .write(out, &seg.payload),
         Body::Udp(d) => builder
             .udp(d.src_port, d.dst_port)
-            .write(&mut out, &udp_payload(d)),
+            .write(out, &udp_payload(d)),
         Body::Icmp(Icmp::TimeExceeded(q)) => builder
             .icmpv4(Icmpv4Type::TimeExceeded(
                 TimeExceededCode::TtlExceededInTransit,
             ))
-            .write(&mut out, &quote_bytes(q)),
+            .write(out, &quote_bytes(q)),
     };
     written.map_err(build_error)?;
-    Ok(out)
+    Ok(())
 }
 
 /// The TCP header of `seg`, checksum left for the builder; options laid out as Linux sends them.

@@ -1,7 +1,7 @@
 //! `tcp_probe.csv`: each sender's congestion state after every ACK it processes, as Linux's
 //! `tcp_probe` tracepoint and ns-3's `CongestionWindow` trace give it.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use super::meter::{Meter, Metered};
@@ -37,7 +37,7 @@ pub const PROBE_COLUMNS: [&str; 19] = [
 
 /// Writes `tcp_probe.csv`.
 pub struct ProbeLog {
-    out: BufWriter<Metered>,
+    out: Metered,
     line: String,
 }
 
@@ -56,7 +56,7 @@ fn bytes_or_empty(v: u32) -> String {
 impl ProbeLog {
     /// Creates the file and writes its header.
     pub fn create(path: &Path, meter: &Meter) -> io::Result<ProbeLog> {
-        let mut out = BufWriter::with_capacity(1 << 16, meter.create(path)?);
+        let mut out = meter.create(path)?;
         writeln!(out, "{}", PROBE_COLUMNS.join(","))?;
         Ok(ProbeLog {
             out,

@@ -2,9 +2,14 @@
 //! millions of rows, and a row must cost no allocation. The bytes are those the `csv` crate
 //! writes by default (fields quoted only when they hold a comma, a quote or a line break).
 
-use std::fmt::Display;
 use std::io::{self, Write};
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::Path;
+
+use super::meter::{CHUNK, Meter, Metered};
+use crate::net::Network;
+use crate::scenario::Compression;
+use crate::tcp::{ConnId, Flags};
 
 /// A row being built; [`Row::end`] writes it out and starts the next.
 #[derive(Default)]
@@ -47,22 +52,78 @@ impl Row {
         self.buf.extend_from_slice(&digits);
     }
 
+    /// Nanoseconds as [`Row::nanos`] writes them, or an empty field.
+    pub fn opt_nanos(&mut self, ns: Option<u64>) {
+        match ns {
+            Some(ns) => self.nanos(ns),
+            None => self.empty(),
+        }
+    }
+
     /// A dotted-quad address.
     pub fn ip(&mut self, a: Ipv4Addr) {
         self.sep();
-        for (i, o) in a.octets().into_iter().enumerate() {
-            if i > 0 {
-                self.buf.push(b'.');
+        push_ip(&mut self.buf, a);
+    }
+
+    /// An address and port, `10.0.0.1:80`, as `SocketAddrV4` displays it.
+    pub fn socket(&mut self, a: SocketAddrV4) {
+        self.sep();
+        push_ip(&mut self.buf, *a.ip());
+        self.buf.push(b':');
+        push_uint(&mut self.buf, u64::from(a.port()));
+    }
+
+    /// TCP flags as their `Display` writes them (tcpdump-like: "S.", "P.", "none").
+    pub fn flags(&mut self, f: Flags) {
+        self.sep();
+        let start = self.buf.len();
+        for (flag, c) in [
+            (Flags::SYN, b'S'),
+            (Flags::FIN, b'F'),
+            (Flags::RST, b'R'),
+            (Flags::PSH, b'P'),
+        ] {
+            if f.contains(flag) {
+                self.buf.push(c);
             }
-            push_uint(&mut self.buf, u64::from(o));
         }
+        if f.ack() {
+            self.buf.push(b'.');
+        }
+        if self.buf.len() == start {
+            self.buf.extend_from_slice(b"none");
+        }
+    }
+
+    /// A connection incarnation as the output files name it (`client#2`, see
+    /// [`conn_name`](super::conn_name)); empty for the number 0.
+    pub fn conn(&mut self, net: &Network, c: ConnId) {
+        if c.n == 0 {
+            return self.empty();
+        }
+        let host = net
+            .nodes
+            .get(c.host as usize)
+            .map_or("?", |n| n.name.as_str());
+        if needs_quotes(host.as_bytes()) {
+            return self.text(&format!("{host}#{}", c.n));
+        }
+        self.sep();
+        self.buf.extend_from_slice(host.as_bytes());
+        self.buf.push(b'#');
+        push_uint(&mut self.buf, u64::from(c.n));
     }
 
     /// Text, quoted if it needs to be.
     pub fn text(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+
+    /// Text given as bytes, quoted if it needs to be.
+    pub fn bytes(&mut self, b: &[u8]) {
         self.sep();
-        let b = s.as_bytes();
-        if b.iter().any(|c| matches!(c, b',' | b'"' | b'\r' | b'\n')) {
+        if needs_quotes(b) {
             self.buf.push(b'"');
             for &c in b {
                 if c == b'"' {
@@ -76,34 +137,149 @@ impl Row {
         }
     }
 
-    /// Anything else that prints itself and never needs quoting (flags, say).
-    pub fn display(&mut self, d: impl Display) {
-        self.sep();
-        let _ = write!(self.buf, "{d}");
-    }
-
     /// Ends the row and writes it to `out`.
+    #[cfg(test)]
     pub fn end(&mut self, out: &mut impl Write) -> io::Result<()> {
-        self.buf.push(b'\n');
+        self.line();
         let r = out.write_all(&self.buf);
         self.buf.clear();
-        self.fields = 0;
         r
+    }
+
+    /// Ends the row; the next field starts a new one in the same buffer.
+    fn line(&mut self) {
+        self.buf.push(b'\n');
+        self.fields = 0;
     }
 }
 
-fn push_uint(buf: &mut Vec<u8>, mut n: u64) {
+/// A CSV file written row by row. Rows are built in place in the buffer that goes to the
+/// file's writer thread, so a row's bytes are never copied on this thread.
+pub(crate) struct CsvFile {
+    out: Metered,
+    /// The rows gathered so far, the last one being built.
+    pub row: Row,
+}
+
+impl CsvFile {
+    /// Creates `path` (counted by `meter`) and writes the header row.
+    pub fn create(path: &Path, header: &[&str], meter: &Meter) -> io::Result<CsvFile> {
+        CsvFile::create_compressed(path, header, meter, Compression::None)
+    }
+
+    /// As [`CsvFile::create`], stored as `compress` says.
+    pub fn create_compressed(
+        path: &Path,
+        header: &[&str],
+        meter: &Meter,
+        compress: Compression,
+    ) -> io::Result<CsvFile> {
+        let mut f = CsvFile {
+            out: meter.create_compressed(path, compress)?,
+            row: Row {
+                buf: Vec::with_capacity(CHUNK),
+                fields: 0,
+            },
+        };
+        for c in header {
+            f.row.text(c);
+        }
+        f.end()?;
+        Ok(f)
+    }
+
+    /// Ends the row being built; hands the rows to the writer thread once they fill a chunk.
+    pub fn end(&mut self) -> io::Result<()> {
+        self.row.line();
+        if self.row.buf.len() >= CHUNK {
+            let full = std::mem::take(&mut self.row.buf);
+            self.row.buf = self.out.send_chunk(full)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes everything to disk.
+    pub fn flush(&mut self) -> io::Result<()> {
+        let rest = std::mem::take(&mut self.row.buf);
+        self.row.buf = self.out.send_chunk(rest)?;
+        self.out.flush()
+    }
+}
+
+/// Whether the `csv` crate would quote this field.
+fn needs_quotes(b: &[u8]) -> bool {
+    b.iter().any(|c| matches!(c, b',' | b'"' | b'\r' | b'\n'))
+}
+
+/// Two decimal digits of every number below 100.
+const DIGITS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends `n` in decimal.
+pub(crate) fn push_uint(buf: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
-    loop {
+    while n >= 100 {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGITS[d..d + 2]);
+    }
+    if n >= 10 {
+        let d = n as usize * 2;
+        i -= 2;
+        digits[i..i + 2].copy_from_slice(&DIGITS[d..d + 2]);
+    } else {
         i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        digits[i] = b'0' + n as u8;
     }
     buf.extend_from_slice(&digits[i..]);
+}
+
+/// Appends a dotted-quad address.
+fn push_ip(buf: &mut Vec<u8>, a: Ipv4Addr) {
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            buf.push(b'.');
+        }
+        push_uint(buf, u64::from(o));
+    }
+}
+
+/// Appends a duration of `ns` nanoseconds as `sim::Duration` displays it: the largest unit
+/// that keeps the value readable, trailing zeros of the fraction dropped ("120us", "1.5ms").
+pub(crate) fn push_duration(buf: &mut Vec<u8>, ns: u64) {
+    let (unit, width, name): (u64, usize, &[u8]) = if ns >= 1_000_000_000 {
+        (1_000_000_000, 9, b"s")
+    } else if ns >= 1_000_000 {
+        (1_000_000, 6, b"ms")
+    } else if ns >= 1_000 {
+        (1_000, 3, b"us")
+    } else {
+        push_uint(buf, ns);
+        buf.extend_from_slice(b"ns");
+        return;
+    };
+    push_uint(buf, ns / unit);
+    let mut frac = ns % unit;
+    if frac != 0 {
+        let mut digits = [b'0'; 9];
+        for d in digits[..width].iter_mut().rev() {
+            *d = b'0' + (frac % 10) as u8;
+            frac /= 10;
+        }
+        let mut len = width;
+        while digits[len - 1] == b'0' {
+            len -= 1;
+        }
+        buf.push(b'.');
+        buf.extend_from_slice(&digits[..len]);
+    }
+    buf.extend_from_slice(name);
 }
 
 #[cfg(test)]
@@ -128,7 +304,6 @@ mod tests {
         row.empty();
         row.text("plain");
         row.text("a, \"quoted\"\nline");
-        row.display(1.5);
         row.end(&mut out).unwrap();
         let want = csv_bytes(&[
             "12.000000345",
@@ -138,11 +313,44 @@ mod tests {
             "",
             "plain",
             "a, \"quoted\"\nline",
-            "1.5",
         ]);
         assert_eq!(
             String::from_utf8(out).unwrap(),
             String::from_utf8(want).unwrap()
         );
+    }
+
+    #[test]
+    fn numbers_flags_and_addresses_as_display_writes_them() {
+        let mut buf = Vec::new();
+        let mut n = 1u64;
+        let mut cases = vec![0, 9, 10, 99, 100, 101, 999, 1000, u64::MAX, u64::MAX - 1];
+        while n < u64::MAX / 7 {
+            cases.extend([n, n - 1, n + 1]);
+            n *= 7;
+        }
+        for n in cases {
+            buf.clear();
+            push_uint(&mut buf, n);
+            assert_eq!(buf, n.to_string().as_bytes());
+            buf.clear();
+            push_duration(&mut buf, n);
+            let want = crate::sim::Duration::from_nanos(n).to_string();
+            assert_eq!(String::from_utf8_lossy(&buf), want, "{n} ns");
+        }
+        for bits in 0..=255u8 {
+            let mut row = Row::default();
+            row.flags(Flags(bits));
+            row.buf.push(b'\n');
+            assert_eq!(row.buf, format!("{}\n", Flags(bits)).into_bytes());
+        }
+        let mut row = Row::default();
+        let a: SocketAddrV4 = "10.0.255.1:65535".parse().unwrap();
+        row.socket(a);
+        row.opt_nanos(None);
+        row.opt_nanos(Some(5));
+        let mut out = Vec::new();
+        row.end(&mut out).unwrap();
+        assert_eq!(out, csv_bytes(&[&a.to_string(), "", "0.000000005"]));
     }
 }

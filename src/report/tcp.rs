@@ -4,13 +4,14 @@
 use super::plural;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, BufWriter};
+use std::io;
 use std::net::SocketAddrV4;
 use std::path::Path;
 
 use rustc_hash::FxHashMap;
 
-use super::meter::{Meter, Metered};
+use super::meter::Meter;
+use super::row::CsvFile;
 use crate::net::{Body, Network, NodeId, Packet};
 use crate::sim::{Duration, SimTime};
 use crate::tcp::{ConnId, ConnRecord, Corruption, FourTuple, ListenDropKind, State, TcpLog};
@@ -55,16 +56,6 @@ pub const CONNECTION_COLUMNS: [&str; 17] = [
     "error",
 ];
 
-fn csv_writer(
-    path: &Path,
-    header: &[&str],
-    meter: &Meter,
-) -> io::Result<csv::Writer<BufWriter<Metered>>> {
-    let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, meter.create(path)?));
-    w.write_record(header)?;
-    Ok(w)
-}
-
 /// A segment of a connection that had already ended when it arrived.
 #[derive(Clone, Copy, Debug)]
 struct LostDuplicate {
@@ -88,8 +79,8 @@ struct LostDuplicate {
 /// What TCP did, gathered for the files and the summary.
 #[derive(Default)]
 pub struct TcpTally {
-    states: Option<csv::Writer<BufWriter<Metered>>>,
-    connections: Option<csv::Writer<BufWriter<Metered>>>,
+    states: Option<CsvFile>,
+    connections: Option<CsvFile>,
     /// What is known of each (host, 4-tuple): one lookup serves every question. Bounded by the
     /// 4-tuples a run can form (ports x peers), not by the connections made.
     tuples: FxHashMap<(u32, FourTuple), TupleLog>,
@@ -320,10 +311,14 @@ impl TcpTally {
         let mut t = TcpTally::default();
         if let Some(d) = dir {
             if states {
-                t.states = Some(csv_writer(&d.join("states.csv"), &STATE_COLUMNS, meter)?);
+                t.states = Some(CsvFile::create(
+                    &d.join("states.csv"),
+                    &STATE_COLUMNS,
+                    meter,
+                )?);
             }
             if connections {
-                t.connections = Some(csv_writer(
+                t.connections = Some(CsvFile::create(
                     &d.join("connections.csv"),
                     &CONNECTION_COLUMNS,
                     meter,
@@ -500,18 +495,18 @@ impl TcpTally {
                     d.max = d.max.max(t.held);
                 }
                 let inc = self.incarnation(t.conn);
-                if let Some(w) = &mut self.states {
-                    w.write_record([
-                        time.csv().as_str(),
-                        net.node(node).name.as_str(),
-                        super::conn_name(net, t.conn).unwrap_or_default().as_str(),
-                        t.tuple.local.to_string().as_str(),
-                        t.tuple.remote.to_string().as_str(),
-                        inc.to_string().as_str(),
-                        t.from.name(),
-                        t.to.name(),
-                        t.cause,
-                    ])?;
+                if let Some(f) = &mut self.states {
+                    let row = &mut f.row;
+                    row.nanos(time.as_nanos());
+                    row.text(&net.node(node).name);
+                    row.conn(net, t.conn);
+                    row.socket(t.tuple.local);
+                    row.socket(t.tuple.remote);
+                    row.uint(u64::from(inc));
+                    row.text(t.from.name());
+                    row.text(t.to.name());
+                    row.text(t.cause);
+                    f.end()?;
                 }
                 if t.to == State::Closed {
                     if let Some(c) = self.conns.get_mut(&t.conn) {
@@ -570,30 +565,31 @@ impl TcpTally {
 
     fn write_connection(&mut self, net: &Network, node: NodeId, r: &ConnRecord) -> io::Result<()> {
         let inc = self.incarnation(r.conn);
-        let Some(w) = &mut self.connections else {
+        let Some(f) = &mut self.connections else {
             return Ok(());
         };
-        let opt_time = |t: Option<SimTime>| t.map(|t| t.csv()).unwrap_or_default();
-        w.write_record([
-            net.node(node).name.as_str(),
-            super::conn_name(net, r.conn).unwrap_or_default().as_str(),
-            inc.to_string().as_str(),
-            if r.active { "active" } else { "passive" },
-            r.tuple.local.to_string().as_str(),
-            r.tuple.remote.to_string().as_str(),
-            r.iss.0.to_string().as_str(),
-            r.irs.map(|s| s.0.to_string()).unwrap_or_default().as_str(),
-            r.opened_at.csv().as_str(),
-            opt_time(r.established_at).as_str(),
-            r.closed_at.csv().as_str(),
-            r.bytes_written.to_string().as_str(),
-            r.bytes_delivered.to_string().as_str(),
-            r.bytes_corrupted.to_string().as_str(),
-            r.retransmissions.to_string().as_str(),
-            r.final_state.name(),
-            r.error.map_or("", |e| e.name()),
-        ])?;
-        Ok(())
+        let row = &mut f.row;
+        row.text(&net.node(node).name);
+        row.conn(net, r.conn);
+        row.uint(u64::from(inc));
+        row.text(if r.active { "active" } else { "passive" });
+        row.socket(r.tuple.local);
+        row.socket(r.tuple.remote);
+        row.uint(u64::from(r.iss.0));
+        match r.irs {
+            Some(irs) => row.uint(u64::from(irs.0)),
+            None => row.empty(),
+        }
+        row.nanos(r.opened_at.as_nanos());
+        row.opt_nanos(r.established_at.map(SimTime::as_nanos));
+        row.nanos(r.closed_at.as_nanos());
+        row.uint(r.bytes_written);
+        row.uint(r.bytes_delivered);
+        row.uint(r.bytes_corrupted);
+        row.uint(u64::from(r.retransmissions));
+        row.text(r.final_state.name());
+        row.text(r.error.map_or("", |e| e.name()));
+        f.end()
     }
 
     /// Watches TCP packets for lost duplicates and TTL deaths.

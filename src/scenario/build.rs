@@ -208,6 +208,12 @@ pub(crate) fn build(
     let faults = faults(&cx, &doc.fault)?;
     let app_configs = app_configs(&cx, &apps, &mut warnings)?;
     let figures = figure_options(&cx, &doc.figures)?;
+    let pcap_hosts = doc
+        .output
+        .pcap_hosts
+        .iter()
+        .map(|h| cx.node(h, "output.pcap_hosts"))
+        .collect::<Result<Vec<_>, _>>()?;
     let sim = &doc.simulation;
     Ok(Scenario {
         name: name.to_string(),
@@ -236,10 +242,12 @@ pub(crate) fn build(
             connections: doc.output.connections,
             pcap: doc.output.pcap,
             pcap_snaplen: doc.output.pcap_snaplen,
+            pcap_hosts,
             netstat: true,
             netstat_style: doc.output.netstat_style,
             socket_counts: true,
             tcp_probe: doc.output.tcp_probe,
+            compress: doc.output.compress,
             figures: doc.output.figures,
         },
         figures,

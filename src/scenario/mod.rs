@@ -58,7 +58,7 @@ pub const APP_KINDS: &[&str] = &[
 ];
 
 /// Which files a run writes (`[output]`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OutputOptions {
     /// `events.csv`.
     pub events: bool,
@@ -70,6 +70,8 @@ pub struct OutputOptions {
     pub pcap: PcapMode,
     /// Bytes of each frame the captures keep (`tcpdump -s`); `None` for whole frames.
     pub pcap_snaplen: Option<u32>,
+    /// The nodes the captures are limited to (`[output] pcap_hosts`); empty for all.
+    pub pcap_hosts: Vec<crate::net::NodeId>,
     /// `netstat.txt`.
     pub netstat: bool,
     /// How `netstat.txt` lists sockets.
@@ -78,13 +80,15 @@ pub struct OutputOptions {
     pub socket_counts: bool,
     /// `tcp_probe.csv`: each sender's congestion state after every ACK.
     pub tcp_probe: bool,
+    /// How `events.csv` and the captures are stored (`.zst` when compressed).
+    pub compress: Compression,
     /// The figures drawn from those files (`ladder`, `timeseq`, `states`, `socket_counts`).
     pub figures: bool,
 }
 
 pub use build::{MAX_BODY_BYTES, MAX_ROUTES};
 pub use outputs::{OUTPUT_NAMES, OutputSelection};
-pub use schema::{NetstatStyle, PcapMode};
+pub use schema::{Compression, NetstatStyle, PcapMode};
 pub use tcp::{README_MARKS, settings_markdown, settings_toml};
 
 /// Reads and checks a scenario file.

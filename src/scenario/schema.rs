@@ -55,6 +55,27 @@ pub enum PcapMode {
     Off,
 }
 
+/// `compress = "none" | "zstd"`: how the large files (`events.csv`, the captures) are stored.
+#[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compression {
+    /// Plain files.
+    #[default]
+    None,
+    /// Zstandard, level 1: `events.csv.zst`, `trace.pcap.zst`.
+    Zstd,
+}
+
+impl Compression {
+    /// What the file name gains: `""` or `".zst"`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Compression::None => "",
+            Compression::Zstd => ".zst",
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -74,6 +95,10 @@ pub struct OutputSection {
     /// Bytes of each frame kept in the captures, as `tcpdump -s` (the frame's full length is
     /// still recorded); `None` keeps whole frames.
     pub pcap_snaplen: Option<u32>,
+    /// Capture only what these nodes send or receive (`pcap = "all"`), or only the links
+    /// attached to them (`pcap = "per-link"`), as tcpdump on their interfaces; empty for all.
+    #[serde(default)]
+    pub pcap_hosts: Vec<Spanned<String>>,
     #[serde(default)]
     pub netstat_at: Vec<Dur>,
     #[serde(default)]
@@ -86,6 +111,9 @@ pub struct OutputSection {
     /// Whether `tcp_probe.csv` is written (a row per ACK a sender processes).
     #[serde(default)]
     pub tcp_probe: bool,
+    /// How `events.csv` and the captures are stored.
+    #[serde(default)]
+    pub compress: Compression,
     /// The figures (`ladder`, `timeseq`, `states`, `socket_counts` as SVG and PNG).
     #[serde(default = "yes")]
     pub figures: bool,
@@ -99,11 +127,13 @@ impl Default for OutputSection {
             connections: true,
             pcap: PcapMode::All,
             pcap_snaplen: None,
+            pcap_hosts: Vec::new(),
             netstat_at: Vec::new(),
             netstat_on_change: false,
             netstat_style: NetstatStyle::Netstat,
             socket_counts: None,
             tcp_probe: false,
+            compress: Compression::None,
             figures: true,
         }
     }

@@ -1,0 +1,50 @@
+//! `[output] compress = "zstd"`: `events.csv` and the captures are written as `.zst` files
+//! that decompress to the bytes a plain run writes, and the manifest lists them by those names.
+
+mod common;
+
+use common::{entries, timewait};
+
+#[test]
+fn compressed_files_hold_the_plain_runs_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    let packed = dir.path().join("packed");
+    for (out, extra) in [
+        (&plain, vec![]),
+        (&packed, vec!["--set", "output.compress=zstd"]),
+    ] {
+        let mut args = vec!["run", "last_ack_lost", "-q", "--outputs", "all"];
+        args.extend(extra);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let r = timewait(dir.path(), &args);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let files = entries(&packed);
+    for name in ["events.csv", "trace.pcap"] {
+        assert!(
+            !files.iter().any(|f| f == name),
+            "{name} written plain: {files:?}"
+        );
+        let z = format!("{name}.zst");
+        assert!(files.contains(&z), "{z} missing: {files:?}");
+        let back = zstd::decode_all(std::fs::File::open(packed.join(&z)).unwrap()).unwrap();
+        assert!(
+            back == std::fs::read(plain.join(name)).unwrap(),
+            "{z} differs from the plain run's {name}"
+        );
+    }
+    // The small files stay plain and the same.
+    for name in ["states.csv", "connections.csv", "socket_counts.csv"] {
+        assert_eq!(
+            std::fs::read(packed.join(name)).unwrap(),
+            std::fs::read(plain.join(name)).unwrap(),
+            "{name}"
+        );
+    }
+    let manifest = std::fs::read_to_string(packed.join("manifest.toml")).unwrap();
+    assert!(
+        manifest.contains("\"events.csv.zst\"") && manifest.contains("\"trace.pcap.zst\""),
+        "{manifest}"
+    );
+}
