@@ -48,3 +48,29 @@ fn compressed_files_hold_the_plain_runs_bytes() {
         "{manifest}"
     );
 }
+
+#[test]
+fn plot_redraws_a_compressed_runs_ladder_as_the_plain_run_drew_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain");
+    let packed = dir.path().join("packed");
+    for (out, extra) in [
+        (&plain, vec![]),
+        (&packed, vec!["--set", "output.compress=zstd"]),
+    ] {
+        let mut args = vec!["run", "last_ack_lost", "-q"];
+        args.extend(extra);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let r = timewait(dir.path(), &args);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    // The ladder needs events.csv, which the compressed run has only as events.csv.zst.
+    std::fs::remove_file(packed.join("ladder.svg")).unwrap();
+    let r = timewait(dir.path(), &["plot", packed.to_str().unwrap()]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        std::fs::read(packed.join("ladder.svg")).unwrap(),
+        std::fs::read(plain.join("ladder.svg")).unwrap(),
+        "the ladder drawn from events.csv.zst"
+    );
+}

@@ -3,7 +3,6 @@
 //! rows, its connection, the lost duplicates, each connection's peer).
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::{Path, PathBuf};
@@ -944,7 +943,7 @@ const COUNT_COLS: [&str; 4] = ["time", "host", "state", "count"];
 /// A CSV file with named columns.
 struct Table {
     path: PathBuf,
-    reader: csv::Reader<fs::File>,
+    reader: csv::Reader<Box<dyn io::Read + Send>>,
     cols: FxHashMap<String, usize>,
 }
 
@@ -959,7 +958,8 @@ impl Table {
     /// `None` if the file does not exist.
     fn open(path: &Path, required: &[&str]) -> Result<Option<Table>, FigureError> {
         let shown = path.display();
-        let file = match fs::File::open(path) {
+        // A compressed run wrote `events.csv.zst`: read it the same way.
+        let file = match crate::report::open_output(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(FigureError::Input(format!("cannot read {shown}: {e}"))),
