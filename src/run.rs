@@ -352,5 +352,8 @@ impl Observer for Tee<'_> {
         outcome: &AppOutcome,
     ) {
         self.recorder.outcome(net, time, node, app, outcome);
+        if let (Some(f), AppOutcome::ConnectFailed(e)) = (self.figures.as_deref_mut(), outcome) {
+            f.on_connect_failed(net, time, node, e.errno());
+        }
     }
 }

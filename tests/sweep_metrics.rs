@@ -400,3 +400,51 @@ fn an_unknown_metric_is_located_and_the_nearest_name_suggested() {
         assert!(!dir.join("out").exists());
     }
 }
+
+/// socket_counts.csv counts failed connects as they happen: EADDRNOTAVAIL only once every
+/// ephemeral port is held (here in TIME_WAIT: 2,823 of them), one row per failure with the
+/// host's count so far, ending at the total the summary gives.
+#[test]
+fn socket_counts_records_each_failed_connect_once_all_ports_are_held() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let file = dir.join("pileup.toml");
+    fs::write(&file, PILEUP).unwrap();
+    let f = file.to_str().unwrap();
+    ok(
+        dir,
+        &["run", f, "--set", "app.1.rate=600", "--out", "r", "-q"],
+    );
+    let rows = csv_rows(&dir.join("r/socket_counts.csv"));
+    let failed: Vec<(f64, f64)> = rows
+        .iter()
+        .filter(|r| r["state"] == "connect_failed:EADDRNOTAVAIL")
+        .map(|r| {
+            assert_eq!(r["host"], "client");
+            (num(r, "time"), num(r, "count"))
+        })
+        .collect();
+    assert!(!failed.is_empty(), "600/s is above 2,823 / 6 s = 470.5/s");
+    for (i, (_, n)) in failed.iter().enumerate() {
+        assert_eq!(*n, (i + 1) as f64, "one row per failure, counting up");
+    }
+    // Sockets the client holds at the first failure, summed over the states (each state's
+    // last row at or before it): every port, one socket each (a single destination).
+    let t0 = failed[0].0;
+    let mut held = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| r["host"] == "client" && num(r, "time") <= t0)
+    {
+        if !r["state"].starts_with("connect_failed") {
+            held.insert(r["state"].clone(), num(r, "count"));
+        }
+    }
+    assert_eq!(held.values().sum::<f64>(), 2823.0, "at {t0} s: {held:?}");
+    let summary = fs::read_to_string(dir.join("r/summary.txt")).unwrap();
+    let total = failed.len();
+    assert!(
+        summary.contains(&format!("{total} application failures")),
+        "{total} failures in socket_counts.csv, not in the summary:\n{summary}"
+    );
+}

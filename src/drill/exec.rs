@@ -19,8 +19,8 @@ use super::parse::{
 use super::profile::{self, Profile, Sysctl};
 use crate::sim::{Duration, EventQueue, SimTime, component_rng};
 use crate::tcp::{
-    ConnId, ConnectError, Output, Segment, SeqNum, SocketEvent, SocketHandle, Stack, Tag,
-    TcpConfig, Timestamps, Wakeup, Wakeups,
+    ConnId, Output, Segment, SeqNum, SocketEvent, SocketHandle, Stack, Tag, TcpConfig, Timestamps,
+    Wakeup, Wakeups,
 };
 
 /// The host under test.
@@ -782,7 +782,7 @@ impl Exec {
                         self.remote_port = REMOTE_PORT;
                         Ret::Value(0)
                     }
-                    Err(e) => Ret::Errno(connect_errno(e)),
+                    Err(e) => Ret::Errno(e.errno()),
                 }
             }
             ("listen", Sock::Listener(_)) => Ret::Value(0),
@@ -811,7 +811,7 @@ impl Exec {
                             Ret::Blocks(Wait::Connect { fd: n })
                         }
                     }
-                    Err(e) => Ret::Errno(connect_errno(e)),
+                    Err(e) => Ret::Errno(e.errno()),
                 }
             }
             ("connect", Sock::Conn(_)) => match self.connect_result(n) {
@@ -1101,13 +1101,6 @@ impl Exec {
             Some(_) => self.take_error(n),
             None => Some(self.take_error(n).unwrap_or(Ret::Value(0))),
         }
-    }
-}
-
-fn connect_errno(e: ConnectError) -> &'static str {
-    match e {
-        ConnectError::AddrInUse => "EADDRINUSE",
-        ConnectError::AddrNotAvailable => "EADDRNOTAVAIL",
     }
 }
 

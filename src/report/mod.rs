@@ -23,7 +23,8 @@ pub use events::{EVENT_COLUMNS, EventLog};
 pub use manifest::{Manifest, shell_word};
 pub use meter::{Meter, Metered};
 pub use netstat::{
-    COUNT_COLUMNS, NETSTAT_HEADER, Netstat, SS_HEADER, format_ss_table, format_table,
+    CONNECT_FAILED, COUNT_COLUMNS, NETSTAT_HEADER, Netstat, SS_HEADER, format_ss_table,
+    format_table,
 };
 pub use output::{MARKER, OutDir, OutError, StagedDir, clean_stale, remove_staged_on_signal};
 pub use pcap::PcapWriter;
@@ -35,7 +36,7 @@ use crate::net::{Network, NodeId, Packet, Port};
 use crate::scenario::{OutputOptions, PcapMode};
 use crate::sim::SimTime;
 use crate::tcp::{NetstatRow, TcpLog};
-use crate::world::{NetworkEvent, Observer, PacketEvent, PacketEventKind};
+use crate::world::{AppOutcome, NetworkEvent, Observer, PacketEvent, PacketEventKind};
 use probe::ProbeLog;
 
 /// Packet captures being written.
@@ -275,6 +276,20 @@ impl Observer for Recorder {
 
     fn app(&mut self, _net: &Network, time: SimTime, node: NodeId, app: u32, message: &str) {
         self.tcp.note(time, node, app, message);
+    }
+
+    fn outcome(
+        &mut self,
+        net: &Network,
+        time: SimTime,
+        node: NodeId,
+        _app: u32,
+        outcome: &AppOutcome,
+    ) {
+        if let AppOutcome::ConnectFailed(e) = outcome {
+            let r = self.netstat.connect_failed(net, time, node, e.errno());
+            self.keep(r);
+        }
     }
 
     fn halt(&self) -> bool {

@@ -107,6 +107,10 @@ fn ss_time(ms: u64) -> String {
 /// Column names of `socket_counts.csv`.
 pub const COUNT_COLUMNS: [&str; 4] = ["time", "host", "state", "count"];
 
+/// The `state` of a `socket_counts.csv` row that counts a host's failed `connect()` calls so
+/// far, followed by the errno (`connect_failed:EADDRNOTAVAIL`).
+pub const CONNECT_FAILED: &str = "connect_failed:";
+
 /// Writes `netstat.txt` and `socket_counts.csv`, and keeps the tables for the console.
 #[derive(Default)]
 pub struct Netstat {
@@ -115,6 +119,8 @@ pub struct Netstat {
     counts: Option<CsvFile>,
     /// Per node: each state's last row (time, count), `None` before the host's first row.
     last: Vec<Option<[(SimTime, u64); 11]>>,
+    /// Failed `connect()` calls so far, per node and errno, with the row's `state` text.
+    failed: Vec<(NodeId, &'static str, String, u64)>,
     /// Every table written, for printing.
     pub text: String,
 }
@@ -160,6 +166,35 @@ impl Netstat {
         self.text.push_str(&t);
         self.text.push('\n');
         Ok(())
+    }
+
+    /// A `connect()` on `node` failed at once with `errno`: a row with the host's count of such
+    /// failures so far.
+    pub fn connect_failed(
+        &mut self,
+        net: &Network,
+        time: SimTime,
+        node: NodeId,
+        errno: &'static str,
+    ) -> io::Result<()> {
+        let Some(f) = &mut self.counts else {
+            return Ok(());
+        };
+        let i = match self.failed.iter().position(|e| e.0 == node && e.1 == errno) {
+            Some(i) => i,
+            None => {
+                let state = format!("{CONNECT_FAILED}{errno}");
+                self.failed.push((node, errno, state, 0));
+                self.failed.len() - 1
+            }
+        };
+        let e = &mut self.failed[i];
+        e.3 += 1;
+        f.row.nanos(time.as_nanos());
+        f.row.text(net.node(node).name.as_str());
+        f.row.text(&e.2);
+        f.row.uint(e.3);
+        f.end()
     }
 
     /// One host's counts (every state but CLOSED), as [`World`](crate::world::World) reports

@@ -41,6 +41,14 @@ pub enum ConnectError {
 }
 
 impl ConnectError {
+    /// The errno's C name.
+    pub fn errno(self) -> &'static str {
+        match self {
+            ConnectError::AddrInUse => "EADDRINUSE",
+            ConnectError::AddrNotAvailable => "EADDRNOTAVAIL",
+        }
+    }
+
     /// The C library's message.
     pub fn message(self) -> &'static str {
         match self {

@@ -13,7 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::{COUNTED, FigureError, MAX_COUNT_SAMPLES, MAX_PACKET_ROWS, SOURCES};
 use crate::net::{Body, Icmp, Network, NodeId, Packet};
 use crate::report::plot::MAX_ROWS;
-use crate::report::{TcpTally, conn_name, plural};
+use crate::report::{CONNECT_FAILED, TcpTally, conn_name, plural};
 use crate::scenario::OutputOptions;
 use crate::sim::SimTime;
 use crate::tcp::{ConnId, ConnRecord, Flags, State, TcpLog};
@@ -188,6 +188,9 @@ pub struct FigureData {
     /// `Ports:` lines: (host, value, words), e.g. the ephemeral port range's size, or the
     /// connection rate times TIME_WAIT.
     pub count_refs: Vec<(String, f64, String)>,
+    /// Failed `connect()` calls so far, per (host, errno), from `socket_counts.csv`'s
+    /// `connect_failed:ERRNO` rows: (time in ns, count) steps, at most one per millisecond.
+    pub failed: Vec<FailedConnects>,
     /// Per host in `counts` and [`COUNTED`] state: samples seen, the stride they are kept at,
     /// and whether any was above zero (so decimation never hides a state that was held).
     count_seen: Vec<[CountLine; 3]>,
@@ -323,6 +326,10 @@ impl FigureData {
     }
 
     fn push_count(&mut self, time: u64, host: &str, state: &str, count: u64) {
+        if let Some(errno) = state.strip_prefix(CONNECT_FAILED) {
+            self.push_failed(time, host, errno, count);
+            return;
+        }
         let Some(k) = COUNTED.iter().position(|s| *s == state) else {
             return;
         };
@@ -561,6 +568,43 @@ impl FigureData {
                 self.connections.push(row);
             }
             _ => {}
+        }
+    }
+
+    /// A `connect()` on `node` failed at once with `errno` (as `socket_counts.csv` counts it).
+    pub fn on_connect_failed(&mut self, net: &Network, time: SimTime, node: NodeId, errno: &str) {
+        let host = &net.node(node).name;
+        let n = self
+            .failed
+            .iter()
+            .find(|f| f.host == *host && f.errno == errno)
+            .and_then(|f| f.steps.last())
+            .map_or(1, |&(_, n)| n + 1);
+        self.push_failed(time.as_nanos(), &host.clone(), errno, n);
+    }
+
+    /// One count of failed connects; within a millisecond of the last kept step, that step
+    /// takes the new count (a burst of failures stays one step, drawn a pixel early at most).
+    fn push_failed(&mut self, time: u64, host: &str, errno: &str, count: u64) {
+        let i = match self
+            .failed
+            .iter()
+            .position(|f| f.host == host && f.errno == errno)
+        {
+            Some(i) => i,
+            None => {
+                self.failed.push(FailedConnects {
+                    host: host.to_string(),
+                    errno: errno.to_string(),
+                    steps: Vec::new(),
+                });
+                self.failed.len() - 1
+            }
+        };
+        let steps = &mut self.failed[i].steps;
+        match steps.last_mut() {
+            Some(last) if time < last.0 + 1_000_000 => last.1 = count,
+            _ => steps.push((time, count)),
         }
     }
 
@@ -939,6 +983,17 @@ const CONN_COLS: [&str; 12] = [
     "bytes_corrupted",
 ];
 const COUNT_COLS: [&str; 4] = ["time", "host", "state", "count"];
+
+/// One host's failed `connect()` calls with one errno, as steps of the count so far.
+#[derive(Clone, Debug, Default)]
+pub struct FailedConnects {
+    /// The host.
+    pub host: String,
+    /// The errno's C name (`EADDRNOTAVAIL`).
+    pub errno: String,
+    /// (time in ns, failures so far).
+    pub steps: Vec<(u64, u64)>,
+}
 
 /// A CSV file with named columns.
 struct Table {

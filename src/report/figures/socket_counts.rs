@@ -96,6 +96,16 @@ pub(super) fn socket_counts(
             ..LineChart::default()
         });
     }
+    // The failures share the state panels' time axis, from their first row to their last.
+    let span = panels
+        .iter()
+        .flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)))
+        .fold(None, |acc: Option<(f64, f64)>, x| {
+            Some(acc.map_or((x, x), |(lo, hi)| (lo.min(x), hi.max(x))))
+        });
+    if let Some(p) = failed_connects(d, window, span) {
+        panels.push(p);
+    }
     if panels.is_empty() {
         return None;
     }
@@ -116,6 +126,61 @@ pub(super) fn socket_counts(
         panels,
         panel_height: 360,
         heights: Vec::new(),
+    })
+}
+
+/// Failed `connect()` calls so far, one line per host and errno (Linux would return them to
+/// the application: EADDRNOTAVAIL once every ephemeral port is in use or in TIME_WAIT).
+fn failed_connects(
+    d: &FigureData,
+    window: Option<(Option<f64>, Option<f64>)>,
+    span: Option<(f64, f64)>,
+) -> Option<LineChart> {
+    let series: Vec<Series> = d
+        .failed
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let mut pts: Vec<(f64, f64)> =
+                f.steps.iter().map(|&(t, n)| (secs(t), n as f64)).collect();
+            // The count holds to the end of the other panels' axis.
+            if let (Some((_, end)), Some(&(t, n))) = (span, pts.last())
+                && end > t
+            {
+                pts.push((end, n));
+            }
+            Series::new(format!("{} {}", f.host, f.errno), pts)
+                .steps()
+                .with_color(i)
+                .with_markers()
+        })
+        .collect();
+    let most = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .fold(0.0, f64::max);
+    if most == 0.0 {
+        return None;
+    }
+    let total: u64 = d
+        .failed
+        .iter()
+        .filter_map(|f| f.steps.last())
+        .map(|l| l.1)
+        .sum();
+    let x_range = match (window, span) {
+        (Some((a, b)), Some((lo, hi))) => Some((a.unwrap_or(lo), b.unwrap_or(hi))),
+        (None, span) => span,
+        (Some(_), None) => None,
+    };
+    Some(LineChart {
+        title: format!("Failed connect() calls so far ({total} in all)"),
+        x_label: "time (s)".into(),
+        y_label: "failed connects".into(),
+        series,
+        y_range: Some((0.0, (most * 1.06).max(5.0))),
+        x_range,
+        ..LineChart::default()
     })
 }
 
