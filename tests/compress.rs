@@ -3,23 +3,32 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use common::{entries, timewait};
 
-#[test]
-fn compressed_files_hold_the_plain_runs_bytes() {
-    let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join("plain");
-    let packed = dir.path().join("packed");
+/// Runs `last_ack_lost` with `outputs` into `plain` and, compressed, into `packed`.
+fn plain_and_packed(dir: &Path, outputs: &[&str]) -> (PathBuf, PathBuf) {
+    let plain = dir.join("plain");
+    let packed = dir.join("packed");
     for (out, extra) in [
         (&plain, vec![]),
         (&packed, vec!["--set", "output.compress=zstd"]),
     ] {
-        let mut args = vec!["run", "last_ack_lost", "-q", "--outputs", "all"];
+        let mut args = vec!["run", "last_ack_lost", "-q"];
+        args.extend(outputs);
         args.extend(extra);
         args.extend(["--out", out.to_str().unwrap()]);
-        let r = timewait(dir.path(), &args);
+        let r = timewait(dir, &args);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     }
+    (plain, packed)
+}
+
+#[test]
+fn compressed_files_hold_the_plain_runs_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plain, packed) = plain_and_packed(dir.path(), &["--outputs", "all"]);
     let files = entries(&packed);
     for name in ["events.csv", "trace.pcap"] {
         assert!(
@@ -52,18 +61,7 @@ fn compressed_files_hold_the_plain_runs_bytes() {
 #[test]
 fn plot_redraws_a_compressed_runs_ladder_as_the_plain_run_drew_it() {
     let dir = tempfile::tempdir().unwrap();
-    let plain = dir.path().join("plain");
-    let packed = dir.path().join("packed");
-    for (out, extra) in [
-        (&plain, vec![]),
-        (&packed, vec!["--set", "output.compress=zstd"]),
-    ] {
-        let mut args = vec!["run", "last_ack_lost", "-q"];
-        args.extend(extra);
-        args.extend(["--out", out.to_str().unwrap()]);
-        let r = timewait(dir.path(), &args);
-        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    }
+    let (plain, packed) = plain_and_packed(dir.path(), &[]);
     // The ladder needs events.csv, which the compressed run has only as events.csv.zst.
     std::fs::remove_file(packed.join("ladder.svg")).unwrap();
     let r = timewait(dir.path(), &["plot", packed.to_str().unwrap()]);
