@@ -383,31 +383,27 @@ impl Stack {
     pub fn wakeup(&mut self, now: SimTime, w: Wakeup, out: &mut Output) {
         match w {
             Wakeup::Socket(h) => {
-                let synack_retries = self.config.synack_retries;
                 let Some(s) = self.socket(h) else {
                     return;
                 };
-                // A half-open connection's listener decides how many SYN-ACKs it may send.
-                let listener = match (s.state, s.parent) {
-                    (State::SynReceived, Some(p)) if self.config.syn_queue_pruning => self
-                        .listeners
-                        .get(p as usize)
-                        .and_then(Option::as_ref)
-                        .map(|l| (p, l)),
-                    _ => None,
-                };
+                // A half-open connection: its listener counts it young until its first
+                // timeout and, when pruning, decides how many SYN-ACKs it may send.
+                let parent = s.parent.filter(|_| s.state == State::SynReceived);
                 let young = !s.syn_ack_timed_out();
-                let pruned = listener.map(|(p, l)| (p, l.synack_retries(synack_retries)));
+                let limit = parent
+                    .and_then(|p| self.listeners.get(p as usize)?.as_ref())
+                    .filter(|_| self.config.syn_queue_pruning)
+                    .map(|l| l.synack_retries(self.config.synack_retries));
                 let Some(s) = self.socket_mut(h) else {
                     return;
                 };
-                if let Some((_, n)) = pruned {
+                if let Some(n) = limit {
                     s.set_synack_retries(n);
                 }
                 s.on_timer(now, out);
-                let aged = young && s.syn_ack_timed_out();
-                if aged
-                    && let Some((p, _)) = pruned
+                if young
+                    && s.syn_ack_timed_out()
+                    && let Some(p) = parent
                     && let Some(Some(l)) = self.listeners.get_mut(p as usize)
                 {
                     l.young = l.young.saturating_sub(1);

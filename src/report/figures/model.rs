@@ -580,7 +580,7 @@ impl FigureData {
             .find(|f| f.host == *host && f.errno == errno)
             .and_then(|f| f.steps.last())
             .map_or(1, |&(_, n)| n + 1);
-        self.push_failed(time.as_nanos(), &host.clone(), errno, n);
+        self.push_failed(time.as_nanos(), host, errno, n);
     }
 
     /// One count of failed connects; within a millisecond of the last kept step, that step
