@@ -143,6 +143,12 @@ fn failed_connects(
         .map(|(i, f)| {
             let mut pts: Vec<(f64, f64)> =
                 f.steps.iter().map(|&(t, n)| (secs(t), n as f64)).collect();
+            // Zero until the first failure, as the state lines start from zero.
+            if let (Some((start, _)), Some(&(t, _))) = (span, pts.first())
+                && start < t
+            {
+                pts.insert(0, (start, 0.0));
+            }
             // The count holds to the end of the other panels' axis.
             if let (Some((_, end)), Some(&(t, n))) = (span, pts.last())
                 && end > t
