@@ -66,7 +66,10 @@ fn capture() -> Vec<(SimTime, Packet)> {
     };
     let data = Segment {
         timestamps: ts(8, 7),
-        payload: (0..1000).map(|i| (i % 251) as u8).collect(),
+        payload: (0..1000)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>()
+            .into(),
         ..segment(1001, 5001, Flags::PSH | Flags::ACK)
     };
     let fin = segment(2001, 5001, Flags::FIN | Flags::ACK);

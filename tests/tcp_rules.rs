@@ -1300,7 +1300,7 @@ fn stray(flags: Flags, seq: u32, ack: u32, len: usize) -> Segment {
         ack: SeqNum(ack),
         flags,
         window: 1000,
-        payload: vec![7; len],
+        payload: vec![7; len].into(),
         ..Segment::default()
     }
 }

@@ -48,7 +48,7 @@ fn seg(seq: SeqNum, flags: Flags, tsval: Option<u32>, len: usize) -> Segment {
         flags,
         window: 65_535,
         timestamps: tsval.map(|tsval| Timestamps { tsval, tsecr: 0 }),
-        payload: vec![0xab; len],
+        payload: vec![0xab; len].into(),
         ..Segment::default()
     }
 }

@@ -19,8 +19,8 @@ use super::parse::{
 use super::profile::{self, Profile, Sysctl};
 use crate::sim::{Duration, EventQueue, SimTime, component_rng};
 use crate::tcp::{
-    ConnId, Output, Segment, SeqNum, SocketEvent, SocketHandle, Stack, Tag, TcpConfig, Timestamps,
-    Wakeup, Wakeups,
+    ConnId, Output, Payload, Segment, SeqNum, SocketEvent, SocketHandle, Stack, Tag, TcpConfig,
+    Timestamps, Wakeup, Wakeups,
 };
 
 /// The host under test.
@@ -527,7 +527,7 @@ impl Exec {
             ack: p.ack.map_or(SeqNum(0), |a| self.local_iss + a),
             flags: p.flags,
             window: p.win.unwrap_or(u16::MAX),
-            payload: vec![0; p.len as usize],
+            payload: Payload::from(vec![0; p.len as usize]),
             tag: Tag {
                 conn: PEER,
                 offset: SeqNum(p.seq).since(self.remote_isn + 1) as u64,
@@ -834,7 +834,7 @@ impl Exec {
                 {
                     Ret::Errno("EPIPE")
                 } else {
-                    let data = vec![0u8; len];
+                    let data = Payload::from(vec![0u8; len]);
                     let sent = self.call(|s, now, out| s.send(now, h, &data, out));
                     if sent == 0 && len > 0 {
                         if fd.nonblock {

@@ -32,6 +32,8 @@ pub struct PcapWriter {
     snaplen: u32,
     /// The frame being written, reused from packet to packet.
     frame: Vec<u8>,
+    /// The TCP payload's bytes, made here (segments carry only where they come from).
+    payload: Vec<u8>,
 }
 
 impl PcapWriter {
@@ -64,13 +66,14 @@ impl PcapWriter {
             inner,
             snaplen,
             frame: Vec::new(),
+            payload: Vec::new(),
         })
     }
 
     /// Appends `packet` as it is at simulated time `time`.
     pub fn packet(&mut self, time: SimTime, packet: &Packet) -> io::Result<()> {
         self.frame.clear();
-        frame_into(&mut self.frame, packet)?;
+        frame_into(&mut self.frame, &mut self.payload, packet)?;
         let data = &self.frame;
         let timestamp = std::time::Duration::from_nanos(time.as_nanos());
         let len = data.len() as u32; // at most SNAPLEN: frame() refuses anything longer
@@ -114,12 +117,12 @@ fn mac(addr: Ipv4Addr) -> [u8; 6] {
 #[cfg(test)]
 fn frame(packet: &Packet) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    frame_into(&mut out, packet)?;
+    frame_into(&mut out, &mut Vec::new(), packet)?;
     Ok(out)
 }
 
-/// Appends the Ethernet frame for `packet` to `out`.
-fn frame_into(out: &mut Vec<u8>, packet: &Packet) -> io::Result<()> {
+/// Appends the Ethernet frame for `packet` to `out`, making a TCP payload's bytes in `scratch`.
+fn frame_into(out: &mut Vec<u8>, scratch: &mut Vec<u8>, packet: &Packet) -> io::Result<()> {
     // Checked before building, so a huge datagram never allocates its payload.
     if packet.wire_len() > usize::from(u16::MAX) {
         return Err(io::Error::new(
@@ -144,9 +147,11 @@ fn frame_into(out: &mut Vec<u8>, packet: &Packet) -> io::Result<()> {
         .ip(IpHeaders::Ipv4(ip, Default::default()));
     out.reserve(ETHERNET_HEADER_LEN + packet.wire_len());
     let written = match &packet.body {
-        Body::Tcp(seg) => builder
-            .tcp_header(tcp_header(seg)?)
-            .write(out, &seg.payload),
+        Body::Tcp(seg) => {
+            scratch.clear();
+            seg.payload.write_to(scratch);
+            builder.tcp_header(tcp_header(seg)?).write(out, scratch)
+        }
         Body::Udp(d) => builder
             .udp(d.src_port, d.dst_port)
             .write(out, &udp_payload(d)),
@@ -287,7 +292,7 @@ mod tests {
             window: 1000,
             mss: Some(1460),
             timestamps: Some(Timestamps { tsval: 5, tsecr: 6 }),
-            payload: vec![1, 2, 3],
+            payload: vec![1, 2, 3].into(),
             ..Segment::default()
         }
     }

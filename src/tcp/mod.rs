@@ -6,6 +6,7 @@ mod ack;
 mod config;
 mod congestion;
 mod isn;
+mod payload;
 mod reassembly;
 mod rto;
 mod rtt;
@@ -26,6 +27,7 @@ pub use config::{
 pub(crate) use config::{setting_range, tcp_settings};
 pub use congestion::{Congestion, CongestionControl, Phase, Reaction};
 pub use isn::IsnGenerator;
+pub use payload::{Payload, PayloadQueue};
 pub use rto::RtoEstimator;
 pub use segment::{ConnId, Flags, MAX_SACK_BLOCKS, SackBlocks, Segment, Tag, Timestamps};
 pub use seq::SeqNum;

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use super::payload::Payload;
 use super::segment::Tag;
 
 /// One held segment.
@@ -11,7 +12,7 @@ pub struct Chunk {
     /// Stream offset of the first byte.
     pub off: u64,
     /// The bytes.
-    pub data: Vec<u8>,
+    pub data: Payload,
     /// Provenance of the first byte.
     pub tag: Tag,
 }
@@ -53,7 +54,7 @@ impl Reassembly {
     /// overlaps are kept. Draining in order of start then gives each byte from the covering
     /// segment that starts lowest (the longest among equal starts, the first to arrive among
     /// equal ones).
-    pub fn store(&mut self, off: u64, data: &[u8], tag: Tag) {
+    pub fn store(&mut self, off: u64, data: Payload, tag: Tag) {
         let end = off + data.len() as u64;
         if self.covers(off, end) {
             return;
@@ -65,14 +66,7 @@ impl Reassembly {
             .take_while(|c| c.end() <= end)
             .count();
         self.chunks.drain(at..at + covered);
-        self.chunks.insert(
-            at,
-            Chunk {
-                off,
-                data: data.to_vec(),
-                tag,
-            },
-        );
+        self.chunks.insert(at, Chunk { off, data, tag });
         insert_merged(&mut self.held, off, end);
     }
 
@@ -145,14 +139,14 @@ mod tests {
     #[test]
     fn a_segment_inside_a_held_one_adds_nothing_and_one_covering_others_replaces_them() {
         let mut q = Reassembly::default();
-        q.store(100, &[1; 50], tag());
-        q.store(200, &[2; 50], tag());
+        q.store(100, vec![1; 50].into(), tag());
+        q.store(200, vec![2; 50].into(), tag());
         assert!(q.covers(110, 150));
         assert!(!q.covers(140, 160));
-        q.store(120, &[3; 10], tag());
+        q.store(120, vec![3; 10].into(), tag());
         assert_eq!(q.chunks.len(), 2);
         // [90, 260) covers both.
-        q.store(90, &[4; 170], tag());
+        q.store(90, vec![4; 170].into(), tag());
         assert_eq!(q.chunks.len(), 1);
         assert_eq!(q.held(), [(90, 260)]);
     }
@@ -160,9 +154,9 @@ mod tests {
     #[test]
     fn filling_the_hole_drains_in_order_and_keeps_the_ranges_above_the_next_hole() {
         let mut q = Reassembly::default();
-        q.store(100, &[1; 100], tag());
-        q.store(200, &[2; 100], tag());
-        q.store(400, &[3; 100], tag());
+        q.store(100, vec![1; 100].into(), tag());
+        q.store(200, vec![2; 100].into(), tag());
+        q.store(400, vec![3; 100].into(), tag());
         assert_eq!(q.held(), [(100, 300), (400, 500)]);
         assert!(q.pop_ready(99).is_none());
         assert_eq!(q.pop_ready(100).map(|c| c.off), Some(100));

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::payload::Payload;
 use super::seq::SeqNum;
 use crate::sim::SimTime;
 
@@ -223,8 +224,8 @@ pub struct Segment {
     pub sack_ok: bool,
     /// SACK option (RFC 2018 §3), `None` on most segments (boxed: see [`SackBlocks`]).
     pub sack: Option<Box<SackBlocks>>,
-    /// Payload bytes.
-    pub payload: Vec<u8>,
+    /// Payload bytes (held as where they come from: see [`Payload`]).
+    pub payload: Payload,
     /// Provenance for the audit.
     pub tag: Tag,
 }

@@ -2,12 +2,12 @@
 //! functions for segment arrival (§3.10.7), timeouts (§3.10.8) and the user calls (§3.10.1-6).
 //! It knows nothing of links or files: everything it does lands in an [`Output`].
 
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use super::ack::AckPolicy;
 use super::config::{TcpConfig, TimerPreset};
 use super::congestion::{CongestionControl, Phase, Reaction};
+use super::payload::{Payload, PayloadQueue};
 use super::reassembly::Reassembly;
 use super::rto::RtoEstimator;
 use super::rtt::RttSampler;
@@ -31,20 +31,6 @@ const MAX_WSCALE: u8 = 14;
 /// Linux `TCP_TIMEWAIT_LEN`: an orphaned FIN_WAIT_2 whose `tcp_fin_time` is no longer is held
 /// as a timewait socket.
 const LINUX_TIMEWAIT_LEN: Duration = Duration::from_secs(60);
-
-/// Bytes `start..start + len` of a ring buffer, copied slice by slice (not byte by byte).
-fn copy_range(buf: &VecDeque<u8>, start: usize, len: usize) -> Vec<u8> {
-    let (a, b) = buf.as_slices();
-    let mut out = Vec::with_capacity(len);
-    let end = start + len;
-    if start < a.len() {
-        out.extend_from_slice(&a[start..end.min(a.len())]);
-    }
-    if end > a.len() {
-        out.extend_from_slice(&b[start.saturating_sub(a.len())..end - a.len()]);
-    }
-    out
-}
 
 /// RFC 7323 state, when both sides sent the timestamps option.
 #[derive(Clone, Copy, Debug)]
@@ -109,7 +95,7 @@ pub struct Socket {
     max_snd_wnd: u32,
     peer_mss: u16,
     /// Written but not yet acknowledged; `send_buf[0]` is stream offset `una_off`.
-    send_buf: VecDeque<u8>,
+    send_buf: PayloadQueue,
     una_off: u64,
     /// The application has no more to send: FIN follows the data.
     fin_queued: bool,
@@ -121,7 +107,7 @@ pub struct Socket {
     /// Stream offset of RCV.NXT (bytes delivered in order so far).
     rcv_off: u64,
     /// Delivered in order, not yet read by the application (Recv-Q).
-    recv_buf: VecDeque<u8>,
+    recv_buf: PayloadQueue,
     /// The application has read up to the peer's FIN (end of stream).
     eof_read: bool,
     ooo: Reassembly,
@@ -228,14 +214,14 @@ impl Socket {
             snd_wl2: SeqNum(0),
             max_snd_wnd: 0,
             peer_mss: DEFAULT_MSS,
-            send_buf: VecDeque::new(),
+            send_buf: PayloadQueue::default(),
             una_off: 0,
             fin_queued: false,
             want_writable: false,
             irs: None,
             rcv_nxt: SeqNum(0),
             rcv_off: 0,
-            recv_buf: VecDeque::new(),
+            recv_buf: PayloadQueue::default(),
             eof_read: false,
             ooo: Reassembly::default(),
             fin_at: None,
@@ -594,7 +580,7 @@ impl Socket {
         }
     }
 
-    fn segment(&self, now: SimTime, seq: SeqNum, flags: Flags, payload: Vec<u8>) -> Segment {
+    fn segment(&self, now: SimTime, seq: SeqNum, flags: Flags, payload: Payload) -> Segment {
         let ack = flags.ack();
         let offset = if seq == self.iss {
             0
@@ -676,7 +662,7 @@ impl Socket {
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`: the answer to unacceptable segments and the
     /// acknowledgment of data and FIN.
     fn send_ack(&mut self, now: SimTime, out: &mut Output) {
-        let seg = self.segment(now, self.snd_nxt, Flags::ACK, Vec::new());
+        let seg = self.segment(now, self.snd_nxt, Flags::ACK, Payload::default());
         self.emit(now, seg, out);
     }
 
@@ -687,7 +673,7 @@ impl Socket {
         } else {
             Flags::SYN
         };
-        let mut seg = self.segment(now, self.iss, flags, Vec::new());
+        let mut seg = self.segment(now, self.iss, flags, Payload::default());
         seg.mss = Some(self.config.mss);
         // RFC 7323 §2.2: offered on a SYN; on a SYN-ACK only in answer to one.
         let answer = self.state != State::SynReceived || self.wscale_ok;
@@ -717,7 +703,7 @@ impl Socket {
         } else {
             Flags::RST
         };
-        let seg = self.segment(now, self.snd_nxt, flags, Vec::new());
+        let seg = self.segment(now, self.snd_nxt, flags, Payload::default());
         self.emit(now, seg, out);
     }
 
@@ -858,7 +844,7 @@ impl Socket {
         let fin_due = self.fin_seq().is_some_and(|f| self.snd_nxt == f);
         if unsent > 0 && window_left > 0 {
             let len = (unsent as u32).min(mss).min(window_left) as usize;
-            let payload = copy_range(&self.send_buf, in_flight, len);
+            let payload = self.send_buf.slice(in_flight, len);
             let last = len == unsent;
             let mut flags = Flags::ACK;
             if last {
@@ -869,7 +855,7 @@ impl Socket {
             }
             self.transmit(now, flags, payload, out);
         } else if unsent == 0 && fin_due && window_left > 0 {
-            self.transmit(now, Flags::FIN | Flags::ACK, Vec::new(), out);
+            self.transmit(now, Flags::FIN | Flags::ACK, Payload::default(), out);
         } else {
             // A FIN takes a sequence number, so it waits behind a zero window like data
             // (Linux `tcp_snd_wnd_test`), and the window is probed for.
@@ -964,7 +950,7 @@ impl Socket {
         if used == 0 {
             return 0;
         }
-        let payload = copy_range(&self.send_buf, start, data_len);
+        let payload = self.send_buf.slice(start, data_len);
         let seg = self.segment(now, seq, flags, payload);
         self.retransmissions += 1;
         self.emit(now, seg, out);
@@ -990,7 +976,7 @@ impl Socket {
         if len == 0 && !fin_sent {
             return;
         }
-        let payload = copy_range(&self.send_buf, 0, len);
+        let payload = self.send_buf.slice(0, len);
         let seg = self.segment(now, seq, flags, payload);
         self.retransmissions += 1;
         self.timers.arm(Timer::Retransmit, now + self.rto.rto());
@@ -1032,7 +1018,7 @@ impl Socket {
         }
     }
 
-    fn transmit(&mut self, now: SimTime, flags: Flags, payload: Vec<u8>, out: &mut Output) {
+    fn transmit(&mut self, now: SimTime, flags: Flags, payload: Payload, out: &mut Output) {
         let seg = self.segment(now, self.snd_nxt, flags, payload);
         let len = seg.seg_len();
         if seg.tag.retransmission {
@@ -1485,7 +1471,7 @@ impl Socket {
         // The ACK of our SYN is no signal about the path's capacity.
         let synchronized = self.state.is_synchronized();
         let was_full = self.send_buf.len() as u32 >= self.config.snd_buf;
-        self.send_buf.drain(..data as usize);
+        self.send_buf.consume(data as usize);
         self.una_off += data;
         self.snd_una = ack;
         self.board.advance(ack);
@@ -1548,7 +1534,8 @@ impl Socket {
     /// duplicate or gap-filling data).
     fn receive_data(&mut self, now: SimTime, seg: &Segment, out: &mut Output) -> AckDue {
         let start = seg.seq + seg.flags.syn() as u32;
-        let mut data: &[u8] = &seg.payload;
+        // The part of the payload kept: `len` bytes from `from`.
+        let (mut from, mut len) = (0, seg.payload.len());
         let mut tag = seg.tag;
         let ahead = start.diff(self.rcv_nxt);
         let mut rel: u64 = 0;
@@ -1559,14 +1546,14 @@ impl Socket {
             self.acks.enter_quickack(rcv_wnd);
             // RFC 2883 §4: the part below RCV.NXT is a duplicate, reported in a D-SACK block.
             // (Bytes from before our IRS, such as another incarnation's, are no duplicate.)
-            if let Some(from) = self.rcv_off.checked_sub(skip as u64) {
-                let dup = skip.min(data.len()) as u64;
-                self.duplicate_arrived(from, from + dup);
+            if let Some(dup_from) = self.rcv_off.checked_sub(skip as u64) {
+                let dup = skip.min(len) as u64;
+                self.duplicate_arrived(dup_from, dup_from + dup);
             }
-            if skip >= data.len() {
+            if skip >= len {
                 return AckDue::Now;
             }
-            data = &data[skip..];
+            (from, len) = (skip, len - skip);
             tag.offset += skip as u64;
         } else {
             rel = ahead as u64;
@@ -1574,17 +1561,18 @@ impl Socket {
         let room = (self.rcv_wnd() as u64).saturating_sub(rel) as usize;
         // RFC 9293 trims what lies beyond the window; Linux `tcp_data_queue` queues a segment
         // that starts inside it whole.
-        if self.config.trim_to_window && data.len() > room {
-            data = &data[..room];
+        if self.config.trim_to_window && len > room {
+            len = room;
         }
-        if data.is_empty() {
+        if len == 0 {
             return AckDue::Now;
         }
+        let data = seg.payload.slice(from, len);
         let off = self.rcv_off + rel;
         if rel == 0 {
             let had_gap = !self.ooo.is_empty();
             self.acks
-                .data_received(now, data.len() as u32, rcv_wnd, self.rto.rto());
+                .data_received(now, len as u32, rcv_wnd, self.rto.rto());
             self.deliver(now, off, data, tag, out);
             self.drain_ooo(now, out);
             self.sack_rx.delivered(self.rcv_off);
@@ -1594,7 +1582,7 @@ impl Socket {
                 AckDue::Delayable
             }
         } else {
-            let end = off + data.len() as u64;
+            let end = off + len as u64;
             if self.ooo.covers(off, end) {
                 // RFC 2883 §4: already held out of order, a duplicate.
                 self.duplicate_arrived(off, end);
@@ -1640,13 +1628,14 @@ impl Socket {
                     offset: c.tag.offset + skip as u64,
                     ..c.tag
                 };
-                self.deliver(now, self.rcv_off, &c.data[skip..], tag, out);
+                let rest = c.data.slice(skip, c.data.len() - skip);
+                self.deliver(now, self.rcv_off, rest, tag, out);
             }
         }
     }
 
     /// In-order bytes join the stream; the audit checks where they came from.
-    fn deliver(&mut self, now: SimTime, off: u64, data: &[u8], tag: Tag, out: &mut Output) {
+    fn deliver(&mut self, now: SimTime, off: u64, data: Payload, tag: Tag, out: &mut Output) {
         let expected = self.peer_conn;
         if Some(tag.conn) != expected || tag.offset != off {
             self.bytes_corrupted += data.len() as u64;
@@ -1661,7 +1650,7 @@ impl Socket {
             }));
         }
         let was_empty = self.recv_buf.is_empty();
-        self.recv_buf.extend(data);
+        self.recv_buf.push(&data);
         self.rcv_nxt += data.len() as u32;
         self.rcv_off += data.len() as u64;
         if was_empty {
@@ -1726,7 +1715,7 @@ impl Socket {
     fn probe_zero_window(&mut self, now: SimTime, out: &mut Output) {
         self.rto.back_off();
         self.timers.probes += 1;
-        let probe = self.segment(now, self.snd_una - 1, Flags::ACK, Vec::new());
+        let probe = self.segment(now, self.snd_una - 1, Flags::ACK, Payload::default());
         self.emit(now, probe, out);
         if self.snd_wnd == 0 {
             self.timers.arm(Timer::Persist, now + self.rto.rto());
@@ -1840,12 +1829,16 @@ impl Socket {
     }
 
     /// SEND: queues up to the send buffer's room; returns the bytes taken.
-    pub fn send(&mut self, now: SimTime, data: &[u8], out: &mut Output) -> usize {
+    pub fn send(&mut self, now: SimTime, data: &Payload, out: &mut Output) -> usize {
         if !self.state.accepts_send() || self.fin_queued {
             return 0;
         }
         let n = self.send_space().min(data.len());
-        self.send_buf.extend(&data[..n]);
+        if n == data.len() {
+            self.send_buf.push(data);
+        } else {
+            self.send_buf.push(&data.slice(0, n));
+        }
         self.bytes_written += n as u64;
         if n < data.len() {
             self.want_writable = true;
@@ -1855,10 +1848,9 @@ impl Socket {
     }
 
     /// RECEIVE: takes up to `max` bytes in order. Opens the window again if it had closed.
-    pub fn recv(&mut self, now: SimTime, max: usize, out: &mut Output) -> Vec<u8> {
-        let n = max.min(self.recv_buf.len());
-        let data = copy_range(&self.recv_buf, 0, n);
-        self.recv_buf.drain(..n);
+    pub fn recv(&mut self, now: SimTime, max: usize, out: &mut Output) -> Payload {
+        let data = self.recv_buf.take(max);
+        let n = data.len();
         self.eof_read |= self.recv_buf.is_empty() && self.peer_closed();
         // RFC 9293 §3.8.6.2.2: reopen once min(MSS, RCV.BUFF / 2) is free (a buffer below one
         // MSS would otherwise never announce its window and leave the sender to its probes).

@@ -12,6 +12,7 @@ use siphasher::sip::SipHasher24;
 
 use super::config::{SynInTimeWait, TcpConfig};
 use super::isn::IsnGenerator;
+use super::payload::Payload;
 use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
 use super::socket::Socket;
@@ -803,7 +804,13 @@ impl Stack {
     }
 
     /// send(): bytes accepted into the send buffer.
-    pub fn send(&mut self, now: SimTime, h: SocketHandle, data: &[u8], out: &mut Output) -> usize {
+    pub fn send(
+        &mut self,
+        now: SimTime,
+        h: SocketHandle,
+        data: &Payload,
+        out: &mut Output,
+    ) -> usize {
         let Some(s) = self.socket_mut(h) else {
             return 0;
         };
@@ -813,9 +820,9 @@ impl Stack {
     }
 
     /// recv(): up to `max` bytes in order.
-    pub fn recv(&mut self, now: SimTime, h: SocketHandle, max: usize, out: &mut Output) -> Vec<u8> {
+    pub fn recv(&mut self, now: SimTime, h: SocketHandle, max: usize, out: &mut Output) -> Payload {
         let Some(s) = self.socket_mut(h) else {
-            return Vec::new();
+            return Payload::default();
         };
         let data = s.recv(now, max, out);
         self.settle(h, now, out);

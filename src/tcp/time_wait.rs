@@ -9,6 +9,7 @@ use priority_queue::PriorityQueue;
 use rustc_hash::FxBuildHasher;
 
 use super::config::{SynInTimeWait, TcpConfig};
+use super::payload::Payload;
 use super::segment::{ConnId, Flags, Segment, Tag, Timestamps};
 use super::seq::SeqNum;
 use super::state::FourTuple;
@@ -186,7 +187,7 @@ impl TimeWait {
             }),
             sack_ok: false,
             sack: None,
-            payload: Vec::new(),
+            payload: Payload::default(),
             tag: Tag {
                 conn: self.conn,
                 ..Tag::default()

@@ -23,7 +23,8 @@ use crate::net::{
 };
 use crate::sim::{Duration, EventQueue, SimTime, component_rng};
 use crate::tcp::{
-    ConnectError, Output, Socket, SocketEvent, SocketHandle, Stack, TcpLog, Wakeup, Wakeups,
+    ConnectError, Output, Payload, Socket, SocketEvent, SocketHandle, Stack, TcpLog, Wakeup,
+    Wakeups,
 };
 
 /// Index of an application in the world.
@@ -850,13 +851,13 @@ impl AppCtx<'_> {
     }
 
     /// send(): how many bytes the send buffer took.
-    pub fn send(&mut self, h: SocketHandle, data: &[u8]) -> usize {
+    pub fn send(&mut self, h: SocketHandle, data: &Payload) -> usize {
         self.with_tcp(|s, now, _, out| s.send(now, h, data, out))
             .unwrap_or(0)
     }
 
     /// recv(): up to `max` bytes.
-    pub fn recv(&mut self, h: SocketHandle, max: usize) -> Vec<u8> {
+    pub fn recv(&mut self, h: SocketHandle, max: usize) -> Payload {
         self.with_tcp(|s, now, _, out| s.recv(now, h, max, out))
             .unwrap_or_default()
     }

@@ -8,9 +8,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use timewait::net::{Body, Fault, FaultAction, LinkId, NodeId, Packet, Port, Provenance};
 use timewait::sim::{Duration, EventQueue, SimTime, component_rng};
 use timewait::tcp::{
-    ConnId, ConnRecord, ConnectError, Corruption, Flags, FourTuple, Output, Segment, SeqNum,
-    Socket, SocketEvent, SocketHandle, Stack, State, Tag, TcpConfig, TcpLog, TimerPreset, Wakeup,
-    Wakeups,
+    ConnId, ConnRecord, ConnectError, Corruption, Flags, FourTuple, Output, Payload, Segment,
+    SeqNum, Socket, SocketEvent, SocketHandle, Stack, State, Tag, TcpConfig, TcpLog, TimerPreset,
+    Wakeup, Wakeups,
 };
 
 /// Host indices: the client is 10.0.0.1, the server 10.0.0.2.
@@ -371,7 +371,8 @@ impl Net {
     }
 
     pub fn send(&mut self, host: usize, h: SocketHandle, data: &[u8]) -> usize {
-        self.call(host, |s, now, out| s.send(now, h, data, out))
+        let data = Payload::from(data);
+        self.call(host, |s, now, out| s.send(now, h, &data, out))
     }
 
     pub fn recv(&mut self, host: usize, h: SocketHandle) -> Vec<u8> {
@@ -391,7 +392,7 @@ impl Net {
     }
 
     pub fn recv_max(&mut self, host: usize, h: SocketHandle, max: usize) -> Vec<u8> {
-        self.call(host, |s, now, out| s.recv(now, h, max, out))
+        self.call(host, |s, now, out| s.recv(now, h, max, out).to_vec())
     }
 
     pub fn close(&mut self, host: usize, h: SocketHandle) {
@@ -536,7 +537,7 @@ pub fn forge(sock: &Socket, seq: SeqNum, flags: Flags, payload: Vec<u8>) -> Segm
         },
         flags,
         window: 65_535,
-        payload,
+        payload: payload.into(),
         tag: Tag {
             conn: sock.peer_conn().expect("peer known"),
             offset: seq.since(irs + 1) as u64,

@@ -87,7 +87,7 @@ impl Fixture {
             ack,
             flags,
             window: 65_535,
-            payload,
+            payload: payload.into(),
             ..Segment::default()
         }
     }

@@ -6,7 +6,7 @@ use std::net::SocketAddrV4;
 
 use super::App;
 use crate::sim::Duration;
-use crate::tcp::{ConnectError, SocketEvent, SocketHandle};
+use crate::tcp::{ConnectError, Payload, SocketEvent, SocketHandle};
 use crate::world::{AppCtx, AppOutcome};
 
 /// When the server accepts connections waiting in its accept queue.
@@ -69,7 +69,7 @@ enum ServerDue {
 pub struct HttpServer {
     spec: HttpServerSpec,
     /// The bytes each route answers with (the last one is the 404), and the note it leaves.
-    responses: Vec<(Vec<u8>, String)>,
+    responses: Vec<(Payload, String)>,
     listener: Option<u32>,
     conns: BTreeMap<SocketHandle, ServerConn>,
     timers: BTreeMap<u64, ServerDue>,
@@ -90,9 +90,9 @@ impl HttpServer {
             )
             .into_bytes();
             bytes.extend(body_bytes(body));
-            (bytes, format!("served {path} ({status})"))
+            (Payload::from(bytes), format!("served {path} ({status})"))
         };
-        let mut responses: Vec<(Vec<u8>, String)> = spec
+        let mut responses: Vec<(Payload, String)> = spec
             .handlers
             .iter()
             .map(|h| respond(&h.path, "200 OK", h.body))
@@ -141,7 +141,7 @@ impl HttpServer {
             return;
         };
         let from = c.request.len().saturating_sub(3);
-        c.request.extend_from_slice(&data);
+        data.write_to(&mut c.request);
         if c.responded || !c.request[from..].windows(4).any(|w| w == b"\r\n\r\n") {
             // Like Flask, a client that closes early does not cancel the handler.
             return;
@@ -347,7 +347,7 @@ enum ClientDue {
 pub struct HttpClient {
     spec: HttpClientSpec,
     /// The request, the same on every connection.
-    request: Vec<u8>,
+    request: Payload,
     conns: BTreeMap<SocketHandle, ClientConn>,
     timers: BTreeMap<u64, ClientDue>,
     next_token: u64,
@@ -364,7 +364,7 @@ impl HttpClient {
         request.resize(request.len() + spec.request_body as usize, b'x');
         HttpClient {
             spec,
-            request,
+            request: Payload::from(request),
             conns: BTreeMap::new(),
             timers: BTreeMap::new(),
             next_token: 0,
@@ -460,7 +460,7 @@ impl HttpClient {
         };
         c.received += data.len() as u64;
         if c.expected.is_none() {
-            c.head.extend_from_slice(&data);
+            data.write_to(&mut c.head);
             c.expected = response_size(&c.head);
             if c.expected.is_some() {
                 c.head = Vec::new();

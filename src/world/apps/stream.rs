@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddrV4;
 
-use super::{App, content};
+use super::App;
 use crate::sim::Duration;
+use crate::tcp::Payload;
 use crate::tcp::{SocketEvent, SocketHandle};
 use crate::world::{AppCtx, AppOutcome};
 
@@ -102,7 +103,7 @@ impl Sender {
             if n == 0 {
                 return; // the buffer is full: Writable will call again
             }
-            let data = content(conn, c.written, n);
+            let data = Payload::pattern(conn, c.written, n as u32);
             let took = ctx.send(h, &data);
             c.written += took as u64;
             if took < n {
@@ -304,7 +305,7 @@ impl Receiver {
             if n == 0 {
                 return; // the buffer is full: Writable will call again
             }
-            let took = ctx.send(h, &content(conn, *written, n));
+            let took = ctx.send(h, &Payload::pattern(conn, *written, n as u32));
             *written += took as u64;
             if took < n {
                 return; // the buffer is full: Writable will call again
