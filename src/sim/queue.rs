@@ -25,6 +25,13 @@ pub struct TimerId {
     generation: u32,
 }
 
+/// An event's place among events at the same time, taken when the event is made: a component
+/// that keeps events of its own in order (packets along a link) takes a ticket for each and
+/// schedules it later, and the event still runs exactly where it would have run had it been
+/// scheduled at once.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub struct Ticket(u64);
+
 /// A heap entry, `time << 64 | seq << SLOT_BITS | slot`: one integer comparison orders by
 /// time, then sequence.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
@@ -118,10 +125,24 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `at`. A time in the past is a bug in the caller: debug builds
     /// panic; release builds run the event now, after what is already due now.
     pub fn schedule(&mut self, at: SimTime, event: E) -> TimerId {
+        let t = self.ticket();
+        self.schedule_ticket(at, t, event)
+    }
+
+    /// The next place in the order of simultaneous events, for [`EventQueue::schedule_ticket`].
+    pub fn ticket(&mut self) -> Ticket {
+        self.next_seq += 1;
+        Ticket(self.next_seq - 1)
+    }
+
+    /// Schedules `event` at `at` in the place `ticket` holds among events at that time. The
+    /// caller schedules its tickets' events in the order the events are due and never one
+    /// that the queue has passed: each must be due after the last event popped, in time or,
+    /// at the same time, by ticket.
+    pub fn schedule_ticket(&mut self, at: SimTime, ticket: Ticket, event: E) -> TimerId {
         debug_assert!(at >= self.now, "scheduled at {at}, before now {}", self.now);
         let time = at.max(self.now);
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = ticket.0;
         let slot = match self.free.pop() {
             Some(i) => {
                 let s = &mut self.slots[i as usize];
@@ -307,6 +328,23 @@ mod tests {
 
     fn t(ms: u64) -> SimTime {
         SimTime::ZERO + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn an_event_scheduled_late_runs_where_its_ticket_puts_it() {
+        // A link takes a ticket for each packet it sends and schedules the next arrival only
+        // when the one before it has arrived; the order must be as if all were scheduled at once.
+        let mut q = EventQueue::new();
+        let first = q.ticket();
+        let second = q.ticket();
+        q.schedule(t(5), "timer");
+        q.schedule_ticket(t(5), first, "packet 1");
+        assert_eq!(q.pop(), Some((t(5), "packet 1")));
+        // Scheduled after "timer", at the same time, but its ticket is older.
+        q.schedule_ticket(t(5), second, "packet 2");
+        assert_eq!(q.pop(), Some((t(5), "packet 2")));
+        assert_eq!(q.pop(), Some((t(5), "timer")));
+        assert_eq!(q.pop(), None);
     }
 
     #[test]

@@ -297,6 +297,11 @@ impl PayloadQueue {
         let end = start + len as u64;
         // The piece holding `start`: the last one starting at or before it.
         let first = self.pieces.partition_point(|(at, _)| *at <= start) - 1;
+        let (at, p) = &self.pieces[first];
+        if end <= at + u64::from(p.len()) {
+            // Within one piece (a bulk transfer's every segment): nothing to gather.
+            return Payload::from_piece(p.slice((start - at) as u32, len as u32));
+        }
         Payload::from_pieces(self.pieces.range(first..).map_while(|(at, p)| {
             (*at < end).then(|| {
                 let from = start.max(*at);

@@ -4,6 +4,7 @@
 pub mod apps;
 mod config;
 mod trace;
+mod wire;
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -16,6 +17,7 @@ pub use trace::{
 };
 
 use apps::App;
+use wire::{InFlight, Wire};
 
 use crate::net::{
     Body, Datagram, FaultAction, Icmp, Link, Network, NextHop, Node, NodeId, NodeKind, Packet,
@@ -32,7 +34,9 @@ use crate::tcp::{
 pub struct AppId(pub u32);
 
 enum Event {
-    /// A packet reaches the far end of a link.
+    /// The first packet on a link's wire reaches the far end.
+    Wire(Port),
+    /// A packet reaches the far end of a link ahead of packets sent before it.
     Arrive {
         port: Port,
         epoch: u32,
@@ -109,6 +113,8 @@ struct Core {
     tcp_wakeups: Vec<Wakeups>,
     /// Per node: when its loopback has finished the packets handed to it so far.
     loopback_free: Vec<SimTime>,
+    /// Per link, per sending side: the packets on their way.
+    wires: Vec<[Wire; 2]>,
     stats: RunStats,
 }
 
@@ -150,6 +156,7 @@ impl World {
     /// Builds the network and applications described by `config`.
     pub fn new(config: &WorldConfig) -> Result<World, ConfigError> {
         let node_count = config.nodes.len();
+        let link_count = config.links.len();
         let mut nodes: Vec<Node> = config
             .nodes
             .iter()
@@ -253,6 +260,7 @@ impl World {
                 pending: VecDeque::new(),
                 tcp_wakeups: vec![Wakeups::default(); node_count],
                 loopback_free: vec![SimTime::ZERO; node_count],
+                wires: (0..link_count).map(|_| Default::default()).collect(),
                 stats: RunStats::default(),
             },
             apps,
@@ -367,6 +375,15 @@ impl World {
                 epoch,
                 packet,
             } => self.arrive(port, epoch, packet, obs),
+            Event::Wire(port) => {
+                let core = &mut self.core;
+                let wire = &mut core.wires[port.link.0 as usize][port.side as usize];
+                let f = wire.pop().expect("a wire's event has its packet");
+                if let Some((at, ticket)) = wire.head() {
+                    core.queue.schedule_ticket(at, ticket, Event::Wire(port));
+                }
+                self.arrive(port, f.epoch, f.packet, obs);
+            }
             Event::Loopback { node, packet } => self.core.deliver(node, packet, obs),
             Event::RouteChange(i) => self.core.route_change(i as usize, obs),
             Event::LinkChange(i) => self.core.link_change(i as usize, obs),
@@ -639,25 +656,36 @@ impl Core {
                     }
                     self.report(obs, PacketEventKind::Duplicate, node, &copy);
                     obs.link(&self.net, now, port, &copy);
-                    self.queue.schedule(
-                        at,
-                        Event::Arrive {
-                            port,
-                            epoch,
-                            packet: copy,
-                        },
-                    );
+                    self.launch(port, at, epoch, copy);
                 }
-                self.queue.schedule(
-                    tx.arrival,
-                    Event::Arrive {
-                        port,
-                        epoch,
-                        packet,
-                    },
-                );
+                self.launch(port, tx.arrival, epoch, packet);
             }
             Err(why) => self.drop(obs, node, &packet, why.into()),
+        }
+    }
+
+    /// Puts a packet on a link's wire, to reach the far end at `at`.
+    fn launch(&mut self, port: Port, at: SimTime, epoch: u32, packet: Packet) {
+        let ticket = self.queue.ticket();
+        let f = InFlight {
+            at,
+            ticket,
+            epoch,
+            packet,
+        };
+        match self.wires[port.link.0 as usize][port.side as usize].push(f) {
+            Ok(true) => {
+                self.queue.schedule_ticket(at, ticket, Event::Wire(port));
+            }
+            Ok(false) => {}
+            Err(f) => {
+                let event = Event::Arrive {
+                    port,
+                    epoch,
+                    packet: f.packet,
+                };
+                self.queue.schedule_ticket(at, ticket, event);
+            }
         }
     }
 
