@@ -30,6 +30,10 @@ pub struct Bandwidth(pub u64);
 impl Bandwidth {
     /// Time to put `bytes` on the wire, rounded up to the nanosecond.
     pub fn serialisation(self, bytes: usize) -> Duration {
+        // Packets fit u64 arithmetic (a 128-bit division costs several times more).
+        if let Some(bit_nanos) = (bytes as u64).checked_mul(8_000_000_000) {
+            return Duration::from_nanos(bit_nanos.div_ceil(self.0));
+        }
         let bits = bytes as u128 * 8;
         let nanos = (bits * 1_000_000_000).div_ceil(self.0 as u128);
         Duration::from_nanos(nanos.min(u64::MAX as u128) as u64)

@@ -600,6 +600,15 @@ impl TcpTally {
             return;
         }
         let sender = seg.tag.conn;
+        if let PacketEventKind::Deliver = ev.kind
+            && let Some(c) = self.conns.get_mut(&sender)
+            && c.socket
+        {
+            // Nearly every delivery: to a live incarnation, whose sending socket still holds
+            // it (one lookup).
+            c.in_flight = c.in_flight.saturating_sub(1);
+            return;
+        }
         match ev.kind {
             PacketEventKind::Send | PacketEventKind::Duplicate => {
                 if let Some(c) = self.conns.get_mut(&sender) {

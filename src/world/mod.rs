@@ -488,16 +488,15 @@ impl Core {
         if self.tcp_out.is_empty() {
             return;
         }
-        let mut out = std::mem::take(&mut self.tcp_out);
         let now = self.queue.now();
-        self.tcp_wakeups[node.0 as usize].schedule(&mut out, &mut self.queue, |wakeup| {
+        self.tcp_wakeups[node.0 as usize].schedule(&mut self.tcp_out, &mut self.queue, |wakeup| {
             Event::Tcp {
                 node: node.0,
                 wakeup,
             }
         });
         let mut changed = false;
-        for log in out.log.drain(..) {
+        for log in self.tcp_out.log.drain(..) {
             changed |= matches!(log, TcpLog::State(_));
             obs.tcp(&self.net, now, node, &log);
         }
@@ -507,8 +506,10 @@ impl Core {
         if changed && self.observe.netstat_on_change {
             self.netstat(node, obs);
         }
-        self.pending.extend(out.events.drain(..));
-        for o in out.segments.drain(..) {
+        self.pending.extend(self.tcp_out.events.drain(..));
+        // Only the list is moved out (sending needs `self`), not the whole output.
+        let mut segments = std::mem::take(&mut self.tcp_out.segments);
+        for o in segments.drain(..) {
             let packet = Packet {
                 src: *o.tuple.local.ip(),
                 dst: *o.tuple.remote.ip(),
@@ -520,7 +521,7 @@ impl Core {
             };
             self.originate(obs, node, packet);
         }
-        self.tcp_out = out;
+        self.tcp_out.segments = segments;
     }
 
     /// Notes that `node`'s socket counts may have changed now (a state change, a listener
