@@ -1,13 +1,14 @@
 //! Linux's retransmission timer on the wire (`timers = "linux"`, the default): its RTT
 //! estimator and jiffy rounding, RTT samples from timestamp echoes, `tcp_retries2` as a time
-//! budget, and SYN queue pruning. Each expected number is worked out in the comment above it.
+//! budget (and `tcp_orphan_retries` for sockets their application closed), and SYN queue
+//! pruning. Each expected number is worked out in the comment above it.
 
 mod common;
 
 use common::pair::*;
 use timewait::net::Fault;
 use timewait::sim::{Duration, SimTime};
-use timewait::tcp::{State, TcpConfig, TimerPreset};
+use timewait::tcp::{ConnError, State, TcpConfig, TimerPreset};
 
 /// Times of a list of sent segments.
 fn times(v: &[(SimTime, timewait::tcp::Segment)]) -> Vec<SimTime> {
@@ -150,6 +151,70 @@ fn tcp_retries2_is_a_time_budget_counted_from_the_first_transmission() {
     let t0 = data[0];
     assert_eq!(data, [t0, t0 + secs(1), t0 + secs(3), t0 + secs(7)]);
     assert_eq!(failed, t0 + secs(15));
+}
+
+/// A connection whose client loses everything from now on and then ends its side, with
+/// close() (an orphan) or shutdown() (not one); the times of its FINs and when it was released.
+fn fin_wait_1_gives_up(cfg: TcpConfig, orphan: bool) -> (Vec<SimTime>, SimTime) {
+    let mut net = Net::new(cfg.clone(), cfg, D);
+    let (ch, _) = net.open(None);
+    let conn = net.sock(C, ch).conn;
+    net.fault(Fault {
+        after: net.now,
+        ..drop_from(C)
+    });
+    if orphan {
+        net.close(C, ch);
+    } else {
+        net.shutdown(C, ch);
+    }
+    net.run_for(secs(3000));
+    let r = net.record(C, conn);
+    assert_eq!(r.error, Some(ConnError::TimedOut), "{r:?}");
+    (times(&net.sent_by(C, is_fin)), r.closed_at)
+}
+
+#[test]
+fn an_orphaned_fin_wait_1_gives_up_after_eight_retries_not_fifteen() {
+    // Linux `tcp_write_timeout`: a socket its application closed (SOCK_DEAD) retries
+    // `tcp_orphan_retries` times, and 0 (the default) means 8 while the RTO is below
+    // TCP_RTO_MAX: budget (2^9 - 1) x 200 ms = 102.2 s. Over a 20 ms RTT the RTO is 220 ms
+    // (55 jiffies), doubling: expiries at T + 0.22 x (2^k - 1), k = 1..9: 0.22, 0.66, ...,
+    // 56.10, 112.42 s. At 56.10 s < 102.2 s the 8th retransmission goes; at 112.42 s the
+    // budget is spent. The same socket after shutdown() is no orphan and keeps tcp_retries2's
+    // 924.6 s: expiries go on doubling to 112.42 and 225.06 s (RTO 112.64 s, then capped at
+    // 120 s), then every 120 s: 345.06, ..., 825.06, 945.06: 15 retransmissions, released at
+    // T + 945.06 s.
+    let (fins, released) = fin_wait_1_gives_up(TcpConfig::default(), true);
+    let t0 = fins[0];
+    assert_eq!(fins.len(), 1 + 8, "{fins:?}");
+    assert_eq!(fins[8], t0 + ms(56_100));
+    assert_eq!(released, t0 + ms(112_420));
+    let (fins, released) = fin_wait_1_gives_up(TcpConfig::default(), false);
+    let t0 = fins[0];
+    assert_eq!(fins.len(), 1 + 15, "{fins:?}");
+    assert_eq!(released, t0 + ms(945_060));
+}
+
+#[test]
+fn tcp_orphan_retries_set_is_a_budget_too() {
+    // tcp_orphan_retries = 3 with rto_min 1 s: budget (2^4 - 1) x 200 ms = 3.0 s, so as with
+    // tcp_retries2 = 3 above: FIN at T, resent at T + 1.020, released at T + 3.060. A real
+    // kernel (6.18, veth pair, route `rto_min 1s`, the peer's address removed) kept its
+    // orphaned FIN_WAIT_1 until T + 8.0 s: it also sends a tail loss probe at T + 1.0 s
+    // (`tcp_send_loss_probe`, which the model does not have) that neither backs off the RTO
+    // nor starts the budget's clock, then retransmits at T + 2.0 and T + 4.0 and gives up at
+    // T + 8.0, 6.0 s after its first retransmission: a budget, where a count of 3 would have
+    // gone on to T + 16.
+    let cfg = TcpConfig {
+        orphan_retries: 3,
+        rto_min: secs(1),
+        ..TcpConfig::default()
+    };
+    let (fins, released) = fin_wait_1_gives_up(cfg, true);
+    let t0 = fins[0];
+    assert_eq!(fins, [t0, t0 + ms(1020)]);
+    assert_eq!(released, t0 + ms(3060));
 }
 
 #[test]

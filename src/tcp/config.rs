@@ -231,6 +231,14 @@ macro_rules! tcp_settings {
             data_retries: u32 = 15,
                 written "integer >= 0", default "15",
                 cite "Linux `tcp_retries2`";
+            /// with `timers = "linux"`, replaces `data_retries` once the application has
+            /// closed the socket (an orphan retransmitting its FIN or data in FIN_WAIT_1,
+            /// CLOSING or LAST_ACK): the budget this many timeouts take. 0, Linux's default,
+            /// means 8 while the RTO is below `rto_max` (102.2 s from a 200 ms RTO) and 0 once
+            /// it has reached it; a shutdown() socket is no orphan. `rfc6298` ignores it
+            orphan_retries: u32 = 0,
+                written "integer >= 0", default "0",
+                cite "Linux `tcp_orphan_retries` (`tcp_write_timeout`)";
             /// what a TIME_WAIT record does with a new SYN for its 4-tuple. `linux`
             /// (`tcp_timewait_state_process`): reopens if the SYN passes PAWS and either its
             /// SEQ is above the old RCV.NXT or (with timestamps) its TSval is newer; the new ISS

@@ -1737,6 +1737,13 @@ impl Socket {
         if self.config.timers != TimerPreset::Linux {
             return counted;
         }
+        // An orphan (closed by its application: Linux `SOCK_DEAD`) has its own allowance
+        // (`tcp_orphan_retries`): 0 means 8 while the RTO is still below its ceiling.
+        let limit = match self.config.orphan_retries {
+            _ if !self.app_closed || self.state == State::SynSent => limit,
+            0 if self.rto.rto() < self.config.rto_max => 8,
+            n => n,
+        };
         let stamp = *self
             .timers
             .retrans_stamp
