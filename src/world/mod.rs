@@ -668,25 +668,24 @@ impl Core {
     /// Puts a packet on a link's wire, to reach the far end at `at`.
     fn launch(&mut self, port: Port, at: SimTime, epoch: u32, packet: Packet) {
         let ticket = self.queue.ticket();
+        let wire = &mut self.wires[port.link.0 as usize][port.side as usize];
+        if !wire.takes(at, ticket) {
+            let event = Event::Arrive {
+                port,
+                epoch,
+                packet,
+            };
+            self.queue.schedule_ticket(at, ticket, event);
+            return;
+        }
         let f = InFlight {
             at,
             ticket,
             epoch,
             packet,
         };
-        match self.wires[port.link.0 as usize][port.side as usize].push(f) {
-            Ok(true) => {
-                self.queue.schedule_ticket(at, ticket, Event::Wire(port));
-            }
-            Ok(false) => {}
-            Err(f) => {
-                let event = Event::Arrive {
-                    port,
-                    epoch,
-                    packet: f.packet,
-                };
-                self.queue.schedule_ticket(at, ticket, event);
-            }
+        if wire.push(f) {
+            self.queue.schedule_ticket(at, ticket, Event::Wire(port));
         }
     }
 

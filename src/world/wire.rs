@@ -27,18 +27,20 @@ pub(super) struct Wire {
 }
 
 impl Wire {
-    /// Queues `f` behind the packets already on the wire; `Ok(true)` if it is the first (its
-    /// arrival needs an event), `Err(f)` if it would arrive before the last one (a reordering
-    /// link or a fault's delay: it needs an event of its own).
-    pub fn push(&mut self, f: InFlight) -> Result<bool, InFlight> {
-        match self.packets.back() {
-            Some(last) if (f.at, f.ticket) < (last.at, last.ticket) => Err(f),
-            last => {
-                let first = last.is_none();
-                self.packets.push_back(f);
-                Ok(first)
-            }
-        }
+    /// Whether a packet due at `at` with `ticket` arrives no earlier than the last one on the
+    /// wire (else, on a reordering link or delayed by a fault, it needs an event of its own).
+    pub fn takes(&self, at: SimTime, ticket: Ticket) -> bool {
+        self.packets
+            .back()
+            .is_none_or(|last| (at, ticket) > (last.at, last.ticket))
+    }
+
+    /// Queues `f` behind the packets already on the wire (see [`Wire::takes`]); true if it is
+    /// the first, whose arrival needs an event.
+    pub fn push(&mut self, f: InFlight) -> bool {
+        debug_assert!(self.takes(f.at, f.ticket));
+        self.packets.push_back(f);
+        self.packets.len() == 1
     }
 
     /// Takes the first packet off the wire.
