@@ -903,3 +903,86 @@ fn the_states_figure_writes_the_duration_of_every_bar_it_cuts() {
         }
     }
 }
+
+/// The TCP states a ladder notes on a host's lane, as (state, what follows it in brackets).
+fn state_notes(svg: &str) -> Vec<(String, Option<String>)> {
+    const STATES: [&str; 11] = [
+        "SYN_SENT",
+        "SYN_RCVD",
+        "ESTABLISHED",
+        "FIN_WAIT_1",
+        "FIN_WAIT_2",
+        "CLOSE_WAIT",
+        "CLOSING",
+        "LAST_ACK",
+        "TIME_WAIT",
+        "CLOSED",
+        "LISTEN",
+    ];
+    svg_texts(svg)
+        .into_iter()
+        .filter_map(|t| {
+            let (state, rest) = t.split_once(' ').unwrap_or((t.as_str(), ""));
+            STATES.contains(&state).then(|| {
+                let tag = rest
+                    .strip_prefix('(')
+                    .and_then(|r| r.split_once(')'))
+                    .map(|(tag, _)| tag.to_string());
+                (state.to_string(), tag)
+            })
+        })
+        .collect()
+}
+
+/// A ladder's state notes name a connection the way its packets do: by port between two
+/// hosts with several connections (the ports the packet labels write), by the peer on a
+/// lane whose sockets talk to different hosts, by name only for incarnations of one
+/// 4-tuple, and not at all when the lane holds one socket.
+#[test]
+fn ladder_state_notes_name_connections_as_the_packets_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let notes_of = |name: &str| {
+        let dir = run_into(&load(name), tmp.path());
+        let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+        (state_notes(&svg), svg_texts(&svg))
+    };
+
+    let (notes, texts) = notes_of("close_wait_accept_queue");
+    assert!(notes.len() >= 20, "{notes:?}");
+    for (state, tag) in &notes {
+        let tag = tag
+            .as_deref()
+            .unwrap_or_else(|| panic!("{state} names no connection"));
+        let port = tag
+            .strip_prefix(':')
+            .unwrap_or_else(|| panic!("{state} ({tag}) is not a port"));
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains(&format!(" {port} > ")) || t.contains(&format!("> {port}: "))),
+            "no packet label has port {port} of {state}"
+        );
+    }
+
+    let (notes, _) = notes_of("last_ack_lost");
+    let tags: std::collections::BTreeSet<_> = notes.iter().filter_map(|n| n.1.clone()).collect();
+    assert_eq!(
+        tags.into_iter().collect::<Vec<_>>(),
+        ["with client_notw", "with client_tw"]
+    );
+    assert!(notes.iter().any(|n| n.0 == "LAST_ACK"), "{notes:?}");
+
+    let (notes, _) = notes_of("incarnation_2msl");
+    assert!(
+        notes
+            .iter()
+            .all(|n| n.1.as_deref().is_some_and(|t| t.contains('#'))),
+        "{notes:?}"
+    );
+
+    let (notes, _) = notes_of("simultaneous_close");
+    assert!(
+        !notes.is_empty() && notes.iter().all(|n| n.1.is_none()),
+        "{notes:?}"
+    );
+}

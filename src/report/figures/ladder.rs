@@ -349,7 +349,7 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
     title.push_str(note);
 
     let lane_names: Vec<String> = lanes.iter().map(|&n| d.nodes[n as usize].clone()).collect();
-    let state_notes = state_notes(a, &shown, &lane_names);
+    let state_notes = state_notes(a, &shown, &lane_names, &owner);
     let highlight_label = lost_legend(a, &lost);
     let mut panels = Vec::new();
     let mut heights = Vec::new();
@@ -434,10 +434,19 @@ const MAX_STATE_NOTES: usize = 40;
 type StateNote = (Mark, usize, Option<f64>);
 
 /// The TCP state changes of the sockets whose connection has a packet in the ladder, on
-/// their host's lane, in time order: "FIN_WAIT_1", or "FIN_WAIT_1 (client#2)" when the lane
-/// holds more than one of them. CLOSED is written only when it ends TIME_WAIT (a socket
-/// released from any other state just stops having notes).
-fn state_notes(a: &Index<'_>, shown: &[u64], lanes: &[String]) -> Vec<StateNote> {
+/// their host's lane, in time order: "FIN_WAIT_1" when the lane holds one of them, else with
+/// what tells its connection apart, as the packets show it: the peer's lane ("LAST_ACK
+/// (with client_tw)") when the lane's sockets talk to different nodes, the port that differs
+/// (":49529", found in the packet labels' "49529 > 5000") between sockets with the same peer,
+/// and the connection's name ("client#2") for incarnations of one 4-tuple. CLOSED is written
+/// only when it ends TIME_WAIT (a socket released from any other state just stops having
+/// notes). `owner` names the node that owns an address.
+fn state_notes(
+    a: &Index<'_>,
+    shown: &[u64],
+    lanes: &[String],
+    owner: &BTreeMap<std::net::Ipv4Addr, u32>,
+) -> Vec<StateNote> {
     let d = a.d;
     let drawn: BTreeSet<&str> = shown
         .iter()
@@ -446,10 +455,62 @@ fn state_notes(a: &Index<'_>, shown: &[u64], lanes: &[String]) -> Vec<StateNote>
         .map(String::as_str)
         .collect();
     let host_of = |conn: &str| conn.rsplit_once('#').map_or(conn, |(h, _)| h).to_string();
-    let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
-    for s in d.sockets.iter().filter(|s| drawn.contains(s.conn.as_str())) {
-        *per_host.entry(host_of(&s.conn)).or_default() += 1;
+    let mut per_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (k, s) in d.sockets.iter().enumerate() {
+        if drawn.contains(s.conn.as_str()) {
+            per_host.entry(host_of(&s.conn)).or_default().push(k);
+        }
     }
+    let peer_name = |ip: std::net::Ipv4Addr| {
+        owner
+            .get(&ip)
+            .and_then(|&n| d.nodes.get(n as usize))
+            .cloned()
+            .unwrap_or_else(|| ip.to_string())
+    };
+    // What tells socket `k` apart from the other drawn sockets of its host.
+    let tag =
+        |k: usize, host: &str| -> Option<String> {
+            let mine = &d.sockets[k];
+            let others: Vec<_> = per_host
+                .get(host)
+                .into_iter()
+                .flatten()
+                .map(|&j| &d.sockets[j])
+                .filter(|o| o.conn != mine.conn)
+                .collect();
+            if others.is_empty() {
+                return None;
+            }
+            let mut parts = Vec::new();
+            if others.iter().any(|o| o.remote.ip() != mine.remote.ip()) {
+                parts.push(format!("with {}", peer_name(*mine.remote.ip())));
+            }
+            let same_peer: Vec<_> = others
+                .iter()
+                .filter(|o| o.remote.ip() == mine.remote.ip())
+                .collect();
+            if same_peer.iter().any(|o| {
+                (o.local.port(), o.remote.port()) != (mine.local.port(), mine.remote.port())
+            }) {
+                // The port that differs: the local one if any socket to this peer has another.
+                let local_differs = same_peer
+                    .iter()
+                    .any(|o| o.local.port() != mine.local.port());
+                let port = if local_differs {
+                    mine.local.port()
+                } else {
+                    mine.remote.port()
+                };
+                parts.push(format!(":{port}"));
+            }
+            if same_peer.iter().any(|o| {
+                (o.local.port(), o.remote.port()) == (mine.local.port(), mine.remote.port())
+            }) {
+                parts.push(mine.conn.clone());
+            }
+            Some(parts.join(" "))
+        };
     let mut notes: Vec<StateNote> = Vec::new();
     for (k, s) in d.sockets.iter().enumerate() {
         if !drawn.contains(s.conn.as_str()) {
@@ -459,16 +520,15 @@ fn state_notes(a: &Index<'_>, shown: &[u64], lanes: &[String]) -> Vec<StateNote>
         let Some(lane) = lanes.iter().position(|l| *l == host) else {
             continue;
         };
-        let shared = per_host.get(&host).copied().unwrap_or(0) > 1;
+        let tag = tag(k, &host);
         for (j, (t, state)) in s.changes.iter().enumerate() {
             let after_tw = j > 0 && s.changes[j - 1].1 == "TIME_WAIT";
             if state == "CLOSED" && !after_tw {
                 continue;
             }
-            let label = if shared {
-                format!("{state} ({})", s.conn)
-            } else {
-                state.clone()
+            let label = match &tag {
+                Some(tag) => format!("{state} ({tag})"),
+                None => state.clone(),
             };
             let next = s.changes.get(j + 1).map(|c| secs(c.0));
             notes.push((
