@@ -665,7 +665,7 @@ impl StepColumns {
 
     /// The top and bottom edges (left to right) of the band over columns `c0..=c1`, in
     /// pixels: each column's greatest and least value across its width.
-    fn outline(&self, c0: i32, c1: i32, frame: &Frame) -> (Vec<(i32, i32)>, Vec<(i32, i32)>) {
+    fn outline(&self, c0: i32, c1: i32, frame: &Frame) -> (Vec<Px>, Vec<Px>) {
         let mut top = Vec::new();
         let mut bottom = Vec::new();
         for c in c0..=c1 {
@@ -698,7 +698,7 @@ fn cut_out(path: &[(i32, i32)], cut: &[(i32, i32)]) -> Vec<Vec<(i32, i32)>> {
         let mut from = lo;
         let mut parts = Vec::new();
         for &(a, b) in cut {
-            if b + 1 <= from || a >= hi {
+            if b < from || a >= hi {
                 continue;
             }
             if a > from {
