@@ -986,3 +986,55 @@ fn ladder_state_notes_name_connections_as_the_packets_do() {
         "{notes:?}"
     );
 }
+
+/// close_wait_accept_queue opens five connections in 4 ms, then retransmits for seconds: the
+/// ladder cuts the idle time inside its first panel too, each break saying what it skips, so
+/// the burst's packets are labelled beside their arrows. A ladder with no crowd keeps one
+/// scale per panel.
+#[test]
+fn a_burst_in_a_long_panel_gets_a_scale_of_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_into(&load("close_wait_accept_queue"), tmp.path());
+    let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    let skipped: Vec<&String> = texts.iter().filter(|t| t.ends_with(" skipped")).collect();
+    assert!(skipped.len() >= 2, "{texts:?}");
+    for t in &skipped {
+        let (n, unit) = t
+            .trim_end_matches(" skipped")
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("`{t}`"));
+        assert!(
+            n.parse::<f64>().is_ok() && ["s", "ms"].contains(&unit),
+            "`{t}`"
+        );
+    }
+    // The burst's handshakes are labelled on their own arrows, not stacked in a column
+    // right of the lanes: their labels start well left of the server's lane.
+    let labels = ladder_labels(&svg);
+    let server_x = labels
+        .iter()
+        .filter(|(_, t)| t.starts_with("SYN_RCVD"))
+        .map(|(b, _)| b.0)
+        .fold(f64::INFINITY, f64::min);
+    let beside = labels
+        .iter()
+        .filter(|(b, t)| {
+            ["#1 ", "#2 ", "#3 ", "#4 ", "#5 ", "#6 ", "#7 ", "#8 "]
+                .iter()
+                .any(|p| t.starts_with(p))
+                && b.0 < server_x - 10.0
+        })
+        .count();
+    assert!(
+        beside >= 6,
+        "{beside} of the burst's first 8 packets labelled on their arrows"
+    );
+
+    let dir = run_into(&load("last_ack_lost"), tmp.path());
+    let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    assert!(
+        !svg.contains(" skipped"),
+        "last_ack_lost keeps one scale per panel"
+    );
+}
