@@ -903,3 +903,138 @@ fn the_states_figure_writes_the_duration_of_every_bar_it_cuts() {
         }
     }
 }
+
+/// The TCP states a ladder notes on a host's lane, as (state, what follows it in brackets).
+fn state_notes(svg: &str) -> Vec<(String, Option<String>)> {
+    const STATES: [&str; 11] = [
+        "SYN_SENT",
+        "SYN_RCVD",
+        "ESTABLISHED",
+        "FIN_WAIT_1",
+        "FIN_WAIT_2",
+        "CLOSE_WAIT",
+        "CLOSING",
+        "LAST_ACK",
+        "TIME_WAIT",
+        "CLOSED",
+        "LISTEN",
+    ];
+    svg_texts(svg)
+        .into_iter()
+        .filter_map(|t| {
+            let (state, rest) = t.split_once(' ').unwrap_or((t.as_str(), ""));
+            STATES.contains(&state).then(|| {
+                let tag = rest
+                    .strip_prefix('(')
+                    .and_then(|r| r.split_once(')'))
+                    .map(|(tag, _)| tag.to_string());
+                (state.to_string(), tag)
+            })
+        })
+        .collect()
+}
+
+/// A ladder's state notes name a connection the way its packets do: by port between two
+/// hosts with several connections (the ports the packet labels write), by the peer on a
+/// lane whose sockets talk to different hosts, by name only for incarnations of one
+/// 4-tuple, and not at all when the lane holds one socket.
+#[test]
+fn ladder_state_notes_name_connections_as_the_packets_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let notes_of = |name: &str| {
+        let dir = run_into(&load(name), tmp.path());
+        let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+        (state_notes(&svg), svg_texts(&svg))
+    };
+
+    let (notes, texts) = notes_of("close_wait_accept_queue");
+    assert!(notes.len() >= 20, "{notes:?}");
+    for (state, tag) in &notes {
+        let tag = tag
+            .as_deref()
+            .unwrap_or_else(|| panic!("{state} names no connection"));
+        let port = tag
+            .strip_prefix(':')
+            .unwrap_or_else(|| panic!("{state} ({tag}) is not a port"));
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains(&format!(" {port} > ")) || t.contains(&format!("> {port}: "))),
+            "no packet label has port {port} of {state}"
+        );
+    }
+
+    let (notes, _) = notes_of("last_ack_lost");
+    let tags: std::collections::BTreeSet<_> = notes.iter().filter_map(|n| n.1.clone()).collect();
+    assert_eq!(
+        tags.into_iter().collect::<Vec<_>>(),
+        ["with client_notw", "with client_tw"]
+    );
+    assert!(notes.iter().any(|n| n.0 == "LAST_ACK"), "{notes:?}");
+
+    let (notes, _) = notes_of("incarnation_2msl");
+    assert!(
+        notes
+            .iter()
+            .all(|n| n.1.as_deref().is_some_and(|t| t.contains('#'))),
+        "{notes:?}"
+    );
+
+    let (notes, _) = notes_of("simultaneous_close");
+    assert!(
+        !notes.is_empty() && notes.iter().all(|n| n.1.is_none()),
+        "{notes:?}"
+    );
+}
+
+/// close_wait_accept_queue opens five connections in 4 ms, then retransmits for seconds: the
+/// ladder cuts the idle time inside its first panel too, each break saying what it skips, so
+/// the burst's packets are labelled beside their arrows. A ladder with no crowd keeps one
+/// scale per panel.
+#[test]
+fn a_burst_in_a_long_panel_gets_a_scale_of_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_into(&load("close_wait_accept_queue"), tmp.path());
+    let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    let texts = svg_texts(&svg);
+    let skipped: Vec<&String> = texts.iter().filter(|t| t.ends_with(" skipped")).collect();
+    assert!(skipped.len() >= 2, "{texts:?}");
+    for t in &skipped {
+        let (n, unit) = t
+            .trim_end_matches(" skipped")
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("`{t}`"));
+        assert!(
+            n.parse::<f64>().is_ok() && ["s", "ms"].contains(&unit),
+            "`{t}`"
+        );
+    }
+    // The burst's handshakes are labelled on their own arrows, not stacked in a column
+    // right of the lanes: their labels start well left of the server's lane.
+    let labels = ladder_labels(&svg);
+    let server_x = labels
+        .iter()
+        .filter(|(_, t)| t.starts_with("SYN_RCVD"))
+        .map(|(b, _)| b.0)
+        .fold(f64::INFINITY, f64::min);
+    let beside = labels
+        .iter()
+        .filter(|(b, t)| {
+            ["#1 ", "#2 ", "#3 ", "#4 ", "#5 ", "#6 ", "#7 ", "#8 "]
+                .iter()
+                .any(|p| t.starts_with(p))
+                && b.0 < server_x - 10.0
+        })
+        .count();
+    assert!(
+        beside >= 6,
+        "{beside} of the burst's first 8 packets labelled on their arrows"
+    );
+
+    let dir = run_into(&load("last_ack_lost"), tmp.path());
+    let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    assert!(
+        !svg.contains(" skipped"),
+        "last_ack_lost keeps one scale per panel"
+    );
+}

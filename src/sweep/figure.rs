@@ -71,7 +71,12 @@ fn metric_chart(plan: &Plan, rows: &[SummaryRow], i: usize, m: &Metric) -> LineC
                 plural(seeds as u64)
             ),
             single: m.name.clone(),
-            y_label: statistic_label(m, &what, &y_label),
+            y_label: plan
+                .spec
+                .y_labels
+                .iter()
+                .find(|(name, _)| *name == m.name)
+                .map_or_else(|| statistic_label(m, &what, &y_label), |(_, l)| l.clone()),
             y_range: m.is_proportion().then_some((0.0, 1.0)),
         },
     )

@@ -158,6 +158,8 @@ impl Plan {
         }
 
         let (x_label, x_is_time_wait) = place_on_x(&spec, &mut points);
+        // The file's own words win over the ones derived from the parameter.
+        let x_label = spec.x_label.clone().unwrap_or(x_label);
         Ok(Plan {
             spec,
             points,

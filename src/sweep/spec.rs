@@ -13,7 +13,10 @@ use super::set::Override;
 use crate::scenario::{ScenarioError, locate, nearest};
 
 /// The fields of `[sweep]`.
-const FIELDS: [&str; 4] = ["seeds", "x", "parameters", "metrics"];
+const FIELDS: [&str; 6] = ["seeds", "x", "parameters", "metrics", "x_label", "y_label"];
+
+/// Characters an axis label written in `[sweep]` may have at most.
+pub const MAX_LABEL_CHARS: usize = 120;
 
 /// Values one range may expand to at most: a typo in `step` should not start a million runs.
 pub const MAX_RANGE_VALUES: usize = 10_000;
@@ -64,6 +67,11 @@ pub struct SweepSpec {
     /// The metrics chosen by `metrics = [...]`, in order; `None` without that field (the
     /// default columns, see [`super::metric::DEFAULT`]).
     pub metrics: Option<Vec<Metric>>,
+    /// The figures' x axis label, as `x_label` writes it (`None`: derived from the parameter).
+    pub x_label: Option<String>,
+    /// Y axis labels by metric name, as `y_label` writes them (a metric left out keeps the
+    /// label naming its statistic).
+    pub y_labels: Vec<(String, String)>,
 }
 
 impl SweepSpec {
@@ -122,7 +130,7 @@ impl SweepSpec {
                     Some(k.span()),
                     &format!("sweep.{key}"),
                     format!(
-                        "unknown field `{key}`, expected one of `seeds`, `x`, `parameters`, `metrics`{hint}"
+                        "unknown field `{key}`, expected one of `seeds`, `x`, `parameters`, `metrics`, `x_label`, `y_label`{hint}"
                     ),
                 ));
             }
@@ -207,8 +215,26 @@ impl SweepSpec {
             ),
         };
 
+        let x_label = match table.get("x_label") {
+            None => None,
+            Some(v) => Some(
+                parse_label(
+                    v,
+                    "the x axis label, such as \"connection rate (connections/s)\"",
+                )
+                .map_err(|(s, m)| err(Some(s), "sweep.x_label", m))?,
+            ),
+        };
+        let y_labels = match table.get("y_label") {
+            None => Vec::new(),
+            Some(v) => parse_y_labels(v, metrics.as_deref().unwrap_or_default())
+                .map_err(|(s, m)| err(Some(s), "sweep.y_label", m))?,
+        };
+
         Ok(SweepSpec {
             metrics,
+            x_label,
+            y_labels,
             file: file.to_string(),
             name: name.to_string(),
             source: source.to_string(),
@@ -300,6 +326,78 @@ fn parse_metrics(v: &Spanned<DeValue<'_>>, hosts: &[String]) -> Result<Vec<Metri
             return Err((item.span(), format!("metric `{name}` is listed twice")));
         }
         out.push(m);
+    }
+    Ok(out)
+}
+
+/// An axis label: a non-empty string of one line, at most [`MAX_LABEL_CHARS`] characters.
+fn parse_label(v: &Spanned<DeValue<'_>>, expected: &str) -> Result<String, SpannedError> {
+    let DeValue::String(text) = v.get_ref() else {
+        return Err((v.span(), format!("expected a string: {expected}")));
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err((
+            v.span(),
+            "the label is empty (leave the field out for the default label)".into(),
+        ));
+    }
+    if text.contains(['\n', '\r']) {
+        return Err((v.span(), "an axis label is one line".into()));
+    }
+    let chars = text.chars().count();
+    if chars > MAX_LABEL_CHARS {
+        return Err((
+            v.span(),
+            format!("the label has {chars} characters; at most {MAX_LABEL_CHARS} fit on an axis"),
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// `y_label = { "peak_time_wait:client" = "peak TIME_WAIT sockets", ... }`: a label for some
+/// of the chosen metrics, in the order written.
+fn parse_y_labels(
+    v: &Spanned<DeValue<'_>>,
+    metrics: &[Metric],
+) -> Result<Vec<(String, String)>, SpannedError> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return Err((
+            v.span(),
+            "expected a table of metric = label, such as { \"peak_time_wait:client\" = \"peak TIME_WAIT sockets\" }".into(),
+        ));
+    };
+    let mut entries: Vec<_> = t.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    let mut out = Vec::with_capacity(entries.len());
+    for (k, label) in entries {
+        let name: &str = k.get_ref();
+        if !metrics.iter().any(|m| m.name == name) {
+            let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+            let hint = nearest(name, names.iter().copied())
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            let listed = if names.is_empty() {
+                "`metrics` lists none".to_string()
+            } else {
+                format!(
+                    "`metrics` lists {}",
+                    names
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            return Err((
+                k.span(),
+                format!("`{name}` is not a chosen metric; {listed}{hint}"),
+            ));
+        }
+        out.push((
+            name.to_string(),
+            parse_label(label, &format!("the y axis label of `{name}`"))?,
+        ));
     }
     Ok(out)
 }
@@ -666,6 +764,62 @@ mod tests {
         let s = SweepSpec::parse("t", "t.toml", &src.replace("[4, 9]", "[9, 4]")).unwrap();
         assert_eq!(s.seeds, vec![4, 9]);
         assert_eq!(s.parameters[0].label(1), "{ fixed = 1000 }");
+    }
+
+    #[test]
+    fn axis_labels_are_read_and_checked() {
+        let sweep = "[sweep]\nx = \"app.0.rate\"\nx_label = \" connection rate (connections/s) \"\nmetrics = [\"peak_time_wait\", \"connect_failed\"]\ny_label = { connect_failed = \"failed connects\" }\n[sweep.parameters]\n\"app.0.rate\" = [1, 2]\n";
+        let s = spec(sweep).unwrap();
+        assert_eq!(
+            s.x_label.as_deref(),
+            Some("connection rate (connections/s)")
+        );
+        assert_eq!(
+            s.y_labels,
+            vec![("connect_failed".to_string(), "failed connects".to_string())]
+        );
+        let s = spec("[sweep]\n[sweep.parameters]\n\"tcp.msl\" = [\"1s\"]\n").unwrap();
+        assert_eq!((s.x_label, s.y_labels), (None, vec![]));
+
+        // A wrong type is located at its line, with the field named.
+        let e = spec("[sweep]\nseeds = 2\nx_label = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.toml:5:11:")
+                && e.contains("`sweep.x_label`")
+                && e.contains("expected a string"),
+            "{e}"
+        );
+        let e = spec("[sweep]\nmetrics = [\"connections\"]\ny_label = \"connections\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.toml:5:")
+                && e.contains("`sweep.y_label`")
+                && e.contains("metric = label"),
+            "{e}"
+        );
+        let e = spec("[sweep]\nmetrics = [\"connections\"]\ny_label = { connections = 7 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("expected a string: the y axis label of `connections`"),
+            "{e}"
+        );
+        let e = spec("[sweep]\nmetrics = [\"connections\"]\ny_label = { conections = \"n\" }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not a chosen metric") && e.contains("did you mean `connections`"),
+            "{e}"
+        );
+        let e = spec("[sweep]\nx_label = \"  \"\n").unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        let e = spec("[sweep]\nx_lable = \"rate\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean `x_label`"), "{e}");
     }
 
     #[test]

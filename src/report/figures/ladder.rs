@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::model::{ConnRow, HopKind, Index, PacketRow};
 use super::{LADDER_HOPS, LADDER_LEAD, LADDER_LOST, LADDER_PANELS, Stack, secs};
-use crate::report::plot::{Arrow, Ladder, Mark, Rule, Stub};
+use crate::report::plot::{Arrow, Ladder, Mark, Rule, Segment, Stub};
 
 /// tcpdump-like text for a packet: "#4 P. 1:1001(1000) ack 1", sequence numbers relative to
 /// the sending connection's ISN when it is known.
@@ -343,13 +343,13 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
         }))
         .collect();
     let pieces = time_pieces(&arrows, &points);
+    let pieces_cut = pieces.len();
     if pieces.len() > 1 {
         title.push_str(", idle time cut out");
     }
-    title.push_str(note);
 
     let lane_names: Vec<String> = lanes.iter().map(|&n| d.nodes[n as usize].clone()).collect();
-    let state_notes = state_notes(a, &shown, &lane_names);
+    let state_notes = state_notes(a, &shown, &lane_names, &owner);
     let highlight_label = lost_legend(a, &lost);
     let mut panels = Vec::new();
     let mut heights = Vec::new();
@@ -404,7 +404,39 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
             + piece_deaths.len()
             + piece_states.len();
         // Room for every label: about 22 px each, so the label column never runs out.
-        heights.push(panel_height(labelled));
+        let height = panel_height(labelled);
+        // Where a burst would get too few pixels to its labels, idle stretches inside the
+        // panel are cut out too, each with a break of its own.
+        let mut label_times: Vec<f64> = piece
+            .iter()
+            .filter(|a| !a.label.is_empty())
+            .map(|a| ((a.sent + a.arrived) / 2.0).clamp(t0, t1))
+            .chain(piece_stubs.iter().map(|s| s.sent))
+            .chain(piece_rules.iter().map(|r| r.time))
+            .chain(piece_deaths.iter().map(|m| m.time))
+            .chain(piece_states.iter().map(|m| m.time))
+            .collect();
+        label_times.sort_by(f64::total_cmp);
+        // Every hop keeps its stretch busy here, a lost duplicate's too: a break inside a
+        // panel never cuts through a packet on its way.
+        let busy_spans: Vec<(f64, f64)> = piece
+            .iter()
+            .map(|a| (a.sent.min(a.arrived), a.sent.max(a.arrived)))
+            .chain(piece_stubs.iter().map(|s| (s.sent, s.ended)))
+            .chain(label_times.iter().map(|&t| (t, t)))
+            .map(|(lo, hi)| (lo.max(t0), hi.min(t1)))
+            .filter(|(lo, hi)| lo <= hi)
+            .collect();
+        let mut segments = segments(&busy_spans, &label_times, (t0, t1), height);
+        let window = match (segments.first_mut(), arriving) {
+            (Some(first), true) => {
+                first.t0 -= (first.t1 - first.t0).max(1e-4) * 0.25;
+                (first.t0, segments[segments.len() - 1].t1)
+            }
+            (Some(first), false) => (first.t0, segments[segments.len() - 1].t1),
+            (None, _) => window,
+        };
+        heights.push(height + BREAK_ROWS * segments.len().saturating_sub(1) as u32);
         panels.push(Ladder {
             title: String::new(),
             lanes: lane_names.clone(),
@@ -415,8 +447,14 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
             window: Some(window),
             highlight_label: highlight_label.clone(),
             states: piece_states,
+            segments,
         });
     }
+    // Breaks inside a panel cut idle time out as well.
+    if pieces_cut == 1 && panels.iter().any(|p| p.segments.len() > 1) {
+        title.push_str(", idle time cut out");
+    }
+    title.push_str(note);
     Some(Stack {
         title,
         subtitle,
@@ -434,10 +472,19 @@ const MAX_STATE_NOTES: usize = 40;
 type StateNote = (Mark, usize, Option<f64>);
 
 /// The TCP state changes of the sockets whose connection has a packet in the ladder, on
-/// their host's lane, in time order: "FIN_WAIT_1", or "FIN_WAIT_1 (client#2)" when the lane
-/// holds more than one of them. CLOSED is written only when it ends TIME_WAIT (a socket
-/// released from any other state just stops having notes).
-fn state_notes(a: &Index<'_>, shown: &[u64], lanes: &[String]) -> Vec<StateNote> {
+/// their host's lane, in time order: "FIN_WAIT_1" when the lane holds one of them, else with
+/// what tells its connection apart, as the packets show it: the peer's lane ("LAST_ACK
+/// (with client_tw)") when the lane's sockets talk to different nodes, the port that differs
+/// (":49529", found in the packet labels' "49529 > 5000") between sockets with the same peer,
+/// and the connection's name ("client#2") for incarnations of one 4-tuple. CLOSED is written
+/// only when it ends TIME_WAIT (a socket released from any other state just stops having
+/// notes). `owner` names the node that owns an address.
+fn state_notes(
+    a: &Index<'_>,
+    shown: &[u64],
+    lanes: &[String],
+    owner: &BTreeMap<std::net::Ipv4Addr, u32>,
+) -> Vec<StateNote> {
     let d = a.d;
     let drawn: BTreeSet<&str> = shown
         .iter()
@@ -446,10 +493,62 @@ fn state_notes(a: &Index<'_>, shown: &[u64], lanes: &[String]) -> Vec<StateNote>
         .map(String::as_str)
         .collect();
     let host_of = |conn: &str| conn.rsplit_once('#').map_or(conn, |(h, _)| h).to_string();
-    let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
-    for s in d.sockets.iter().filter(|s| drawn.contains(s.conn.as_str())) {
-        *per_host.entry(host_of(&s.conn)).or_default() += 1;
+    let mut per_host: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (k, s) in d.sockets.iter().enumerate() {
+        if drawn.contains(s.conn.as_str()) {
+            per_host.entry(host_of(&s.conn)).or_default().push(k);
+        }
     }
+    let peer_name = |ip: std::net::Ipv4Addr| {
+        owner
+            .get(&ip)
+            .and_then(|&n| d.nodes.get(n as usize))
+            .cloned()
+            .unwrap_or_else(|| ip.to_string())
+    };
+    // What tells socket `k` apart from the other drawn sockets of its host.
+    let tag =
+        |k: usize, host: &str| -> Option<String> {
+            let mine = &d.sockets[k];
+            let others: Vec<_> = per_host
+                .get(host)
+                .into_iter()
+                .flatten()
+                .map(|&j| &d.sockets[j])
+                .filter(|o| o.conn != mine.conn)
+                .collect();
+            if others.is_empty() {
+                return None;
+            }
+            let mut parts = Vec::new();
+            if others.iter().any(|o| o.remote.ip() != mine.remote.ip()) {
+                parts.push(format!("with {}", peer_name(*mine.remote.ip())));
+            }
+            let same_peer: Vec<_> = others
+                .iter()
+                .filter(|o| o.remote.ip() == mine.remote.ip())
+                .collect();
+            if same_peer.iter().any(|o| {
+                (o.local.port(), o.remote.port()) != (mine.local.port(), mine.remote.port())
+            }) {
+                // The port that differs: the local one if any socket to this peer has another.
+                let local_differs = same_peer
+                    .iter()
+                    .any(|o| o.local.port() != mine.local.port());
+                let port = if local_differs {
+                    mine.local.port()
+                } else {
+                    mine.remote.port()
+                };
+                parts.push(format!(":{port}"));
+            }
+            if same_peer.iter().any(|o| {
+                (o.local.port(), o.remote.port()) == (mine.local.port(), mine.remote.port())
+            }) {
+                parts.push(mine.conn.clone());
+            }
+            Some(parts.join(" "))
+        };
     let mut notes: Vec<StateNote> = Vec::new();
     for (k, s) in d.sockets.iter().enumerate() {
         if !drawn.contains(s.conn.as_str()) {
@@ -459,16 +558,15 @@ fn state_notes(a: &Index<'_>, shown: &[u64], lanes: &[String]) -> Vec<StateNote>
         let Some(lane) = lanes.iter().position(|l| *l == host) else {
             continue;
         };
-        let shared = per_host.get(&host).copied().unwrap_or(0) > 1;
+        let tag = tag(k, &host);
         for (j, (t, state)) in s.changes.iter().enumerate() {
             let after_tw = j > 0 && s.changes[j - 1].1 == "TIME_WAIT";
             if state == "CLOSED" && !after_tw {
                 continue;
             }
-            let label = if shared {
-                format!("{state} ({})", s.conn)
-            } else {
-                state.clone()
+            let label = match &tag {
+                Some(tag) => format!("{state} ({tag})"),
+                None => state.clone(),
             };
             let next = s.changes.get(j + 1).map(|c| secs(c.0));
             notes.push((
@@ -555,6 +653,146 @@ fn time_pieces(arrows: &[Arrow], deaths: &[Mark]) -> Vec<(f64, f64)> {
     pieces
         .into_iter()
         .map(|(a, b)| (busy[a].0, busy[b - 1].1))
+        .collect()
+}
+
+/// Pixel rows a break in a panel's time axis takes (as the plot draws it).
+const BREAK_ROWS: u32 = 26;
+
+/// Idle stretches cut out of one panel at most.
+const MAX_CUTS: usize = 12;
+
+/// Labels closer than this many pixels apart on average, over [`CROWD`] labels in a row,
+/// are crowded: they would be pushed into the leader column.
+const CROWD_PX: f64 = 12.0;
+
+/// See [`CROWD_PX`].
+const CROWD: usize = 5;
+
+/// An idle stretch beside crowded labels is cut when it is this many times as long as the
+/// time they fall in: less would give them little more room.
+const CUT_RATIO: f64 = 10.0;
+
+/// The segments a panel over `(t0, t1)`, `height` pixels tall, is drawn in: none (one scale)
+/// when no [`CROWD`] labels in a row (at `label_times`, sorted) would be crowded; else the
+/// busy stretches (`busy`: spans when something is drawn) grouped between the idle stretches
+/// cut out, each cut beside the most crowded labels, until none is crowded or no idle
+/// stretch beside them is [`CUT_RATIO`] times longer than they are. Each segment's share of the height is its share of the labels (one more each), so a burst
+/// of milliseconds gets as much room per label as seconds of retransmissions.
+fn segments(
+    busy: &[(f64, f64)],
+    label_times: &[f64],
+    (t0, t1): (f64, f64),
+    height: u32,
+) -> Vec<Segment> {
+    let mut spans: Vec<(f64, f64)> = busy
+        .iter()
+        .copied()
+        .filter(|s| s.0.is_finite() && s.1.is_finite())
+        .collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut runs: Vec<(f64, f64)> = Vec::new();
+    for (s, e) in spans {
+        match runs.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => runs.push((s, e)),
+        }
+    }
+    if runs.len() < 2 || label_times.len() < CROWD {
+        return Vec::new();
+    }
+    // Rows for the data (title, legend and lane names aside).
+    let rows = (height as f64 - 120.0).max(100.0);
+    let labels_in = |lo: f64, hi: f64| {
+        label_times.partition_point(|&t| t <= hi) - label_times.partition_point(|&t| t < lo)
+    };
+    // Segments as ranges of `runs`. In each, the CROWD labels in a row that fall in the
+    // fewest pixels at its scale, when fewer than they need: (pixels short, first, last).
+    let crowd = |segs: &[(usize, usize)], k: usize| -> Option<(f64, f64, f64)> {
+        let weight = |&(a, b): &(usize, usize)| labels_in(runs[a].0, runs[b - 1].1) as f64 + 1.0;
+        let total: f64 = segs.iter().map(weight).sum();
+        let room = rows - (BREAK_ROWS as f64) * (segs.len() - 1) as f64;
+        let (a, b) = segs[k];
+        let (lo, hi) = (runs[a].0, runs[b - 1].1);
+        let px_per_s = room * weight(&segs[k]) / total / (hi - lo).max(1e-9);
+        let ts: Vec<f64> = label_times
+            .iter()
+            .copied()
+            .filter(|&t| t >= lo && t <= hi)
+            .collect();
+        ts.windows(CROWD)
+            .map(|w| (w[CROWD - 1] - w[0], w[0], w[CROWD - 1]))
+            .min_by(|x, y| x.0.total_cmp(&y.0))
+            .map(|(d, first, last)| (CROWD_PX * (CROWD - 1) as f64 - d * px_per_s, first, last))
+            .filter(|c| c.0 > 0.0)
+    };
+    // The most crowded segment is cut at the idle stretch just before or just after its
+    // crowd, the longer, when that is longer than the crowd itself: the crowd gets a scale
+    // of its own. A segment whose crowd has no such neighbour is left as it is.
+    let mut segs: Vec<(usize, usize)> = vec![(0, runs.len())];
+    let mut stuck: Vec<(f64, f64)> = Vec::new();
+    while segs.len() <= MAX_CUTS {
+        let worst = (0..segs.len())
+            .filter(|&k| !stuck.contains(&(runs[segs[k].0].0, runs[segs[k].1 - 1].1)))
+            .filter_map(|k| crowd(&segs, k).map(|c| (c, k)))
+            .max_by(|x, y| x.0.0.total_cmp(&y.0.0));
+        let Some(((_, first, last), k)) = worst else {
+            break;
+        };
+        let (a, b) = segs[k];
+        let gap = |i: usize| runs[i].0 - runs[i - 1].1;
+        let before = (a + 1..b).rev().find(|&i| runs[i].0 <= first);
+        let after = (a + 1..b).find(|&i| runs[i - 1].1 >= last);
+        let cut = [before, after]
+            .into_iter()
+            .flatten()
+            .filter(|&i| gap(i) > CUT_RATIO * (last - first).max(1e-9))
+            .max_by(|&x, &y| gap(x).total_cmp(&gap(y)));
+        match cut {
+            Some(i) => {
+                segs[k] = (a, i);
+                segs.insert(k + 1, (i, b));
+            }
+            None => stuck.push((runs[a].0, runs[b - 1].1)),
+        }
+    }
+    if segs.len() < 2 {
+        return Vec::new();
+    }
+    // Each segment padded a little, within the idle time on either side.
+    let bounds: Vec<(f64, f64)> = segs
+        .iter()
+        .map(|&(a, b)| (runs[a].0, runs[b - 1].1))
+        .collect();
+    (0..bounds.len())
+        .map(|k| {
+            let (lo, hi) = bounds[k];
+            let before = if k == 0 {
+                lo - t0
+            } else {
+                lo - bounds[k - 1].1
+            };
+            let after = if k + 1 == bounds.len() {
+                t1 - hi
+            } else {
+                bounds[k + 1].0 - hi
+            };
+            let gap = |g: f64| if g > 0.0 { g } else { f64::INFINITY };
+            let near = gap(before).min(gap(after));
+            // Its own length sets the margin; a lone moment borrows a little of the idle
+            // time beside it.
+            // About 14 of the segment's rows (some 20 a label), so nothing drawn at its
+            // ends touches a break.
+            let labels = labels_in(lo, hi) as f64 + 1.0;
+            let pad = ((hi - lo) * (0.7 / labels).clamp(0.04, 0.2))
+                .max(if near.is_finite() { near * 0.002 } else { 1e-4 })
+                .min(if near.is_finite() { near * 0.3 } else { 1e-4 });
+            Segment {
+                t0: lo - pad,
+                t1: hi + pad,
+                weight: labels_in(lo, hi) as f64 + 1.0,
+            }
+        })
         .collect()
 }
 
@@ -805,5 +1043,55 @@ mod tests {
             ..row
         };
         assert_eq!(packet_label(&udp, None), "#4 datagram 7 (100 B)");
+    }
+
+    /// A 4 ms burst of 25 packets, then one packet a second or more apart over 15 s: the
+    /// burst gets a segment of its own and its share of the height by its labels.
+    #[test]
+    fn a_burst_among_seconds_of_retransmissions_gets_its_own_segment() {
+        let mut busy: Vec<(f64, f64)> = (0..25)
+            .map(|k| (1.0 + k as f64 * 0.00016, 1.0 + k as f64 * 0.00016 + 0.001))
+            .collect();
+        let mut labels: Vec<f64> = busy.iter().map(|s| (s.0 + s.1) / 2.0).collect();
+        for t in [1.2, 1.6, 2.0, 3.0, 5.0, 9.0, 13.0, 16.0] {
+            busy.push((t, t + 0.001));
+            labels.push(t + 0.0005);
+        }
+        let segs = segments(&busy, &labels, (1.0, 16.001), panel_height(labels.len()));
+        assert!(segs.len() >= 2, "{segs:?}");
+        let first = segs[0];
+        assert!(
+            first.t0 <= 1.0 && first.t1 > 1.005 && first.t1 < 1.1,
+            "{first:?}"
+        );
+        assert_eq!(first.weight, 26.0);
+        // In time order, apart, every labelled moment inside one.
+        assert!(segs.windows(2).all(|w| w[0].t1 < w[1].t0), "{segs:?}");
+        for t in &labels {
+            assert!(
+                segs.iter().any(|s| s.t0 <= *t && *t <= s.t1),
+                "{t} is cut out"
+            );
+        }
+        // The burst's labels get rows enough apart at its own scale.
+        let total: f64 = segs.iter().map(|s| s.weight).sum();
+        let rows = panel_height(labels.len()) as f64 * first.weight / total;
+        assert!(
+            rows / (first.t1 - first.t0) * 0.00016 * 4.0 > 30.0,
+            "{segs:?}"
+        );
+    }
+
+    #[test]
+    fn evenly_spread_packets_keep_one_scale() {
+        let busy: Vec<(f64, f64)> = (0..30)
+            .map(|k| (k as f64 * 0.01, k as f64 * 0.01 + 0.008))
+            .collect();
+        let labels: Vec<f64> = busy.iter().map(|s| s.0 + 0.004).collect();
+        assert!(segments(&busy, &labels, (0.0, 0.3), panel_height(30)).is_empty());
+        // Crowded, but with no idle time beside the crowd worth cutting: one scale too.
+        let packed: Vec<(f64, f64)> = (0..30).map(|k| (k as f64 * 1e-4, 0.3)).collect();
+        let labels: Vec<f64> = (0..30).map(|k| k as f64 * 1e-4).collect();
+        assert!(segments(&packed, &labels, (0.0, 0.3), 400).is_empty());
     }
 }

@@ -32,8 +32,10 @@ pub(super) fn socket_counts(
                 {
                     pts.push((secs(end), n as f64));
                 }
+                // Thousands of short-lived sockets: each pixel column's range, not a smear.
                 Series::new(d.counts[h].0.clone(), pts)
                     .steps()
+                    .dense_as_band()
                     .with_color(ci)
             })
             .collect();

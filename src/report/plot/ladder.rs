@@ -7,9 +7,31 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::broken::{BREAK_PX, duration_text};
+
+/// A duration to three significant digits: "137 ms", "1.22 s", "5.68 s", "12.3 s".
+fn rounded_duration(d: f64) -> String {
+    let sig = |v: f64| {
+        let digits = if v >= 100.0 {
+            0
+        } else if v >= 10.0 {
+            1
+        } else {
+            2
+        };
+        format!("{v:.digits$}")
+    };
+    if d >= 1.0 {
+        format!("{} s", sig(d))
+    } else if d >= 1e-3 {
+        format!("{} ms", sig(d * 1e3))
+    } else {
+        duration_text(d)
+    }
+}
 use super::{
     Axes, Bounds, Figure, Frame, Key, Legend, PlotError, Px, Style, axis_range, clip_segment,
-    draw_axes, draw_x, extent, fin, layout_axes, text_size,
+    draw_axes, draw_x, extent, fin, layout_axes, text_size, ticks,
 };
 
 /// A visible arrow in pixels: (index into `arrows`, start, end, arrival inside the window).
@@ -69,6 +91,17 @@ pub struct Rule {
     pub label: String,
 }
 
+/// A stretch of a ladder's time window drawn to its own scale (see [`Ladder::segments`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Segment {
+    /// Its first moment, in seconds.
+    pub t0: f64,
+    /// Its last moment, in seconds.
+    pub t1: f64,
+    /// Its share of the panel's height, against the other segments' (the labels it holds).
+    pub weight: f64,
+}
+
 /// A ladder diagram.
 ///
 /// Arrows or marks naming a lane that does not exist, or with non-finite times, are skipped.
@@ -104,6 +137,128 @@ pub struct Ladder {
     /// ("FIN_WAIT_1"), with a short tick across the lane: how RFC 9293 and textbooks draw a
     /// close.
     pub states: Vec<Mark>,
+    /// Stretches of time drawn one under another, each to its own scale and with its own
+    /// ticks, the time between two cut out: a break across the lanes with a mark on the time
+    /// axis and the time skipped written in it. A burst of milliseconds then gets room beside
+    /// seconds of retransmissions. Empty: the window to one scale.
+    pub segments: Vec<Segment>,
+}
+
+/// Where a ladder's data goes: the frame, with its time axis cut into pieces of (first time,
+/// last time, first pixel row, last pixel row) when the ladder has segments.
+struct TimeFrame {
+    frame: Frame,
+    pieces: Vec<(f64, f64, i32, i32)>,
+    /// Rows kept free inside each end of a piece, so nothing drawn touches a break.
+    margin: i32,
+}
+
+/// See [`TimeFrame::margin`].
+const SEGMENT_MARGIN: i32 = 10;
+
+impl std::ops::Deref for TimeFrame {
+    type Target = Frame;
+    fn deref(&self) -> &Frame {
+        &self.frame
+    }
+}
+
+impl TimeFrame {
+    /// The frame with `segments` (in time order) laid out down its plot, their rows shared
+    /// by weight after a [`BREAK_PX`] break between each two.
+    fn new(frame: Frame, segments: &[Segment]) -> TimeFrame {
+        let segs: Vec<&Segment> = segments
+            .iter()
+            .filter(|s| s.t0.is_finite() && s.t1.is_finite() && s.t1 >= s.t0)
+            .collect();
+        if segs.len() < 2 {
+            return TimeFrame {
+                frame,
+                pieces: Vec::new(),
+                margin: 0,
+            };
+        }
+        let (y0, y1) = (frame.plot.y0, frame.plot.y1);
+        let room = (y1 - y0 - BREAK_PX * (segs.len() as i32 - 1)).max(segs.len() as i32) as f64;
+        let total: f64 = segs.iter().map(|s| s.weight.max(1e-9)).sum();
+        let mut pieces = Vec::with_capacity(segs.len());
+        let mut y = y0 as f64;
+        for s in segs {
+            let h = room * s.weight.max(1e-9) / total;
+            pieces.push((s.t0, s.t1, y.round() as i32, (y + h).round() as i32));
+            y += h + BREAK_PX as f64;
+        }
+        TimeFrame {
+            frame,
+            pieces,
+            margin: SEGMENT_MARGIN,
+        }
+    }
+
+    /// Pixel row of time `t`: within its piece, or across the break it falls in.
+    fn py(&self, t: f64) -> i32 {
+        if self.pieces.is_empty() {
+            return self.frame.py(t);
+        }
+        let lin = |(t0, t1, p0, p1): (f64, f64, i32, i32), t: f64| {
+            let f = if t1 > t0 { (t - t0) / (t1 - t0) } else { 0.5 };
+            let v = p0 as f64 + (p1 - p0) as f64 * f;
+            if v.is_finite() {
+                v.round().clamp(-1e6, 1e6) as i32
+            } else {
+                p0
+            }
+        };
+        // Each piece's time inside its margins.
+        let m = self.margin;
+        let inner = |(t0, t1, p0, p1): (f64, f64, i32, i32)| {
+            let m = m.min((p1 - p0) / 4);
+            (t0, t1, p0 + m, p1 - m)
+        };
+        for (i, &p) in self.pieces.iter().enumerate() {
+            let p = inner(p);
+            if t <= p.1 || i + 1 == self.pieces.len() {
+                return lin(p, t);
+            }
+            let n = inner(self.pieces[i + 1]);
+            if t < n.0 {
+                return lin((p.1, n.0, p.3, n.2), t);
+            }
+        }
+        lin(inner(self.pieces[0]), t)
+    }
+
+    /// Pixel position of (lane, time).
+    fn map(&self, (x, t): (f64, f64)) -> Px {
+        (self.frame.px(x), self.py(t))
+    }
+
+    /// The breaks: (first row, last row, time skipped).
+    fn breaks(&self) -> Vec<(i32, i32, f64)> {
+        self.pieces
+            .windows(2)
+            .map(|w| (w[0].3, w[1].2, w[1].0 - w[0].1))
+            .collect()
+    }
+
+    /// The words in each break, "0.387 s skipped", and their box: right of the time axis.
+    fn break_notes(&self, text: &TextStyle<'_>) -> Vec<(String, Bounds)> {
+        self.breaks()
+            .into_iter()
+            .map(|(b0, b1, skipped)| {
+                let words = format!("{} skipped", rounded_duration(skipped));
+                let (tw, th) = text_size(text, &words);
+                let (x0, yc) = (self.plot.x0 + 12, (b0 + b1) / 2);
+                let b = Bounds {
+                    x0: x0 - 3,
+                    y0: yc - th / 2 - 1,
+                    x1: x0 + tw + 3,
+                    y1: yc + th - th / 2 + 1,
+                };
+                (words, b)
+            })
+            .collect()
+    }
 }
 
 impl Ladder {
@@ -162,6 +317,16 @@ impl Figure for Ladder {
         let legend = self.legend(style, t);
         let legend_h = legend.size().1;
 
+        // A time axis in segments draws its own ticks, each segment's (room left for them).
+        let cut = self.segments.len() > 1;
+        let tick_style = style.text(style.tick_size, style.ink);
+        let tick_w = self
+            .segments
+            .iter()
+            .flat_map(|s| ticks((s.t0, s.t1), 3))
+            .map(|(_, l)| text_size(&tick_style, &l).0)
+            .max()
+            .unwrap_or(0);
         let mut axes = Axes {
             title: &self.title,
             x_label: "",
@@ -170,15 +335,25 @@ impl Figure for Ladder {
             y: t,
             y_down: true,
             x_ticks: false,
-            y_ticks: true,
-            left_extra: 0,
-            top_extra: legend_h + rows * name_h + 6,
+            y_ticks: !cut,
+            left_extra: if cut { tick_w + AXIS_TICK + 6 } else { 0 },
+            top_extra: legend_h
+                + rows * name_h
+                + 6
+                + if cut {
+                    (style.tick_size * 0.6) as i32
+                } else {
+                    0
+                },
             grid_x: false,
-            grid_y: true,
+            grid_y: !cut,
         };
         // Labels that find no free spot among the lanes go to a column on the right, as wide
         // as the widest of them (at most half the plot).
-        let first = layout_axes(w as i32, h as i32, style, &axes).frame;
+        let first = TimeFrame::new(
+            layout_axes(w as i32, h as i32, style, &axes).frame,
+            &self.segments,
+        );
         let (mut labels, homeless) = self.place_labels(style, &first, &self.visible(&first), None);
         if homeless > 0 {
             let plot_w = (first.plot.x1 - first.plot.x0).max(1);
@@ -186,9 +361,10 @@ impl Figure for Ladder {
             let lane_px = (plot_w - gutter).max(1) as f64 / n as f64;
             axes.x.1 += gutter as f64 / lane_px;
         }
-        let frame = draw_axes(area, style, &axes)?;
+        let frame = TimeFrame::new(draw_axes(area, style, &axes)?, &self.segments);
         let plot = frame.plot;
         let visible = self.visible(&frame);
+        self.draw_time_axis(area, style, &frame)?;
         if homeless > 0 {
             let gutter_x = frame.px(n as f64 - 0.5) + 8;
             labels = self.place_labels(style, &frame, &visible, Some(gutter_x)).0;
@@ -215,6 +391,47 @@ impl Figure for Ladder {
                 name.clone(),
                 (x, plot.y0 - 4 - (rows - 1 - row) * name_h),
                 name_style.pos(Pos::new(HPos::Center, VPos::Bottom)),
+            ))?;
+        }
+
+        // Breaks in the time axis: the lanes stop and go on dotted, and the break says how
+        // much time it skips.
+        let note_text = style.text(style.note_size, style.ink);
+        for ((b0, b1, _), (words, b)) in frame
+            .breaks()
+            .into_iter()
+            .zip(frame.break_notes(&note_text))
+        {
+            area.draw(&Rectangle::new(
+                [(plot.x0 + 2, b0 + 3), (plot.x1, b1 - 3)],
+                WHITE.filled(),
+            ))?;
+            for i in 0..self.lanes.len() {
+                let x = frame.px(i as f64);
+                let mut y = b0 + 6;
+                while y < b1 - 5 {
+                    area.draw(&Circle::new((x, y), 1, style.ink.mix(0.45).filled()))?;
+                    y += 5;
+                }
+            }
+            for y in [b0 + 3, b1 - 3] {
+                let mut x = plot.x0 + 2;
+                while x < plot.x1 {
+                    area.draw(&PathElement::new(
+                        vec![(x, y), ((x + 4).min(plot.x1), y)],
+                        style.ink.mix(0.35).stroke_width(1),
+                    ))?;
+                    x += 8;
+                }
+            }
+            area.draw(&Rectangle::new(
+                [(b.x0, b.y0), (b.x1, b.y1)],
+                WHITE.filled(),
+            ))?;
+            area.draw(&Text::new(
+                words,
+                (b.x0 + 3, (b.y0 + b.y1) / 2),
+                note_text.pos(Pos::new(HPos::Left, VPos::Center)),
             ))?;
         }
 
@@ -305,6 +522,67 @@ impl Figure for Ladder {
     }
 }
 
+/// Length of a tick on a segmented time axis, in pixels.
+const AXIS_TICK: i32 = 6;
+
+impl Ladder {
+    /// A time axis in segments: each piece's line, ticks, tick labels and grid lines, and
+    /// the `=`-like break mark on the axis between two pieces. Nothing without segments (the
+    /// frame's own axis is drawn).
+    fn draw_time_axis<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        style: &Style,
+        frame: &TimeFrame,
+    ) -> Result<(), PlotError> {
+        if frame.pieces.is_empty() {
+            return Ok(());
+        }
+        let plot = frame.plot;
+        let tick_style = style.text(style.tick_size, style.ink);
+        let axis = style.ink.stroke_width(2);
+        let grid = style.grid.stroke_width(1);
+        let thin = style.ink.stroke_width(1);
+        let line_h = (style.tick_size * 1.2) as i32;
+        let mut last_bottom = i32::MIN;
+        for &(t0, t1, p0, p1) in &frame.pieces {
+            area.draw(&PathElement::new(vec![(plot.x0, p0), (plot.x0, p1)], axis))?;
+            let n = ((p1 - p0) / 60).clamp(1, 8) as usize;
+            let mut tk = ticks((t0, t1), n);
+            if tk.is_empty() {
+                tk = ticks((t0, t1), n + 1);
+            }
+            for (v, text) in tk {
+                let y = frame.py(v);
+                if y < p0 || y > p1 || y - line_h / 2 < last_bottom + 2 {
+                    continue;
+                }
+                last_bottom = y + line_h / 2;
+                area.draw(&PathElement::new(vec![(plot.x0, y), (plot.x1, y)], grid))?;
+                area.draw(&PathElement::new(
+                    vec![(plot.x0 - AXIS_TICK, y), (plot.x0, y)],
+                    thin,
+                ))?;
+                area.draw(&Text::new(
+                    text,
+                    (plot.x0 - AXIS_TICK - 4, y),
+                    tick_style.pos(Pos::new(HPos::Right, VPos::Center)),
+                ))?;
+            }
+        }
+        for (b0, b1, _) in frame.breaks() {
+            let y = (b0 + b1) / 2;
+            for dy in [-4, 4] {
+                area.draw(&PathElement::new(
+                    vec![(plot.x0 - 7, y + dy + 4), (plot.x0 + 7, y + dy - 4)],
+                    style.ink.stroke_width(2),
+                ))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Ink of the TCP state notes: a blue apart from the packets' black and the highlight.
 const STATE_INK: RGBColor = RGBColor(0x00, 0x5A, 0x8C);
 
@@ -339,7 +617,7 @@ struct Want<'a> {
 
 impl Ladder {
     /// The arrows inside the frame, clipped to it, in pixels.
-    fn visible(&self, frame: &Frame) -> Vec<Hop> {
+    fn visible(&self, frame: &TimeFrame) -> Vec<Hop> {
         self.arrows
             .iter()
             .enumerate()
@@ -357,7 +635,7 @@ impl Ladder {
 
     /// Each stub inside the window, as (start, end) in pixels: 40 % of the way toward the
     /// lane it was heading for.
-    fn stub_ends(&self, frame: &Frame) -> Vec<(usize, Px, Px)> {
+    fn stub_ends(&self, frame: &TimeFrame) -> Vec<(usize, Px, Px)> {
         let n = self.lanes.len();
         self.stubs
             .iter()
@@ -378,7 +656,7 @@ impl Ladder {
     }
 
     /// The state notes inside the window: (index into `states`, point on the lane).
-    fn state_marks(&self, frame: &Frame) -> Vec<(usize, Px)> {
+    fn state_marks(&self, frame: &TimeFrame) -> Vec<(usize, Px)> {
         self.states
             .iter()
             .enumerate()
@@ -398,7 +676,7 @@ impl Ladder {
     fn place_labels(
         &self,
         style: &Style,
-        frame: &Frame,
+        frame: &TimeFrame,
         visible: &[Hop],
         gutter_x: Option<i32>,
     ) -> (Vec<Placement>, i32) {
@@ -442,6 +720,10 @@ impl Ladder {
                 .chain(stubs.iter().map(|s| (s.1, s.2)))
                 .collect(),
         };
+        // The words in the time axis' breaks are there first.
+        for (_, b) in frame.break_notes(&text) {
+            placed.boxes.push(b);
+        }
         let size = |s: &str| text_size(&text, s);
         // A box of `(tw, th)` text centred on `c`, with its padding.
         let centred = |c: Px, (tw, th): (i32, i32)| Bounds {

@@ -43,6 +43,12 @@ pub struct Series {
     /// This series has the same values as others at every point: it is drawn as one of a
     /// group sharing one line, see [`Share`].
     pub share: Option<Share>,
+    /// For a step series with more changes than the plot has pixel columns: where they
+    /// come closer than a pixel column or two apart over a stretch, draw each column's least to greatest value as a shaded band with a thin outline
+    /// instead of the steps (which would merge into a smear); the exact steps elsewhere.
+    /// Nothing is averaged: every value the series takes lies within what is drawn, and a
+    /// value held for an instant still reaches the band's edge.
+    pub envelope: bool,
 }
 
 /// A series' place in a group of series with the same values at every point. The group's
@@ -86,6 +92,13 @@ impl Series {
     /// The same series drawn as steps.
     pub fn steps(mut self) -> Series {
         self.step = true;
+        self
+    }
+
+    /// The same step series drawn as a band of each pixel column's extremes where its
+    /// changes are too dense to draw one by one (see [`Series::envelope`]).
+    pub fn dense_as_band(mut self) -> Series {
+        self.envelope = true;
         self
     }
 
@@ -168,6 +181,10 @@ pub struct LineChart {
     pub error_bars: bool,
 }
 
+/// The subtitle's words when a series draws dense steps as a band.
+const BAND_NOTE: &str =
+    "shaded where changes are too close to draw apart: each pixel column's least to greatest value";
+
 /// Markers per series at most: more would merge into a thick line.
 const MAX_MARKERS: usize = 30;
 
@@ -234,6 +251,8 @@ struct Geometry {
     markers: Vec<(usize, (i32, i32))>,
     /// (series index, top, bottom) of the error bars.
     bars: Vec<(usize, Px, Px)>,
+    /// (series index, polyline) of the thin outlines of dense stretches' bands.
+    outlines: Vec<(usize, Vec<(i32, i32)>)>,
 }
 
 impl LineChart {
@@ -244,6 +263,7 @@ impl LineChart {
             lines: Vec::new(),
             markers: Vec::new(),
             bars: Vec::new(),
+            outlines: Vec::new(),
         };
         // Sideways nudge of each line with error bars, in pixels, centred on the true x: one
         // per group of series sharing a line, so that bars and markers of lines that meet
@@ -312,8 +332,58 @@ impl LineChart {
                         .push((i, clipped.iter().map(|&p| frame.map(p)).collect()));
                 }
             }
-            for piece in clip_polyline(&s.path(), xr, yr) {
-                g.lines.push((i, piece.iter().map(|&p| map(p)).collect()));
+            let columns = (s.step && s.envelope)
+                .then(|| StepColumns::new(&s.points, frame))
+                .filter(|c| !c.dense.is_empty());
+            let lines: Vec<Vec<(i32, i32)>> = clip_polyline(&s.path(), xr, yr)
+                .iter()
+                .map(|piece| piece.iter().map(|&p| map(p)).collect())
+                .collect();
+            if let Some(c) = &columns {
+                for &(c0, c1) in &c.dense {
+                    let (top, bottom) = c.outline(c0, c1, frame);
+                    let poly: Vec<(i32, i32)> =
+                        top.iter().chain(bottom.iter().rev()).copied().collect();
+                    g.bands.push((i, poly));
+                    g.outlines.push((i, top));
+                    g.outlines.push((i, bottom));
+                }
+                for piece in &lines {
+                    for part in cut_out(piece, &c.dense) {
+                        g.lines.push((i, part));
+                    }
+                }
+                if s.marker {
+                    // Evenly along the series, each on the greatest value of its column;
+                    // each series' marks a little after the previous one's, so series
+                    // that share values show every shape.
+                    let cols: Vec<i32> =
+                        c.hi.iter()
+                            .enumerate()
+                            .filter(|(_, h)| h.is_some())
+                            .map(|(k, _)| c.first + k as i32)
+                            .collect();
+                    let (first, last) = match (cols.first(), cols.last()) {
+                        (Some(&a), Some(&b)) => (a, b),
+                        _ => continue,
+                    };
+                    let n = MAX_MARKERS as i32;
+                    let spacing = (last - first) / n;
+                    let shift = spacing * i as i32 / self.series.len().max(1) as i32;
+                    for k in 0..n {
+                        let col = first + spacing / 2 + shift + spacing * k;
+                        if (k as usize) % of != slot {
+                            continue;
+                        }
+                        if let Some(hi) = c.hi.get((col - first) as usize).copied().flatten() {
+                            g.markers.push((i, (col, frame.py(hi))));
+                        }
+                    }
+                }
+                continue;
+            }
+            for piece in lines {
+                g.lines.push((i, piece));
             }
             if s.marker {
                 let inside: Vec<(f64, f64)> = s
@@ -342,7 +412,7 @@ impl Geometry {
     /// Pixels the legend should not cover: lines, band edges, markers, error bars.
     fn occupied(&self) -> Vec<(i32, i32)> {
         let mut out = Vec::new();
-        for (_, p) in self.bands.iter().chain(&self.lines) {
+        for (_, p) in self.bands.iter().chain(&self.lines).chain(&self.outlines) {
             sample_path(p, &mut out);
         }
         out.extend(self.markers.iter().map(|m| m.1));
@@ -363,12 +433,6 @@ impl Figure for LineChart {
         let (xr, yr) = self.ranges();
         let (w, h) = area.dim_in_pixel();
         let (w, h) = (w as i32, h as i32);
-        let sub_text = fit_text(style, style.note_size, &self.subtitle, w - 2 * MARGIN);
-        let sub_h = if self.subtitle.is_empty() {
-            0
-        } else {
-            text_size(&sub_text, &self.subtitle).1 + 6
-        };
         let mut axes = Axes {
             title: &self.title,
             x_label: &self.x_label,
@@ -379,10 +443,29 @@ impl Figure for LineChart {
             x_ticks: true,
             y_ticks: true,
             left_extra: 0,
-            top_extra: sub_h,
+            top_extra: 0,
             grid_x: true,
             grid_y: true,
         };
+        // A band drawn for dense steps is explained under the title (the plot's width, and
+        // so its pixel columns, does not depend on the height the note takes).
+        let banded = self.series.iter().any(|s| s.envelope && s.step)
+            && !self
+                .geometry(&layout_axes(w, h, style, &axes).frame)
+                .outlines
+                .is_empty();
+        let subtitle = match (banded, self.subtitle.is_empty()) {
+            (false, _) => self.subtitle.clone(),
+            (true, true) => BAND_NOTE.to_string(),
+            (true, false) => format!("{}; {BAND_NOTE}", self.subtitle),
+        };
+        let sub_text = fit_text(style, style.note_size, &subtitle, w - 2 * MARGIN);
+        let sub_h = if subtitle.is_empty() {
+            0
+        } else {
+            text_size(&sub_text, &subtitle).1 + 6
+        };
+        axes.top_extra = sub_h;
         // The vertical lines' labels take a band of rows over the plot; the plot's width
         // does not depend on its height, so a trial layout tells how many rows they need.
         let trial = layout_axes(w, h, style, &axes).frame;
@@ -402,7 +485,7 @@ impl Figure for LineChart {
             // Over the plot: above the band of line labels.
             at.1 -= band_h;
         }
-        if !self.subtitle.is_empty() {
+        if !subtitle.is_empty() {
             let layout = layout_axes(w, h, style, &axes);
             let title_h = if self.title.is_empty() {
                 0
@@ -410,7 +493,7 @@ impl Figure for LineChart {
                 (layout.title_style.font.get_size() * 1.2) as i32 + 8
             };
             area.draw(&Text::new(
-                self.subtitle.clone(),
+                subtitle.clone(),
                 (w / 2, MARGIN + title_h),
                 sub_text.pos(Pos::new(HPos::Center, VPos::Top)),
             ))?;
@@ -421,7 +504,11 @@ impl Figure for LineChart {
 
         // Bands under everything, so lines stay crisp on top.
         for (i, poly) in &g.bands {
-            area.draw(&Polygon::new(poly.clone(), color(*i).mix(0.2).filled()))?;
+            let alpha = if self.series[*i].envelope { 0.3 } else { 0.2 };
+            area.draw(&Polygon::new(poly.clone(), color(*i).mix(alpha).filled()))?;
+        }
+        for (i, edge) in &g.outlines {
+            area.draw(&PathElement::new(edge.clone(), color(*i).stroke_width(1)))?;
         }
         draw_vlines(area, style, &frame, &self.vlines, &vlabels)?;
         draw_hlines(area, style, &frame, &self.hlines)?;
@@ -453,6 +540,192 @@ impl Figure for LineChart {
         }
         legend.draw(area, at, boxed, style)
     }
+}
+
+/// Changes within this many pixel columns either side of a column, at least
+/// [`DENSE_CHANGES`] of them, make it a dense column: the steps there would merge.
+const DENSE_REACH: i32 = 3;
+
+/// See [`DENSE_REACH`]: more than about one change every two pixel columns.
+const DENSE_CHANGES: usize = 4;
+
+/// Pixels a column's values must spread over for its changes to need a band: within less,
+/// the line's own width shows them.
+const DENSE_SPREAD: i32 = 3;
+
+/// Dense stretches narrower than this many pixel columns are drawn as steps.
+const DENSE_WIDTH: i32 = 6;
+
+/// Dense stretches at most this many pixel columns apart are drawn as one band.
+const DENSE_GAP: i32 = 8;
+
+/// A step series seen one pixel column at a time: the least and greatest value it takes in
+/// each column (including the value held into the column from the left), and the stretches
+/// of columns where its changes are too dense to draw one by one.
+struct StepColumns {
+    /// Pixel column of `lo[0]` and `hi[0]`.
+    first: i32,
+    /// Least value in each column from `first` on (`None` where the series is not drawn).
+    lo: Vec<Option<f64>>,
+    /// Greatest value in each column.
+    hi: Vec<Option<f64>>,
+    /// Dense stretches, as inclusive ranges of pixel columns, left to right.
+    dense: Vec<(i32, i32)>,
+}
+
+impl StepColumns {
+    fn new(points: &[(f64, f64)], frame: &Frame) -> StepColumns {
+        let (xr, yr) = (frame.x, frame.y);
+        let (left, right) = (
+            frame.plot.x0.min(frame.plot.x1),
+            frame.plot.x0.max(frame.plot.x1),
+        );
+        let width = (right - left + 1).max(1) as usize;
+        let mut lo: Vec<Option<f64>> = vec![None; width];
+        let mut hi: Vec<Option<f64>> = vec![None; width];
+        let mut changes = vec![0usize; width];
+        let pts: Vec<(f64, f64)> = points
+            .iter()
+            .filter_map(|&(x, y)| Some((fin(x)?, fin(y)?)))
+            .collect();
+        let col =
+            |x: f64| (frame.px(x.clamp(xr.0, xr.1)) - left).clamp(0, width as i32 - 1) as usize;
+        for (k, &(x, y)) in pts.iter().enumerate() {
+            let end = pts.get(k + 1).map_or(x, |p| p.0);
+            if end < xr.0 || x > xr.1 {
+                continue;
+            }
+            let y = y.clamp(yr.0.min(yr.1), yr.0.max(yr.1));
+            let (a, b) = (col(x), col(end));
+            if x >= xr.0 && k > 0 {
+                changes[a] += 1;
+            }
+            for c in a..=b {
+                lo[c] = Some(lo[c].map_or(y, |v: f64| v.min(y)));
+                hi[c] = Some(hi[c].map_or(y, |v: f64| v.max(y)));
+            }
+        }
+        // Only a series with more changes than the plot has columns: a few bursts drawn as
+        // steps keep their markers on the values, and bold risers show them best.
+        let mut dense = Vec::new();
+        if changes.iter().sum::<usize>() < width {
+            return StepColumns {
+                first: left,
+                lo,
+                hi,
+                dense,
+            };
+        }
+        // Changes near each column, by a running sum over the window.
+        let reach = DENSE_REACH as usize;
+        let mut prefix = vec![0usize; width + 1];
+        for c in 0..width {
+            prefix[c + 1] = prefix[c] + changes[c];
+        }
+        let mut run: Option<(i32, i32)> = None;
+        for c in 0..width {
+            let near = prefix[(c + reach + 1).min(width)] - prefix[c.saturating_sub(reach)];
+            // Changes that stay within a line's width of each other draw as a line anyway.
+            let tall = match (lo[c], hi[c]) {
+                (Some(l), Some(h)) => (frame.py(l) - frame.py(h)).abs() >= DENSE_SPREAD,
+                _ => false,
+            };
+            let is_dense = near >= DENSE_CHANGES && tall;
+            let at = left + c as i32;
+            match (&mut run, is_dense) {
+                (Some(r), true) => r.1 = at,
+                (None, true) => run = Some((at, at)),
+                (Some(r), false) => {
+                    dense.push(*r);
+                    run = None;
+                }
+                (None, false) => {}
+            }
+        }
+        dense.extend(run);
+        // Bands a few columns apart are one: the steps between them would be a smear too.
+        let mut merged: Vec<(i32, i32)> = Vec::with_capacity(dense.len());
+        for r in dense {
+            match merged.last_mut() {
+                Some(m) if r.0 - m.1 <= DENSE_GAP => m.1 = r.1,
+                _ => merged.push(r),
+            }
+        }
+        // A burst within a few columns draws as risers over each other: a line as wide as
+        // the band would be, and bolder.
+        merged.retain(|r| r.1 - r.0 + 1 >= DENSE_WIDTH);
+        let dense = merged;
+        StepColumns {
+            first: left,
+            lo,
+            hi,
+            dense,
+        }
+    }
+
+    /// The top and bottom edges (left to right) of the band over columns `c0..=c1`, in
+    /// pixels: each column's greatest and least value across its width.
+    fn outline(&self, c0: i32, c1: i32, frame: &Frame) -> (Vec<Px>, Vec<Px>) {
+        let mut top = Vec::new();
+        let mut bottom = Vec::new();
+        for c in c0..=c1 {
+            let i = (c - self.first) as usize;
+            let (Some(lo), Some(hi)) = (self.lo[i], self.hi[i]) else {
+                continue;
+            };
+            let (t, b) = (frame.py(hi), frame.py(lo));
+            top.extend([(c, t), (c + 1, t)]);
+            bottom.extend([(c, b), (c + 1, b)]);
+        }
+        (top, bottom)
+    }
+}
+
+/// The parts of an axis-parallel pixel polyline (a step line) outside the bands over the
+/// column ranges `cut` (inclusive, each band spanning x = a to b + 1): level stretches stop
+/// at a band's edges, and risers inside a band are left to it.
+fn cut_out(path: &[(i32, i32)], cut: &[(i32, i32)]) -> Vec<Vec<(i32, i32)>> {
+    let mut kept: Vec<((i32, i32), (i32, i32))> = Vec::new();
+    for w in path.windows(2) {
+        let ((x0, y0), (x1, y1)) = (w[0], w[1]);
+        if x0 == x1 {
+            if !cut.iter().any(|&(a, b)| a <= x0 && x0 <= b) {
+                kept.push(((x0, y0), (x1, y1)));
+            }
+            continue;
+        }
+        let (lo, hi) = (x0.min(x1), x0.max(x1));
+        let mut from = lo;
+        let mut parts = Vec::new();
+        for &(a, b) in cut {
+            if b < from || a >= hi {
+                continue;
+            }
+            if a > from {
+                parts.push((from, a));
+            }
+            from = from.max(b + 1);
+        }
+        if from < hi {
+            parts.push((from, hi));
+        }
+        if x1 < x0 {
+            parts.reverse();
+            for p in &mut parts {
+                *p = (p.1, p.0);
+            }
+        }
+        // A level stretch keeps its height; any other segment its ends' (steps have none).
+        kept.extend(parts.into_iter().map(|(a, b)| ((a, y0), (b, y1))));
+    }
+    let mut out: Vec<Vec<(i32, i32)>> = Vec::new();
+    for (p, q) in kept {
+        match out.last_mut() {
+            Some(line) if line.last() == Some(&p) => line.push(q),
+            _ => out.push(vec![p, q]),
+        }
+    }
+    out
 }
 
 /// A text style of `size` pixels, made smaller (down to 8 px) until `text` fits `width`
@@ -745,4 +1018,90 @@ fn draw_hlines<DB: DrawingBackend>(
         taken.push(b);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> Frame {
+        Frame {
+            plot: Bounds {
+                x0: 100,
+                y0: 0,
+                x1: 299,
+                y1: 200,
+            },
+            x: (0.0, 100.0),
+            y: (0.0, 20.0),
+            y_down: false,
+        }
+    }
+
+    /// A count flipping between 2 and 5 every 10 ms for 60 s (far more changes than the 200
+    /// columns), one socket held for 10 us at 17, then quiet at 1 from 60 s on.
+    fn busy() -> Vec<(f64, f64)> {
+        let mut pts: Vec<(f64, f64)> = (0..6000)
+            .map(|k| (k as f64 * 0.01, if k % 2 == 0 { 2.0 } else { 5.0 }))
+            .collect();
+        pts.push((30.000_005, 17.0));
+        pts.push((30.000_015, 2.0));
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        pts.push((60.0, 1.0));
+        pts.push((100.0, 1.0));
+        pts
+    }
+
+    #[test]
+    fn dense_steps_become_a_band_that_keeps_every_extreme() {
+        let f = frame();
+        let c = StepColumns::new(&busy(), &f);
+        // One band over the busy minute, none over the quiet rest.
+        assert_eq!(c.dense.len(), 1, "{:?}", c.dense);
+        let (a, b) = c.dense[0];
+        assert_eq!(a, f.px(0.0));
+        assert!((f.px(59.0)..=f.px(60.0)).contains(&b), "{b}");
+        let col = |x: f64| (f.px(x) - c.first) as usize;
+        // The socket held for 10 us still reaches the band's top in its column.
+        assert_eq!(c.hi[col(30.0)], Some(17.0));
+        assert_eq!((c.lo[col(20.0)], c.hi[col(20.0)]), (Some(2.0), Some(5.0)));
+        assert_eq!((c.lo[col(80.0)], c.hi[col(80.0)]), (Some(1.0), Some(1.0)));
+        // The band's outline spans each column's extremes.
+        let (top, bottom) = c.outline(a, b, &f);
+        assert!(top.contains(&(f.px(30.0), f.py(17.0))));
+        assert!(bottom.iter().all(|p| p.1 >= f.py(2.0)));
+    }
+
+    #[test]
+    fn sparse_steps_and_flat_dense_ones_stay_steps() {
+        let f = frame();
+        // A few bursts: steps, however close their changes.
+        let few: Vec<(f64, f64)> = (0..80).map(|k| (k as f64 * 0.001, k as f64)).collect();
+        assert!(StepColumns::new(&few, &f).dense.is_empty());
+        // Thousands of +1 steps over a range of 0.1 px each: the line shows them exactly.
+        let climb: Vec<(f64, f64)> = (0..5000)
+            .map(|k| (k as f64 * 0.02, k as f64 * 1e-4))
+            .collect();
+        assert!(StepColumns::new(&climb, &f).dense.is_empty());
+    }
+
+    #[test]
+    fn step_lines_stop_at_the_band_edges() {
+        // Level at 10 from x 0 to 50, a riser inside the band, level at 20 to 100.
+        let path = [(0, 10), (50, 10), (50, 20), (100, 20)];
+        let parts = cut_out(&path, &[(40, 59)]);
+        assert_eq!(
+            parts,
+            vec![vec![(0, 10), (40, 10)], vec![(60, 20), (100, 20)]]
+        );
+        // A riser outside every band is kept with its level stretches.
+        let parts = cut_out(&path, &[(70, 79)]);
+        assert_eq!(
+            parts,
+            vec![
+                vec![(0, 10), (50, 10), (50, 20), (70, 20)],
+                vec![(80, 20), (100, 20)]
+            ]
+        );
+    }
 }

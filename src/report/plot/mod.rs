@@ -14,7 +14,7 @@ mod pdf;
 mod timeline;
 mod timeseq;
 
-pub use ladder::{Arrow, Ladder, Mark, Rule, Stub};
+pub use ladder::{Arrow, Ladder, Mark, Rule, Segment, Stub};
 pub use lines::{Dash, LineChart, Series, Share};
 pub use pdf::svg_to_pdf;
 pub use timeline::{MAX_ROWS, Row, Timeline, state_color};
