@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddrV4;
 
-use super::App;
+use super::{App, AppTimer, AppTimers};
 use crate::sim::Duration;
 use crate::tcp::{ConnectError, Payload, SocketEvent, SocketHandle};
 use crate::world::{AppCtx, AppOutcome};
@@ -55,7 +55,7 @@ struct ServerConn {
     /// The handler has not answered yet.
     handling: bool,
     /// The keep-alive timer, cancelled when the connection ends first.
-    idle: Option<crate::sim::TimerId>,
+    idle: Option<AppTimer>,
 }
 
 #[derive(Clone, Copy)]
@@ -72,8 +72,7 @@ pub struct HttpServer {
     responses: Vec<(Payload, String)>,
     listener: Option<u32>,
     conns: BTreeMap<SocketHandle, ServerConn>,
-    timers: BTreeMap<u64, ServerDue>,
-    next_token: u64,
+    timers: AppTimers<ServerDue>,
 }
 
 impl HttpServer {
@@ -103,20 +102,12 @@ impl HttpServer {
             responses,
             listener: None,
             conns: BTreeMap::new(),
-            timers: BTreeMap::new(),
-            next_token: 0,
+            timers: AppTimers::default(),
         }
     }
 
-    fn after(
-        &mut self,
-        ctx: &mut AppCtx<'_>,
-        wait: Duration,
-        due: ServerDue,
-    ) -> crate::sim::TimerId {
-        self.next_token += 1;
-        self.timers.insert(self.next_token, due);
-        ctx.set_timer_after(wait, self.next_token)
+    fn after(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: ServerDue) -> AppTimer {
+        self.timers.set(ctx, wait, due)
     }
 
     /// accept() up to `n` waiting connections.
@@ -182,8 +173,8 @@ impl HttpServer {
 
     fn finish(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
         if let Some(c) = self.conns.remove(&h) {
-            if let Some(id) = c.idle {
-                ctx.cancel_timer(id);
+            if let Some(t) = c.idle {
+                self.timers.cancel(ctx, t);
             }
             ctx.close(h);
         }
@@ -218,7 +209,7 @@ impl App for HttpServer {
     }
 
     fn timer(&mut self, ctx: &mut AppCtx<'_>, token: u64) {
-        match self.timers.remove(&token) {
+        match self.timers.fired(token) {
             // One accept() per connection, `accept_delay` after it became acceptable.
             Some(ServerDue::Accept) => self.accept(ctx, 1),
             Some(ServerDue::Respond(h, route)) => self.respond(ctx, h, route),
@@ -300,7 +291,7 @@ pub struct HttpClientSpec {
 
 struct ClientConn {
     /// Timeouts to cancel when the request ends first.
-    timeouts: Vec<crate::sim::TimerId>,
+    timeouts: Vec<AppTimer>,
     started: Duration,
     connected: bool,
     received: u64,
@@ -349,8 +340,7 @@ pub struct HttpClient {
     /// The request, the same on every connection.
     request: Payload,
     conns: BTreeMap<SocketHandle, ClientConn>,
-    timers: BTreeMap<u64, ClientDue>,
-    next_token: u64,
+    timers: AppTimers<ClientDue>,
 }
 
 impl HttpClient {
@@ -366,27 +356,19 @@ impl HttpClient {
             spec,
             request: Payload::from(request),
             conns: BTreeMap::new(),
-            timers: BTreeMap::new(),
-            next_token: 0,
+            timers: AppTimers::default(),
         }
     }
 
-    fn after(
-        &mut self,
-        ctx: &mut AppCtx<'_>,
-        wait: Duration,
-        due: ClientDue,
-    ) -> crate::sim::TimerId {
-        self.next_token += 1;
-        self.timers.insert(self.next_token, due);
-        ctx.set_timer_after(wait, self.next_token)
+    fn after(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: ClientDue) -> AppTimer {
+        self.timers.set(ctx, wait, due)
     }
 
     /// Forgets a finished request and cancels its timeouts.
     fn forget(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) -> Option<ClientConn> {
         let c = self.conns.remove(&h)?;
-        for id in &c.timeouts {
-            ctx.cancel_timer(*id);
+        for t in &c.timeouts {
+            self.timers.cancel(ctx, *t);
         }
         Some(c)
     }
@@ -494,7 +476,7 @@ impl App for HttpClient {
     }
 
     fn timer(&mut self, ctx: &mut AppCtx<'_>, token: u64) {
-        match self.timers.remove(&token) {
+        match self.timers.fired(token) {
             Some(ClientDue::Request(i)) => self.request(ctx, i),
             Some(ClientDue::ConnectTimeout(h))
                 if self.conns.get(&h).is_some_and(|c| !c.connected) =>

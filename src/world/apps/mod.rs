@@ -10,10 +10,12 @@ pub use http::{
 };
 pub use stream::{Receiver, ReceiverSpec, Sender, SenderSpec};
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use super::{AppCtx, AppId};
 use crate::net::Datagram;
+use crate::sim::{Duration, TimerId};
 use crate::tcp::{SocketEvent, SocketHandle};
 
 /// What a scenario may ask a host to run.
@@ -54,4 +56,50 @@ pub trait App {
     fn datagram(&mut self, _ctx: &mut AppCtx<'_>, _from: Ipv4Addr, _d: &Datagram) {}
     /// Something happened on a socket this app owns (for `Incoming`, `h` is the listener id).
     fn socket(&mut self, _ctx: &mut AppCtx<'_>, _h: SocketHandle, _ev: SocketEvent) {}
+}
+
+/// A timer an application set: the queue's id (to cancel it) and the app's token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppTimer {
+    id: TimerId,
+    token: u64,
+}
+
+/// An application's pending timers and what each is for. A cancelled timer's entry goes with
+/// it, so the table holds only timers that can still fire (a long run's memory stays flat).
+struct AppTimers<D> {
+    due: BTreeMap<u64, D>,
+    next: u64,
+}
+
+impl<D> Default for AppTimers<D> {
+    fn default() -> Self {
+        AppTimers {
+            due: BTreeMap::new(),
+            next: 0,
+        }
+    }
+}
+
+impl<D> AppTimers<D> {
+    /// Sets a timer `wait` from now for `due`.
+    fn set(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: D) -> AppTimer {
+        self.next += 1;
+        self.due.insert(self.next, due);
+        AppTimer {
+            id: ctx.set_timer_after(wait, self.next),
+            token: self.next,
+        }
+    }
+
+    /// Cancels `t` and forgets what it was for.
+    fn cancel(&mut self, ctx: &mut AppCtx<'_>, t: AppTimer) {
+        ctx.cancel_timer(t.id);
+        self.due.remove(&t.token);
+    }
+
+    /// What the timer with `token`, which has fired, was for.
+    fn fired(&mut self, token: u64) -> Option<D> {
+        self.due.remove(&token)
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddrV4;
 
-use super::App;
+use super::{App, AppTimers};
 use crate::sim::Duration;
 use crate::tcp::Payload;
 use crate::tcp::{SocketEvent, SocketHandle};
@@ -65,8 +65,7 @@ enum Due {
 pub struct Sender {
     spec: SenderSpec,
     conns: BTreeMap<SocketHandle, Conn>,
-    timers: BTreeMap<u64, Due>,
-    next_token: u64,
+    timers: AppTimers<Due>,
 }
 
 impl Sender {
@@ -75,15 +74,12 @@ impl Sender {
         Sender {
             spec,
             conns: BTreeMap::new(),
-            timers: BTreeMap::new(),
-            next_token: 0,
+            timers: AppTimers::default(),
         }
     }
 
     fn after(&mut self, ctx: &mut AppCtx<'_>, wait: Duration, due: Due) {
-        self.next_token += 1;
-        self.timers.insert(self.next_token, due);
-        ctx.set_timer_after(wait, self.next_token);
+        self.timers.set(ctx, wait, due);
     }
 
     fn write(&mut self, ctx: &mut AppCtx<'_>, h: SocketHandle) {
@@ -194,7 +190,7 @@ impl App for Sender {
     }
 
     fn timer(&mut self, ctx: &mut AppCtx<'_>, token: u64) {
-        match self.timers.remove(&token) {
+        match self.timers.fired(token) {
             Some(Due::Connect(i)) => self.connect(ctx, i),
             Some(Due::Write(h)) => {
                 if let Some(c) = self.conns.get_mut(&h) {
