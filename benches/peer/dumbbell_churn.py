@@ -15,6 +15,7 @@ connection counts are the same.
                                                                      # timewait's outputs
 """
 
+import argparse
 import sys
 
 from ns import ns
@@ -25,13 +26,13 @@ BODY = 10_000
 
 
 def main(argv):
-    cmd = ns.CommandLine(__file__)
-    conns = ns.UintegerValue(1000)
-    pcap = ns.BooleanValue(False)
-    cmd.AddValue("conns", "connections per pair", conns)
-    cmd.AddValue("pcap", "write pcap and ascii traces", pcap)
-    cmd.Parse(argv)
-    per_pair = conns.Get()
+    # argparse, not ns.CommandLine: the PyPI bindings cannot pass an attribute value to
+    # CommandLine.AddValue.
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--conns", type=int, default=1000, help="connections per pair")
+    parser.add_argument("--pcap", type=int, default=0, help="1: write pcap traces")
+    args = parser.parse_args(argv[1:])
+    per_pair = args.conns
 
     ns.Config.SetDefault("ns3::TcpSocket::SegmentSize", ns.UintegerValue(1448))
 
@@ -67,7 +68,7 @@ def main(argv):
             app = bulk.Install(server)
             app.Start(ns.Seconds(k * INTERVAL_S))
 
-    if pcap.Get():
+    if args.pcap:
         access.EnablePcapAll("dumbbell_churn")
     ns.Simulator.Stop(ns.Seconds(per_pair * INTERVAL_S + 5))
     ns.Simulator.Run()
