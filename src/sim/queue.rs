@@ -1,5 +1,7 @@
-//! The event queue: events ordered by (time, insertion sequence), so simultaneous events run
-//! first-in first-out and every run replays in the same order.
+//! The event queue: events ordered by (time, sequence), so simultaneous events run first-in
+//! first-out and every run replays in the same order. An event's sequence number is taken
+//! when it is scheduled, or earlier as a [`Ticket`] by a component that holds its events back
+//! in order (a link's wire) and schedules each in turn.
 //!
 //! A 4-ary heap of 16-byte keys points into a slab that holds the events. A key is the event's
 //! time and a word that packs its sequence number (high bits, so it orders ties) with its slab
