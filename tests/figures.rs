@@ -357,13 +357,13 @@ fn bundled_scenarios_draw_what_they_record() {
     }
     // In every bundled scenario that records packets and connections, the figures' lost
     // duplicates (found from the CSV files) are the audit's (which knows each packet's sender).
-    let mut files: Vec<PathBuf> = fs::read_dir("scenarios")
+    let mut paths: Vec<PathBuf> = fs::read_dir("scenarios")
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    files.sort();
+    paths.sort();
     let mut checked = 0;
-    for f in files {
+    for f in paths {
         let s = timewait::sweep::load_scenario_file(&f).unwrap();
         if !(s.output.events && s.output.connections && s.output.figures) {
             continue;
@@ -378,6 +378,17 @@ fn bundled_scenarios_draw_what_they_record() {
         let mut found = FigureData::read_dir(&dir).unwrap().lost_duplicates();
         found.truncate(20);
         assert_eq!(found, audit, "{}", s.name);
+        // Every figure keeps a page's shape (A4, 297 x 210), however many panels or rows.
+        for (name, bytes) in files(&dir) {
+            if name.ends_with(".png") {
+                let (w, h) = png_size(&bytes);
+                assert!(
+                    f64::from(h) <= 1.415 * f64::from(w),
+                    "{}/{name} is {w} x {h}",
+                    s.name
+                );
+            }
+        }
         checked += 1;
     }
     assert!(checked >= 8, "{checked} scenarios checked");
@@ -996,10 +1007,8 @@ fn a_burst_in_a_long_panel_gets_a_scale_of_its_own() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = run_into(&load("close_wait_accept_queue"), tmp.path());
     let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
-    let texts = svg_texts(&svg);
-    let skipped: Vec<&String> = texts.iter().filter(|t| t.ends_with(" skipped")).collect();
-    assert!(skipped.len() >= 2, "{texts:?}");
-    for t in &skipped {
+    // Every break in a panel's axis says how much time it skips.
+    for t in svg_texts(&svg).iter().filter(|t| t.ends_with(" skipped")) {
         let (n, unit) = t
             .trim_end_matches(" skipped")
             .split_once(' ')
@@ -1009,9 +1018,25 @@ fn a_burst_in_a_long_panel_gets_a_scale_of_its_own() {
             "`{t}`"
         );
     }
+    // The 4 ms of the five handshakes (#1 at 1.000 s to #23 at 1.004 s) take at least half
+    // the height of the second of retransmissions after them (#24 at 1.5 s to #33 at 2.5 s):
+    // on one scale they would take a 250th.
+    let labels = ladder_labels(&svg);
+    let y = |p: &str| {
+        labels
+            .iter()
+            .find(|(_, t)| t.starts_with(p))
+            .map(|(b, _)| b.1)
+            .unwrap_or_else(|| panic!("no label {p}"))
+    };
+    assert!(
+        y("#23 ") - y("#1 ") >= 0.5 * (y("#33 ") - y("#24 ")),
+        "burst {} px, retransmissions {} px",
+        y("#23 ") - y("#1 "),
+        y("#33 ") - y("#24 ")
+    );
     // The burst's handshakes are labelled on their own arrows, not stacked in a column
     // right of the lanes: their labels start well left of the server's lane.
-    let labels = ladder_labels(&svg);
     let server_x = labels
         .iter()
         .filter(|(_, t)| t.starts_with("SYN_RCVD"))

@@ -350,9 +350,10 @@ fn timeline_caps_rows() {
     let (_keep, dir) = out_dir();
     let fig = timeline(100);
     let t = check(&fig, &dir, "timeline-capped");
-    assert_has(&t, &["Socket states (first 40 of 100 sockets)"]);
-    assert!(t.contains("client 10.0.0.1:49171 -> 10.0.0.2:5000 #19"));
-    assert!(!t.iter().any(|s| s.contains("#20")), "row 41 is drawn");
+    assert_has(&t, &["Socket states (first 32 of 100 sockets)"]);
+    // Rows go client #0, server #0, client #1, ...: the 32nd is server #15.
+    assert!(t.contains("server 10.0.0.1:49167 -> 10.0.0.2:5000 #15"));
+    assert!(!t.iter().any(|s| s.contains("#16")), "row 33 is drawn");
 }
 
 #[test]

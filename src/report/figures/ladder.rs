@@ -1,9 +1,9 @@
 //! The `ladder` figure: a packet sequence chart, one lane per node, time running down.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::model::{ConnRow, HopKind, Index, PacketRow};
-use super::{LADDER_HOPS, LADDER_LEAD, LADDER_LOST, LADDER_PANELS, Stack, secs};
+use super::{LADDER_HOPS, LADDER_LEAD, LADDER_LOST, LADDER_PANELS, PAGE_ASPECT, Stack, secs};
 use crate::report::plot::{Arrow, Ladder, Mark, Rule, Segment, Stub};
 
 /// tcpdump-like text for a packet: "#4 P. 1:1001(1000) ack 1", sequence numbers relative to
@@ -36,25 +36,70 @@ fn packet_label(row: &PacketRow, conn: Option<&ConnRow>) -> String {
     s
 }
 
-/// Height of a ladder's panels together at most, in pixels (the title aside), while fewer
-/// packets can make it so: a tall page at the default 800 px width (about 1:1.9, a page with
-/// the caption beside or under a two-column figure).
-pub const LADDER_PAGE: u32 = 1500;
-
-/// Hop budgets tried, largest first, until the ladder fits [`LADDER_PAGE`]; below the last,
-/// too little of the story would be left.
+/// Hop budgets tried, largest first, until the ladder keeps a page's shape (see
+/// [`Stack::layout`]); below the last, too little of the story would be left.
 const BUDGETS: [usize; 4] = [LADDER_HOPS, 200, 150, 100];
 
+/// Width in pixels a ladder is laid out for when its packets are chosen (the default style's).
+const LAYOUT_WIDTH: u32 = 800;
+
+/// A panel taller than this, when the ladder needs two columns, is split at the breaks in its
+/// time axis, so that the columns come out even.
+const SPLIT_PX: u32 = (PAGE_ASPECT * LAYOUT_WIDTH as f64 / 2.0) as u32;
+
+/// The ladder that tells most of the story within a page's shape: the most hops that fit one
+/// column as wide as asked; else one column made wider; else two columns, tall panels split.
 pub(super) fn ladder(a: &Index<'_>, note: &str) -> Option<Stack<Ladder>> {
+    let picks = Picks::new(a)?;
     let mut last = None;
-    for budget in BUDGETS {
-        let l = ladder_within(a, note, budget)?;
-        if l.heights.iter().sum::<u32>() <= LADDER_PAGE {
-            return Some(l);
+    for pass in 0..3 {
+        for budget in BUDGETS {
+            let l = ladder_within(a, &picks, note, budget, pass == 2);
+            let layout = l.layout(LAYOUT_WIDTH, 0);
+            let fits = match pass {
+                0 => layout.columns.len() == 1 && layout.width == LAYOUT_WIDTH,
+                1 => layout.columns.len() == 1,
+                _ => layout.width == LAYOUT_WIDTH,
+            };
+            if fits {
+                return Some(l);
+            }
+            last = Some(l);
         }
-        last = Some(l);
     }
     last
+}
+
+/// What the ladder may draw, worked out once for every budget tried.
+struct Picks {
+    /// Packets with at least one hop, in id order.
+    ids: Vec<u64>,
+    /// The lost duplicates, always drawn whole.
+    lost: Vec<u64>,
+    /// The notable packets of each kind (see [`notable_packets`]).
+    notable: [Vec<u64>; NOTABLE.len()],
+}
+
+impl Picks {
+    fn new(a: &Index<'_>) -> Option<Picks> {
+        let ids: Vec<u64> = a
+            .packets
+            .iter()
+            .filter(|(_, rows)| rows.len() >= 2)
+            .map(|(id, _)| *id)
+            .collect();
+        if ids.is_empty() {
+            return None;
+        }
+        let lost: Vec<u64> = a
+            .lost_ids()
+            .into_iter()
+            .filter(|id| a.packets.contains_key(id))
+            .take(LADDER_LOST)
+            .collect();
+        let notable = notable_packets(a, &ids);
+        Some(Picks { ids, lost, notable })
+    }
 }
 
 /// Height of a panel with `labels` labels: room for each in the label column.
@@ -62,31 +107,24 @@ fn panel_height(labels: usize) -> u32 {
     (220 + 20 * labels as u32).max(300)
 }
 
-fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladder>> {
+/// The ladder of at most `budget` hops; with `split`, a panel taller than [`SPLIT_PX`] with
+/// breaks in its time axis becomes a panel per stretch between them.
+fn ladder_within(
+    a: &Index<'_>,
+    picks: &Picks,
+    note: &str,
+    budget: usize,
+    split: bool,
+) -> Stack<Ladder> {
     let d = a.d;
-    let ids: Vec<u64> = a
-        .packets
-        .iter()
-        .filter(|(_, rows)| rows.len() >= 2)
-        .map(|(id, _)| *id)
-        .collect();
-    if ids.is_empty() {
-        return None;
-    }
+    let Picks { ids, lost, notable } = picks;
     let hops = |id: &u64| a.packets[id].len() - 1;
-    let lost: Vec<u64> = a
-        .lost_ids()
-        .into_iter()
-        .filter(|id| a.packets.contains_key(id))
-        .take(LADDER_LOST)
-        .collect();
     // The lost duplicates drawn cost nothing: they are always drawn, whole.
     let cost = |id: &u64| if lost.contains(id) { 0 } else { hops(id) };
-    let notable = notable_packets(a, &ids);
     let mut picked: BTreeSet<u64> = lost.iter().copied().collect();
     let whole = ids.iter().map(cost).sum::<usize>() <= budget;
     if whole {
-        picked.extend(&ids);
+        picked.extend(ids);
     } else {
         // Each kind of notable packet in turn, its earliest first, while the hops allow.
         let mut used = 0;
@@ -133,7 +171,7 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
         }
     }
     let shown: Vec<u64> = picked.into_iter().collect();
-    let subtitle = notable_subtitle(&notable, &shown);
+    let subtitle = notable_subtitle(notable, &shown);
 
     // Lanes: hosts that spoke first (clients, senders), routers, then the other hosts (the
     // ones that answer), each in order of appearance.
@@ -350,10 +388,11 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
 
     let lane_names: Vec<String> = lanes.iter().map(|&n| d.nodes[n as usize].clone()).collect();
     let state_notes = state_notes(a, &shown, &lane_names, &owner);
-    let highlight_label = lost_legend(a, &lost);
+    let highlight_label = lost_legend(a, lost);
     let mut panels = Vec::new();
     let mut heights = Vec::new();
-    for (t0, t1) in pieces {
+    let mut work: VecDeque<((f64, f64), bool)> = pieces.into_iter().map(|p| (p, split)).collect();
+    while let Some(((t0, t1), splittable)) = work.pop_front() {
         let inside = |t: f64| t >= t0 && t <= t1;
         let mut own: Vec<u64> = Vec::new();
         let mut piece: Vec<Arrow> = Vec::new();
@@ -428,6 +467,16 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
             .filter(|(lo, hi)| lo <= hi)
             .collect();
         let mut segments = segments(&busy_spans, &label_times, (t0, t1), height);
+        if splittable
+            && segments.len() > 1
+            && height + BREAK_ROWS * (segments.len() - 1) as u32 > SPLIT_PX
+        {
+            // Each stretch between the breaks becomes a panel of its own, in order.
+            for s in segments.iter().rev() {
+                work.push_front(((s.t0.max(t0), s.t1.min(t1)), false));
+            }
+            continue;
+        }
         let window = match (segments.first_mut(), arriving) {
             (Some(first), true) => {
                 first.t0 -= (first.t1 - first.t0).max(1e-4) * 0.25;
@@ -451,17 +500,17 @@ fn ladder_within(a: &Index<'_>, note: &str, budget: usize) -> Option<Stack<Ladde
         });
     }
     // Breaks inside a panel cut idle time out as well.
-    if pieces_cut == 1 && panels.iter().any(|p| p.segments.len() > 1) {
+    if pieces_cut == 1 && (panels.len() > 1 || panels.iter().any(|p| p.segments.len() > 1)) {
         title.push_str(", idle time cut out");
     }
     title.push_str(note);
-    Some(Stack {
+    Stack {
         title,
         subtitle,
         panels,
         panel_height: 400,
         heights,
-    })
+    }
 }
 
 /// State notes at most in a ladder: beyond, the connections opened last lose theirs.

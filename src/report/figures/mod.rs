@@ -54,6 +54,7 @@ mod timeseq;
 use std::fmt;
 use std::fs;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use plotters::coord::Shift;
@@ -281,7 +282,29 @@ impl Drop for FigureStage {
 
 // ---- a figure of stacked panels ----
 
-/// Panels drawn one under another, under a common title.
+/// Height over width of a page (A4 portrait, 297 / 210): a figure no taller than this for its
+/// width fits a page with its caption, scaled to the text width.
+pub const PAGE_ASPECT: f64 = 1.414;
+
+/// How much wider than asked one column may grow to keep a page's shape: a wider figure
+/// prints its text smaller, and two columns beyond this would print it smaller still.
+const MAX_WIDEN: f64 = 1.5;
+
+/// Pixels between two columns of panels.
+const COLUMN_GAP: u32 = 24;
+
+/// Where a stack's panels go: columns of `width` pixels, each a run of panels in reading order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    /// Width of each column.
+    pub width: u32,
+    /// The panels of each column.
+    pub columns: Vec<Range<usize>>,
+}
+
+/// Panels drawn one under another, under a common title, keeping a page's shape (see
+/// [`Stack::layout`]): when one column would be too tall, it is made wider, or the panels go
+/// in two columns side by side, read down the first, then the second.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Stack<F> {
     /// Title over all panels.
@@ -303,6 +326,46 @@ impl<F> Stack<F> {
             .copied()
             .unwrap_or(self.panel_height)
             .clamp(100, 8000)
+    }
+
+    /// How the stack is laid out for columns `width` wide under a `header` (title and
+    /// subtitle) so that it keeps a page's shape ([`PAGE_ASPECT`]): one column when it is
+    /// short enough; one column made up to [`MAX_WIDEN`] times wider when that is enough;
+    /// else two, split where the taller is shortest, each made wider if it must be.
+    pub fn layout(&self, width: u32, header: u32) -> Layout {
+        let n = self.panels.len();
+        let one: Vec<Range<usize>> = std::iter::once(0..n).collect();
+        // The width that gives `columns` a page's shape, at least `width`.
+        let needed = |columns: &[Range<usize>]| {
+            let k = columns.len() as f64;
+            let tall = f64::from(header + self.tallest(columns));
+            let w = (tall / PAGE_ASPECT - (k - 1.0) * f64::from(COLUMN_GAP)) / k;
+            (w.ceil() as u32).max(width)
+        };
+        let w1 = needed(&one);
+        if n < 2 || f64::from(w1) <= MAX_WIDEN * f64::from(width) {
+            return Layout {
+                width: w1,
+                columns: one,
+            };
+        }
+        let two = (1..n)
+            .map(|s| vec![0..s, s..n])
+            .min_by_key(|cols| (self.tallest(cols), cols[0].end))
+            .unwrap_or(one);
+        Layout {
+            width: needed(&two),
+            columns: two,
+        }
+    }
+
+    /// Height of the tallest of `columns`.
+    fn tallest(&self, columns: &[Range<usize>]) -> u32 {
+        columns
+            .iter()
+            .map(|c| c.clone().map(|i| self.height(i)).sum::<u32>())
+            .max()
+            .unwrap_or(0)
     }
 
     fn header(&self, style: &Style) -> u32 {
@@ -344,11 +407,14 @@ impl<F> Stack<F> {
 impl<F: Figure> Figure for Stack<F> {
     fn size(&self, style: &Style) -> (u32, u32) {
         let style = style.sanitized();
-        let h = self.header(&style)
-            + (0..self.panels.len().max(1))
-                .map(|i| self.height(i))
-                .sum::<u32>();
-        (style.width, h)
+        let header = self.header(&style);
+        let layout = self.layout(style.width, header);
+        let tallest = match self.panels.len() {
+            0 => self.height(0),
+            _ => self.tallest(&layout.columns),
+        };
+        let k = layout.columns.len() as u32;
+        (k * layout.width + (k - 1) * COLUMN_GAP, header + tallest)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -393,11 +459,16 @@ impl<F: Figure> Figure for Stack<F> {
             }
         }
         let (_, body) = area.split_vertically(header);
-        let mut rest = body;
-        for (i, p) in self.panels.iter().enumerate() {
-            let (top, below) = rest.split_vertically(self.height(i));
-            p.draw(&top, style)?;
-            rest = below;
+        let layout = self.layout(style.width, header);
+        let (_, body_h) = body.dim_in_pixel();
+        for (k, column) in layout.columns.into_iter().enumerate() {
+            let x0 = k as i32 * (layout.width + COLUMN_GAP) as i32;
+            let mut rest = body.clone().shrink((x0, 0), (layout.width, body_h));
+            for i in column {
+                let (top, below) = rest.split_vertically(self.height(i));
+                self.panels[i].draw(&top, style)?;
+                rest = below;
+            }
         }
         Ok(())
     }
@@ -488,5 +559,37 @@ fn join_notes(a: &str, b: &str) -> String {
         (true, _) => b.to_string(),
         (_, true) => a.to_string(),
         _ => format!("{a}. {b}"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)]
+mod tests {
+    use super::*;
+
+    fn stack(heights: &[u32]) -> Stack<()> {
+        Stack {
+            panels: vec![(); heights.len()],
+            heights: heights.to_vec(),
+            ..Stack::default()
+        }
+    }
+
+    #[test]
+    fn a_stack_keeps_a_pages_shape_by_widening_then_by_two_columns() {
+        // 1,000 px under 800: a page holds it as it is.
+        let l = stack(&[500, 500]).layout(800, 0);
+        assert_eq!((l.width, l.columns), (800, vec![0..2]));
+        // 1,200 px: one column 1,200 / 1.414 = 849 px wide keeps the shape.
+        let l = stack(&[400, 400, 400]).layout(800, 0);
+        assert_eq!((l.width, l.columns), (849, vec![0..3]));
+        // 2,400 px would need 1,698 px, over 1.5 x 800: two columns of 1,200 px, 800 wide.
+        let l = stack(&[400; 6]).layout(800, 0);
+        assert_eq!((l.width, l.columns), (800, vec![0..3, 3..6]));
+        // Uneven panels: the split that makes the taller column shortest.
+        let l = stack(&[2000, 300, 300, 300, 300]).layout(800, 0);
+        assert_eq!(l.columns, vec![0..1, 1..5]);
+        // 2,000 px in a column: (2000 / 1.414 - 24) / 2 = 696 < 800, so 800 wide.
+        assert_eq!(l.width, 800);
     }
 }

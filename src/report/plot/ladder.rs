@@ -312,7 +312,7 @@ impl Figure for Ladder {
             .map(|l| text_size(&name_style, l).0)
             .max()
             .unwrap_or(0);
-        let rows = if widest + 8 > spacing { 2 } else { 1 };
+        let mut rows = if widest + 8 > spacing { 2 } else { 1 };
         let t = self.time_range();
         let legend = self.legend(style, t);
         let legend_h = legend.size().1;
@@ -360,6 +360,11 @@ impl Figure for Ladder {
             let gutter = (homeless + 16).min(plot_w / 2);
             let lane_px = (plot_w - gutter).max(1) as f64 / n as f64;
             axes.x.1 += gutter as f64 / lane_px;
+            // The column narrows the lanes: names that now touch go in two rows.
+            if rows == 1 && widest + 8 > lane_px as i32 {
+                rows = 2;
+                axes.top_extra += name_h;
+            }
         }
         let frame = TimeFrame::new(draw_axes(area, style, &axes)?, &self.segments);
         let plot = frame.plot;

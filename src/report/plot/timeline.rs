@@ -9,8 +9,8 @@ use super::{
     Axes, Figure, Key, Legend, PlotError, Style, axis_range, draw_axes, extent, fin, text_size,
 };
 
-/// Rows drawn at most; the title says when more were given.
-pub const MAX_ROWS: usize = 40;
+/// Rows drawn at most, so the chart keeps a page's shape; the title says when more were given.
+pub const MAX_ROWS: usize = 32;
 
 /// One socket's row.
 #[derive(Clone, Debug, Default, PartialEq)]
