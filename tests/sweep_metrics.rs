@@ -347,6 +347,12 @@ fn a_sweep_over_the_rate_reproduces_the_pileup_theory() {
         svg.contains("Most TIME_WAIT sockets at once on client"),
         "title"
     );
+    // One line, nothing else swept: the title and the y label name it, no legend repeats
+    // the metric's file name.
+    assert!(
+        !svg.contains("peak_time_wait:client"),
+        "a legend names the metric"
+    );
 
     // `plot` redraws the same figures from runs.csv; two shards merge into the same files.
     let before = fs::read(out.join("sweep_latency_p50.png")).unwrap();

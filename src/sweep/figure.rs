@@ -70,7 +70,8 @@ fn metric_chart(plan: &Plan, rows: &[SummaryRow], i: usize, m: &Metric) -> LineC
                 "{what} ({seeds} seed{} per point, {interval})",
                 plural(seeds as u64)
             ),
-            single: m.name.clone(),
+            // Alone, the line needs no legend: the title and the y label name it.
+            single: String::new(),
             y_label: plan
                 .spec
                 .y_labels
