@@ -14,6 +14,7 @@ pub(super) fn socket_counts(
         .collect();
     let shown: Vec<usize> = hosts.iter().copied().take(COUNT_HOSTS).collect();
     let mut panels = Vec::new();
+    let mut heights = Vec::new();
     let mut never = Vec::new();
     for (k, state) in COUNTED.iter().enumerate() {
         // A host keeps its colour in every panel; hosts and states never counted are left
@@ -86,6 +87,56 @@ pub(super) fn socket_counts(
             let hi = xs.fold(f64::NEG_INFINITY, f64::max);
             (a.unwrap_or(lo), b.unwrap_or(hi))
         });
+        // Hosts whose counts flicker faster than the pixels show are drawn as bands; two
+        // such bands over the same range of values blend into one colour, so then each host
+        // gets a panel of its own.
+        let span = series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                (lo.min(x), hi.max(x))
+            });
+        let range = |s: &Series| {
+            s.points
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                    (lo.min(p.1), hi.max(p.1))
+                })
+        };
+        let flickering: Vec<(f64, f64)> = series
+            .iter()
+            .filter(|s| band_share(&s.points, span, top) > FLICKER)
+            .map(range)
+            .collect();
+        let blend = flickering
+            .iter()
+            .enumerate()
+            .any(|(i, r)| flickering[..i].contains(r));
+        if blend {
+            for mut s in series {
+                let own = range(&s).1;
+                let hlines = hlines
+                    .iter()
+                    .filter(|h| h.1.contains(&s.name) || h.1.ends_with("ephemeral ports"))
+                    .cloned()
+                    .collect();
+                // The title names the host: no legend.
+                let host = std::mem::take(&mut s.name);
+                heights.push(HOST_PANEL_PX);
+                panels.push(LineChart {
+                    hlines,
+                    title: format!("{state} sockets on {host}"),
+                    x_label: "time (s)".into(),
+                    y_label: "sockets".into(),
+                    series: vec![s],
+                    y_range: Some((0.0, (own * 1.06).max(5.0))),
+                    x_range,
+                    ..LineChart::default()
+                });
+            }
+            continue;
+        }
+        heights.push(PANEL_PX);
         panels.push(LineChart {
             hlines,
             title: format!("{state} sockets per host"),
@@ -106,6 +157,7 @@ pub(super) fn socket_counts(
             Some(acc.map_or((x, x), |(lo, hi)| (lo.min(x), hi.max(x))))
         });
     if let Some(p) = failed_connects(d, window, span) {
+        heights.push(PANEL_PX);
         panels.push(p);
     }
     if panels.is_empty() {
@@ -126,9 +178,51 @@ pub(super) fn socket_counts(
         title,
         subtitle: String::new(),
         panels,
-        panel_height: 360,
-        heights: Vec::new(),
+        panel_height: PANEL_PX,
+        heights,
     })
+}
+
+/// Height of a panel with every host's line, in pixels.
+const PANEL_PX: u32 = 360;
+
+/// Height of a panel with one host's line.
+const HOST_PANEL_PX: u32 = 270;
+
+/// A line whose band covers more than this share of the panel's height, on average over the
+/// time axis, flickers (see [`band_share`]).
+const FLICKER: f64 = 0.1;
+
+/// Columns of the time axis [`band_share`] looks at, about one per two pixels.
+const COLUMNS: usize = 400;
+
+/// How much of a panel `top` high the step line `points` covers as a band: the mean, over
+/// [`COLUMNS`] columns of `span`, of its least to greatest value in each column, over `top`.
+/// A ramp of thousands of steps covers little; a count going up and down between 0 and 1 in
+/// every column covers all of it.
+fn band_share(points: &[(f64, f64)], (x0, x1): (f64, f64), top: f64) -> f64 {
+    if points.is_empty() || x1.partial_cmp(&x0) != Some(std::cmp::Ordering::Greater) || top <= 0.0 {
+        return 0.0;
+    }
+    let width = (x1 - x0) / COLUMNS as f64;
+    let mut covered = 0.0;
+    let mut i = 0;
+    // The value held coming into a column.
+    let mut held: Option<f64> = None;
+    for c in 0..COLUMNS {
+        let end = x0 + (c + 1) as f64 * width;
+        let (mut lo, mut hi) = held.map_or((f64::INFINITY, f64::NEG_INFINITY), |v| (v, v));
+        while i < points.len() && (points[i].0 < end || c + 1 == COLUMNS) {
+            lo = lo.min(points[i].1);
+            hi = hi.max(points[i].1);
+            held = Some(points[i].1);
+            i += 1;
+        }
+        if hi > lo {
+            covered += hi - lo;
+        }
+    }
+    covered / COLUMNS as f64 / top
 }
 
 /// Failed `connect()` calls so far, one line per host and errno (Linux would return them to
@@ -207,7 +301,19 @@ fn close(a: &[(f64, f64)], b: &[(f64, f64)], tol: f64) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::close;
+    use super::{band_share, close};
+
+    #[test]
+    fn a_flickering_count_covers_its_panel_and_a_ramp_does_not() {
+        // 0, 1, 0, 1, ... every millisecond for a second: every column holds 0 and 1.
+        let flicker: Vec<(f64, f64)> = (0..1000)
+            .map(|i| (i as f64 * 1e-3, (i % 2) as f64))
+            .collect();
+        assert!(band_share(&flicker, (0.0, 1.0), 1.0) > 0.95);
+        // A ramp to 1,000 in steps of one: each column spans 2.5 of 1,000.
+        let ramp: Vec<(f64, f64)> = (0..=1000).map(|i| (i as f64 * 1e-3, i as f64)).collect();
+        assert!(band_share(&ramp, (0.0, 1.0), 1000.0) < 0.01);
+    }
 
     #[test]
     fn step_lines_that_change_at_different_times_are_not_close() {
