@@ -219,10 +219,21 @@ pub fn plot_dir(dir: &Path, opts: &FigureOptions) -> Result<Vec<String>, FigureE
         .figures_with(opts)
         .map_err(|e| FigureError::Input(format!("{}: {e}", dir.display())))?;
     if figs.is_empty() {
-        let why = if opts.selects_all() {
-            "its CSV files hold no packets, state changes or socket counts"
-        } else {
-            "the selection holds no packets, state changes or socket counts"
+        let why = match &opts.only {
+            Some(only)
+                if !(data.packets.is_empty()
+                    && data.sockets.is_empty()
+                    && data.counts.is_empty()) =>
+            {
+                format!(
+                    "none of the figures asked for ({}) has anything to show",
+                    only.iter().cloned().collect::<Vec<_>>().join(", ")
+                )
+            }
+            _ if opts.selects_all() => {
+                "its CSV files hold no packets, state changes or socket counts".to_string()
+            }
+            _ => "the selection holds no packets, state changes or socket counts".to_string(),
         };
         return Err(FigureError::Input(format!(
             "{}: nothing to draw: {why}",

@@ -17,6 +17,11 @@ struct Direction {
     high: u64,
 }
 
+/// Segments that make a window's worth of data: Linux's and RFC 6928's initial window. A
+/// connection that sent fewer, none of them again, draws a step or two that say nothing the
+/// ladder does not.
+const WINDOW_SEGMENTS: usize = 10;
+
 pub(super) fn timeseq(a: &Index<'_>, note: &str) -> Option<Stack<TimeSeq>> {
     let d = a.d;
     let mut dirs: BTreeMap<usize, Direction> = BTreeMap::new();
@@ -73,9 +78,12 @@ pub(super) fn timeseq(a: &Index<'_>, note: &str) -> Option<Stack<TimeSeq>> {
             .highlighted
             .push((secs(r.time), lo, lo + r.len as f64));
     }
-    // Only connections that sent data (or whose data was replaced) get a panel.
+    // Only connections whose sequence plot says something get a panel: data replaced by a
+    // lost duplicate, retransmissions, or at least a window's worth of segments.
     dirs.retain(|_, dir| {
-        !(dir.sent.is_empty() && dir.retransmitted.is_empty() && dir.highlighted.is_empty())
+        !dir.highlighted.is_empty()
+            || !dir.retransmitted.is_empty()
+            || dir.sent.len() >= WINDOW_SEGMENTS
     });
     if dirs.is_empty() {
         return None;
