@@ -117,6 +117,7 @@ struct Core {
     wires: Vec<[Wire; 2]>,
     /// Boxes of segments delivered, emptied, for the next segments sent: a bulk flow or a
     /// churn of connections then sends without allocating (bounded by [`SEGMENT_POOL`]).
+    #[allow(clippy::vec_box)] // the boxes are what is reused
     segment_pool: Vec<Box<crate::tcp::Segment>>,
     stats: RunStats,
 }
