@@ -3,7 +3,8 @@
 //! 60 s TIME_WAIT, about 600,000 TIME_WAIT records at the peak), counted by the same
 //! recorder a `timewait run` uses. Prints wall time, events per second and peak memory.
 //!
-//! `cargo bench --bench pileup` (add `-- --quick` for a 20 s run).
+//! `cargo bench --bench pileup` (add `-- --quick` for a 20 s run; `-- --plain` turns
+//! congestion control, SACK and delayed ACKs off, to measure what they cost).
 
 use std::time::Instant;
 
@@ -14,9 +15,14 @@ use timewait::sim::SimTime;
 const CLIENTS: usize = 10;
 const RATE: u32 = 1_000;
 
-fn scenario_text(seconds: u32) -> String {
+fn scenario_text(seconds: u32, plain: bool) -> String {
+    let plain = if plain {
+        "congestion = \"none\"\nsack = false\ndelayed_ack = false\n"
+    } else {
+        ""
+    };
     let mut s = format!(
-        "[simulation]\nseed = 1\nduration = \"{seconds}s\"\n\n[tcp]\nport_range = [1024, 65535]\n\n\
+        "[simulation]\nseed = 1\nduration = \"{seconds}s\"\n\n[tcp]\nport_range = [1024, 65535]\n{plain}\n\
          [output]\nevents = false\nstates = false\nconnections = false\npcap = \"off\"\n\n\
          [[host]]\nname = \"server\"\naddr = \"10.0.1.2\"\n\n[[router]]\nname = \"R\"\nroutes = [\n  {{ dest = \"10.0.1.2/32\", via = \"server\" }},\n"
     );
@@ -50,14 +56,22 @@ fn peak_rss_mib() -> Option<f64> {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    let plain = std::env::args().any(|a| a == "--plain");
     let seconds = if quick { 20 } else { 120 };
-    let text = scenario_text(seconds);
+    let text = scenario_text(seconds, plain);
     let s = scenario::parse("pileup_bench", "pileup_bench.toml", &text).expect("valid scenario");
     let start = Instant::now();
     let out = simulate(&s.config, SimTime::ZERO + s.duration).expect("runs");
     let wall = start.elapsed().as_secs_f64();
     let events = out.stats.events;
-    println!("pileup: {CLIENTS} clients x {RATE} connections/s for {seconds} s simulated");
+    println!(
+        "pileup: {CLIENTS} clients x {RATE} connections/s for {seconds} s simulated{}",
+        if plain {
+            " (no congestion control, SACK or delayed ACKs)"
+        } else {
+            ""
+        }
+    );
     print!(
         "{}",
         out.summary

@@ -30,6 +30,11 @@ impl Prefix {
         if len == 0 { 0 } else { u32::MAX << (32 - len) }
     }
 
+    /// The network mask and the network bits: `addr` is inside when `addr & mask == bits`.
+    pub fn mask_and_bits(&self) -> (u32, u32) {
+        (Self::mask(self.len), self.bits)
+    }
+
     /// Prefix length in bits.
     pub fn prefix_len(&self) -> u8 {
         self.len

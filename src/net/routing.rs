@@ -29,11 +29,17 @@ pub struct Route<H = NextHop> {
 pub struct RoutingTable<H = NextHop> {
     /// Kept sorted by prefix length, longest first, so the first match is the best.
     routes: Vec<Route<H>>,
+    /// Each route's mask and network bits, in the same order: what a lookup compares, with
+    /// no mask to compute per route.
+    matchers: Vec<(u32, u32)>,
 }
 
 impl<H> Default for RoutingTable<H> {
     fn default() -> Self {
-        RoutingTable { routes: Vec::new() }
+        RoutingTable {
+            routes: Vec::new(),
+            matchers: Vec::new(),
+        }
     }
 }
 
@@ -47,21 +53,29 @@ impl<H: Copy> RoutingTable<H> {
             .position(|r| r.prefix.prefix_len() < prefix.prefix_len())
             .unwrap_or(self.routes.len());
         self.routes.insert(at, Route { prefix, next });
+        self.matchers.insert(at, prefix.mask_and_bits());
     }
 
     /// Removes the route for exactly `prefix`; true if there was one.
     pub fn remove(&mut self, prefix: Prefix) -> bool {
         let before = self.routes.len();
         self.routes.retain(|r| r.prefix != prefix);
+        self.matchers = self
+            .routes
+            .iter()
+            .map(|r| r.prefix.mask_and_bits())
+            .collect();
         self.routes.len() != before
     }
 
     /// The best route for `dst`.
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<H> {
-        self.routes
+        let a = dst.to_bits();
+        let i = self
+            .matchers
             .iter()
-            .find(|r| r.prefix.contains(dst))
-            .map(|r| r.next)
+            .position(|&(mask, bits)| a & mask == bits)?;
+        Some(self.routes[i].next)
     }
 
     /// All routes, most specific first.

@@ -46,7 +46,26 @@ pub struct Tally {
 
 impl Tally {
     /// Counts a packet event.
+    #[inline]
     pub fn packet(&mut self, net: &Network, ev: &PacketEvent<'_>) {
+        // Nearly every event: a TCP packet sent, forwarded or delivered only counts a send.
+        if let Body::Tcp(_) = ev.packet.body {
+            match ev.kind {
+                PacketEventKind::Send => {
+                    self.packets_sent += 1;
+                    return;
+                }
+                PacketEventKind::Forward
+                | PacketEventKind::Deliver
+                | PacketEventKind::Duplicate => return,
+                _ => {}
+            }
+        }
+        self.packet_any(net, ev);
+    }
+
+    /// Counts any packet event (see [`Tally::packet`]).
+    fn packet_any(&mut self, net: &Network, ev: &PacketEvent<'_>) {
         let p = ev.packet;
         if let PacketEventKind::Send = ev.kind {
             self.packets_sent += 1;

@@ -594,6 +594,10 @@ impl TcpTally {
 
     /// Watches TCP packets for lost duplicates and TTL deaths.
     pub fn packet(&mut self, ev: &PacketEvent<'_>) {
+        // A router forwarding a packet changes nothing here (and the segment need not be read).
+        if let PacketEventKind::Forward = ev.kind {
+            return;
+        }
         let p: &Packet = ev.packet;
         let Body::Tcp(seg) = &p.body else { return };
         if seg.payload.is_empty() {

@@ -34,6 +34,9 @@ pub struct Sent {
     retransmitted: bool,
     /// Already reported by a SACK block (`TCPCB_SACKED_ACKED`).
     sacked: bool,
+    /// For a SACKed segment: this and the next `skip - 1` segments are all SACKed, so a walk
+    /// looking for unSACKed ones may jump over them (at least 1; 0 while not SACKed).
+    skip: u32,
 }
 
 impl RttSampler {
@@ -81,6 +84,7 @@ impl RttSampler {
                         at: now,
                         retransmitted: retransmission,
                         sacked: false,
+                        skip: 0,
                     });
                 }
             }
@@ -122,17 +126,27 @@ impl RttSampler {
         let mut sorted: Vec<(SeqNum, SeqNum)> = blocks.collect();
         sorted.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
         for (left, right) in sorted {
-            let from = queue.partition_point(|s| s.end <= left);
-            for s in queue.iter_mut().skip(from) {
+            // The segments inside [left, right), from the first that ends after `left` to the
+            // first that ends after `right` (ends only grow along the queue). SACKed ones are
+            // left as they are, so runs of them are jumped over (the jumps only ever skip
+            // SACKed segments, and a segment past the block's end stops the walk either way).
+            let mut i = queue.partition_point(|s| s.end <= left);
+            while let Some(s) = queue.get_mut(i) {
                 if s.end > right {
                     break;
                 }
-                if s.start >= left && !s.sacked {
+                if s.sacked {
+                    i = skip_sacked(queue, i);
+                    continue;
+                }
+                if s.start >= left {
                     s.sacked = true;
+                    s.skip = 1;
                     if !s.retransmitted && first.is_none() {
                         first = Some(s.at);
                     }
                 }
+                i += 1;
             }
         }
         first
@@ -172,6 +186,19 @@ impl RttSampler {
             }
         }
     }
+}
+
+/// The index of the first unSACKed segment at or after `i` (a SACKed one), or the queue's
+/// length; shortens the jump stored at `i` to reach it directly next time.
+fn skip_sacked(queue: &mut VecDeque<Sent>, i: usize) -> usize {
+    let mut j = i;
+    while let Some(s) = queue.get(j)
+        && s.sacked
+    {
+        j += s.skip.max(1) as usize;
+    }
+    queue[i].skip = (j - i) as u32;
+    j
 }
 
 #[cfg(test)]
@@ -228,5 +255,56 @@ mod tests {
         assert_eq!(s.sacked([(SeqNum(200), SeqNum(400))].into_iter()), None);
         // The cumulative ACK times segment 0, the oldest not SACKed.
         assert_eq!(s.acked(SeqNum(400)), Some(t(0)));
+    }
+
+    #[test]
+    fn sacks_over_runs_of_sacked_segments_mark_exactly_the_segments_inside_a_block() {
+        // Against a plain walk over every segment of each block.
+        fn plain(q: &mut [(u32, u32, u64, bool)], blocks: &[(u32, u32)]) -> Option<u64> {
+            let mut first = None;
+            let mut sorted = blocks.to_vec();
+            sorted.sort();
+            for (l, r) in sorted {
+                for s in q.iter_mut() {
+                    if s.1 <= l {
+                        continue;
+                    }
+                    if s.1 > r {
+                        break;
+                    }
+                    if s.0 >= l && !s.3 {
+                        s.3 = true;
+                        if first.is_none() {
+                            first = Some(s.2);
+                        }
+                    }
+                }
+            }
+            first
+        }
+        let mut s = RttSampler::every_ack();
+        let mut q = Vec::new();
+        for i in 0..300u32 {
+            s.sent(SeqNum(i * 100), SeqNum(i * 100 + 100), t(i as u64), false);
+            q.push((i * 100, i * 100 + 100, i as u64, false));
+        }
+        let mut x = 1u32;
+        for _ in 0..400 {
+            let mut blocks = Vec::new();
+            for _ in 0..3 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let l = (x >> 8) % 30_000;
+                let r = l + (x >> 4) % 3_000;
+                blocks.push((l, r));
+            }
+            let want = plain(&mut q, &blocks).map(t);
+            let got = s.sacked(blocks.iter().map(|&(l, r)| (SeqNum(l), SeqNum(r))));
+            assert_eq!(got, want);
+        }
+        let RttSampler::EveryAck(log) = &s else {
+            unreachable!()
+        };
+        let marks: Vec<bool> = log.queue.iter().map(|s| s.sacked).collect();
+        assert_eq!(marks, q.iter().map(|s| s.3).collect::<Vec<_>>());
     }
 }

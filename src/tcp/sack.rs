@@ -115,16 +115,18 @@ impl Scoreboard {
         snd_una: SeqNum,
         snd_max: SeqNum,
     ) -> bool {
-        let before = self.sacked_bytes();
+        let mut grew = false;
         for (l, r) in reported(blocks, ack) {
             // Only what was sent and is not yet acknowledged (RFC 2018 §8: never trust more).
             let l = l.max(snd_una);
             let r = if r > snd_max { snd_max } else { r };
             if r > l {
+                // The ranges are disjoint, so [l, r) adds what it does not already cover.
+                grew |= self.sacked_in(l, r) < r.since(l);
                 self.insert(l, r);
             }
         }
-        self.sacked_bytes() > before
+        grew
     }
 
     fn insert(&mut self, l: SeqNum, r: SeqNum) {
@@ -176,6 +178,7 @@ impl Scoreboard {
     }
 
     /// The unSACKed ranges ("holes") of `[from, to)`, in order.
+    #[cfg(test)]
     pub fn holes(&self, from: SeqNum, to: SeqNum) -> Vec<(SeqNum, SeqNum)> {
         let mut out = Vec::new();
         let mut at = from;
@@ -197,17 +200,59 @@ impl Scoreboard {
         out
     }
 
+    /// The index of the first range that ends after `at` (the ranges before it lie wholly
+    /// below `at`): a binary search, the ranges being sorted and disjoint.
+    fn first_ending_after(&self, at: SeqNum) -> usize {
+        self.ranges.partition_point(|&(_, r)| r <= at)
+    }
+
+    /// The first unSACKed range ("hole") of `[from, to)`, if any: the first of
+    /// [`Scoreboard::holes`], found without listing the others.
+    pub fn first_hole(&self, from: SeqNum, to: SeqNum) -> Option<(SeqNum, SeqNum)> {
+        let mut at = from;
+        for &(l, r) in &self.ranges[self.first_ending_after(from)..] {
+            if l >= to {
+                break;
+            }
+            if l > at {
+                return Some((at, l));
+            }
+            at = r;
+        }
+        (at < to).then_some((at, to))
+    }
+
+    /// SACKed bytes inside `[a, b)`.
+    fn sacked_in(&self, a: SeqNum, b: SeqNum) -> u32 {
+        let mut n = 0;
+        for &(l, r) in &self.ranges[self.first_ending_after(a)..] {
+            if l >= b {
+                break;
+            }
+            n += overlap(l, r, a, b);
+        }
+        n
+    }
+
+    /// UnSACKed bytes inside `[a, b)` (none if `b` is not after `a`).
+    fn unsacked_in(&self, a: SeqNum, b: SeqNum) -> u32 {
+        if b > a {
+            b.since(a) - self.sacked_in(a, b)
+        } else {
+            0
+        }
+    }
+
     /// RFC 6675 §4 SetPipe(): bytes in the network, counting each unSACKed byte of
     /// `[snd_una, snd_max)` once if it is not lost and once more if it was retransmitted
-    /// (below HighRxt).
+    /// (below HighRxt). The holes partition the unSACKed bytes, so this is the unSACKed bytes
+    /// of `[max(lost, snd_una), snd_max)` plus those of `[snd_una, min(HighRxt, snd_max))`,
+    /// each found from the ranges that overlap it alone.
     pub fn pipe(&self, smss: u32, snd_una: SeqNum, snd_max: SeqNum) -> u32 {
         let lost = self.lost_boundary(smss, snd_una);
         let rxt = self.high_rxt.unwrap_or(snd_una);
-        let mut pipe = 0u32;
-        for (l, r) in self.holes(snd_una, snd_max) {
-            pipe += overlap(l, r, lost, snd_max) + overlap(l, r, snd_una, rxt);
-        }
-        pipe
+        let rxt = if rxt < snd_max { rxt } else { snd_max };
+        self.unsacked_in(lost.max(snd_una), snd_max) + self.unsacked_in(snd_una, rxt)
     }
 
     /// RFC 6675 §4 NextSeg() rules 1 and 3: the first unSACKed byte above HighRxt (and
@@ -222,7 +267,7 @@ impl Scoreboard {
     ) -> Option<(SeqNum, u32, bool)> {
         let from = self.high_rxt.map_or(snd_una, |h| h.max(snd_una));
         let lost = self.lost_boundary(smss, snd_una);
-        let (l, r) = *self.holes(from, snd_max).first()?;
+        let (l, r) = self.first_hole(from, snd_max)?;
         if l < lost {
             let r = if r > lost { lost } else { r };
             return Some((l, r.since(l), true));
@@ -298,6 +343,43 @@ mod tests {
             !b.is_lost(s(2100), MSS, s(1000)),
             "2 blocks, 200 bytes above"
         );
+    }
+
+    /// SetPipe() as RFC 6675 §4 words it: over the holes, one by one.
+    fn pipe_by_holes(b: &Scoreboard, smss: u32, una: SeqNum, max: SeqNum) -> u32 {
+        let lost = b.lost_boundary(smss, una);
+        let rxt = b.high_rxt.unwrap_or(una);
+        b.holes(una, max)
+            .into_iter()
+            .map(|(l, r)| overlap(l, r, lost, max) + overlap(l, r, una, rxt))
+            .sum()
+    }
+
+    #[test]
+    fn pipe_and_first_hole_agree_with_the_list_of_holes() {
+        // A scoreboard with many ranges near the wrap of the sequence space.
+        let base = u32::MAX - 20_000;
+        let una = s(base);
+        let max = una + 60_000;
+        let mut b = Scoreboard::default();
+        let mut x = 7u32;
+        for _ in 0..200 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let l = una + (x >> 8) % 58_000;
+            let r = l + 1 + (x >> 3) % 1_500;
+            let before = b.sacked_bytes();
+            let grew = b.update(&[(l, r)], una, una, max);
+            assert_eq!(grew, b.sacked_bytes() > before);
+            for rxt in [None, Some(una + 5_000), Some(una + 30_000), Some(max + 10)] {
+                b.high_rxt = rxt;
+                for m in [max, una + 40_000] {
+                    assert_eq!(b.pipe(MSS, una, m), pipe_by_holes(&b, MSS, una, m));
+                    for from in [una, una + 1, una + 12_345, m] {
+                        assert_eq!(b.first_hole(from, m), b.holes(from, m).first().copied());
+                    }
+                }
+            }
+        }
     }
 
     #[test]

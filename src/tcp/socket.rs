@@ -883,7 +883,7 @@ impl Socket {
         }
         let una = self.data_una();
         self.board.high_rxt = Some(una);
-        let first = self.board.holes(una, self.snd_max).first().copied();
+        let first = self.board.first_hole(una, self.snd_max);
         if let Some((l, r)) = first {
             let len = r.since(l).min(self.smss());
             let used = self.retransmit_at(now, l, len, out);

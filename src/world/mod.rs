@@ -115,8 +115,15 @@ struct Core {
     loopback_free: Vec<SimTime>,
     /// Per link, per sending side: the packets on their way.
     wires: Vec<[Wire; 2]>,
+    /// Boxes of segments delivered, emptied, for the next segments sent: a bulk flow or a
+    /// churn of connections then sends without allocating (bounded by [`SEGMENT_POOL`]).
+    #[allow(clippy::vec_box)] // the boxes are what is reused
+    segment_pool: Vec<Box<crate::tcp::Segment>>,
     stats: RunStats,
 }
+
+/// Most emptied segment boxes kept for reuse.
+const SEGMENT_POOL: usize = 4096;
 
 /// A network with its applications, ready to run.
 pub struct World {
@@ -261,6 +268,7 @@ impl World {
                 tcp_wakeups: vec![Wakeups::default(); node_count],
                 loopback_free: vec![SimTime::ZERO; node_count],
                 wires: (0..link_count).map(|_| Default::default()).collect(),
+                segment_pool: Vec::new(),
                 stats: RunStats::default(),
             },
             apps,
@@ -480,6 +488,25 @@ impl Core {
             }
             self.flush_tcp(node, obs);
         }
+        if let Body::Tcp(mut seg) = packet.body
+            && self.segment_pool.len() < SEGMENT_POOL
+        {
+            // What the segment holds goes now, as it would have with the packet.
+            seg.payload = Payload::default();
+            seg.sack = None;
+            self.segment_pool.push(seg);
+        }
+    }
+
+    /// A segment in a box: an emptied one from the pool, or a new one.
+    fn boxed(&mut self, segment: crate::tcp::Segment) -> Box<crate::tcp::Segment> {
+        match self.segment_pool.pop() {
+            Some(mut b) => {
+                *b = segment;
+                b
+            }
+            None => Box::new(segment),
+        }
     }
 
     /// Acts on what a TCP call produced: sends its segments, schedules its wakeups, logs,
@@ -515,7 +542,7 @@ impl Core {
                 dst: *o.tuple.remote.ip(),
                 ttl: self.default_ttl,
                 ip_id: 0,
-                body: Body::Tcp(Box::new(o.segment)),
+                body: Body::Tcp(self.boxed(o.segment)),
                 ttl_clock: SimTime::ZERO,
                 meta: placeholder_provenance(node),
             };

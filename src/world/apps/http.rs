@@ -303,8 +303,10 @@ struct ClientConn {
 
 /// Where `needle` starts in `hay`, if anywhere.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, rest) = needle.split_first()?;
+    // The first byte alone rules out nearly every place.
     hay.windows(needle.len())
-        .position(|w| w.eq_ignore_ascii_case(needle))
+        .position(|w| w[0].eq_ignore_ascii_case(&first) && w[1..].eq_ignore_ascii_case(rest))
 }
 
 /// How a response ends, once its header is complete: after header + Content-Length bytes,
