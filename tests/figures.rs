@@ -1070,3 +1070,30 @@ fn a_burst_in_a_long_panel_gets_a_scale_of_its_own() {
         "last_ack_lost keeps one scale per panel"
     );
 }
+
+/// x of the first text in a ladder SVG that reads exactly `name` (a lane's name).
+fn text_x(svg: &str, name: &str) -> f64 {
+    let doc = roxmltree::Document::parse(svg).unwrap();
+    doc.descendants()
+        .find(|n| n.has_tag_name("text") && n.text().map(str::trim) == Some(name))
+        .and_then(|n| n.attribute("x"))
+        .unwrap_or_else(|| panic!("no lane {name}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_ladder_puts_the_data_sender_first_and_routers_between_the_hosts() {
+    // bulk_loss_recovery's ladder starts mid-flow with an ACK from the receiver; the data
+    // still runs left to right: sender, the router, receiver.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = run_into(&load("bulk_loss_recovery"), tmp.path());
+    let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    let xs = ["sender_cubic", "R", "receiver"].map(|n| text_x(&svg, n));
+    assert!(xs[0] < xs[1] && xs[1] < xs[2], "{xs:?}");
+    // A run that draws its SYNs puts the hosts that open connections first.
+    let dir = run_into(&load("last_ack_lost"), tmp.path());
+    let svg = fs::read_to_string(dir.join("ladder.svg")).unwrap();
+    let xs = ["client_tw", "client_notw", "R", "server"].map(|n| text_x(&svg, n));
+    assert!(xs.windows(2).all(|w| w[0] < w[1]), "{xs:?}");
+}

@@ -173,8 +173,9 @@ fn ladder_within(
     let shown: Vec<u64> = picked.into_iter().collect();
     let subtitle = notable_subtitle(notable, &shown);
 
-    // Lanes: hosts that spoke first (clients, senders), routers, then the other hosts (the
-    // ones that answer), each in order of appearance.
+    // Lanes: the hosts that open connections (a SYN drawn), else the one host that sends
+    // data, else those that spoke first; then routers; then the other hosts (the ones that
+    // answer), each in order of appearance, so arrows run along the path.
     let mut first_seen: Vec<(usize, u32)> = Vec::new();
     let mut seen = vec![false; d.nodes.len()];
     for id in &shown {
@@ -187,10 +188,26 @@ fn ladder_within(
         }
     }
     first_seen.sort_unstable();
+    let senders = |carries: &dyn Fn(&PacketRow) -> bool| -> BTreeSet<u32> {
+        shown
+            .iter()
+            .map(|id| &d.packets[a.packets[id][0]])
+            .filter(|r| r.kind == HopKind::Send && carries(r))
+            .map(|r| r.node)
+            .collect()
+    };
+    let mut openers = senders(&|r| r.flags.is_some_and(|f| f.syn() && !f.ack()));
+    if openers.is_empty() {
+        openers = senders(&|r| r.len > 0);
+        if openers.len() > 1 {
+            openers.clear();
+        }
+    }
     let group = |&(i, n): &(usize, u32)| {
         if a.routers[n as usize] {
             1
-        } else if d.packets[i].kind == HopKind::Send {
+        } else if openers.contains(&n) || (openers.is_empty() && d.packets[i].kind == HopKind::Send)
+        {
             0
         } else {
             2
