@@ -672,7 +672,7 @@ fn state_notes(
 fn time_pieces(arrows: &[Arrow], deaths: &[Mark]) -> Vec<(f64, f64)> {
     // A highlighted hop in flight does not keep a stretch busy (its ends do): a lost
     // duplicate held for seconds is the kind of gap worth cutting out.
-    let mut spans: Vec<(f64, f64)> = arrows
+    let spans: Vec<(f64, f64)> = arrows
         .iter()
         .flat_map(|a| {
             let (lo, hi) = (a.sent.min(a.arrived), a.sent.max(a.arrived));
@@ -683,16 +683,8 @@ fn time_pieces(arrows: &[Arrow], deaths: &[Mark]) -> Vec<(f64, f64)> {
             }
         })
         .chain(deaths.iter().map(|m| (m.time, m.time)))
-        .filter(|s| s.0.is_finite() && s.1.is_finite())
         .collect();
-    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    let mut busy: Vec<(f64, f64)> = Vec::new();
-    for (s, e) in spans {
-        match busy.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => busy.push((s, e)),
-        }
-    }
+    let busy = merged(spans);
     if busy.is_empty() {
         return Vec::new();
     }
@@ -720,6 +712,20 @@ fn time_pieces(arrows: &[Arrow], deaths: &[Mark]) -> Vec<(f64, f64)> {
         .into_iter()
         .map(|(a, b)| (busy[a].0, busy[b - 1].1))
         .collect()
+}
+
+/// The finite spans of `spans` merged where they overlap or touch, in time order.
+fn merged(mut spans: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    spans.retain(|s| s.0.is_finite() && s.1.is_finite());
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (s, e) in spans {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
 }
 
 /// Pixel rows a break in a panel's time axis takes (as the plot draws it).
@@ -751,19 +757,7 @@ fn segments(
     (t0, t1): (f64, f64),
     height: u32,
 ) -> Vec<Segment> {
-    let mut spans: Vec<(f64, f64)> = busy
-        .iter()
-        .copied()
-        .filter(|s| s.0.is_finite() && s.1.is_finite())
-        .collect();
-    spans.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    let mut runs: Vec<(f64, f64)> = Vec::new();
-    for (s, e) in spans {
-        match runs.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => runs.push((s, e)),
-        }
-    }
+    let runs = merged(busy.to_vec());
     if runs.len() < 2 || label_times.len() < CROWD {
         return Vec::new();
     }
