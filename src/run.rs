@@ -162,7 +162,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     let mut figures = scenario
         .output
         .figures
-        .then(|| FigureData::for_run(&scenario.output));
+        .then(|| FigureData::for_run(&scenario.output, &scenario.figures));
     let mut progress = opts.progress.then(|| Progress::new(until));
     let mut tee = Tee {
         recorder: &mut recorder,

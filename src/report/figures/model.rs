@@ -10,13 +10,13 @@ use std::str::FromStr;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::{COUNTED, FigureError, MAX_COUNT_SAMPLES, MAX_PACKET_ROWS, SOURCES};
+use super::{COUNTED, FigureError, FigureOptions, MAX_COUNT_SAMPLES, MAX_PACKET_ROWS, SOURCES};
 use crate::net::{Body, Icmp, Network, NodeId, Packet};
 use crate::report::plot::MAX_ROWS;
 use crate::report::{CONNECT_FAILED, TcpTally, conn_name, plural};
 use crate::scenario::OutputOptions;
 use crate::sim::SimTime;
-use crate::tcp::{ConnId, ConnRecord, Flags, State, TcpLog};
+use crate::tcp::{ConnId, ConnRecord, Flags, TcpLog, Transition};
 use crate::world::{NetworkEvent, PacketEvent, PacketEventKind};
 
 /// What happened to a packet at a node (the `kind` column of `events.csv`).
@@ -158,6 +158,9 @@ pub struct SocketRow {
     pub changes: Vec<(u64, String)>,
 }
 
+/// Where each [`COUNTED`] state is in [`State::ALL`](crate::tcp::State::ALL) (a run's counts come in that order).
+const COUNTED_AT: [usize; 3] = [10, 7, 4];
+
 /// One host's (time in ns, count) samples per [`COUNTED`] state: TIME_WAIT, CLOSE_WAIT,
 /// ESTABLISHED.
 pub type HostCounts = [Vec<(u64, u64)>; 3];
@@ -177,6 +180,9 @@ pub struct FigureData {
     pub conn_names: Vec<String>,
     /// `connections.csv`.
     pub connections: Vec<ConnRow>,
+    /// The host that owns each local address of `connections.csv`: the first row's with
+    /// that address (a run keeps this even when it keeps no rows).
+    pub owners: BTreeMap<Ipv4Addr, String>,
     /// The first [`MAX_ROWS`] sockets of `states.csv`.
     pub sockets: Vec<SocketRow>,
     /// Sockets in `states.csv` in all.
@@ -202,6 +208,13 @@ pub struct FigureData {
     conn_by_id: FxHashMap<ConnId, u32>,
     /// Every socket of `states.csv` seen so far, with its index in `sockets` if kept.
     socket_index: FxHashMap<String, Option<usize>>,
+    /// In a run, per host and connection number, whether the socket has changed state yet
+    /// (one bit each), so a run's sockets are counted without naming each change.
+    socket_seen: Vec<Vec<u64>>,
+    /// In a run, the kept sockets (`sockets`) by connection id.
+    socket_kept: Vec<(ConnId, usize)>,
+    /// `counts`' index of each run node id, so a run's counts are not looked up by name.
+    count_host_by_id: Vec<Option<usize>>,
     /// Which rows a run records (the files `[output]` turns on).
     record: Record,
 }
@@ -247,17 +260,25 @@ fn min_max(points: &[(u64, u64)], width: u64) -> Vec<(u64, u64)> {
 struct Record {
     events: bool,
     states: bool,
+    /// `connections.csv` is written: its addresses' owners are kept.
     connections: bool,
+    /// Its rows are kept too.
+    connection_rows: bool,
 }
 
 impl FigureData {
-    /// An empty model that records what a run with `opts` writes to its CSV files.
-    pub fn for_run(opts: &OutputOptions) -> FigureData {
+    /// An empty model that records what a run with `opts` writes to its CSV files, as far as
+    /// figures drawn with `figures` use it: `connections.csv` rows name packets' connections
+    /// and the connections `figures` selects, so without either they are not kept (a
+    /// million-connection run without `events.csv` would hold them all for nothing).
+    pub fn for_run(opts: &OutputOptions, figures: &FigureOptions) -> FigureData {
+        let named = !figures.conns.is_empty() || !figures.hosts.is_empty();
         FigureData {
             record: Record {
                 events: opts.events,
                 states: opts.states,
                 connections: opts.connections,
+                connection_rows: opts.connections && (opts.events || named),
             },
             ..FigureData::default()
         }
@@ -285,6 +306,13 @@ impl FigureData {
         i
     }
 
+    fn push_connection(&mut self, row: ConnRow) {
+        self.owners
+            .entry(*row.local.ip())
+            .or_insert_with(|| row.host.clone());
+        self.connections.push(row);
+    }
+
     fn push_packet(&mut self, row: PacketRow) {
         if self.packets.len() < MAX_PACKET_ROWS {
             self.packets.push(row);
@@ -305,23 +333,73 @@ impl FigureData {
         let kept = match self.socket_index.get(conn) {
             Some(k) => *k,
             None => {
-                self.socket_count += 1;
-                let k = (self.sockets.len() < MAX_ROWS).then_some(self.sockets.len());
-                if k.is_some() {
-                    self.sockets.push(SocketRow {
-                        conn: conn.to_string(),
-                        local,
-                        remote,
-                        incarnation,
-                        changes: Vec::new(),
-                    });
-                }
+                let k = self.new_socket(|| conn.to_string(), local, remote, || incarnation);
                 self.socket_index.insert(conn.to_string(), k);
                 k
             }
         };
         if let Some(k) = kept {
             self.sockets[k].changes.push((time, to.to_string()));
+        }
+    }
+
+    /// Counts a socket's first change of state and keeps its row while fewer than
+    /// [`MAX_ROWS`] are kept: its index in `sockets` if kept.
+    fn new_socket(
+        &mut self,
+        conn: impl FnOnce() -> String,
+        local: SocketAddrV4,
+        remote: SocketAddrV4,
+        incarnation: impl FnOnce() -> u32,
+    ) -> Option<usize> {
+        self.socket_count += 1;
+        let k = (self.sockets.len() < MAX_ROWS).then_some(self.sockets.len());
+        if k.is_some() {
+            self.sockets.push(SocketRow {
+                conn: conn(),
+                local,
+                remote,
+                incarnation: incarnation(),
+                changes: Vec::new(),
+            });
+        }
+        k
+    }
+
+    /// A run's change of state of socket `c`: as [`Self::push_transition`] with the socket's
+    /// name, but a socket is named only when it is kept.
+    fn run_transition(&mut self, net: &Network, tally: &TcpTally, time: u64, t: &Transition) {
+        let c = t.conn;
+        if c.n == 0 {
+            let inc = tally.incarnation(c);
+            let name = conn_name(net, c).unwrap_or_default();
+            self.push_transition(time, &name, t.tuple.local, t.tuple.remote, inc, t.to.name());
+            return;
+        }
+        let (host, n) = (c.host as usize, c.n as usize);
+        if self.socket_seen.len() <= host {
+            self.socket_seen.resize_with(host + 1, Vec::new);
+        }
+        let bits = &mut self.socket_seen[host];
+        if bits.len() <= n / 64 {
+            bits.resize(n / 64 + 1, 0);
+        }
+        let first = bits[n / 64] & (1 << (n % 64)) == 0;
+        bits[n / 64] |= 1 << (n % 64);
+        let kept = if first {
+            let name = || conn_name(net, c).unwrap_or_default();
+            let k = self.new_socket(name, t.tuple.local, t.tuple.remote, || tally.incarnation(c));
+            if let Some(k) = k {
+                self.socket_kept.push((c, k));
+            }
+            k
+        } else {
+            self.socket_kept.iter().find(|s| s.0 == c).map(|s| s.1)
+        };
+        if let Some(k) = kept {
+            self.sockets[k]
+                .changes
+                .push((time, t.to.name().to_string()));
         }
     }
 
@@ -333,14 +411,24 @@ impl FigureData {
         let Some(k) = COUNTED.iter().position(|s| *s == state) else {
             return;
         };
-        let i = match self.counts.iter().position(|(h, _)| h == host) {
+        let i = self.count_host(host);
+        self.push_count_at(i, k, time, count);
+    }
+
+    /// The index in `counts` of `host`'s lines, added if new.
+    fn count_host(&mut self, host: &str) -> usize {
+        match self.counts.iter().position(|(h, _)| h == host) {
             Some(i) => i,
             None => {
                 self.counts.push((host.to_string(), Default::default()));
                 self.count_seen.push(Default::default());
                 self.counts.len() - 1
             }
-        };
+        }
+    }
+
+    /// A row of the line of host `i` (in `counts`) and [`COUNTED`] state `k`.
+    fn push_count_at(&mut self, i: usize, k: usize, time: u64, count: u64) {
         let line = &mut self.count_seen[i][k];
         let samples = &mut self.counts[i].1[k];
         line.held |= count > 0;
@@ -553,19 +641,17 @@ impl FigureData {
         let name = |c: ConnId| conn_name(net, c).unwrap_or_default();
         match log {
             TcpLog::State(t) if self.record.states => {
-                let inc = tally.incarnation(t.conn);
-                self.push_transition(
-                    time.as_nanos(),
-                    &name(t.conn),
-                    t.tuple.local,
-                    t.tuple.remote,
-                    inc,
-                    t.to.name(),
-                );
+                self.run_transition(net, tally, time.as_nanos(), t);
+            }
+            TcpLog::Closed(r) if self.record.connection_rows => {
+                let row = conn_row(net, node, r, tally, name(r.conn));
+                self.push_connection(row);
             }
             TcpLog::Closed(r) if self.record.connections => {
-                let row = conn_row(net, node, r, tally, name(r.conn));
-                self.connections.push(row);
+                let host = &net.node(node).name;
+                self.owners
+                    .entry(*r.tuple.local.ip())
+                    .or_insert_with(|| host.clone());
             }
             _ => {}
         }
@@ -610,9 +696,20 @@ impl FigureData {
 
     /// A host's socket counts, in [`State::ALL`] order.
     pub fn on_counts(&mut self, net: &Network, time: SimTime, node: NodeId, counts: &[u64; 11]) {
-        let host = &net.node(node).name;
-        for (state, n) in State::ALL.iter().zip(counts) {
-            self.push_count(time.as_nanos(), host, state.name(), *n);
+        let id = node.0 as usize;
+        let i = match self.count_host_by_id.get(id).copied().flatten() {
+            Some(i) => i,
+            None => {
+                let i = self.count_host(&net.node(node).name);
+                if self.count_host_by_id.len() <= id {
+                    self.count_host_by_id.resize(id + 1, None);
+                }
+                self.count_host_by_id[id] = Some(i);
+                i
+            }
+        };
+        for (k, at) in COUNTED_AT.iter().enumerate() {
+            self.push_count_at(i, k, time.as_nanos(), counts[*at]);
         }
     }
 
@@ -643,7 +740,7 @@ impl FigureData {
         if let Some(mut t) = Table::open(&dir.join("connections.csv"), &CONN_COLS)? {
             found = true;
             t.rows(|r| {
-                d.connections.push(ConnRow {
+                d.push_connection(ConnRow {
                     host: r.get("host").to_string(),
                     conn: r.get("conn").to_string(),
                     incarnation: r.parse("incarnation", "a whole number")?,
@@ -1154,6 +1251,7 @@ fn parse_time(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tcp::State;
 
     #[test]
     fn socket_counts_keep_each_lone_change_and_every_extreme_up_to_the_cap() {
@@ -1182,6 +1280,13 @@ mod tests {
         assert!(d.held(0, 1));
         assert!(!d.held(0, 2));
         assert_eq!(d.count_end(0, 0), Some((n - 1) * 1_000));
+    }
+
+    #[test]
+    fn a_runs_counts_feed_the_lines_of_the_states_they_name() {
+        for (k, at) in COUNTED_AT.iter().enumerate() {
+            assert_eq!(State::ALL[*at].name(), COUNTED[k]);
+        }
     }
 
     #[test]

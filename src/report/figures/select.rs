@@ -337,6 +337,15 @@ impl FigureData {
                 .cloned()
                 .collect();
         }
+        if !hosts.is_empty() || !conns.is_empty() {
+            // Addresses are named by the hosts of the connections kept.
+            out.owners.clear();
+            for c in &out.connections {
+                out.owners
+                    .entry(*c.local.ip())
+                    .or_insert_with(|| c.host.clone());
+            }
+        }
         out.sockets = self
             .sockets
             .iter()

@@ -1,8 +1,5 @@
 //! The `states` figure: one row per socket, a coloured bar per TCP state.
 
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
-
 use super::model::FigureData;
 use super::secs;
 use crate::report::plot::{Row, Timeline};
@@ -15,10 +12,7 @@ pub(super) fn states(
         return None;
     }
     // Remote addresses are named by the host that owns them, when the files say.
-    let mut owner: BTreeMap<Ipv4Addr, &str> = BTreeMap::new();
-    for c in &d.connections {
-        owner.entry(*c.local.ip()).or_insert(c.host.as_str());
-    }
+    let owner = &d.owners;
     let rows = d
         .sockets
         .iter()
