@@ -165,34 +165,50 @@ impl RunFigures {
     /// Writes `NAME.svg`, `NAME.png` and `NAME.pdf` (the formats asked for) for each figure
     /// into `dir`; returns the file names written, in order.
     pub fn save(&self, dir: &Path) -> Result<Vec<String>, FigureError> {
-        let mut files = Vec::new();
         let mut style = Style::default();
         if let Some(w) = self.width {
             style.width = w;
         }
-        let formats = self.formats;
-        let mut put = |name: &str, f: &dyn Fn(&Path) -> Result<Vec<&'static str>, PlotError>| {
-            let base = dir.join(name);
-            let written = f(&base).map_err(|e| FigureError::writing(&base, e))?;
-            files.extend(written.into_iter().map(|ext| format!("{name}.{ext}")));
-            Ok::<(), FigureError>(())
+        // Thicker bars in timeseq: a segment is one bar, and at the default width it is a
+        // hairline.
+        let thick = Style {
+            line_width: 4,
+            ..style.clone()
         };
+        let formats = self.formats;
+        type Job<'a> = Box<dyn Fn(&Path) -> Result<Vec<&'static str>, PlotError> + Sync + 'a>;
+        let mut jobs: Vec<(&str, Job)> = Vec::new();
         if let Some(l) = &self.ladder {
-            put("ladder", &|b| save(b, &style, l, formats))?;
+            jobs.push(("ladder", Box::new(|b| save(b, &style, l, formats))));
         }
         if let Some(t) = &self.timeseq {
-            // Thicker bars: a segment is one bar, and at the default width it is a hairline.
-            let s = Style {
-                line_width: 4,
-                ..style.clone()
-            };
-            put("timeseq", &|b| save(b, &s, t, formats))?;
+            jobs.push(("timeseq", Box::new(|b| save(b, &thick, t, formats))));
         }
         if let Some(t) = &self.states {
-            put("states", &|b| save(b, &style, t, formats))?;
+            jobs.push(("states", Box::new(|b| save(b, &style, t, formats))));
         }
         if let Some(c) = &self.socket_counts {
-            put("socket_counts", &|b| save(b, &style, c, formats))?;
+            jobs.push(("socket_counts", Box::new(|b| save(b, &style, c, formats))));
+        }
+        // Each figure on a thread of its own: they share nothing but read-only data, and
+        // drawing them is most of a large run's last seconds.
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = jobs
+                .iter()
+                .map(|(name, job)| {
+                    let base = dir.join(name);
+                    scope.spawn(move || (job(&base), base))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        });
+        let mut files = Vec::new();
+        for ((name, _), (written, base)) in jobs.iter().zip(results) {
+            let written = written.map_err(|e| FigureError::writing(&base, e))?;
+            files.extend(written.into_iter().map(|ext| format!("{name}.{ext}")));
         }
         Ok(files)
     }
