@@ -281,7 +281,11 @@ fn same_seed_gives_identical_bytes_and_another_seed_changes_the_losses() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "lossy.toml", BASE);
     for out in ["a", "b"] {
-        let o = timewait(dir.path(), &["run", "lossy.toml", "--out", out]);
+        // Every file, the per-packet ones (off by default) included.
+        let o = timewait(
+            dir.path(),
+            &["run", "lossy.toml", "--out", out, "--outputs", "all"],
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
     let a = read_all(&dir.path().join("a"));
@@ -303,7 +307,16 @@ fn same_seed_gives_identical_bytes_and_another_seed_changes_the_losses() {
 
     let o = timewait(
         dir.path(),
-        &["run", "lossy.toml", "--out", "c", "--seed", "8"],
+        &[
+            "run",
+            "lossy.toml",
+            "--out",
+            "c",
+            "--seed",
+            "8",
+            "--outputs",
+            "events",
+        ],
     );
     assert!(o.status.success());
     let losses = |d: &str| {
@@ -484,6 +497,56 @@ fn an_until_too_large_is_bad_input_and_names_the_largest_duration() {
 }
 
 /// `run --outputs LIST` writes exactly the files named, and the manifest lists them and the
+/// Per-packet traces are opt-in, as ns-3's pcap and OMNeT++'s eventlog: a scenario that does
+/// not ask writes no `events.csv` or capture (and says why it drew no ladder), while its
+/// per-connection files, socket counts and figures are there; `--outputs all` adds them.
+#[test]
+fn per_packet_traces_are_written_only_when_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = format!(
+        "[simulation]\nseed = 1\nduration = \"2s\"\n{}\n\
+         [[app]]\nkind = \"http_server\"\nhost = \"b\"\nport = 80\n\
+         handlers = [{{ path = \"/\", body = 5000 }}]\n\n\
+         [[app]]\nkind = \"http_client\"\nhost = \"a\"\nurl = \"http://10.0.0.2:80/\"\n",
+        common::TWO_HOSTS
+    );
+    write(dir.path(), "s.toml", &scenario);
+    let o = timewait(dir.path(), &["run", "s.toml", "--out", "default", "-q"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("No ladder or timeseq figure") && stdout.contains("--outputs all"),
+        "{stdout}"
+    );
+    let files = common::entries(&dir.path().join("default"));
+    for f in ["events.csv", "trace.pcap", "ladder.png"] {
+        assert!(!files.iter().any(|g| g == f), "{f} written: {files:?}");
+    }
+    for f in [
+        "connections.csv",
+        "states.csv",
+        "socket_counts.csv",
+        "states.png",
+    ] {
+        assert!(files.iter().any(|g| g == f), "{f} missing: {files:?}");
+    }
+    let o = timewait(
+        dir.path(),
+        &["run", "s.toml", "--out", "all", "-q", "--outputs", "all"],
+    );
+    assert!(o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("No ladder"));
+    let files = common::entries(&dir.path().join("all"));
+    for f in ["events.csv", "trace.pcap", "ladder.png"] {
+        assert!(files.iter().any(|g| g == f), "{f} missing: {files:?}");
+    }
+    // The files both runs write are the same bytes.
+    for f in ["connections.csv", "states.csv", "socket_counts.csv"] {
+        let read = |d: &str| fs::read(dir.path().join(d).join(f)).unwrap();
+        assert!(read("default") == read("all"), "{f} differs");
+    }
+}
+
 /// choice; `none` leaves the summary, the manifest and the report.
 #[test]
 fn outputs_selects_exactly_the_files_named() {

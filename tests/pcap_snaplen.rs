@@ -12,7 +12,7 @@ fn a_snaplen_capture_is_cut_only_where_frames_are_longer() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = format!(
         "[simulation]\nseed = 1\nduration = \"2s\"\n{TWO_HOSTS}\n\
-         [output]\npcap_snaplen = 96\n\n\
+         [output]\npcap = \"all\"\npcap_snaplen = 96\n\n\
          [[app]]\nkind = \"http_server\"\nhost = \"b\"\nport = 80\n\
          handlers = [{{ path = \"/\", body = 5000 }}]\n\n\
          [[app]]\nkind = \"http_client\"\nhost = \"a\"\nurl = \"http://10.0.0.2:80/\"\n"

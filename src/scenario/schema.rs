@@ -49,9 +49,10 @@ pub enum NetstatStyle {
 #[derive(Deserialize, Debug, Default, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum PcapMode {
-    #[default]
     All,
     PerLink,
+    /// The default: a capture is a per-packet trace, written when asked for (as tcpdump).
+    #[default]
     Off,
 }
 
@@ -84,7 +85,9 @@ fn yes() -> bool {
 #[derive(Deserialize, Debug, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSection {
-    #[serde(default = "yes")]
+    /// Per-packet rows (`events.csv`): off unless asked for, as ns-3's traces and OMNeT++'s
+    /// eventlog, since at about 11 KB per connection they outweigh the simulation itself.
+    #[serde(default)]
     pub events: bool,
     #[serde(default = "yes")]
     pub states: bool,
@@ -122,10 +125,10 @@ pub struct OutputSection {
 impl Default for OutputSection {
     fn default() -> Self {
         OutputSection {
-            events: true,
+            events: false,
             states: true,
             connections: true,
-            pcap: PcapMode::All,
+            pcap: PcapMode::Off,
             pcap_snaplen: None,
             pcap_hosts: Vec::new(),
             netstat_at: Vec::new(),
