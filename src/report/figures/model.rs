@@ -209,7 +209,8 @@ pub struct FigureData {
     /// Every socket of `states.csv` seen so far, with its index in `sockets` if kept.
     socket_index: FxHashMap<String, Option<usize>>,
     /// In a run, per host and connection number, whether the socket has changed state yet
-    /// (one bit each), so a run's sockets are counted without naming each change.
+    /// and whether it is kept (two bits each), so a run's sockets are counted and found
+    /// without naming each change.
     socket_seen: Vec<Vec<u64>>,
     /// In a run, the kept sockets (`sockets`) by connection id.
     socket_kept: Vec<(ConnId, usize)>,
@@ -376,25 +377,31 @@ impl FigureData {
             self.push_transition(time, &name, t.tuple.local, t.tuple.remote, inc, t.to.name());
             return;
         }
-        let (host, n) = (c.host as usize, c.n as usize);
+        // Two bits per socket: it has changed state before; it is kept.
+        let (host, bit) = (c.host as usize, 2 * c.n as usize);
         if self.socket_seen.len() <= host {
             self.socket_seen.resize_with(host + 1, Vec::new);
         }
-        let bits = &mut self.socket_seen[host];
-        if bits.len() <= n / 64 {
-            bits.resize(n / 64 + 1, 0);
+        let words = &mut self.socket_seen[host];
+        if words.len() <= bit / 64 {
+            words.resize(bit / 64 + 1, 0);
         }
-        let first = bits[n / 64] & (1 << (n % 64)) == 0;
-        bits[n / 64] |= 1 << (n % 64);
-        let kept = if first {
+        let (seen, kept_bit) = (1u64 << (bit % 64), 2u64 << (bit % 64));
+        let word = words[bit / 64];
+        let kept = if word & seen == 0 {
             let name = || conn_name(net, c).unwrap_or_default();
             let k = self.new_socket(name, t.tuple.local, t.tuple.remote, || tally.incarnation(c));
+            let mut mark = seen;
             if let Some(k) = k {
                 self.socket_kept.push((c, k));
+                mark |= kept_bit;
             }
+            self.socket_seen[host][bit / 64] |= mark;
             k
-        } else {
+        } else if word & kept_bit != 0 {
             self.socket_kept.iter().find(|s| s.0 == c).map(|s| s.1)
+        } else {
+            None
         };
         if let Some(k) = kept {
             self.sockets[k]
