@@ -158,7 +158,8 @@ pub struct SocketRow {
     pub changes: Vec<(u64, String)>,
 }
 
-/// Where each [`COUNTED`] state is in [`State::ALL`](crate::tcp::State::ALL) (a run's counts come in that order).
+/// Where each [`COUNTED`] state is in [`State::ALL`](crate::tcp::State::ALL), the order a
+/// run's counts come in.
 const COUNTED_AT: [usize; 3] = [10, 7, 4];
 
 /// One host's (time in ns, count) samples per [`COUNTED`] state: TIME_WAIT, CLOSE_WAIT,
@@ -701,7 +702,7 @@ impl FigureData {
         }
     }
 
-    /// A host's socket counts, in [`State::ALL`] order.
+    /// A host's socket counts, in [`State::ALL`](crate::tcp::State::ALL) order.
     pub fn on_counts(&mut self, net: &Network, time: SimTime, node: NodeId, counts: &[u64; 11]) {
         let id = node.0 as usize;
         let i = match self.count_host_by_id.get(id).copied().flatten() {
