@@ -387,15 +387,9 @@ pub fn main() -> ExitCode {
 fn run_and_report(scenario: &Scenario, opts: &RunOptions) -> ExitCode {
     match run::run(scenario, opts) {
         Ok(result) => {
-            // The packet figures need per-packet rows, which are off unless asked for.
-            let hint = if scenario.output.figures && !scenario.output.events {
-                "No ladder or timeseq figure: they are drawn from events.csv, which this run \
-                 did not write (`--outputs all`, or `[output] events = true`).\n"
-            } else {
-                ""
-            };
+            let note = result.note.map_or(String::new(), |n| format!("{n}\n"));
             print_out(&format!(
-                "{}{}Wrote {}\n{hint}",
+                "{}{}Wrote {}\n{note}",
                 result.netstat,
                 result.summary,
                 result.dir.display()

@@ -50,6 +50,8 @@ pub struct RunOutput {
     pub summary: String,
     /// The netstat tables, as written to `netstat.txt`.
     pub netstat: String,
+    /// What the folder lacks that a user may look for, and how to get it.
+    pub note: Option<&'static str>,
     /// Event and packet counts.
     pub stats: RunStats,
 }
@@ -217,10 +219,13 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         .chain(figure_files)
         .chain(["summary.txt".to_string()])
         .collect();
+    let note = (scenario.output.figures && !scenario.output.events)
+        .then_some(report::figures::WITHOUT_PACKETS);
     let html_path = stage.file(html::REPORT);
     let page = html::folder_report(
         &format!("timewait run {}, seed {}", scenario.name, config.seed),
         &summary,
+        note,
         Some(&recorder.netstat.text),
         stage.dir(),
         &files,
@@ -261,6 +266,7 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
         dir,
         summary,
         netstat: recorder.netstat.text,
+        note,
         stats,
     })
 }

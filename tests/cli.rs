@@ -518,6 +518,9 @@ fn per_packet_traces_are_written_only_when_asked_for() {
         stdout.contains("No ladder or timeseq figure") && stdout.contains("--outputs all"),
         "{stdout}"
     );
+    // The report page says it too, for whoever opens the folder later.
+    let page = fs::read_to_string(dir.path().join("default/report.html")).unwrap();
+    assert!(page.contains("No ladder or timeseq figure"));
     let files = common::entries(&dir.path().join("default"));
     for f in ["events.csv", "trace.pcap", "ladder.png"] {
         assert!(!files.iter().any(|g| g == f), "{f} written: {files:?}");

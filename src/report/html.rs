@@ -10,11 +10,13 @@ use std::path::Path;
 /// The name of the page in an output folder.
 pub const REPORT: &str = "report.html";
 
-/// The page for the folder `dir` holding `files`: `summary` first, then each `.svg` figure
-/// among `files` inline, then `netstat` (if any), then links to every file.
+/// The page for the folder `dir` holding `files`: `summary` first, then `note` (what the
+/// folder lacks, if anything), then each `.svg` figure among `files` inline, then `netstat`
+/// (if any), then links to every file.
 pub fn folder_report(
     title: &str,
     summary: &str,
+    note: Option<&str>,
     netstat: Option<&str>,
     dir: &Path,
     files: &[String],
@@ -30,6 +32,9 @@ pub fn folder_report(
         t = escape(title)
     );
     section(&mut page, "Summary", summary);
+    if let Some(n) = note {
+        let _ = writeln!(page, "<p><em>{}</em></p>", escape(n));
+    }
     let figures: Vec<&String> = files.iter().filter(|f| f.ends_with(".svg")).collect();
     if !figures.is_empty() {
         page.push_str("<h2>Figures</h2>\n");
@@ -92,8 +97,15 @@ mod tests {
         )
         .unwrap();
         let files = ["a.svg", "a.png", "events.csv", ".timewait-output"].map(String::from);
-        let page =
-            folder_report("run <x>", "1 < 2 & 3", Some("tcp 1 0"), t.path(), &files).unwrap();
+        let page = folder_report(
+            "run <x>",
+            "1 < 2 & 3",
+            None,
+            Some("tcp 1 0"),
+            t.path(),
+            &files,
+        )
+        .unwrap();
         assert!(page.contains("<title>run &lt;x&gt;</title>"));
         assert!(page.contains("<pre>1 &lt; 2 &amp; 3</pre>"));
         assert!(page.contains("<svg id=\"a\"></svg>") && !page.contains("<?xml"));

@@ -343,6 +343,7 @@ pub(crate) fn write(
             &format!("timewait sweep {}", plan.spec.name),
             &text,
             None,
+            None,
             stage.dir(),
             &files,
         )

@@ -80,6 +80,11 @@ pub const TIMESEQ_PANELS: usize = 4;
 pub const COUNT_HOSTS: usize = 8;
 /// Packet events kept for the figures at most (about 100 bytes each, so about 100 MB).
 pub const MAX_PACKET_ROWS: usize = 1_000_000;
+
+/// Why a run that draws figures but writes no `events.csv` has no ladder or timeseq (per-packet
+/// rows are off unless asked for), and how to get them.
+pub const WITHOUT_PACKETS: &str = "No ladder or timeseq figure: they are drawn from events.csv, \
+     which this run did not write (`--outputs all`, or `[output] events = true`).";
 /// Samples kept per host and state for `socket_counts` at most, so a long run's figure model
 /// stays small: when a line reaches this many, every other sample is dropped and from then on
 /// only every 2nd (4th, 8th...) sample of `socket_counts.csv` is kept. The line then shows
