@@ -42,12 +42,13 @@ impl Wakeups {
         queue: &mut EventQueue<E>,
         event: impl Fn(Wakeup) -> E,
     ) {
-        for h in out.released.drain(..) {
+        for &h in &out.released {
             if let Some((alarm, _)) = self.alarms.get_mut(Wakeup::Socket(h).key()) {
                 queue.disarm(alarm);
             }
         }
-        for (w, at) in out.wakeups.drain(..) {
+        out.released.clear();
+        for &(w, at) in &out.wakeups {
             let key = w.key();
             if key >= self.alarms.len() {
                 self.alarms.resize(key + 1, (None, None));
@@ -60,6 +61,7 @@ impl Wakeups {
             }
             queue.alarm_by(alarm, at, event(w));
         }
+        out.wakeups.clear();
     }
 
     /// `w`'s wakeup has been popped from the queue: it is no longer pending.

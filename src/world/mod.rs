@@ -522,18 +522,30 @@ impl Core {
                 wakeup,
             }
         });
-        let mut changed = false;
-        for log in self.tcp_out.log.drain(..) {
-            changed |= matches!(log, TcpLog::State(_));
-            obs.tcp(&self.net, now, node, &log);
+        // Each list is looked at only when it holds something: most calls fill one or two.
+        if !self.tcp_out.log.is_empty() {
+            let mut changed = false;
+            for log in &self.tcp_out.log {
+                changed |= matches!(log, TcpLog::State(_));
+                obs.tcp(&self.net, now, node, log);
+            }
+            self.tcp_out.log.clear();
+            if changed {
+                self.counts_changed(node);
+            }
+            if changed && self.observe.netstat_on_change {
+                self.netstat(node, obs);
+            }
         }
-        if changed {
-            self.counts_changed(node);
+        if !self.tcp_out.events.is_empty() {
+            for &e in &self.tcp_out.events {
+                self.pending.push_back(e);
+            }
+            self.tcp_out.events.clear();
         }
-        if changed && self.observe.netstat_on_change {
-            self.netstat(node, obs);
+        if self.tcp_out.segments.is_empty() {
+            return;
         }
-        self.pending.extend(self.tcp_out.events.drain(..));
         // Only the list is moved out (sending needs `self`), not the whole output.
         let mut segments = std::mem::take(&mut self.tcp_out.segments);
         for o in segments.drain(..) {
