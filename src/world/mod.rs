@@ -33,6 +33,8 @@ use crate::tcp::{
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct AppId(pub u32);
 
+/// Kept small (packets are boxed, the rare events that carry one): the queue moves every
+/// event in and out of its slab.
 enum Event {
     /// The first packet on a link's wire reaches the far end.
     Wire(Port),
@@ -40,12 +42,12 @@ enum Event {
     Arrive {
         port: Port,
         epoch: u32,
-        packet: Packet,
+        packet: Box<Packet>,
     },
     /// A packet a host sent to itself.
     Loopback {
         node: NodeId,
-        packet: Packet,
+        packet: Box<Packet>,
     },
     RouteChange(u32),
     LinkChange(u32),
@@ -382,7 +384,7 @@ impl World {
                 port,
                 epoch,
                 packet,
-            } => self.arrive(port, epoch, packet, obs),
+            } => self.arrive(port, epoch, *packet, obs),
             Event::Wire(port) => {
                 let core = &mut self.core;
                 let wire = &mut core.wires[port.link.0 as usize][port.side as usize];
@@ -392,7 +394,7 @@ impl World {
                 }
                 self.arrive(port, f.epoch, f.packet, obs);
             }
-            Event::Loopback { node, packet } => self.core.deliver(node, packet, obs),
+            Event::Loopback { node, packet } => self.core.deliver(node, *packet, obs),
             Event::RouteChange(i) => self.core.route_change(i as usize, obs),
             Event::LinkChange(i) => self.core.link_change(i as usize, obs),
             Event::AppStart(i) => self.with_app(i, obs, |app, ctx| app.start(ctx)),
@@ -651,6 +653,7 @@ impl Core {
                 let free = &mut self.loopback_free[node.0 as usize];
                 let at = (*free).max(self.queue.now()) + LOOPBACK_COST;
                 *free = at;
+                let packet = Box::new(packet);
                 self.queue.schedule(at, Event::Loopback { node, packet });
             }
             Verdict::Blackhole => self.drop(obs, node, &packet, DropReason::Blackhole),
@@ -712,7 +715,7 @@ impl Core {
             let event = Event::Arrive {
                 port,
                 epoch,
-                packet,
+                packet: Box::new(packet),
             };
             self.queue.schedule_ticket(at, ticket, event);
             return;
