@@ -1003,3 +1003,14 @@ impl AppCtx<'_> {
         self.core.originate(self.obs, self.host, packet);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_small_whatever_it_carries() {
+        // The queue moves every event in and out of its slab: packets ride in boxes.
+        assert!(std::mem::size_of::<Event>() <= 32);
+    }
+}
