@@ -252,9 +252,11 @@ impl<E> EventQueue<E> {
     }
 
     /// Drops stale keys once they outnumber live ones, so cancel-heavy workloads stay bounded.
+    /// A small floor keeps the heap near its live size: a connection's released socket leaves
+    /// its retransmission wakeup's key for up to a second, and every pop sifts through them.
     fn maybe_compact(&mut self) {
         let stale = self.heap.len() - self.live;
-        if stale > 1024 && stale > self.live {
+        if stale > 64 && stale > self.live {
             let mut heap = std::mem::take(&mut self.heap);
             heap.retain(|&k| self.is_current(k));
             // A sorted array is a valid heap; sorting beats re-sifting for this rare rebuild.

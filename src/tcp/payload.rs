@@ -174,7 +174,12 @@ impl Payload {
 
     /// Number of bytes.
     pub fn len(&self) -> usize {
-        self.pieces().iter().map(|p| p.len() as usize).sum()
+        // Asked of every segment at every hop: one piece (nearly always) needs no loop.
+        match &self.repr {
+            Repr::Empty => 0,
+            Repr::One(p) => p.len() as usize,
+            Repr::Many(v) => v.iter().map(|p| p.len() as usize).sum(),
+        }
     }
 
     /// True when there are no bytes.
@@ -295,8 +300,12 @@ impl PayloadQueue {
         }
         let start = self.head + from as u64;
         let end = start + len as u64;
-        // The piece holding `start`: the last one starting at or before it.
-        let first = self.pieces.partition_point(|(at, _)| *at <= start) - 1;
+        // The piece holding `start`: the last one starting at or before it (the front one,
+        // which holds the whole of a bulk transfer's buffer, needs no search).
+        let first = match self.pieces.front() {
+            Some((at, p)) if start < at + u64::from(p.len()) => 0,
+            _ => self.pieces.partition_point(|(at, _)| *at <= start) - 1,
+        };
         let (at, p) = &self.pieces[first];
         if end <= at + u64::from(p.len()) {
             // Within one piece (a bulk transfer's every segment): nothing to gather.

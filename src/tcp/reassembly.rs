@@ -1,7 +1,7 @@
 //! Data held above a hole until the hole fills (Linux's out-of-order queue), and the merged
 //! ranges it covers, which SACK reports.
 
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 
 use super::payload::Payload;
 use super::segment::Tag;
@@ -23,11 +23,13 @@ impl Chunk {
     }
 }
 
-/// Held segments sorted by offset. No segment lies inside another, so their ends are sorted
-/// too: each lookup is a binary search, and a hole that fills drains from the front.
+/// Held segments by offset. No segment lies inside another (so no two start at one offset),
+/// and their ends are in the order of their starts: a hole that fills drains from the front.
+/// A map, not a sorted array: after a burst of losses thousands are held, and each
+/// retransmission fills a hole in the middle.
 #[derive(Clone, Debug, Default)]
 pub struct Reassembly {
-    chunks: VecDeque<Chunk>,
+    chunks: BTreeMap<u64, Chunk>,
     /// The union of the chunks, merged, in order of offset.
     held: Vec<(u64, u64)>,
 }
@@ -45,8 +47,10 @@ impl Reassembly {
 
     /// Whether one held segment covers all of `[off, end)` (the new one is a duplicate).
     pub fn covers(&self, off: u64, end: u64) -> bool {
-        let i = self.chunks.partition_point(|c| c.off <= off);
-        i > 0 && self.chunks[i - 1].end() >= end
+        self.chunks
+            .range(..=off)
+            .next_back()
+            .is_some_and(|(_, c)| c.end() >= end)
     }
 
     /// Keeps a segment, as Linux `tcp_data_queue_ofo` does: one inside a held segment adds
@@ -59,27 +63,28 @@ impl Reassembly {
         if self.covers(off, end) {
             return;
         }
-        let at = self.chunks.partition_point(|c| c.off < off);
-        let covered = self
+        while let Some((&at, _)) = self
             .chunks
-            .range(at..)
-            .take_while(|c| c.end() <= end)
-            .count();
-        self.chunks.drain(at..at + covered);
-        self.chunks.insert(at, Chunk { off, data, tag });
+            .range(off..)
+            .next()
+            .filter(|(_, c)| c.end() <= end)
+        {
+            self.chunks.remove(&at);
+        }
+        self.chunks.insert(off, Chunk { off, data, tag });
         insert_merged(&mut self.held, off, end);
     }
 
     /// The first held segment, if it starts at or below `rcv_off` (it can join the stream).
     pub fn pop_ready(&mut self, rcv_off: u64) -> Option<Chunk> {
-        if self.chunks.front()?.off > rcv_off {
+        if self.chunks.first_key_value()?.1.off > rcv_off {
             return None;
         }
-        let c = self.chunks.pop_front()?;
+        let (_, c) = self.chunks.pop_first()?;
         // The first merged range now starts at the next chunk if that one touches `c`, and is
         // gone if a gap follows.
-        match self.chunks.front() {
-            Some(n) if n.off <= c.end() => {
+        match self.chunks.first_key_value() {
+            Some((_, n)) if n.off <= c.end() => {
                 if let Some(first) = self.held.first_mut() {
                     first.0 = n.off;
                 }

@@ -83,6 +83,11 @@ impl SackReport {
 #[derive(Clone, Debug, Default)]
 pub struct Scoreboard {
     ranges: Vec<(SeqNum, SeqNum)>,
+    /// Running totals of the ranges' bytes, one more entry than `ranges` once any is held:
+    /// `sums[j] - sums[i]` (wrapping) is the bytes of `ranges[i..j]`. SetPipe then counts the
+    /// SACKed bytes of a span by two binary searches, not a walk: after a burst of losses the
+    /// ranges number thousands, and pipe is asked before every segment sent.
+    sums: Vec<u32>,
     /// HighRxt (RFC 6675 §2): the highest sequence number retransmitted in this recovery
     /// (`None` once SND.UNA has passed it, so that no stale number compares across a wrap).
     pub high_rxt: Option<SeqNum>,
@@ -130,17 +135,33 @@ impl Scoreboard {
     }
 
     fn insert(&mut self, l: SeqNum, r: SeqNum) {
+        // The first range the new one may touch: those before it keep their totals.
+        let first = self.ranges.partition_point(|&(_, b)| b < l);
         insert_merged(&mut self.ranges, l, r);
+        if self.sums.is_empty() {
+            self.sums.push(0);
+        }
+        self.sums.truncate(first + 1);
+        let mut total = self.sums[first];
+        for &(l, r) in &self.ranges[first..] {
+            total = total.wrapping_add(r.since(l));
+            self.sums.push(total);
+        }
     }
 
     /// SND.UNA moved to `una`: forget what lies below it.
     pub fn advance(&mut self, una: SeqNum) {
         self.high_rxt = self.high_rxt.filter(|&h| h > una);
         self.lost_below = self.lost_below.filter(|&h| h > una);
-        self.ranges.retain(|&(_, r)| r > una);
+        // The ranges are sorted by their ends too: those wholly below `una` come first.
+        let gone = self.ranges.partition_point(|&(_, r)| r <= una);
+        self.ranges.drain(..gone);
+        self.sums.drain(..gone.min(self.sums.len()));
         if let Some(first) = self.ranges.first_mut()
             && first.0 < una
         {
+            // The first range loses its bytes below `una`: its total starts that much later.
+            self.sums[0] = self.sums[0].wrapping_add(una.since(first.0));
             first.0 = una;
         }
     }
@@ -153,7 +174,10 @@ impl Scoreboard {
 
     /// Bytes SACKed above SND.UNA.
     pub fn sacked_bytes(&self) -> u32 {
-        self.ranges.iter().map(|&(l, r)| r.since(l)).sum()
+        match (self.sums.first(), self.sums.last()) {
+            (Some(first), Some(last)) => last.wrapping_sub(*first),
+            _ => 0,
+        }
     }
 
     /// The boundary of RFC 6675's IsLost(): an unSACKed byte below it has DupThresh
@@ -222,14 +246,21 @@ impl Scoreboard {
         (at < to).then_some((at, to))
     }
 
-    /// SACKed bytes inside `[a, b)`.
+    /// SACKed bytes inside `[a, b)` (`a` before `b`): those of the ranges that overlap it,
+    /// less what the first starts before `a` and the last runs past `b`.
     fn sacked_in(&self, a: SeqNum, b: SeqNum) -> u32 {
-        let mut n = 0;
-        for &(l, r) in &self.ranges[self.first_ending_after(a)..] {
-            if l >= b {
-                break;
-            }
-            n += overlap(l, r, a, b);
+        let i = self.first_ending_after(a);
+        let j = self.ranges.partition_point(|&(l, _)| l < b);
+        if i >= j {
+            return 0;
+        }
+        let (first, last) = (self.ranges[i].0, self.ranges[j - 1].1);
+        let mut n = self.sums[j].wrapping_sub(self.sums[i]);
+        if first < a {
+            n -= a.since(first);
+        }
+        if last > b {
+            n -= last.since(b);
         }
         n
     }
@@ -277,16 +308,16 @@ impl Scoreboard {
     }
 }
 
-/// Bytes of `[l, r)` inside `[a, b)`.
-fn overlap(l: SeqNum, r: SeqNum, a: SeqNum, b: SeqNum) -> u32 {
-    let lo = l.max(a);
-    let hi = if r < b { r } else { b };
-    if hi > lo { hi.since(lo) } else { 0 }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bytes of `[l, r)` inside `[a, b)`.
+    fn overlap(l: SeqNum, r: SeqNum, a: SeqNum, b: SeqNum) -> u32 {
+        let lo = l.max(a);
+        let hi = if r < b { r } else { b };
+        if hi > lo { hi.since(lo) } else { 0 }
+    }
 
     const MSS: u32 = 1000;
 
@@ -379,6 +410,26 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn sacked_counts_stay_right_as_snd_una_advances_across_the_wrap() {
+        let max = s(u32::MAX - 5_000) + 60_000;
+        let mut una = s(u32::MAX - 5_000);
+        let mut b = Scoreboard::default();
+        let mut x = 11u32;
+        for step in 0..300 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            let l = una + (x >> 8) % 50_000;
+            b.update(&[(l, l + 1 + (x >> 3) % 1_500)], una, una, max);
+            if step % 7 == 0 {
+                una += (x >> 5) % 1_000;
+                b.advance(una);
+            }
+            let sum: u32 = b.ranges().iter().map(|&(l, r)| r.since(l)).sum();
+            assert_eq!(b.sacked_bytes(), sum);
+            assert_eq!(b.pipe(MSS, una, max), pipe_by_holes(&b, MSS, una, max));
         }
     }
 

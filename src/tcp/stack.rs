@@ -113,6 +113,10 @@ impl Listener {
 struct Slot {
     generation: u32,
     socket: Option<Socket>,
+    /// The earliest deadline reported for this socket since its wakeup last fired: the host's
+    /// wakeup is no later, so a deadline no earlier needs no report (most calls move the
+    /// retransmission timer later).
+    reported: Option<SimTime>,
 }
 
 /// A host's TCP.
@@ -255,6 +259,7 @@ impl Stack {
                 self.slots.push(Slot {
                     generation: 0,
                     socket: None,
+                    reported: None,
                 });
                 (self.slots.len() - 1) as u32
             }
@@ -266,6 +271,7 @@ impl Stack {
         self.conns.insert(socket.tuple, h);
         let slot = &mut self.slots[i as usize];
         slot.socket = Some(socket);
+        slot.reported = None;
         h
     }
 
@@ -312,14 +318,18 @@ impl Stack {
                 }
             }
             _ => {
-                let s = self.slots[i].socket.as_ref().expect("live socket");
+                let slot = &mut self.slots[i];
+                let s = slot.socket.as_ref().expect("live socket");
                 s.debug_check();
-                if let Some(d) = s.deadline() {
+                if let Some(d) = s.deadline()
+                    && slot.reported.is_none_or(|r| d < r)
+                {
                     debug_assert!(
                         d >= now,
                         "{:?} asks to be woken at {d}, before {now}",
                         s.conn
                     );
+                    slot.reported = Some(d);
                     out.wakeups.push((Wakeup::Socket(h), d));
                 }
             }
@@ -395,6 +405,8 @@ impl Stack {
                     .and_then(|p| self.listeners.get(p as usize)?.as_ref())
                     .filter(|_| self.config.syn_queue_pruning)
                     .map(|l| l.synack_retries(self.config.synack_retries));
+                // The host's wakeup for it has fired: its next deadline must be reported.
+                self.slots[index(h)].reported = None;
                 let Some(s) = self.socket_mut(h) else {
                     return;
                 };

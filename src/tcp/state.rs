@@ -433,8 +433,9 @@ pub struct Outgoing {
 #[derive(Default, Debug)]
 pub struct Output {
     /// Deadlines: each is the whole next deadline of its socket (or of the TIME_WAIT table)
-    /// as of this call. The host keeps one wakeup per [`Wakeup`] no later than the earliest
-    /// reported since it last fired, and calls `Stack::wakeup` then.
+    /// as of this call; a socket reports one only if it is earlier than every one it reported
+    /// since its wakeup last fired. The host keeps one wakeup per [`Wakeup`] no later than the
+    /// earliest reported since it last fired, and calls `Stack::wakeup` then.
     pub wakeups: Vec<(Wakeup, SimTime)>,
     /// Sockets released: their pending wakeups are no longer needed.
     pub released: Vec<u64>,

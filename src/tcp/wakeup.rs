@@ -42,12 +42,13 @@ impl Wakeups {
         queue: &mut EventQueue<E>,
         event: impl Fn(Wakeup) -> E,
     ) {
-        for h in out.released.drain(..) {
+        for &h in &out.released {
             if let Some((alarm, _)) = self.alarms.get_mut(Wakeup::Socket(h).key()) {
                 queue.disarm(alarm);
             }
         }
-        for (w, at) in out.wakeups.drain(..) {
+        out.released.clear();
+        for &(w, at) in &out.wakeups {
             let key = w.key();
             if key >= self.alarms.len() {
                 self.alarms.resize(key + 1, (None, None));
@@ -60,6 +61,7 @@ impl Wakeups {
             }
             queue.alarm_by(alarm, at, event(w));
         }
+        out.wakeups.clear();
     }
 
     /// `w`'s wakeup has been popped from the queue: it is no longer pending.
@@ -86,7 +88,7 @@ mod tests {
 
     use super::*;
     use crate::sim::{Duration, component_rng};
-    use crate::tcp::{Stack, TcpConfig};
+    use crate::tcp::{ConnId, Payload, Stack, TcpConfig};
 
     fn client() -> Stack {
         let addr = Ipv4Addr::new(10, 0, 0, 1);
@@ -131,6 +133,26 @@ mod tests {
         assert_eq!(syns.len(), 1, "the SYN goes again");
         // Backed off to 2 s from when the timer actually ran.
         assert_eq!(out.wakeups, [(w, late + Duration::from_secs(2))]);
+    }
+
+    #[test]
+    fn a_deadline_is_reported_again_only_when_earlier_or_once_the_wakeup_fired() {
+        let mut stack = client();
+        let mut out = Output::default();
+        let h = stack
+            .connect(SimTime::ZERO, None, server(), 0, &mut out)
+            .expect("connect");
+        let [(w, at)] = out.wakeups[..] else {
+            panic!("one deadline, got {:?}", out.wakeups)
+        };
+        out.clear();
+        // A call that leaves the deadline where it was reports none: the host's wakeup serves.
+        let data = Payload::pattern(ConnId::default(), 0, 100);
+        stack.send(SimTime::ZERO, h, &data, &mut out);
+        assert_eq!(out.wakeups, []);
+        // Woken early, nothing is due; the wakeup is gone, so the same deadline goes again.
+        stack.wakeup(SimTime::ZERO + Duration::from_millis(1), w, &mut out);
+        assert_eq!(out.wakeups, [(w, at)]);
     }
 
     #[test]

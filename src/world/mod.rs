@@ -33,6 +33,7 @@ use crate::tcp::{
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct AppId(pub u32);
 
+/// Kept small (packets travel boxed): the queue moves every event in and out of its slab.
 enum Event {
     /// The first packet on a link's wire reaches the far end.
     Wire(Port),
@@ -40,12 +41,12 @@ enum Event {
     Arrive {
         port: Port,
         epoch: u32,
-        packet: Packet,
+        packet: Box<Packet>,
     },
     /// A packet a host sent to itself.
     Loopback {
         node: NodeId,
-        packet: Packet,
+        packet: Box<Packet>,
     },
     RouteChange(u32),
     LinkChange(u32),
@@ -115,15 +116,16 @@ struct Core {
     loopback_free: Vec<SimTime>,
     /// Per link, per sending side: the packets on their way.
     wires: Vec<[Wire; 2]>,
-    /// Boxes of segments delivered, emptied, for the next segments sent: a bulk flow or a
-    /// churn of connections then sends without allocating (bounded by [`SEGMENT_POOL`]).
+    /// TCP packets delivered, their segments emptied, boxed for the next segments sent: a bulk
+    /// flow or a churn of connections then sends without allocating (bounded by
+    /// [`PACKET_POOL`]), and each hop moves a pointer, not the packet.
     #[allow(clippy::vec_box)] // the boxes are what is reused
-    segment_pool: Vec<Box<crate::tcp::Segment>>,
+    packet_pool: Vec<Box<Packet>>,
     stats: RunStats,
 }
 
-/// Most emptied segment boxes kept for reuse.
-const SEGMENT_POOL: usize = 4096;
+/// Most emptied packet boxes kept for reuse.
+const PACKET_POOL: usize = 4096;
 
 /// A network with its applications, ready to run.
 pub struct World {
@@ -268,7 +270,7 @@ impl World {
                 tcp_wakeups: vec![Wakeups::default(); node_count],
                 loopback_free: vec![SimTime::ZERO; node_count],
                 wires: (0..link_count).map(|_| Default::default()).collect(),
-                segment_pool: Vec::new(),
+                packet_pool: Vec::new(),
                 stats: RunStats::default(),
             },
             apps,
@@ -438,7 +440,7 @@ impl World {
         f(self.apps[app as usize].as_mut(), &mut ctx);
     }
 
-    fn arrive(&mut self, port: Port, epoch: u32, mut packet: Packet, obs: &mut dyn Observer) {
+    fn arrive(&mut self, port: Port, epoch: u32, mut packet: Box<Packet>, obs: &mut dyn Observer) {
         let core = &mut self.core;
         let now = core.queue.now();
         let link = &core.net.links[port.link.0 as usize];
@@ -472,7 +474,7 @@ impl World {
 
 impl Core {
     /// A packet reached the host (or router) it is addressed to.
-    fn deliver(&mut self, node: NodeId, mut packet: Packet, obs: &mut dyn Observer) {
+    fn deliver(&mut self, node: NodeId, mut packet: Box<Packet>, obs: &mut dyn Observer) {
         if self.net.node(node).kind == NodeKind::Router {
             self.drop(obs, node, &packet, DropReason::ToRouter);
             return;
@@ -488,25 +490,47 @@ impl Core {
             }
             self.flush_tcp(node, obs);
         }
-        if let Body::Tcp(mut seg) = packet.body
-            && self.segment_pool.len() < SEGMENT_POOL
+        if let Body::Tcp(seg) = &mut packet.body
+            && self.packet_pool.len() < PACKET_POOL
         {
             // What the segment holds goes now, as it would have with the packet.
             seg.payload = Payload::default();
             seg.sack = None;
-            self.segment_pool.push(seg);
+            self.packet_pool.push(packet);
         }
     }
 
-    /// A segment in a box: an emptied one from the pool, or a new one.
-    fn boxed(&mut self, segment: crate::tcp::Segment) -> Box<crate::tcp::Segment> {
-        match self.segment_pool.pop() {
-            Some(mut b) => {
-                *b = segment;
-                b
-            }
-            None => Box::new(segment),
-        }
+    /// A packet `node` sends from `src` to `dst` carrying `segment`, in a box: an emptied one
+    /// from the pool (with its segment's box), or a new one.
+    fn tcp_packet(
+        &mut self,
+        node: NodeId,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        segment: crate::tcp::Segment,
+    ) -> Box<Packet> {
+        let Some(mut p) = self.packet_pool.pop() else {
+            return Box::new(Packet {
+                src,
+                dst,
+                ttl: self.default_ttl,
+                ip_id: 0,
+                body: Body::Tcp(Box::new(segment)),
+                ttl_clock: SimTime::ZERO,
+                meta: placeholder_provenance(node),
+            });
+        };
+        let Body::Tcp(seg) = &mut p.body else {
+            unreachable!("the pool holds TCP packets only")
+        };
+        **seg = segment;
+        p.src = src;
+        p.dst = dst;
+        p.ttl = self.default_ttl;
+        p.ip_id = 0;
+        p.ttl_clock = SimTime::ZERO;
+        p.meta = placeholder_provenance(node);
+        p
     }
 
     /// Acts on what a TCP call produced: sends its segments, schedules its wakeups, logs,
@@ -522,30 +546,35 @@ impl Core {
                 wakeup,
             }
         });
-        let mut changed = false;
-        for log in self.tcp_out.log.drain(..) {
-            changed |= matches!(log, TcpLog::State(_));
-            obs.tcp(&self.net, now, node, &log);
+        // Each list is looked at only when it holds something: most calls fill one or two.
+        if !self.tcp_out.log.is_empty() {
+            let mut changed = false;
+            for log in &self.tcp_out.log {
+                changed |= matches!(log, TcpLog::State(_));
+                obs.tcp(&self.net, now, node, log);
+            }
+            self.tcp_out.log.clear();
+            if changed {
+                self.counts_changed(node);
+            }
+            if changed && self.observe.netstat_on_change {
+                self.netstat(node, obs);
+            }
         }
-        if changed {
-            self.counts_changed(node);
+        if !self.tcp_out.events.is_empty() {
+            for &e in &self.tcp_out.events {
+                self.pending.push_back(e);
+            }
+            self.tcp_out.events.clear();
         }
-        if changed && self.observe.netstat_on_change {
-            self.netstat(node, obs);
+        if self.tcp_out.segments.is_empty() {
+            return;
         }
-        self.pending.extend(self.tcp_out.events.drain(..));
         // Only the list is moved out (sending needs `self`), not the whole output.
         let mut segments = std::mem::take(&mut self.tcp_out.segments);
         for o in segments.drain(..) {
-            let packet = Packet {
-                src: *o.tuple.local.ip(),
-                dst: *o.tuple.remote.ip(),
-                ttl: self.default_ttl,
-                ip_id: 0,
-                body: Body::Tcp(self.boxed(o.segment)),
-                ttl_clock: SimTime::ZERO,
-                meta: placeholder_provenance(node),
-            };
+            let (src, dst) = (*o.tuple.local.ip(), *o.tuple.remote.ip());
+            let packet = self.tcp_packet(node, src, dst, o.segment);
             self.originate(obs, node, packet);
         }
         self.tcp_out.segments = segments;
@@ -610,7 +639,7 @@ impl Core {
     }
 
     /// Sends a packet a node originates: stamps provenance and routes it.
-    fn originate(&mut self, obs: &mut dyn Observer, node: NodeId, mut packet: Packet) {
+    fn originate(&mut self, obs: &mut dyn Observer, node: NodeId, mut packet: Box<Packet>) {
         let now = self.queue.now();
         let ip_id = &mut self.ip_ids[node.0 as usize];
         *ip_id = ip_id.wrapping_add(1);
@@ -647,7 +676,7 @@ impl Core {
     }
 
     /// Offers a packet to a link and schedules its arrival (and any duplicate's).
-    fn transmit(&mut self, obs: &mut dyn Observer, node: NodeId, port: Port, packet: Packet) {
+    fn transmit(&mut self, obs: &mut dyn Observer, node: NodeId, port: Port, packet: Box<Packet>) {
         let now = self.queue.now();
         let mut extra = Duration::ZERO;
         let mut copy_after = None;
@@ -693,7 +722,7 @@ impl Core {
     }
 
     /// Puts a packet on a link's wire, to reach the far end at `at`.
-    fn launch(&mut self, port: Port, at: SimTime, epoch: u32, packet: Packet) {
+    fn launch(&mut self, port: Port, at: SimTime, epoch: u32, packet: Box<Packet>) {
         let ticket = self.queue.ticket();
         let wire = &mut self.wires[port.link.0 as usize][port.side as usize];
         if !wire.takes(at, ticket) {
@@ -734,7 +763,7 @@ impl Core {
             ttl_clock: SimTime::ZERO,
             meta: placeholder_provenance(router),
         };
-        self.originate(obs, router, packet);
+        self.originate(obs, router, Box::new(packet));
     }
 
     fn route_change(&mut self, i: usize, obs: &mut dyn Observer) {
@@ -985,6 +1014,17 @@ impl AppCtx<'_> {
             ttl_clock: SimTime::ZERO,
             meta: placeholder_provenance(self.host),
         };
-        self.core.originate(self.obs, self.host, packet);
+        self.core.originate(self.obs, self.host, Box::new(packet));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_small_whatever_it_carries() {
+        // The queue moves every event in and out of its slab: packets ride in boxes.
+        assert!(std::mem::size_of::<Event>() <= 32);
     }
 }

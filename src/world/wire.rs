@@ -17,7 +17,7 @@ pub(super) struct InFlight {
     pub ticket: Ticket,
     /// The link's epoch when it was sent (a link that went down since loses it).
     pub epoch: u32,
-    pub packet: Packet,
+    pub packet: Box<Packet>,
 }
 
 /// One direction of a link: packets in the order they arrive.
