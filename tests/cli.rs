@@ -496,7 +496,6 @@ fn an_until_too_large_is_bad_input_and_names_the_largest_duration() {
     assert!(!dir.path().join("out").exists());
 }
 
-/// `run --outputs LIST` writes exactly the files named, and the manifest lists them and the
 /// Per-packet traces are opt-in, as ns-3's pcap and OMNeT++'s eventlog: a scenario that does
 /// not ask writes no `events.csv` or capture (and says why it drew no ladder), while its
 /// per-connection files, socket counts and figures are there; `--outputs all` adds them.
@@ -550,6 +549,7 @@ fn per_packet_traces_are_written_only_when_asked_for() {
     }
 }
 
+/// `run --outputs LIST` writes exactly the files named, and the manifest lists them and the
 /// choice; `none` leaves the summary, the manifest and the report.
 #[test]
 fn outputs_selects_exactly_the_files_named() {

@@ -85,6 +85,7 @@ pub const MAX_PACKET_ROWS: usize = 1_000_000;
 /// rows are off unless asked for), and how to get them.
 pub const WITHOUT_PACKETS: &str = "No ladder or timeseq figure: they are drawn from events.csv, \
      which this run did not write (`--outputs all`, or `[output] events = true`).";
+
 /// Samples kept per host and state for `socket_counts` at most, so a long run's figure model
 /// stays small: when a line reaches this many, every other sample is dropped and from then on
 /// only every 2nd (4th, 8th...) sample of `socket_counts.csv` is kept. The line then shows
