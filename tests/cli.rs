@@ -520,6 +520,15 @@ fn per_packet_traces_are_written_only_when_asked_for() {
     // The report page says it too, for whoever opens the folder later.
     let page = fs::read_to_string(dir.path().join("default/report.html")).unwrap();
     assert!(page.contains("No ladder or timeseq figure"));
+    // And `plot` asked for the ladder says where it would come from.
+    let plot = timewait(dir.path(), &["plot", "default", "--only", "ladder"]);
+    assert_eq!(plot.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&plot.stderr);
+    assert!(
+        err.contains("events.csv, which this folder does not have")
+            && err.contains("--outputs all"),
+        "{err}"
+    );
     let files = common::entries(&dir.path().join("default"));
     for f in ["events.csv", "trace.pcap", "ladder.png"] {
         assert!(!files.iter().any(|g| g == f), "{f} written: {files:?}");

@@ -247,8 +247,16 @@ pub fn plot_dir(dir: &Path, opts: &FigureOptions) -> Result<Vec<String>, FigureE
                     && data.sockets.is_empty()
                     && data.counts.is_empty()) =>
             {
+                let packet_figures = only.iter().any(|f| f == "ladder" || f == "timeseq");
+                // Per-packet rows are off by default: say where the packet figures come from.
+                let why = if packet_figures && !has_events(dir) {
+                    " (the ladder and timeseq are drawn from events.csv, which this folder does \
+                     not have: rerun with `--outputs all`, or `[output] events = true`)"
+                } else {
+                    ""
+                };
                 format!(
-                    "none of the figures asked for ({}) has anything to show",
+                    "none of the figures asked for ({}) has anything to show{why}",
                     only.iter().cloned().collect::<Vec<_>>().join(", ")
                 )
             }
@@ -267,6 +275,11 @@ pub fn plot_dir(dir: &Path, opts: &FigureOptions) -> Result<Vec<String>, FigureE
     files.extend(cwnd::save(dir, stage.dir(), opts)?);
     stage.commit(&files)?;
     Ok(files)
+}
+
+/// Whether `dir` holds `events.csv`, plain or compressed.
+fn has_events(dir: &Path) -> bool {
+    dir.join("events.csv").exists() || dir.join("events.csv.zst").exists()
 }
 
 /// A hidden folder inside an output folder where figures are drawn before they are moved into
