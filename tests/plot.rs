@@ -220,7 +220,7 @@ fn png_facts(path: &Path) -> (u32, u32, usize) {
 
 /// Writes `fig` as `name.svg` / `name.png` / `name.pdf`, checks them, and returns the SVG's
 /// texts.
-fn check(fig: &impl Figure, dir: &Path, name: &str) -> HashSet<String> {
+fn check(fig: &(impl Figure + Sync), dir: &Path, name: &str) -> HashSet<String> {
     let style = Style::default();
     let base = dir.join(name);
     let written = save(&base, &style, fig, Formats::ALL).expect("figure written");

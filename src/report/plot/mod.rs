@@ -218,7 +218,11 @@ pub trait Figure {
 }
 
 /// Writes `basename.svg` and `basename.png` (the extensions are appended, never substituted).
-pub fn save_both(basename: &Path, style: &Style, figure: &impl Figure) -> Result<(), PlotError> {
+pub fn save_both(
+    basename: &Path,
+    style: &Style,
+    figure: &(impl Figure + Sync),
+) -> Result<(), PlotError> {
     save(basename, style, figure, Formats::SVG_PNG).map(|_| ())
 }
 
@@ -314,20 +318,32 @@ impl std::str::FromStr for Formats {
 pub fn save(
     basename: &Path,
     style: &Style,
-    figure: &impl Figure,
+    figure: &(impl Figure + Sync),
     formats: Formats,
 ) -> Result<Vec<&'static str>, PlotError> {
-    if formats.svg || formats.pdf {
-        let svg = render_svg(style, figure)?;
-        if formats.svg {
-            std::fs::write(with_suffix(basename, ".svg"), &svg)?;
+    let vector = || -> Result<(), PlotError> {
+        if formats.svg || formats.pdf {
+            let svg = render_svg(style, figure)?;
+            if formats.svg {
+                std::fs::write(with_suffix(basename, ".svg"), &svg)?;
+            }
+            if formats.pdf {
+                std::fs::write(with_suffix(basename, ".pdf"), svg_to_pdf(&svg)?)?;
+            }
         }
-        if formats.pdf {
-            std::fs::write(with_suffix(basename, ".pdf"), svg_to_pdf(&svg)?)?;
-        }
-    }
+        Ok(())
+    };
     if formats.png {
-        save_png(&with_suffix(basename, ".png"), style, figure)?;
+        // The bitmap is drawn beside the SVG and its PDF: the two share nothing, and a large
+        // figure takes about as long for each.
+        std::thread::scope(|scope| {
+            let png = scope.spawn(|| save_png(&with_suffix(basename, ".png"), style, figure));
+            let vector = vector();
+            let png = png.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            vector.and(png)
+        })?;
+    } else {
+        vector()?;
     }
     Ok(formats.extensions())
 }
