@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -24,12 +24,31 @@ pub const CHUNK: usize = 1 << 16;
 
 /// A shared count of bytes written to disk by every file made through it.
 #[derive(Clone, Debug, Default)]
-pub struct Meter(Arc<AtomicU64>);
+pub struct Meter(Arc<Counts>);
+
+#[derive(Debug, Default)]
+struct Counts {
+    bytes: AtomicU64,
+    /// Something reads the count while the run goes (`--max-output`), so it must not depend
+    /// on how far other threads have got.
+    exact: AtomicBool,
+}
 
 impl Meter {
     /// Bytes handed to the files so far (what their buffers have flushed).
     pub fn bytes(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Asks the files to count their bytes at the same points on every run: rows formatted on
+    /// another thread are counted before the run goes on.
+    pub fn require_exact(&self) {
+        self.0.exact.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether [`Meter::require_exact`] was asked.
+    pub fn is_exact(&self) -> bool {
+        self.0.exact.load(Ordering::Relaxed)
     }
 
     /// Creates (or truncates) `path`, counting what is written to it.
@@ -186,8 +205,9 @@ impl Metered {
         if tx.send(Chunk::Bytes(chunk)).is_err() {
             return Err(self.stopped());
         }
-        // Relaxed: the count is read by the same thread between events; no other data hangs on it.
-        self.meter.0.fetch_add(len, Ordering::Relaxed);
+        // Relaxed: no other data hangs on the count; a reader that needs it exact waits on a
+        // channel for it (see `require_exact`), which orders it.
+        self.meter.0.bytes.fetch_add(len, Ordering::Relaxed);
         Ok(())
     }
 

@@ -12,12 +12,14 @@ mod pcap;
 pub mod plot;
 mod probe;
 mod reader;
+mod records;
 mod row;
 mod summary;
 mod tcp;
 
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
 pub use events::{EVENT_COLUMNS, EventLog};
 pub use manifest::{Manifest, shell_word};
@@ -72,6 +74,8 @@ impl Recorder {
     /// A recorder writing the files `opts` asks for into `dir` (or only counting, if `None`).
     pub fn new(dir: Option<&Path>, opts: &OutputOptions, net: &Network) -> io::Result<Recorder> {
         let meter = Meter::default();
+        // Rows formatted off the simulation's thread name their hosts from here.
+        let hosts: Arc<[String]> = net.nodes.iter().map(|n| n.name.clone()).collect();
         let mut files = Vec::new();
         let mut events = None;
         let mut capture = None;
@@ -152,8 +156,8 @@ impl Recorder {
             capture,
             probe,
             tally: Tally::default(),
-            tcp: TcpTally::new(dir, opts.states, opts.connections, &meter)?,
-            netstat: Netstat::new(dir, opts, &meter)?,
+            tcp: TcpTally::new(dir, opts.states, opts.connections, &meter, &hosts)?,
+            netstat: Netstat::new(dir, opts, &meter, &hosts)?,
             files,
             error: None,
             meter,
@@ -164,9 +168,11 @@ impl Recorder {
     /// Asks the run to stop once the files hold more than `bytes` (`--max-output`).
     pub fn limit_output(&mut self, bytes: u64) {
         self.max_output = Some(bytes);
+        self.meter.require_exact();
     }
 
-    /// Bytes the files hold so far (what their buffers have flushed, up to 64 KiB behind each).
+    /// Bytes the files hold so far (what their buffers have flushed, up to 64 KiB behind each,
+    /// and up to a batch of rows not yet formatted).
     pub fn output_bytes(&self) -> u64 {
         self.meter.bytes()
     }
@@ -269,8 +275,8 @@ impl Observer for Recorder {
         self.keep(r);
     }
 
-    fn counts(&mut self, net: &Network, time: SimTime, node: NodeId, counts: &[u64; 11]) {
-        let r = self.netstat.counts(net, time, node, counts);
+    fn counts(&mut self, _net: &Network, time: SimTime, node: NodeId, counts: &[u64; 11]) {
+        let r = self.netstat.counts(time, node, counts);
         self.keep(r);
     }
 
@@ -280,14 +286,14 @@ impl Observer for Recorder {
 
     fn outcome(
         &mut self,
-        net: &Network,
+        _net: &Network,
         time: SimTime,
         node: NodeId,
         _app: u32,
         outcome: &AppOutcome,
     ) {
         if let AppOutcome::ConnectFailed(e) = outcome {
-            let r = self.netstat.connect_failed(net, time, node, e.errno());
+            let r = self.netstat.connect_failed(time, node, e.errno());
             self.keep(r);
         }
     }

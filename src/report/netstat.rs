@@ -4,9 +4,11 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::meter::{Meter, Metered};
-use super::row::CsvFile;
+use super::records::{Record, RecordFile};
+use super::row::Row;
 use crate::net::{Network, NodeId};
 use crate::scenario::{NetstatStyle, OutputOptions};
 use crate::sim::SimTime;
@@ -111,23 +113,56 @@ pub const COUNT_COLUMNS: [&str; 4] = ["time", "host", "state", "count"];
 /// far, followed by the errno (`connect_failed:EADDRNOTAVAIL`).
 pub const CONNECT_FAILED: &str = "connect_failed:";
 
+/// What a `socket_counts.csv` row counts.
+#[derive(Clone, Copy)]
+enum Counted {
+    State(State),
+    /// Failed `connect()` calls with this errno.
+    ConnectFailed(&'static str),
+}
+
+/// A row of `socket_counts.csv`.
+struct CountRow {
+    time: SimTime,
+    host: u32,
+    what: Counted,
+    n: u64,
+}
+
+impl Record for CountRow {
+    fn write(&self, row: &mut Row, hosts: &[String]) {
+        row.nanos(self.time.as_nanos());
+        row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
+        match self.what {
+            Counted::State(s) => row.text(s.name()),
+            Counted::ConnectFailed(errno) => row.text(&format!("{CONNECT_FAILED}{errno}")),
+        }
+        row.uint(self.n);
+    }
+}
+
 /// Writes `netstat.txt` and `socket_counts.csv`, and keeps the tables for the console.
 #[derive(Default)]
 pub struct Netstat {
     style: NetstatStyle,
     tables: Option<Metered>,
-    counts: Option<CsvFile>,
+    counts: Option<RecordFile<CountRow>>,
     /// Per node: each state's last row (time, count), `None` before the host's first row.
     last: Vec<Option<[(SimTime, u64); 11]>>,
-    /// Failed `connect()` calls so far, per node and errno, with the row's `state` text.
-    failed: Vec<(NodeId, &'static str, String, u64)>,
+    /// Failed `connect()` calls so far, per node and errno.
+    failed: Vec<(NodeId, &'static str, u64)>,
     /// Every table written, for printing.
     pub text: String,
 }
 
 impl Netstat {
     /// Creates the files in `dir` (nothing is written to disk if `dir` is `None`).
-    pub fn new(dir: Option<&Path>, opts: &OutputOptions, meter: &Meter) -> io::Result<Netstat> {
+    pub fn new(
+        dir: Option<&Path>,
+        opts: &OutputOptions,
+        meter: &Meter,
+        hosts: &Arc<[String]>,
+    ) -> io::Result<Netstat> {
         let mut n = Netstat {
             style: opts.netstat_style,
             ..Netstat::default()
@@ -137,10 +172,11 @@ impl Netstat {
             n.tables = Some(meter.create(&d.join("netstat.txt"))?);
         }
         if opts.socket_counts {
-            n.counts = Some(CsvFile::create(
+            n.counts = Some(RecordFile::create(
                 &d.join("socket_counts.csv"),
                 &COUNT_COLUMNS,
                 meter,
+                hosts.clone(),
             )?);
         }
         Ok(n)
@@ -172,7 +208,6 @@ impl Netstat {
     /// failures so far.
     pub fn connect_failed(
         &mut self,
-        net: &Network,
         time: SimTime,
         node: NodeId,
         errno: &'static str,
@@ -183,31 +218,25 @@ impl Netstat {
         let i = match self.failed.iter().position(|e| e.0 == node && e.1 == errno) {
             Some(i) => i,
             None => {
-                let state = format!("{CONNECT_FAILED}{errno}");
-                self.failed.push((node, errno, state, 0));
+                self.failed.push((node, errno, 0));
                 self.failed.len() - 1
             }
         };
         let e = &mut self.failed[i];
-        e.3 += 1;
-        f.row.nanos(time.as_nanos());
-        f.row.text(net.node(node).name.as_str());
-        f.row.text(&e.2);
-        f.row.uint(e.3);
-        f.end()
+        e.2 += 1;
+        f.push(CountRow {
+            time,
+            host: node.0,
+            what: Counted::ConnectFailed(errno),
+            n: e.2,
+        })
     }
 
     /// One host's counts (every state but CLOSED), as [`World`](crate::world::World) reports
     /// them: at the host's first report a row for every state; then a row for each state
     /// whose count differs from its last row. A report that changes nothing marks the end of
     /// the run: every state whose last row is earlier gets one, so every series reaches it.
-    pub fn counts(
-        &mut self,
-        net: &Network,
-        time: SimTime,
-        node: NodeId,
-        counts: &[u64; 11],
-    ) -> io::Result<()> {
+    pub fn counts(&mut self, time: SimTime, node: NodeId, counts: &[u64; 11]) -> io::Result<()> {
         let Some(f) = &mut self.counts else {
             return Ok(());
         };
@@ -219,7 +248,6 @@ impl Netstat {
         let last = self.last[i].get_or_insert([(time, 0); 11]);
         let end = !first && last.iter().zip(counts).all(|(l, n)| l.1 == *n);
         // Under churn this file takes a row for nearly every connection's every state change.
-        let host = net.node(node).name.as_str();
         for (k, (state, n)) in State::ALL.iter().zip(counts).enumerate() {
             if *state == State::Closed {
                 continue;
@@ -229,11 +257,12 @@ impl Netstat {
                 continue;
             }
             last[k] = (time, *n);
-            f.row.nanos(time.as_nanos());
-            f.row.text(host);
-            f.row.text(state.name());
-            f.row.uint(*n);
-            f.end()?;
+            f.push(CountRow {
+                time,
+                host: node.0,
+                what: Counted::State(*state),
+                n: *n,
+            })?;
         }
         Ok(())
     }
@@ -243,8 +272,8 @@ impl Netstat {
         if let Some(mut f) = self.tables.take() {
             f.flush()?;
         }
-        if let Some(mut f) = self.counts.take() {
-            f.flush()?;
+        if let Some(f) = self.counts.take() {
+            f.finish()?;
         }
         Ok(())
     }

@@ -101,20 +101,30 @@ impl Row {
     /// A connection incarnation as the output files name it (`client#2`, see
     /// [`conn_name`](super::conn_name)); empty for the number 0.
     pub fn conn(&mut self, net: &Network, c: ConnId) {
-        if c.n == 0 {
-            return self.empty();
-        }
         let host = net
             .nodes
             .get(c.host as usize)
             .map_or("?", |n| n.name.as_str());
+        self.conn_of(host, c.n);
+    }
+
+    /// As [`Row::conn`], with the hosts' names by id.
+    pub fn conn_in(&mut self, hosts: &[String], c: ConnId) {
+        let host = hosts.get(c.host as usize).map_or("?", String::as_str);
+        self.conn_of(host, c.n);
+    }
+
+    fn conn_of(&mut self, host: &str, n: u32) {
+        if n == 0 {
+            return self.empty();
+        }
         if needs_quotes(host.as_bytes()) {
-            return self.text(&format!("{host}#{}", c.n));
+            return self.text(&format!("{host}#{n}"));
         }
         self.sep();
         self.buf.extend_from_slice(host.as_bytes());
         self.buf.push(b'#');
-        push_uint(&mut self.buf, u64::from(c.n));
+        push_uint(&mut self.buf, u64::from(n));
     }
 
     /// Text, quoted if it needs to be.

@@ -7,14 +7,18 @@ use std::fmt::Write as _;
 use std::io;
 use std::net::SocketAddrV4;
 use std::path::Path;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use super::meter::Meter;
-use super::row::CsvFile;
+use super::records::{Record, RecordFile};
+use super::row::Row;
 use crate::net::{Body, Network, NodeId, Packet};
 use crate::sim::{Duration, SimTime};
-use crate::tcp::{ConnId, ConnRecord, Corruption, FourTuple, ListenDropKind, State, TcpLog};
+use crate::tcp::{
+    ConnId, ConnRecord, Corruption, FourTuple, ListenDropKind, State, TcpLog, Transition,
+};
 use crate::world::{PacketEvent, PacketEventKind};
 
 /// Column names of `states.csv`.
@@ -56,6 +60,62 @@ pub const CONNECTION_COLUMNS: [&str; 17] = [
     "error",
 ];
 
+/// A row of `states.csv`.
+struct StateRow {
+    time: SimTime,
+    host: u32,
+    incarnation: u32,
+    t: Transition,
+}
+
+impl Record for StateRow {
+    fn write(&self, row: &mut Row, hosts: &[String]) {
+        let t = &self.t;
+        row.nanos(self.time.as_nanos());
+        row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
+        row.conn_in(hosts, t.conn);
+        row.socket(t.tuple.local);
+        row.socket(t.tuple.remote);
+        row.uint(u64::from(self.incarnation));
+        row.text(t.from.name());
+        row.text(t.to.name());
+        row.text(t.cause);
+    }
+}
+
+/// A row of `connections.csv`.
+struct ConnectionRow {
+    host: u32,
+    incarnation: u32,
+    r: ConnRecord,
+}
+
+impl Record for ConnectionRow {
+    fn write(&self, row: &mut Row, hosts: &[String]) {
+        let r = &self.r;
+        row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
+        row.conn_in(hosts, r.conn);
+        row.uint(u64::from(self.incarnation));
+        row.text(if r.active { "active" } else { "passive" });
+        row.socket(r.tuple.local);
+        row.socket(r.tuple.remote);
+        row.uint(u64::from(r.iss.0));
+        match r.irs {
+            Some(irs) => row.uint(u64::from(irs.0)),
+            None => row.empty(),
+        }
+        row.nanos(r.opened_at.as_nanos());
+        row.opt_nanos(r.established_at.map(SimTime::as_nanos));
+        row.nanos(r.closed_at.as_nanos());
+        row.uint(r.bytes_written);
+        row.uint(r.bytes_delivered);
+        row.uint(r.bytes_corrupted);
+        row.uint(u64::from(r.retransmissions));
+        row.text(r.final_state.name());
+        row.text(r.error.map_or("", |e| e.name()));
+    }
+}
+
 /// A segment of a connection that had already ended when it arrived.
 #[derive(Clone, Copy, Debug)]
 struct LostDuplicate {
@@ -79,8 +139,8 @@ struct LostDuplicate {
 /// What TCP did, gathered for the files and the summary.
 #[derive(Default)]
 pub struct TcpTally {
-    states: Option<CsvFile>,
-    connections: Option<CsvFile>,
+    states: Option<RecordFile<StateRow>>,
+    connections: Option<RecordFile<ConnectionRow>>,
     /// What is known of each (host, 4-tuple): one lookup serves every question. Bounded by the
     /// 4-tuples a run can form (ports x peers), not by the connections made.
     tuples: FxHashMap<(u32, FourTuple), TupleLog>,
@@ -307,21 +367,24 @@ impl TcpTally {
         states: bool,
         connections: bool,
         meter: &Meter,
+        hosts: &Arc<[String]>,
     ) -> io::Result<TcpTally> {
         let mut t = TcpTally::default();
         if let Some(d) = dir {
             if states {
-                t.states = Some(CsvFile::create(
+                t.states = Some(RecordFile::create(
                     &d.join("states.csv"),
                     &STATE_COLUMNS,
                     meter,
+                    hosts.clone(),
                 )?);
             }
             if connections {
-                t.connections = Some(CsvFile::create(
+                t.connections = Some(RecordFile::create(
                     &d.join("connections.csv"),
                     &CONNECTION_COLUMNS,
                     meter,
+                    hosts.clone(),
                 )?);
             }
         }
@@ -494,19 +557,16 @@ impl TcpTally {
                     d.min = d.min.min(t.held);
                     d.max = d.max.max(t.held);
                 }
-                let inc = self.incarnation(t.conn);
-                if let Some(f) = &mut self.states {
-                    let row = &mut f.row;
-                    row.nanos(time.as_nanos());
-                    row.text(&net.node(node).name);
-                    row.conn(net, t.conn);
-                    row.socket(t.tuple.local);
-                    row.socket(t.tuple.remote);
-                    row.uint(u64::from(inc));
-                    row.text(t.from.name());
-                    row.text(t.to.name());
-                    row.text(t.cause);
-                    f.end()?;
+                if self.states.is_some() {
+                    let row = StateRow {
+                        time,
+                        host: node.0,
+                        incarnation: self.incarnation(t.conn),
+                        t: *t,
+                    };
+                    if let Some(f) = &mut self.states {
+                        f.push(row)?;
+                    }
                 }
                 if t.to == State::Closed {
                     if let Some(c) = self.conns.get_mut(&t.conn) {
@@ -539,7 +599,7 @@ impl TcpTally {
                 if r.bytes_written >= BULK_BYTES && self.transfers.len() < MAX_TRANSFERS {
                     self.transfers.push(*r);
                 }
-                self.write_connection(net, node, r)?;
+                self.write_connection(node, r)?;
                 self.maybe_retire(r.conn);
             }
             TcpLog::Corruption(c) => {
@@ -563,33 +623,16 @@ impl TcpTally {
         Ok(())
     }
 
-    fn write_connection(&mut self, net: &Network, node: NodeId, r: &ConnRecord) -> io::Result<()> {
-        let inc = self.incarnation(r.conn);
-        let Some(f) = &mut self.connections else {
-            return Ok(());
-        };
-        let row = &mut f.row;
-        row.text(&net.node(node).name);
-        row.conn(net, r.conn);
-        row.uint(u64::from(inc));
-        row.text(if r.active { "active" } else { "passive" });
-        row.socket(r.tuple.local);
-        row.socket(r.tuple.remote);
-        row.uint(u64::from(r.iss.0));
-        match r.irs {
-            Some(irs) => row.uint(u64::from(irs.0)),
-            None => row.empty(),
+    fn write_connection(&mut self, node: NodeId, r: &ConnRecord) -> io::Result<()> {
+        let incarnation = self.incarnation(r.conn);
+        match &mut self.connections {
+            Some(f) => f.push(ConnectionRow {
+                host: node.0,
+                incarnation,
+                r: *r,
+            }),
+            None => Ok(()),
         }
-        row.nanos(r.opened_at.as_nanos());
-        row.opt_nanos(r.established_at.map(SimTime::as_nanos));
-        row.nanos(r.closed_at.as_nanos());
-        row.uint(r.bytes_written);
-        row.uint(r.bytes_delivered);
-        row.uint(r.bytes_corrupted);
-        row.uint(u64::from(r.retransmissions));
-        row.text(r.final_state.name());
-        row.text(r.error.map_or("", |e| e.name()));
-        f.end()
     }
 
     /// Watches TCP packets for lost duplicates and TTL deaths.
@@ -689,11 +732,11 @@ impl TcpTally {
 
     /// Flushes the CSV files.
     pub fn finish(&mut self) -> io::Result<()> {
-        if let Some(mut w) = self.states.take() {
-            w.flush()?;
+        if let Some(w) = self.states.take() {
+            w.finish()?;
         }
-        if let Some(mut w) = self.connections.take() {
-            w.flush()?;
+        if let Some(w) = self.connections.take() {
+            w.finish()?;
         }
         Ok(())
     }
