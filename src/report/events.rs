@@ -1,12 +1,17 @@
 //! `events.csv`: one row per event.
 
 use std::io;
+use std::net::Ipv4Addr;
 use std::path::Path;
+use std::sync::Arc;
 
 use super::meter::Meter;
-use super::row::{CsvFile, push_duration, push_uint};
-use crate::net::{Body, Icmp, Network, Packet};
+use super::records::{Record, RecordFile};
+use super::row::{Row, push_duration, push_uint};
+use crate::net::{Body, Datagram, Icmp, Packet};
 use crate::scenario::Compression;
+use crate::sim::SimTime;
+use crate::tcp::{ConnId, Flags};
 use crate::world::{NetworkEvent, PacketEvent, PacketEventKind};
 
 /// Column names of `events.csv`.
@@ -33,68 +38,179 @@ pub const EVENT_COLUMNS: [&str; 20] = [
     "note",
 ];
 
-/// Writes `events.csv` rows as events arrive.
+/// Writes `events.csv` rows as events arrive; they are formatted on a thread of the file's
+/// own (see [`RecordFile`]).
 pub struct EventLog {
-    file: CsvFile,
-    /// The row's note, built before the row (it may need quoting).
-    note: Vec<u8>,
+    file: RecordFile<EventRow>,
 }
 
 impl EventLog {
     /// Creates the file and writes the header; `meter` counts what it writes.
-    pub fn create(path: &Path, meter: &Meter, compress: Compression) -> io::Result<EventLog> {
+    pub fn create(
+        path: &Path,
+        meter: &Meter,
+        compress: Compression,
+        hosts: Arc<[String]>,
+    ) -> io::Result<EventLog> {
         Ok(EventLog {
-            file: CsvFile::create_compressed(path, &EVENT_COLUMNS, meter, compress)?,
-            note: Vec::new(),
+            file: RecordFile::create_compressed(path, &EVENT_COLUMNS, meter, compress, hosts)?,
         })
     }
 
     /// One packet event.
-    pub fn packet(&mut self, net: &Network, ev: &PacketEvent<'_>) -> io::Result<()> {
+    pub fn packet(&mut self, ev: &PacketEvent<'_>) -> io::Result<()> {
         let p: &Packet = ev.packet;
-        self.note.clear();
-        match ev.kind {
-            PacketEventKind::Drop(why) => self.note.extend_from_slice(why.name().as_bytes()),
-            PacketEventKind::Duplicate => {
-                if let Some(orig) = p.meta.copy_of {
-                    self.note.extend_from_slice(b"copy of #");
-                    push_uint(&mut self.note, orig);
+        let body = match &p.body {
+            Body::Tcp(s) => BodyRow::Tcp {
+                flags: s.flags,
+                seq: s.seq.0,
+                ack: s.flags.ack().then_some(s.ack.0),
+                len: s.payload.len() as u64,
+                sport: s.src_port,
+                dport: s.dst_port,
+                conn: s.tag.conn,
+                window: s.window,
+                timestamps: s.timestamps.map(|t| (t.tsval, t.tsecr)),
+            },
+            Body::Udp(d) => BodyRow::Udp(*d),
+            Body::Icmp(Icmp::TimeExceeded(q)) => BodyRow::Icmp { packet: q.packet },
+        };
+        self.file.push(EventRow::Packet(PacketRow {
+            time: ev.time,
+            kind: ev.kind,
+            node: ev.node.0,
+            id: p.meta.id,
+            src: p.src,
+            dst: p.dst,
+            ttl: p.ttl,
+            hops: p.meta.hops,
+            age: (ev.time - p.meta.sent_at).as_nanos(),
+            copy_of: p.meta.copy_of,
+            body,
+        }))
+    }
+
+    /// One change to the network.
+    pub fn network(&mut self, ev: &NetworkEvent) -> io::Result<()> {
+        self.file.push(EventRow::Network {
+            time: ev.time,
+            kind: ev.kind,
+            node: ev.node.0,
+            note: ev.note.clone(),
+        })
+    }
+
+    /// Flushes everything to disk.
+    pub fn finish(self) -> io::Result<()> {
+        self.file.finish()
+    }
+}
+
+/// A row of `events.csv`: what it shows of the event, copied out of it.
+enum EventRow {
+    Packet(PacketRow),
+    Network {
+        time: SimTime,
+        kind: &'static str,
+        node: u32,
+        note: String,
+    },
+}
+
+struct PacketRow {
+    time: SimTime,
+    kind: PacketEventKind,
+    node: u32,
+    id: u64,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ttl: u8,
+    hops: u16,
+    /// Nanoseconds since the packet was first sent (a link's copy keeps its original's).
+    age: u64,
+    copy_of: Option<u64>,
+    body: BodyRow,
+}
+
+/// The columns of a packet row that depend on what it carries.
+enum BodyRow {
+    Tcp {
+        flags: Flags,
+        seq: u32,
+        /// Only when the ACK flag is set.
+        ack: Option<u32>,
+        len: u64,
+        sport: u16,
+        dport: u16,
+        conn: ConnId,
+        window: u16,
+        timestamps: Option<(u32, u32)>,
+    },
+    Udp(Datagram),
+    Icmp {
+        /// The packet the time-exceeded message is about.
+        packet: u64,
+    },
+}
+
+impl Record for EventRow {
+    fn write(&self, row: &mut Row, hosts: &[String]) {
+        let host = |n: u32| hosts.get(n as usize).map_or("?", String::as_str);
+        let p = match self {
+            EventRow::Packet(p) => p,
+            EventRow::Network {
+                time,
+                kind,
+                node,
+                note,
+            } => {
+                // No packet: only the time, the kind, the node and the note.
+                row.nanos(time.as_nanos());
+                row.text(kind);
+                row.text(host(*node));
+                for _ in 3..EVENT_COLUMNS.len() - 1 {
+                    row.empty();
                 }
+                row.text(note);
+                return;
             }
-            PacketEventKind::TtlExpired | PacketEventKind::Deliver => {
-                self.note.extend_from_slice(b"lifetime ");
-                push_duration(&mut self.note, (ev.time - p.meta.sent_at).as_nanos());
-            }
-            _ => {}
-        }
-        let row = &mut self.file.row;
-        row.nanos(ev.time.as_nanos());
-        row.text(ev.kind.name());
-        row.text(&net.node(ev.node).name);
-        row.uint(p.meta.id);
+        };
+        row.nanos(p.time.as_nanos());
+        row.text(p.kind.name());
+        row.text(host(p.node));
+        row.uint(p.id);
         row.ip(p.src);
         row.ip(p.dst);
         row.uint(u64::from(p.ttl));
         // flags, seq, ack, len, sport, dport, conn, window, tsval, tsecr
         match &p.body {
-            Body::Tcp(s) => {
-                row.flags(s.flags);
-                row.uint(u64::from(s.seq.0));
-                if s.flags.ack() {
-                    row.uint(u64::from(s.ack.0));
-                } else {
-                    row.empty();
+            BodyRow::Tcp {
+                flags,
+                seq,
+                ack,
+                len,
+                sport,
+                dport,
+                conn,
+                window,
+                timestamps,
+            } => {
+                row.flags(*flags);
+                row.uint(u64::from(*seq));
+                match ack {
+                    Some(a) => row.uint(u64::from(*a)),
+                    None => row.empty(),
                 }
-                row.uint(s.payload.len() as u64);
-                row.uint(u64::from(s.src_port));
-                row.uint(u64::from(s.dst_port));
+                row.uint(*len);
+                row.uint(u64::from(*sport));
+                row.uint(u64::from(*dport));
                 // A stateless RST carries connection number 0: no incarnation sent it.
-                row.conn(net, s.tag.conn);
-                row.uint(u64::from(s.window));
-                match s.timestamps {
-                    Some(ts) => {
-                        row.uint(u64::from(ts.tsval));
-                        row.uint(u64::from(ts.tsecr));
+                row.conn(hosts, *conn);
+                row.uint(u64::from(*window));
+                match timestamps {
+                    Some((tsval, tsecr)) => {
+                        row.uint(u64::from(*tsval));
+                        row.uint(u64::from(*tsecr));
                     }
                     None => {
                         row.empty();
@@ -102,52 +218,49 @@ impl EventLog {
                     }
                 }
             }
-            Body::Udp(d) => {
+            BodyRow::Udp(d) => {
                 row.empty();
                 row.uint(d.seq);
                 row.empty();
-                row.uint(d.len as u64);
+                row.uint(u64::from(d.len));
                 row.uint(u64::from(d.src_port));
                 row.uint(u64::from(d.dst_port));
                 for _ in 0..4 {
                     row.empty();
                 }
             }
-            Body::Icmp(Icmp::TimeExceeded(q)) => {
-                if !self.note.is_empty() {
-                    self.note.extend_from_slice(b"; ");
-                }
-                self.note
-                    .extend_from_slice(b"icmp time exceeded for packet #");
-                push_uint(&mut self.note, q.packet);
+            BodyRow::Icmp { .. } => {
                 for _ in 0..10 {
                     row.empty();
                 }
             }
         }
-        row.uint(u64::from(p.meta.hops));
-        // The packet's age here: from its first sending (a link's copy keeps its original's).
-        row.nanos((ev.time - p.meta.sent_at).as_nanos());
-        row.bytes(&self.note);
-        self.file.end()
-    }
-
-    /// One change to the network.
-    pub fn network(&mut self, net: &Network, ev: &NetworkEvent) -> io::Result<()> {
-        // No packet: only the time, the kind, the node and the note.
-        let row = &mut self.file.row;
-        row.nanos(ev.time.as_nanos());
-        row.text(ev.kind);
-        row.text(&net.node(ev.node).name);
-        for _ in 3..EVENT_COLUMNS.len() - 1 {
-            row.empty();
-        }
-        row.text(&ev.note);
-        self.file.end()
-    }
-
-    /// Flushes everything to disk.
-    pub fn finish(mut self) -> io::Result<()> {
-        self.file.flush()
+        row.uint(u64::from(p.hops));
+        row.nanos(p.age);
+        // The note: words and numbers only, so it never needs quoting.
+        row.plain(|note| {
+            let start = note.len();
+            match p.kind {
+                PacketEventKind::Drop(why) => note.extend_from_slice(why.name().as_bytes()),
+                PacketEventKind::Duplicate => {
+                    if let Some(orig) = p.copy_of {
+                        note.extend_from_slice(b"copy of #");
+                        push_uint(note, orig);
+                    }
+                }
+                PacketEventKind::TtlExpired | PacketEventKind::Deliver => {
+                    note.extend_from_slice(b"lifetime ");
+                    push_duration(note, p.age);
+                }
+                _ => {}
+            }
+            if let BodyRow::Icmp { packet } = p.body {
+                if note.len() > start {
+                    note.extend_from_slice(b"; ");
+                }
+                note.extend_from_slice(b"icmp time exceeded for packet #");
+                push_uint(note, packet);
+            }
+        });
     }
 }

@@ -89,7 +89,12 @@ impl Recorder {
             let z = opts.compress.suffix();
             if opts.events {
                 let name = format!("events.csv{z}");
-                events = Some(EventLog::create(&d.join(&name), &meter, opts.compress)?);
+                events = Some(EventLog::create(
+                    &d.join(&name),
+                    &meter,
+                    opts.compress,
+                    hosts.clone(),
+                )?);
                 files.push(name);
             }
             if opts.states {
@@ -227,7 +232,7 @@ impl Observer for Recorder {
         self.tally.packet(net, ev);
         self.tcp.packet(ev);
         if let Some(log) = &mut self.events {
-            let r = log.packet(net, ev);
+            let r = log.packet(ev);
             self.keep(r);
         }
         if ev.kind == PacketEventKind::Deliver
@@ -253,7 +258,7 @@ impl Observer for Recorder {
     fn network(&mut self, net: &Network, ev: &NetworkEvent) {
         self.tally.network(net, ev);
         if let Some(log) = &mut self.events {
-            let r = log.network(net, ev);
+            let r = log.network(ev);
             self.keep(r);
         }
     }

@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 
 use super::meter::Meter;
 use super::row::{CsvFile, Row};
+use crate::scenario::Compression;
 
 /// Records gathered before they are handed over.
 const BATCH: usize = 1024;
@@ -48,7 +49,18 @@ impl<R: Record> RecordFile<R> {
         meter: &Meter,
         hosts: Arc<[String]>,
     ) -> io::Result<RecordFile<R>> {
-        let mut file = CsvFile::create(path, header, meter)?;
+        RecordFile::create_compressed(path, header, meter, Compression::None, hosts)
+    }
+
+    /// As [`RecordFile::create`], stored as `compress` says.
+    pub fn create_compressed(
+        path: &Path,
+        header: &[&str],
+        meter: &Meter,
+        compress: Compression,
+        hosts: Arc<[String]>,
+    ) -> io::Result<RecordFile<R>> {
+        let mut file = CsvFile::create_compressed(path, header, meter, compress)?;
         let (tx, rx) = sync_channel::<Msg<R>>(QUEUED_BATCHES);
         let (spare_tx, spare) = channel();
         let thread = std::thread::Builder::new()

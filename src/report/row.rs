@@ -7,7 +7,6 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::Path;
 
 use super::meter::{CHUNK, Meter, Metered};
-use crate::net::Network;
 use crate::scenario::Compression;
 use crate::tcp::{ConnId, Flags};
 
@@ -99,22 +98,11 @@ impl Row {
     }
 
     /// A connection incarnation as the output files name it (`client#2`, see
-    /// [`conn_name`](super::conn_name)); empty for the number 0.
-    pub fn conn(&mut self, net: &Network, c: ConnId) {
-        let host = net
-            .nodes
-            .get(c.host as usize)
-            .map_or("?", |n| n.name.as_str());
-        self.conn_of(host, c.n);
-    }
-
-    /// As [`Row::conn`], with the hosts' names by id.
-    pub fn conn_in(&mut self, hosts: &[String], c: ConnId) {
+    /// [`conn_name`](super::conn_name)), its host named from `hosts` by id; empty for the
+    /// number 0.
+    pub fn conn(&mut self, hosts: &[String], c: ConnId) {
         let host = hosts.get(c.host as usize).map_or("?", String::as_str);
-        self.conn_of(host, c.n);
-    }
-
-    fn conn_of(&mut self, host: &str, n: u32) {
+        let n = c.n;
         if n == 0 {
             return self.empty();
         }
@@ -125,6 +113,15 @@ impl Row {
         self.buf.extend_from_slice(host.as_bytes());
         self.buf.push(b'#');
         push_uint(&mut self.buf, u64::from(n));
+    }
+
+    /// A field `write` appends straight to the row: for text made of fixed words and numbers,
+    /// which never needs quoting.
+    pub fn plain(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        self.sep();
+        let start = self.buf.len();
+        write(&mut self.buf);
+        debug_assert!(!needs_quotes(&self.buf[start..]));
     }
 
     /// Text, quoted if it needs to be.
@@ -174,12 +171,8 @@ pub(crate) struct CsvFile {
 }
 
 impl CsvFile {
-    /// Creates `path` (counted by `meter`) and writes the header row.
-    pub fn create(path: &Path, header: &[&str], meter: &Meter) -> io::Result<CsvFile> {
-        CsvFile::create_compressed(path, header, meter, Compression::None)
-    }
-
-    /// As [`CsvFile::create`], stored as `compress` says.
+    /// Creates `path` (counted by `meter`, stored as `compress` says) and writes the header
+    /// row.
     pub fn create_compressed(
         path: &Path,
         header: &[&str],

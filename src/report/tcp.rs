@@ -73,7 +73,7 @@ impl Record for StateRow {
         let t = &self.t;
         row.nanos(self.time.as_nanos());
         row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
-        row.conn_in(hosts, t.conn);
+        row.conn(hosts, t.conn);
         row.socket(t.tuple.local);
         row.socket(t.tuple.remote);
         row.uint(u64::from(self.incarnation));
@@ -94,7 +94,7 @@ impl Record for ConnectionRow {
     fn write(&self, row: &mut Row, hosts: &[String]) {
         let r = &self.r;
         row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
-        row.conn_in(hosts, r.conn);
+        row.conn(hosts, r.conn);
         row.uint(u64::from(self.incarnation));
         row.text(if r.active { "active" } else { "passive" });
         row.socket(r.tuple.local);
