@@ -82,7 +82,11 @@ impl Recorder {
         let mut probe = None;
         if let Some(d) = dir {
             if opts.tcp_probe {
-                probe = Some(ProbeLog::create(&d.join("tcp_probe.csv"), &meter)?);
+                probe = Some(ProbeLog::create(
+                    &d.join("tcp_probe.csv"),
+                    &meter,
+                    hosts.clone(),
+                )?);
                 files.push("tcp_probe.csv".to_string());
             }
             // The large files take the compression's suffix: `events.csv.zst`.
@@ -266,7 +270,7 @@ impl Observer for Recorder {
     fn tcp(&mut self, net: &Network, time: SimTime, node: NodeId, log: &TcpLog) {
         if let TcpLog::Probe(p) = log {
             if let Some(w) = &mut self.probe {
-                let r = w.probe(net, node, p);
+                let r = w.probe(node, p);
                 self.keep(r);
             }
             return;

@@ -1,12 +1,15 @@
 //! `tcp_probe.csv`: each sender's congestion state after every ACK it processes, as Linux's
 //! `tcp_probe` tracepoint and ns-3's `CongestionWindow` trace give it.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
+use std::sync::Arc;
 
-use super::meter::{Meter, Metered};
-use crate::net::{Network, NodeId};
-use crate::sim::{Duration, SimTime};
+use super::meter::Meter;
+use super::records::{Record, RecordFile};
+use super::row::Row;
+use crate::net::NodeId;
+use crate::sim::Duration;
 use crate::tcp::Probe;
 
 /// Column names of `tcp_probe.csv`. Sizes are bytes; `cwnd` is empty without congestion
@@ -35,67 +38,69 @@ pub const PROBE_COLUMNS: [&str; 19] = [
     "pipe",
 ];
 
-/// Writes `tcp_probe.csv`.
+/// Writes `tcp_probe.csv`; its rows are formatted on a thread of the file's own (see
+/// [`RecordFile`]).
 pub struct ProbeLog {
-    out: Metered,
-    line: String,
-}
-
-fn secs(d: Duration) -> String {
-    (SimTime::ZERO + d).csv()
-}
-
-fn bytes_or_empty(v: u32) -> String {
-    if v == u32::MAX {
-        String::new()
-    } else {
-        v.to_string()
-    }
+    file: RecordFile<ProbeRow>,
 }
 
 impl ProbeLog {
     /// Creates the file and writes its header.
-    pub fn create(path: &Path, meter: &Meter) -> io::Result<ProbeLog> {
-        let mut out = meter.create(path)?;
-        writeln!(out, "{}", PROBE_COLUMNS.join(","))?;
+    pub fn create(path: &Path, meter: &Meter, hosts: Arc<[String]>) -> io::Result<ProbeLog> {
         Ok(ProbeLog {
-            out,
-            line: String::new(),
+            file: RecordFile::create(path, &PROBE_COLUMNS, meter, hosts)?,
         })
     }
 
-    /// One row. No field can hold a comma or a quote, so none is quoted.
-    pub fn probe(&mut self, net: &Network, node: NodeId, p: &Probe) -> io::Result<()> {
-        use std::fmt::Write as _;
-        self.line.clear();
-        let _ = writeln!(
-            self.line,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            p.at.csv(),
-            net.node(node).name,
-            super::conn_name(net, p.conn).unwrap_or_default(),
-            p.tuple.local,
-            p.tuple.remote,
-            p.ack.0,
-            p.snd_una.0,
-            p.snd_nxt.0,
-            bytes_or_empty(p.cwnd),
-            bytes_or_empty(p.ssthresh),
-            p.snd_wnd,
-            p.in_flight,
-            p.srtt.map(secs).unwrap_or_default(),
-            secs(p.rttvar),
-            secs(p.rto),
-            p.dupacks,
-            p.phase.name(),
-            p.sacked,
-            p.pipe.map(|v| v.to_string()).unwrap_or_default(),
-        );
-        self.out.write_all(self.line.as_bytes())
+    /// One row.
+    pub fn probe(&mut self, node: NodeId, p: &Probe) -> io::Result<()> {
+        self.file.push(ProbeRow {
+            host: node.0,
+            p: *p,
+        })
     }
 
     /// Flushes the file.
-    pub fn finish(mut self) -> io::Result<()> {
-        self.out.flush()
+    pub fn finish(self) -> io::Result<()> {
+        self.file.finish()
+    }
+}
+
+/// A row of `tcp_probe.csv`.
+struct ProbeRow {
+    host: u32,
+    p: Probe,
+}
+
+impl Record for ProbeRow {
+    fn write(&self, row: &mut Row, hosts: &[String]) {
+        let p = &self.p;
+        // Sizes a sender does not track are u32::MAX, written as an empty field.
+        let bytes_or_empty = |row: &mut Row, v: u32| match v {
+            u32::MAX => row.empty(),
+            v => row.uint(u64::from(v)),
+        };
+        row.nanos(p.at.as_nanos());
+        row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
+        row.conn(hosts, p.conn);
+        row.socket(p.tuple.local);
+        row.socket(p.tuple.remote);
+        row.uint(u64::from(p.ack.0));
+        row.uint(u64::from(p.snd_una.0));
+        row.uint(u64::from(p.snd_nxt.0));
+        bytes_or_empty(row, p.cwnd);
+        bytes_or_empty(row, p.ssthresh);
+        row.uint(u64::from(p.snd_wnd));
+        row.uint(u64::from(p.in_flight));
+        row.opt_nanos(p.srtt.map(Duration::as_nanos));
+        row.nanos(p.rttvar.as_nanos());
+        row.nanos(p.rto.as_nanos());
+        row.uint(u64::from(p.dupacks));
+        row.text(p.phase.name());
+        row.uint(u64::from(p.sacked));
+        match p.pipe {
+            Some(v) => row.uint(u64::from(v)),
+            None => row.empty(),
+        }
     }
 }
