@@ -12,11 +12,29 @@ use crate::report::plot::{LineChart, Series, Style, save as save_figure};
 /// The probe file the figure is drawn from.
 pub const SOURCE: &str = "tcp_probe.csv";
 
+/// A row's `phase` as the figure tells them apart: the onsets it marks, and anything else.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Other,
+    Recovery,
+    Loss,
+}
+
+impl Phase {
+    fn read(text: &[u8]) -> Phase {
+        match text {
+            b"recovery" => Phase::Recovery,
+            b"loss" => Phase::Loss,
+            _ => Phase::Other,
+        }
+    }
+}
+
 /// One connection's rows: (time s, cwnd kB, ssthresh kB or NaN, phase).
 struct Trace {
     host: String,
     conn: String,
-    rows: Vec<(f64, f64, f64, String)>,
+    rows: Vec<(f64, f64, f64, Phase)>,
 }
 
 fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
@@ -40,33 +58,41 @@ fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
     );
     let mut traces: Vec<Trace> = Vec::new();
     // Each connection's place in `traces`: a run can have a hundred thousand.
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, rec) in r.records().enumerate() {
-        let rec = rec.map_err(|e| bad(e.to_string()))?;
+    let mut index: BTreeMap<Vec<u8>, usize> = BTreeMap::new();
+    // One record read into again and again: a probe file can hold millions of rows.
+    let mut rec = csv::ByteRecord::new();
+    let mut line = 1;
+    while r
+        .read_byte_record(&mut rec)
+        .map_err(|e| bad(e.to_string()))?
+    {
+        line += 1;
+        let text = |c: usize| String::from_utf8_lossy(rec.get(c).unwrap_or(b"")).into_owned();
         let num = |c: usize| -> Result<f64, FigureError> {
-            let v = rec.get(c).unwrap_or("");
+            let v = rec.get(c).unwrap_or(b"");
             if v.is_empty() {
                 return Ok(f64::NAN);
             }
-            v.parse()
-                .map_err(|_| bad(format!("row {}: `{v}` is not a number", i + 2)))
+            std::str::from_utf8(v)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| bad(format!("row {line}: `{}` is not a number", text(c))))
         };
-        let t = num(time)?;
         let kb = |v: f64| v / 1000.0;
-        let name = rec.get(conn).unwrap_or("").to_string();
         let row = (
-            t,
+            num(time)?,
             kb(num(cwnd)?),
             kb(num(ssthresh)?),
-            rec.get(phase).unwrap_or("").to_string(),
+            Phase::read(rec.get(phase).unwrap_or(b"")),
         );
-        match index.get(&name) {
+        let name = rec.get(conn).unwrap_or(b"");
+        match index.get(name) {
             Some(&k) => traces[k].rows.push(row),
             None => {
-                index.insert(name.clone(), traces.len());
+                index.insert(name.to_vec(), traces.len());
                 traces.push(Trace {
-                    host: rec.get(host).unwrap_or("").to_string(),
-                    conn: name,
+                    host: text(host),
+                    conn: text(conn),
                     rows: vec![row],
                 });
             }
@@ -76,12 +102,12 @@ fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
 }
 
 /// Points where the phase turns to `phase`, apart (NaN between) so that only markers show.
-fn onsets(rows: &[(f64, f64, f64, String)], phase: &str) -> Vec<(f64, f64)> {
+fn onsets(rows: &[(f64, f64, f64, Phase)], phase: Phase) -> Vec<(f64, f64)> {
     let mut pts = Vec::new();
-    let mut before = "open";
-    for (t, cwnd, _, p) in rows {
+    let mut before = Phase::Other;
+    for &(t, cwnd, _, p) in rows {
         if p == phase && before != phase {
-            pts.push((*t, *cwnd));
+            pts.push((t, cwnd));
             pts.push((f64::NAN, f64::NAN));
         }
         before = p;
@@ -114,7 +140,7 @@ pub fn figure(path: &Path, opts: &FigureOptions) -> Result<Option<Stack<LineChar
     rank.sort_by_key(|&k| {
         let tr = &traces[k];
         let n = |phase| onsets(&tr.rows, phase).len();
-        std::cmp::Reverse((n("loss"), n("recovery"), tr.rows.len()))
+        std::cmp::Reverse((n(Phase::Loss), n(Phase::Recovery), tr.rows.len()))
     });
     let mut chosen: Vec<usize> = rank[..shown].to_vec();
     chosen.sort_unstable();
@@ -136,9 +162,12 @@ pub fn figure(path: &Path, opts: &FigureOptions) -> Result<Option<Stack<LineChar
                     .with_color(1),
             );
         }
-        for (i, (phase, name)) in [("recovery", "fast retransmit"), ("loss", "timeout")]
-            .into_iter()
-            .enumerate()
+        for (i, (phase, name)) in [
+            (Phase::Recovery, "fast retransmit"),
+            (Phase::Loss, "timeout"),
+        ]
+        .into_iter()
+        .enumerate()
         {
             let pts = onsets(&tr.rows, phase);
             if !pts.is_empty() {
