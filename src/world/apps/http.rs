@@ -304,9 +304,21 @@ struct ClientConn {
 /// Where `needle` starts in `hay`, if anywhere.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     let (&first, rest) = needle.split_first()?;
-    // The first byte alone rules out nearly every place.
-    hay.windows(needle.len())
-        .position(|w| w[0].eq_ignore_ascii_case(&first) && w[1..].eq_ignore_ascii_case(rest))
+    let last = hay.len().checked_sub(needle.len())?;
+    let first = first.to_ascii_lowercase();
+    let mut from = 0;
+    // The first byte alone rules out nearly every place: a plain scan finds the candidates.
+    while from <= last {
+        let i = from
+            + hay[from..=last]
+                .iter()
+                .position(|b| b.to_ascii_lowercase() == first)?;
+        if hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest) {
+            return Some(i);
+        }
+        from = i + 1;
+    }
+    None
 }
 
 /// How a response ends, once its header is complete: after header + Content-Length bytes,
@@ -343,6 +355,8 @@ pub struct HttpClient {
     request: Payload,
     conns: BTreeMap<SocketHandle, ClientConn>,
     timers: AppTimers<ClientDue>,
+    /// Where a response's first bytes are parsed (see [`HttpClient::read`]).
+    scratch: Vec<u8>,
 }
 
 impl HttpClient {
@@ -359,6 +373,7 @@ impl HttpClient {
             request: Payload::from(request),
             conns: BTreeMap::new(),
             timers: AppTimers::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -444,10 +459,21 @@ impl HttpClient {
         };
         c.received += data.len() as u64;
         if c.expected.is_none() {
-            data.write_to(&mut c.head);
-            c.expected = response_size(&c.head);
-            if c.expected.is_some() {
-                c.head = Vec::new();
+            if c.head.is_empty() {
+                // A header nearly always comes whole in the first read: it is parsed in a
+                // buffer every connection shares, and only a partial one is kept aside.
+                self.scratch.clear();
+                data.write_to(&mut self.scratch);
+                c.expected = response_size(&self.scratch);
+                if c.expected.is_none() {
+                    c.head = self.scratch.clone();
+                }
+            } else {
+                data.write_to(&mut c.head);
+                c.expected = response_size(&c.head);
+                if c.expected.is_some() {
+                    c.head = Vec::new();
+                }
             }
         }
         // The response ends with its Content-Length, or when the server closes.
