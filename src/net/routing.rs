@@ -2,6 +2,8 @@
 
 use std::net::Ipv4Addr;
 
+use rustc_hash::FxHashMap;
+
 use super::addr::Prefix;
 use super::link::Port;
 
@@ -32,13 +34,20 @@ pub struct RoutingTable<H = NextHop> {
     /// Each route's mask and network bits, in the same order: what a lookup compares, with
     /// no mask to compute per route.
     matchers: Vec<(u32, u32)>,
+    /// The host (/32) routes, which lead the list, by address: a router with a route per
+    /// host finds the most specific match with one probe rather than a scan.
+    hosts: FxHashMap<u32, usize>,
 }
+
+/// Fewer host routes than this are scanned like the others (cheaper than hashing).
+const HOSTS_HASHED: usize = 4;
 
 impl<H> Default for RoutingTable<H> {
     fn default() -> Self {
         RoutingTable {
             routes: Vec::new(),
             matchers: Vec::new(),
+            hosts: FxHashMap::default(),
         }
     }
 }
@@ -54,6 +63,7 @@ impl<H: Copy> RoutingTable<H> {
             .unwrap_or(self.routes.len());
         self.routes.insert(at, Route { prefix, next });
         self.matchers.insert(at, prefix.mask_and_bits());
+        self.index_hosts();
     }
 
     /// Removes the route for exactly `prefix`; true if there was one.
@@ -65,17 +75,43 @@ impl<H: Copy> RoutingTable<H> {
             .iter()
             .map(|r| r.prefix.mask_and_bits())
             .collect();
+        self.index_hosts();
         self.routes.len() != before
+    }
+
+    /// Rebuilds [`RoutingTable::hosts`] after a change.
+    fn index_hosts(&mut self) {
+        self.hosts.clear();
+        let n = self
+            .routes
+            .iter()
+            .take_while(|r| r.prefix.prefix_len() == 32)
+            .count();
+        if n >= HOSTS_HASHED {
+            self.hosts.extend(
+                self.matchers[..n]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(_, bits))| (bits, i)),
+            );
+        }
     }
 
     /// The best route for `dst`.
     pub fn lookup(&self, dst: Ipv4Addr) -> Option<H> {
         let a = dst.to_bits();
-        let i = self
-            .matchers
+        let mut from = 0;
+        if !self.hosts.is_empty() {
+            // A /32 is the longest prefix there is; without one, only shorter routes can match.
+            if let Some(&i) = self.hosts.get(&a) {
+                return Some(self.routes[i].next);
+            }
+            from = self.hosts.len();
+        }
+        let i = self.matchers[from..]
             .iter()
             .position(|&(mask, bits)| a & mask == bits)?;
-        Some(self.routes[i].next)
+        Some(self.routes[from + i].next)
     }
 
     /// All routes, most specific first.
@@ -105,6 +141,22 @@ mod tests {
         assert_eq!(t.lookup("10.0.1.9".parse().unwrap()), Some(port(2)));
         assert_eq!(t.lookup("10.9.9.9".parse().unwrap()), Some(port(1)));
         assert_eq!(t.lookup("192.0.2.1".parse().unwrap()), Some(port(0)));
+    }
+
+    #[test]
+    fn host_routes_found_by_address_still_lose_to_nothing_and_fall_through_to_shorter_ones() {
+        let mut t = RoutingTable::default();
+        t.set("10.0.1.0/24".parse().unwrap(), port(100));
+        for i in 1..=6 {
+            t.set(format!("10.0.0.{i}/32").parse().unwrap(), port(i));
+        }
+        t.set("0.0.0.0/0".parse().unwrap(), port(0));
+        assert_eq!(t.lookup("10.0.0.4".parse().unwrap()), Some(port(4)));
+        assert_eq!(t.lookup("10.0.1.4".parse().unwrap()), Some(port(100)));
+        assert_eq!(t.lookup("10.0.0.9".parse().unwrap()), Some(port(0)));
+        assert!(t.remove("10.0.0.4/32".parse().unwrap()));
+        assert_eq!(t.lookup("10.0.0.4".parse().unwrap()), Some(port(0)));
+        assert_eq!(t.lookup("10.0.0.5".parse().unwrap()), Some(port(5)));
     }
 
     #[test]

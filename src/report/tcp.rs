@@ -636,16 +636,23 @@ impl TcpTally {
     }
 
     /// Watches TCP packets for lost duplicates and TTL deaths.
+    #[inline]
     pub fn packet(&mut self, ev: &PacketEvent<'_>) {
         // A router forwarding a packet changes nothing here (and the segment need not be read).
         if let PacketEventKind::Forward = ev.kind {
             return;
         }
-        let p: &Packet = ev.packet;
-        let Body::Tcp(seg) = &p.body else { return };
-        if seg.payload.is_empty() {
-            return;
+        if let Body::Tcp(seg) = &ev.packet.body
+            && !seg.payload.is_empty()
+        {
+            self.data_packet(ev, seg);
         }
+    }
+
+    /// [`TcpTally::packet`] for a segment that carries data: most events pass over none, so
+    /// they are told apart where they are reported, without a call.
+    fn data_packet(&mut self, ev: &PacketEvent<'_>, seg: &crate::tcp::Segment) {
+        let p: &Packet = ev.packet;
         let sender = seg.tag.conn;
         if let PacketEventKind::Deliver = ev.kind
             && let Some(c) = self.conns.get_mut(&sender)

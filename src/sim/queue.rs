@@ -9,7 +9,10 @@
 //! Cancelling a timer frees its slab slot at once; its heap key becomes stale (the slot no
 //! longer carries its sequence number) and is skipped when it surfaces. A 4-ary heap is half
 //! as deep as a binary one and its four children share a cache line, which measured faster
-//! than `BinaryHeap` on the churn and pile-up workloads (see `benches/engine.rs`).
+//! than `BinaryHeap` on the churn and pile-up workloads (see `benches/engine.rs`). A popped
+//! root stays open until the next push fills it: an event that schedules its successor (a
+//! link's next arrival, usually among the earliest) then sinks from the root a level or two,
+//! where refilling with the last key and pushing at the end would each have sifted.
 
 use super::time::SimTime;
 
@@ -83,6 +86,9 @@ struct Slot<E> {
 /// A discrete-event queue with cancellable entries.
 pub struct EventQueue<E> {
     heap: Vec<Key>,
+    /// The root was popped and not yet refilled: the next push sinks from there, which spares
+    /// a sift for each event that schedules the next one (a link's next arrival).
+    hole: bool,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -101,6 +107,7 @@ impl<E> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: Vec::new(),
+            hole: false,
             slots: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
@@ -228,7 +235,7 @@ impl<E> EventQueue<E> {
 
     /// The time of the earliest pending event, if any.
     pub fn peek_time(&mut self) -> Option<SimTime> {
-        while let Some(&key) = self.heap.first() {
+        while let Some(key) = self.top() {
             if self.is_current(key) {
                 return Some(key.time());
             }
@@ -257,6 +264,7 @@ impl<E> EventQueue<E> {
     fn maybe_compact(&mut self) {
         let stale = self.heap.len() - self.live;
         if stale > 64 && stale > self.live {
+            self.fill_hole();
             let mut heap = std::mem::take(&mut self.heap);
             heap.retain(|&k| self.is_current(k));
             // A sorted array is a valid heap; sorting beats re-sifting for this rare rebuild.
@@ -265,8 +273,14 @@ impl<E> EventQueue<E> {
         }
     }
 
-    /// Adds a key: the hole climbs from the end while its parent is later.
+    /// Adds a key: into the popped root's hole, sinking below any earlier child, or at the end,
+    /// climbing while its parent is later.
     fn push(&mut self, key: Key) {
+        if self.hole {
+            self.hole = false;
+            self.sink(key);
+            return;
+        }
         let heap = &mut self.heap;
         let mut i = heap.len();
         heap.push(key);
@@ -281,19 +295,41 @@ impl<E> EventQueue<E> {
         heap[i] = key;
     }
 
-    /// Removes the earliest key: the last key fills the root's hole and sinks below any
-    /// earlier child.
+    /// The earliest key, the popped root's hole refilled first if need be.
+    fn top(&mut self) -> Option<Key> {
+        self.fill_hole();
+        self.heap.first().copied()
+    }
+
+    /// Removes the earliest key, leaving its place open for the next push.
     fn pop_key(&mut self) -> Option<Key> {
-        let last = self.heap.pop()?;
+        let top = self.top()?;
+        if self.heap.len() == 1 {
+            self.heap.clear();
+        } else {
+            self.hole = true;
+        }
+        Some(top)
+    }
+
+    /// Closes the root's hole, if open, with the last key.
+    fn fill_hole(&mut self) {
+        if self.hole {
+            self.hole = false;
+            // A hole is never the only entry (see `pop_key`).
+            let last = self.heap.pop().expect("a hole has keys after it");
+            self.sink(last);
+        }
+    }
+
+    /// Puts `key` in the root's hole and sinks it below any earlier child.
+    fn sink(&mut self, key: Key) {
         let heap = &mut self.heap[..];
-        let Some(&top) = heap.first() else {
-            return Some(last);
-        };
         let n = heap.len();
         let mut i = 0;
         loop {
             let first = ARITY * i + 1;
-            let (child, key) = if first + ARITY <= n {
+            let (child, k) = if first + ARITY <= n {
                 // A full family, compared as a tournament: keys are unique, so no ties.
                 let c = &heap[first..first + ARITY];
                 let (a, ka) = if c[1] < c[0] { (1, c[1]) } else { (0, c[0]) };
@@ -314,14 +350,13 @@ impl<E> EventQueue<E> {
             } else {
                 break;
             };
-            if key >= last {
+            if k >= key {
                 break;
             }
-            heap[i] = key;
+            heap[i] = k;
             i = child;
         }
-        heap[i] = last;
-        Some(top)
+        heap[i] = key;
     }
 }
 

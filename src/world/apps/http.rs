@@ -301,32 +301,53 @@ struct ClientConn {
     expected: Option<Option<u64>>,
 }
 
-/// Where `needle` starts in `hay`, if anywhere.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    // The first byte alone rules out nearly every place.
-    hay.windows(needle.len())
-        .position(|w| w[0].eq_ignore_ascii_case(&first) && w[1..].eq_ignore_ascii_case(rest))
-}
-
 /// How a response ends, once its header is complete: after header + Content-Length bytes,
 /// or (`Connection: close`) when the server closes.
 fn response_size(head: &[u8]) -> Option<Option<u64>> {
-    let end = find(head, b"\r\n\r\n")? + 4;
-    let header = &head[..end];
-    if find(header, b"\r\nconnection: close\r\n").is_some() {
-        return Some(None);
+    // One pass over the header's lines, each ended by CRLF; the first empty one after the
+    // status line ends the header.
+    let mut close = false;
+    let mut body = None;
+    let mut start = 0;
+    let mut status = true;
+    loop {
+        let mut from = start;
+        let cr = loop {
+            let at = from + head.get(from..)?.iter().position(|&b| b == b'\r')?;
+            if head.get(at + 1) == Some(&b'\n') {
+                break at;
+            }
+            from = at + 1;
+        };
+        let line = &head[start..cr];
+        if !status {
+            if line.is_empty() {
+                let end = cr + 2;
+                return Some(if close {
+                    None
+                } else {
+                    Some(end as u64 + body.unwrap_or(0))
+                });
+            }
+            close |= line.eq_ignore_ascii_case(b"connection: close");
+            if body.is_none()
+                && let Some((name, value)) = line.split_at_checked(15)
+                && name.eq_ignore_ascii_case(b"content-length:")
+            {
+                body = Some(
+                    value
+                        .iter()
+                        .skip_while(|b| **b == b' ')
+                        .take_while(|b| b.is_ascii_digit())
+                        .fold(0u64, |n, d| {
+                            n.saturating_mul(10).saturating_add((d - b'0') as u64)
+                        }),
+                );
+            }
+        }
+        status = false;
+        start = cr + 2;
     }
-    let body = find(header, b"\r\ncontent-length:").map_or(0, |at| {
-        header[at + 17..]
-            .iter()
-            .skip_while(|b| **b == b' ')
-            .take_while(|b| b.is_ascii_digit())
-            .fold(0u64, |n, d| {
-                n.saturating_mul(10).saturating_add((d - b'0') as u64)
-            })
-    });
-    Some(Some(end as u64 + body))
 }
 
 #[derive(Clone, Copy)]
@@ -343,6 +364,8 @@ pub struct HttpClient {
     request: Payload,
     conns: BTreeMap<SocketHandle, ClientConn>,
     timers: AppTimers<ClientDue>,
+    /// Where a response's first bytes are parsed (see [`HttpClient::read`]).
+    scratch: Vec<u8>,
 }
 
 impl HttpClient {
@@ -359,6 +382,7 @@ impl HttpClient {
             request: Payload::from(request),
             conns: BTreeMap::new(),
             timers: AppTimers::default(),
+            scratch: Vec::new(),
         }
     }
 
@@ -444,10 +468,21 @@ impl HttpClient {
         };
         c.received += data.len() as u64;
         if c.expected.is_none() {
-            data.write_to(&mut c.head);
-            c.expected = response_size(&c.head);
-            if c.expected.is_some() {
-                c.head = Vec::new();
+            if c.head.is_empty() {
+                // A header nearly always comes whole in the first read: it is parsed in a
+                // buffer every connection shares, and only a partial one is kept aside.
+                self.scratch.clear();
+                data.write_to(&mut self.scratch);
+                c.expected = response_size(&self.scratch);
+                if c.expected.is_none() {
+                    c.head = self.scratch.clone();
+                }
+            } else {
+                data.write_to(&mut c.head);
+                c.expected = response_size(&c.head);
+                if c.expected.is_some() {
+                    c.head = Vec::new();
+                }
             }
         }
         // The response ends with its Content-Length, or when the server closes.
@@ -547,5 +582,27 @@ impl App for HttpClient {
             }
             SocketEvent::Writable | SocketEvent::Incoming => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::response_size;
+
+    #[test]
+    fn a_response_ends_after_its_content_length_or_when_the_server_closes() {
+        let head = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length:  25\r\nConnection: keep-alive\r\n\r\nbody";
+        assert_eq!(response_size(head), Some(Some(head.len() as u64 - 4 + 25)));
+        let close = b"HTTP/1.0 200 OK\r\nCONNECTION: Close\r\ncontent-length: 9\r\n\r\n";
+        assert_eq!(response_size(close), Some(None));
+        // A header not yet whole; a header without a length.
+        assert_eq!(
+            response_size(b"HTTP/1.0 200 OK\r\nContent-Length: 9\r\n"),
+            None
+        );
+        assert_eq!(response_size(b"HTTP/1.0 200 OK\r\n\r\n"), Some(Some(19)));
+        // The status line is no header line, and the first Content-Length counts.
+        let odd = b"Connection: close\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n";
+        assert_eq!(response_size(odd), Some(Some(60)));
     }
 }
