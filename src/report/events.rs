@@ -155,7 +155,6 @@ enum BodyRow {
 
 impl Record for EventRow {
     fn write(&self, row: &mut Row, hosts: &[String]) {
-        let host = |n: u32| hosts.get(n as usize).map_or("?", String::as_str);
         let p = match self {
             EventRow::Packet(p) => p,
             EventRow::Network {
@@ -167,7 +166,7 @@ impl Record for EventRow {
                 // No packet: only the time, the kind, the node and the note.
                 row.nanos(time.as_nanos());
                 row.text(kind);
-                row.text(host(*node));
+                row.host(hosts, *node);
                 for _ in 3..EVENT_COLUMNS.len() - 1 {
                     row.empty();
                 }
@@ -177,7 +176,7 @@ impl Record for EventRow {
         };
         row.nanos(p.time.as_nanos());
         row.text(p.kind.name());
-        row.text(host(p.node));
+        row.host(hosts, p.node);
         row.uint(p.id);
         row.ip(p.src);
         row.ip(p.dst);

@@ -132,7 +132,7 @@ struct CountRow {
 impl Record for CountRow {
     fn write(&self, row: &mut Row, hosts: &[String]) {
         row.nanos(self.time.as_nanos());
-        row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
+        row.host(hosts, self.host);
         match self.what {
             Counted::State(s) => row.text(s.name()),
             Counted::ConnectFailed(errno) => row.text(&format!("{CONNECT_FAILED}{errno}")),

@@ -81,7 +81,7 @@ impl Record for ProbeRow {
             v => row.uint(u64::from(v)),
         };
         row.nanos(p.at.as_nanos());
-        row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
+        row.host(hosts, self.host);
         row.conn(hosts, p.conn);
         row.socket(p.tuple.local);
         row.socket(p.tuple.remote);

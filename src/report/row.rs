@@ -101,7 +101,7 @@ impl Row {
     /// [`conn_name`](super::conn_name)), its host named from `hosts` by id; empty for the
     /// number 0.
     pub fn conn(&mut self, hosts: &[String], c: ConnId) {
-        let host = hosts.get(c.host as usize).map_or("?", String::as_str);
+        let host = host_name(hosts, c.host);
         let n = c.n;
         if n == 0 {
             return self.empty();
@@ -122,6 +122,11 @@ impl Row {
         let start = self.buf.len();
         write(&mut self.buf);
         debug_assert!(!needs_quotes(&self.buf[start..]));
+    }
+
+    /// A node's name, from the nodes' names by id.
+    pub fn host(&mut self, hosts: &[String], id: u32) {
+        self.text(host_name(hosts, id));
     }
 
     /// Text, quoted if it needs to be.
@@ -209,6 +214,11 @@ impl CsvFile {
         self.row.buf = self.out.send_chunk(rest)?;
         self.out.flush()
     }
+}
+
+/// Node `id`'s name in `hosts` ("?" past the end: a record cannot name a node the run lacks).
+fn host_name(hosts: &[String], id: u32) -> &str {
+    hosts.get(id as usize).map_or("?", String::as_str)
 }
 
 /// Whether the `csv` crate would quote this field.

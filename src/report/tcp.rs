@@ -72,7 +72,7 @@ impl Record for StateRow {
     fn write(&self, row: &mut Row, hosts: &[String]) {
         let t = &self.t;
         row.nanos(self.time.as_nanos());
-        row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
+        row.host(hosts, self.host);
         row.conn(hosts, t.conn);
         row.socket(t.tuple.local);
         row.socket(t.tuple.remote);
@@ -93,7 +93,7 @@ struct ConnectionRow {
 impl Record for ConnectionRow {
     fn write(&self, row: &mut Row, hosts: &[String]) {
         let r = &self.r;
-        row.text(hosts.get(self.host as usize).map_or("?", String::as_str));
+        row.host(hosts, self.host);
         row.conn(hosts, r.conn);
         row.uint(u64::from(self.incarnation));
         row.text(if r.active { "active" } else { "passive" });
