@@ -275,17 +275,17 @@ impl LineChart {
         };
         let lines: Vec<usize> = (0..self.series.len()).filter(|&i| leader(i) == i).collect();
         let n = lines.len();
-        let mut xs: Vec<i32> = self
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter().filter_map(|p| fin(p.0)))
-            .filter(|&x| x >= xr.0 && x <= xr.1)
-            .map(|x| frame.px(x))
-            .collect();
-        xs.sort_unstable();
-        xs.dedup();
-        let gap = xs.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(i32::MAX);
         let step = if self.error_bars && n > 1 {
+            let mut xs: Vec<i32> = self
+                .series
+                .iter()
+                .flat_map(|s| s.points.iter().filter_map(|p| fin(p.0)))
+                .filter(|&x| x >= xr.0 && x <= xr.1)
+                .map(|x| frame.px(x))
+                .collect();
+            xs.sort_unstable();
+            xs.dedup();
+            let gap = xs.windows(2).map(|w| w[1] - w[0]).min().unwrap_or(i32::MAX);
             let room = (gap / 2 / (n as i32 - 1)).max(1);
             (48 / n as i32).clamp(2, 9).min(room)
         } else {
@@ -449,11 +449,13 @@ impl Figure for LineChart {
         };
         // A band drawn for dense steps is explained under the title (the plot's width, and
         // so its pixel columns, does not depend on the height the note takes).
-        let banded = self.series.iter().any(|s| s.envelope && s.step)
-            && !self
-                .geometry(&layout_axes(w, h, style, &axes).frame)
-                .outlines
-                .is_empty();
+        let banded = self.series.iter().any(|s| s.envelope && s.step) && {
+            let frame = layout_axes(w, h, style, &axes).frame;
+            self.series
+                .iter()
+                .filter(|s| s.envelope && s.step)
+                .any(|s| !StepColumns::new(&s.points, &frame).dense.is_empty())
+        };
         let subtitle = match (banded, self.subtitle.is_empty()) {
             (false, _) => self.subtitle.clone(),
             (true, true) => BAND_NOTE.to_string(),

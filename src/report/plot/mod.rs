@@ -393,14 +393,37 @@ fn not_xml(c: char) -> bool {
     (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
-/// Writes the figure as a PNG file at `path` (the path must end in `.png`).
+/// Writes the figure as a PNG file at `path`.
 pub fn save_png(path: &Path, style: &Style, figure: &impl Figure) -> Result<(), PlotError> {
     register_fonts()?;
-    let root = BitMapBackend::new(path, checked_size(figure, style)).into_drawing_area();
-    root.fill(&WHITE)?;
-    figure.draw(&root, style)?;
-    root.present()?;
+    let (w, h) = checked_size(figure, style);
+    let mut rgb = vec![0u8; w as usize * h as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        root.fill(&WHITE)?;
+        figure.draw(&root, style)?;
+        root.present()?;
+    }
+    std::fs::write(path, encode_png(&rgb, w, h)?)?;
     Ok(())
+}
+
+/// An 8-bit RGB image as PNG bytes, every row Paeth-filtered and coded with fdeflate. Choosing
+/// each row's filter by trial (the `image` crate's default) made files 2-7% smaller for twice
+/// the encoding work; zlib's default level makes them half the size for ten times the work.
+fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, PlotError> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.set_filter(png::FilterType::Paeth);
+    encoder.set_adaptive_filter(png::AdaptiveFilterType::NonAdaptive);
+    let png_error = |e: png::EncodingError| PlotError::Draw(format!("cannot encode PNG: {e}"));
+    let mut writer = encoder.write_header().map_err(png_error)?;
+    writer.write_image_data(rgb).map_err(png_error)?;
+    writer.finish().map_err(png_error)?;
+    Ok(out)
 }
 
 /// The figure's size, kept within what a bitmap can hold even if a `Figure` asks for more.
