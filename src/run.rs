@@ -199,15 +199,22 @@ pub fn run(scenario: &Scenario, opts: &RunOptions) -> Result<RunOutput, RunError
     let figure_files = match &mut figures {
         Some(data) => {
             data.read_summary(&summary);
-            let mut files = data
-                .figures_with(&scenario.figures)
-                .map_err(|e| RunError::Figure(FigureError::Input(format!("[figures]: {e}"))))?
-                .save(stage.dir())
-                .map_err(RunError::Figure)?;
-            // Drawn from the tcp_probe.csv just written, as `plot` draws it.
-            let cwnd = report::figures::cwnd::save(stage.dir(), stage.dir(), &scenario.figures);
-            files.extend(cwnd.map_err(RunError::Figure)?);
-            files
+            let data = &*data;
+            std::thread::scope(|scope| {
+                // Drawn from the tcp_probe.csv just written, as `plot` draws it; reading it back
+                // takes as long as choosing the other figures' packets, so beside them.
+                let cwnd = scope.spawn(|| {
+                    report::figures::cwnd::save(stage.dir(), stage.dir(), &scenario.figures)
+                });
+                let files = data
+                    .figures_with(&scenario.figures)
+                    .map_err(|e| RunError::Figure(FigureError::Input(format!("[figures]: {e}"))))
+                    .and_then(|figs| figs.save(stage.dir()).map_err(RunError::Figure));
+                let cwnd = cwnd.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                let mut files = files?;
+                files.extend(cwnd.map_err(RunError::Figure)?);
+                Ok::<_, RunError>(files)
+            })?
         }
         None => Vec::new(),
     };

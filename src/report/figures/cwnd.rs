@@ -101,18 +101,23 @@ fn read(path: &Path) -> Result<Vec<Trace>, FigureError> {
     Ok(traces)
 }
 
+/// The rows where the phase turns to `phase`.
+fn onset_rows(
+    rows: &[(f64, f64, f64, Phase)],
+    phase: Phase,
+) -> impl Iterator<Item = &(f64, f64, f64, Phase)> {
+    let before = std::iter::once(Phase::Other).chain(rows.iter().map(|r| r.3));
+    rows.iter()
+        .zip(before)
+        .filter(move |(r, before)| r.3 == phase && *before != phase)
+        .map(|(r, _)| r)
+}
+
 /// Points where the phase turns to `phase`, apart (NaN between) so that only markers show.
 fn onsets(rows: &[(f64, f64, f64, Phase)], phase: Phase) -> Vec<(f64, f64)> {
-    let mut pts = Vec::new();
-    let mut before = Phase::Other;
-    for &(t, cwnd, _, p) in rows {
-        if p == phase && before != phase {
-            pts.push((t, cwnd));
-            pts.push((f64::NAN, f64::NAN));
-        }
-        before = p;
-    }
-    pts
+    onset_rows(rows, phase)
+        .flat_map(|&(t, cwnd, _, _)| [(t, cwnd), (f64::NAN, f64::NAN)])
+        .collect()
 }
 
 /// The figure for the probe rows in `path` that `opts` selects (time window, connections,
@@ -137,9 +142,10 @@ pub fn figure(path: &Path, opts: &FigureOptions) -> Result<Option<Stack<LineChar
     // retransmits), then the most ACKs, in the order they first sent.
     let shown = traces.len().min(TIMESEQ_PANELS);
     let mut rank: Vec<usize> = (0..traces.len()).collect();
-    rank.sort_by_key(|&k| {
+    // Each key once: a probe file can hold a hundred thousand senders.
+    rank.sort_by_cached_key(|&k| {
         let tr = &traces[k];
-        let n = |phase| onsets(&tr.rows, phase).len();
+        let n = |phase| onset_rows(&tr.rows, phase).count();
         std::cmp::Reverse((n(Phase::Loss), n(Phase::Recovery), tr.rows.len()))
     });
     let mut chosen: Vec<usize> = rank[..shown].to_vec();
@@ -238,4 +244,39 @@ pub fn save(from: &Path, out: &Path, opts: &FigureOptions) -> Result<Vec<String>
         .into_iter()
         .map(|ext| format!("cwnd.{ext}"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Phase, onsets};
+
+    #[test]
+    fn an_onset_is_a_row_whose_phase_differs_from_the_row_before() {
+        let phases = [
+            Phase::Recovery,
+            Phase::Recovery,
+            Phase::Other,
+            Phase::Recovery,
+            Phase::Loss,
+            Phase::Loss,
+            Phase::Recovery,
+        ];
+        let rows: Vec<_> = phases
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| (i as f64, 10.0 * i as f64, f64::NAN, p))
+            .collect();
+        let times = |phase| -> Vec<f64> {
+            onsets(&rows, phase)
+                .chunks(2)
+                .inspect(|pair| assert!(pair[1].0.is_nan() && pair[1].1.is_nan()))
+                .map(|pair| {
+                    assert_eq!(pair[0].1, 10.0 * pair[0].0, "marked at the row's cwnd");
+                    pair[0].0
+                })
+                .collect()
+        };
+        assert_eq!(times(Phase::Recovery), [0.0, 3.0, 6.0]);
+        assert_eq!(times(Phase::Loss), [4.0]);
+    }
 }

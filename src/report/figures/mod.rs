@@ -271,8 +271,15 @@ pub fn plot_dir(dir: &Path, opts: &FigureOptions) -> Result<Vec<String>, FigureE
         )));
     }
     let stage = FigureStage::create(dir)?;
-    let mut files = figs.save(stage.dir())?;
-    files.extend(cwnd::save(dir, stage.dir(), opts)?);
+    // The cwnd figure reads tcp_probe.csv on a thread of its own, beside the others' drawing.
+    let (files, cwnd) = std::thread::scope(|scope| {
+        let cwnd = scope.spawn(|| cwnd::save(dir, stage.dir(), opts));
+        let files = figs.save(stage.dir());
+        let cwnd = cwnd.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (files, cwnd)
+    });
+    let mut files = files?;
+    files.extend(cwnd?);
     stage.commit(&files)?;
     Ok(files)
 }
