@@ -893,6 +893,10 @@ pub(super) struct PacketRows {
     /// `rows[starts[k]..starts[k + 1]]` are the rows of `ids[k]`.
     starts: Vec<usize>,
     rows: Vec<usize>,
+    /// When the ids were counted: `k` of id `lo + j` at `slot[j]` (`u32::MAX`: no rows), so
+    /// the ladder's many lookups take one step each.
+    slot: Vec<u32>,
+    lo: u64,
 }
 
 impl PacketRows {
@@ -911,8 +915,10 @@ impl PacketRows {
         }
         let mut ids = Vec::new();
         let mut starts = Vec::new();
+        let mut slot = vec![u32::MAX; span + 1];
         for k in 0..=span {
             if at[k + 1] > 0 {
+                slot[k] = ids.len() as u32;
                 ids.push(lo + k as u64);
                 starts.push(at[k]);
             }
@@ -921,11 +927,17 @@ impl PacketRows {
         starts.push(packets.len());
         let mut rows = vec![0; packets.len()];
         for (i, r) in packets.iter().enumerate() {
-            let slot = &mut at[(r.packet - lo) as usize];
-            rows[*slot] = i;
-            *slot += 1;
+            let next = &mut at[(r.packet - lo) as usize];
+            rows[*next] = i;
+            *next += 1;
         }
-        PacketRows { ids, starts, rows }
+        PacketRows {
+            ids,
+            starts,
+            rows,
+            slot,
+            lo,
+        }
     }
 
     /// The rows sorted by id, for ids spread too far apart to count (a selection's).
@@ -946,18 +958,36 @@ impl PacketRows {
         }
         starts.push(pairs.len());
         let rows = pairs.into_iter().map(|p| p.1).collect();
-        PacketRows { ids, starts, rows }
+        PacketRows {
+            ids,
+            starts,
+            rows,
+            slot: Vec::new(),
+            lo: 0,
+        }
     }
 
     /// The rows of packet `id`, if it has any.
     pub fn get(&self, id: &u64) -> Option<&[usize]> {
-        let k = self.ids.binary_search(id).ok()?;
+        let k = self.position(*id)?;
         Some(&self.rows[self.starts[k]..self.starts[k + 1]])
     }
 
     /// Whether packet `id` has a row.
     pub fn contains_key(&self, id: &u64) -> bool {
-        self.ids.binary_search(id).is_ok()
+        self.position(*id).is_some()
+    }
+
+    /// Where `id` is in `ids`.
+    fn position(&self, id: u64) -> Option<usize> {
+        if self.slot.is_empty() {
+            return self.ids.binary_search(&id).ok();
+        }
+        let j = usize::try_from(id.checked_sub(self.lo)?).ok()?;
+        self.slot
+            .get(j)
+            .filter(|&&k| k != u32::MAX)
+            .map(|&k| k as usize)
     }
 
     /// (id, rows) of every packet, by id.
@@ -1390,7 +1420,7 @@ mod tests {
         );
         assert_eq!(&ix[&7], &[0, 2, 5]);
         assert!(ix.contains_key(&9) && !ix.contains_key(&8));
-        assert_eq!(ix.get(&10), None);
+        assert_eq!((ix.get(&10), ix.get(&2), ix.get(&0)), (None, None, None));
         // Ids too far apart to count are sorted, with the same result.
         assert_eq!(listed(&PacketRows::sorted(&rows)), listed(&ix));
         let mut far = rows.clone();
