@@ -249,19 +249,30 @@ impl<E> EventQueue<E> {
 
     /// Removes and returns the earliest event, advancing the clock to its time.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        while let Some(key) = self.pop_key() {
-            let slot = &mut self.slots[key.slot()];
-            if slot.seq != key.seq() {
-                continue;
-            }
-            let Some(event) = slot.event.take() else {
-                continue;
-            };
-            self.release(key.slot() as u32);
-            self.now = key.time();
-            return Some((self.now, event));
+        let at = self.peek_time()?;
+        Some((at, self.pop_peeked()))
+    }
+
+    /// Removes the earliest event, which [`EventQueue::peek_time`] has just found (nothing
+    /// scheduled or cancelled since), advancing the clock to its time: a caller that peeks to
+    /// decide whether to go on spares a second search.
+    pub fn pop_peeked(&mut self) -> E {
+        debug_assert!(!self.hole, "pop_peeked without peek_time");
+        let key = self.heap[0];
+        if self.heap.len() == 1 {
+            self.heap.clear();
+        } else {
+            self.hole = true;
         }
-        None
+        let slot = &mut self.slots[key.slot()];
+        debug_assert_eq!(slot.seq, key.seq(), "pop_peeked without peek_time");
+        let event = slot
+            .event
+            .take()
+            .expect("peek_time found the event pending");
+        self.release(key.slot() as u32);
+        self.now = key.time();
+        event
     }
 
     /// The time of the earliest pending event, if any.

@@ -327,9 +327,7 @@ impl World {
             if !self.core.dirty.is_empty() && t > self.core.dirty_at {
                 self.core.report_counts(obs);
             }
-            let Some((_, event)) = self.core.queue.pop() else {
-                break;
-            };
+            let event = self.core.queue.pop_peeked();
             self.core.stats.events += 1;
             self.core.stats.end = t;
             self.dispatch(event, obs);
