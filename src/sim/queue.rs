@@ -27,9 +27,9 @@ const SLOT_BITS: u32 = 24;
 const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 /// Children per heap node.
 const ARITY: usize = 4;
-/// Events due this many nanoseconds (16.8 ms) or more after they are scheduled wait in the far
-/// list: past every link's next arrival, short of most timers.
-const FAR: u64 = 1 << 24;
+/// Events due this many nanoseconds (4.2 ms) or more after they are scheduled wait in the far
+/// list: past the next arrivals on short links, short of most timers.
+const FAR: u64 = 1 << 22;
 /// A refill moves at least this fraction (one in so many) of the far list into the heap, so
 /// each pass over the list pays for itself however sparse its times are.
 const REFILL_SHARE: usize = 16;
