@@ -317,6 +317,10 @@ impl Observer for Tee<'_> {
         self.recorder.link(net, time, port, packet);
     }
 
+    fn wants_hops(&self) -> bool {
+        self.recorder.wants_hops() || self.figures.is_some()
+    }
+
     fn network(&mut self, net: &Network, ev: &NetworkEvent) {
         self.recorder.network(net, ev);
         if let Some(f) = self.figures.as_deref_mut() {
@@ -368,5 +372,61 @@ impl Observer for Tee<'_> {
         if let (Some(f), AppOutcome::ConnectFailed(e)) = (self.figures.as_deref_mut(), outcome) {
             f.on_connect_failed(net, time, node, e.errno());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::PacketEventKind;
+
+    /// Counts packet events by kind and link calls, wanting hops or not.
+    struct Count {
+        hops: bool,
+        kinds: Vec<PacketEventKind>,
+        links: usize,
+    }
+
+    impl Observer for Count {
+        fn packet(&mut self, _net: &Network, ev: &PacketEvent<'_>) {
+            self.kinds.push(ev.kind);
+        }
+        fn link(&mut self, _net: &Network, _time: SimTime, _port: Port, _packet: &Packet) {
+            self.links += 1;
+        }
+        fn wants_hops(&self) -> bool {
+            self.hops
+        }
+    }
+
+    #[test]
+    fn an_observer_that_wants_no_hops_sees_every_other_event_unchanged() {
+        let source = crate::scenario::bundled::get("routing_loop").expect("bundled");
+        let scenario =
+            crate::scenario::parse("routing_loop", "routing_loop.toml", source).expect("parses");
+        let until = SimTime::ZERO + scenario.duration;
+        let run = |hops| {
+            let mut obs = Count {
+                hops,
+                kinds: Vec::new(),
+                links: 0,
+            };
+            World::new(&scenario.config)
+                .expect("builds")
+                .run(until, &mut obs);
+            obs
+        };
+        let (all, ends) = (run(true), run(false));
+        assert!(all.links > 0 && all.kinds.contains(&PacketEventKind::Forward));
+        assert_eq!(ends.links, 0);
+        let not_forward = |o: &Count| -> Vec<PacketEventKind> {
+            o.kinds
+                .iter()
+                .copied()
+                .filter(|k| *k != PacketEventKind::Forward)
+                .collect()
+        };
+        assert_eq!(ends.kinds, not_forward(&all));
+        assert!(ends.kinds.contains(&PacketEventKind::TtlExpired));
     }
 }

@@ -38,6 +38,16 @@ impl Bandwidth {
         let nanos = (bits * 1_000_000_000).div_ceil(self.0 as u128);
         Duration::from_nanos(nanos.min(u64::MAX as u128) as u64)
     }
+
+    /// The time one byte takes when it is a whole number of nanoseconds (every rate that
+    /// divides 8 Gbit/s): then [`Bandwidth::serialisation`] is that times the bytes, a
+    /// multiplication where it divides.
+    pub fn nanos_per_byte(self) -> Option<u64> {
+        const BYTE_NANOS: u64 = 8_000_000_000;
+        BYTE_NANOS
+            .is_multiple_of(self.0)
+            .then(|| BYTE_NANOS / self.0)
+    }
 }
 
 impl FromStr for Bandwidth {
@@ -156,6 +166,8 @@ pub struct Link {
     up: bool,
     epoch: u32,
     dirs: [Direction; 2],
+    /// The bandwidth's [`Bandwidth::nanos_per_byte`], with the bandwidth it was found for.
+    per_byte: Option<(Bandwidth, u64)>,
 }
 
 impl Link {
@@ -168,12 +180,16 @@ impl Link {
             last_arrival: SimTime::ZERO,
             rng,
         };
+        let per_byte = params
+            .bandwidth
+            .and_then(|bw| Some((bw, bw.nanos_per_byte()?)));
         Link {
             ends,
             params,
             up: true,
             epoch: 0,
             dirs: [dir(r0), dir(r1)],
+            per_byte,
         }
     }
 
@@ -231,9 +247,13 @@ impl Link {
         if start > now && queued >= limit {
             return Err(LinkDrop::QueueFull);
         }
-        let done = match p.bandwidth {
-            Some(bw) => start + bw.serialisation(bytes),
-            None => start,
+        let done = match (p.bandwidth, self.per_byte) {
+            (Some(bw), Some((at, n))) if at == bw => match (bytes as u64).checked_mul(n) {
+                Some(nanos) => start + Duration::from_nanos(nanos),
+                None => start + bw.serialisation(bytes),
+            },
+            (Some(bw), _) => start + bw.serialisation(bytes),
+            (None, _) => start,
         };
         if start > now {
             d.waiting.push_back(start);
@@ -284,6 +304,31 @@ mod tests {
             params,
             [component_rng(1, "a"), component_rng(1, "b")],
         )
+    }
+
+    #[test]
+    fn a_whole_number_of_nanoseconds_per_byte_serialises_as_the_division_does() {
+        assert_eq!(Bandwidth(1_000_000_000).nanos_per_byte(), Some(8));
+        assert_eq!(Bandwidth(3_000_000).nanos_per_byte(), None);
+        for bps in [1_000_000_000, 100_000_000, 64_000, 9_600, 3_000_000] {
+            let bw = Bandwidth(bps);
+            let mut l = link(LinkParams {
+                delay: Duration::ZERO,
+                bandwidth: Some(bw),
+                ..LinkParams::default()
+            });
+            // Each packet at the instant the one before has left: its arrival is its own time.
+            let mut now = SimTime::ZERO;
+            for bytes in [40, 1500, 1, 0, 65_535] {
+                let t = l.transmit(0, now, bytes).unwrap();
+                assert_eq!(
+                    t.arrival,
+                    now + bw.serialisation(bytes),
+                    "{bps} b/s, {bytes} B"
+                );
+                now = t.arrival;
+            }
+        }
     }
 
     #[test]

@@ -259,6 +259,11 @@ impl Observer for Recorder {
         }
     }
 
+    fn wants_hops(&self) -> bool {
+        // The counts for the summary ignore hops: only the files record them.
+        self.events.is_some() || self.capture.is_some()
+    }
+
     fn network(&mut self, net: &Network, ev: &NetworkEvent) {
         self.tally.network(net, ev);
         if let Some(log) = &mut self.events {

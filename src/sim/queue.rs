@@ -13,6 +13,11 @@
 //! root stays open until the next push fills it: an event that schedules its successor (a
 //! link's next arrival, usually among the earliest) then sinks from the root a level or two,
 //! where refilling with the last key and pushing at the end would each have sifted.
+//!
+//! Events due [`FAR`] or more after they are scheduled (retransmission and idle timers, most
+//! cancelled long before they are due) wait in an unsorted list instead, and join the heap a
+//! batch at a time when the earliest of them comes due: the heap stays as small as what is
+//! about to happen, and a cancelled far event never enters it.
 
 use super::time::SimTime;
 
@@ -22,6 +27,12 @@ const SLOT_BITS: u32 = 24;
 const SLOT_MASK: u64 = (1 << SLOT_BITS) - 1;
 /// Children per heap node.
 const ARITY: usize = 4;
+/// Events due this many nanoseconds (4.2 ms) or more after they are scheduled wait in the far
+/// list: past the next arrivals on short links, short of most timers.
+const FAR: u64 = 1 << 22;
+/// A refill moves at least this fraction (one in so many) of the far list into the heap, so
+/// each pass over the list pays for itself however sparse its times are.
+const REFILL_SHARE: usize = 16;
 
 /// Names a scheduled event so it can be cancelled. Stale ids (fired or cancelled) are harmless.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -43,6 +54,9 @@ pub struct Ticket(u64);
 struct Key(u128);
 
 impl Key {
+    /// Later than every real key (whose slot is below [`SLOT_MASK`]).
+    const NONE: Key = Key(u128::MAX);
+
     fn new(time: u64, seq: u64, slot: u32) -> Key {
         Key(u128::from(time) << 64 | u128::from(seq << SLOT_BITS | u64::from(slot)))
     }
@@ -89,6 +103,12 @@ pub struct EventQueue<E> {
     /// The root was popped and not yet refilled: the next push sinks from there, which spares
     /// a sift for each event that schedules the next one (a link's next arrival).
     hole: bool,
+    /// Keys of events due [`FAR`] or more after they were scheduled, in no order.
+    far: Vec<Key>,
+    /// The earliest key in `far`, or [`Key::NONE`].
+    far_min: Key,
+    /// `far_min`'s time in nanoseconds: a heap key due earlier is the earliest of all.
+    far_time: u64,
     slots: Vec<Slot<E>>,
     free: Vec<u32>,
     next_seq: u64,
@@ -108,6 +128,9 @@ impl<E> EventQueue<E> {
         EventQueue {
             heap: Vec::new(),
             hole: false,
+            far: Vec::new(),
+            far_min: Key::NONE,
+            far_time: u64::MAX,
             slots: Vec::new(),
             free: Vec::new(),
             next_seq: 0,
@@ -176,7 +199,15 @@ impl<E> EventQueue<E> {
             seq >> (64 - SLOT_BITS) == 0,
             "more than 2^40 events scheduled"
         );
-        self.push(Key::new(time.as_nanos(), seq, slot));
+        let key = Key::new(time.as_nanos(), seq, slot);
+        if time.as_nanos() - self.now.as_nanos() >= FAR {
+            self.far.push(key);
+            if key < self.far_min {
+                self.set_far_min(key);
+            }
+        } else {
+            self.push(key);
+        }
         self.live += 1;
         TimerId {
             slot,
@@ -218,19 +249,30 @@ impl<E> EventQueue<E> {
 
     /// Removes and returns the earliest event, advancing the clock to its time.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        while let Some(key) = self.pop_key() {
-            let slot = &mut self.slots[key.slot()];
-            if slot.seq != key.seq() {
-                continue;
-            }
-            let Some(event) = slot.event.take() else {
-                continue;
-            };
-            self.release(key.slot() as u32);
-            self.now = key.time();
-            return Some((self.now, event));
+        let at = self.peek_time()?;
+        Some((at, self.pop_peeked()))
+    }
+
+    /// Removes the earliest event, which [`EventQueue::peek_time`] has just found (nothing
+    /// scheduled or cancelled since), advancing the clock to its time: a caller that peeks to
+    /// decide whether to go on spares a second search.
+    pub fn pop_peeked(&mut self) -> E {
+        debug_assert!(!self.hole, "pop_peeked without peek_time");
+        let key = self.heap[0];
+        if self.heap.len() == 1 {
+            self.heap.clear();
+        } else {
+            self.hole = true;
         }
-        None
+        let slot = &mut self.slots[key.slot()];
+        debug_assert_eq!(slot.seq, key.seq(), "pop_peeked without peek_time");
+        let event = slot
+            .event
+            .take()
+            .expect("peek_time found the event pending");
+        self.release(key.slot() as u32);
+        self.now = key.time();
+        event
     }
 
     /// The time of the earliest pending event, if any.
@@ -262,7 +304,7 @@ impl<E> EventQueue<E> {
     /// A small floor keeps the heap near its live size: a connection's released socket leaves
     /// its retransmission wakeup's key for up to a second, and every pop sifts through them.
     fn maybe_compact(&mut self) {
-        let stale = self.heap.len() - self.live;
+        let stale = self.heap.len() + self.far.len() - self.live;
         if stale > 64 && stale > self.live {
             self.fill_hole();
             let mut heap = std::mem::take(&mut self.heap);
@@ -270,11 +312,53 @@ impl<E> EventQueue<E> {
             // A sorted array is a valid heap; sorting beats re-sifting for this rare rebuild.
             heap.sort_unstable();
             self.heap = heap;
+            self.drop_stale_far();
         }
+    }
+
+    /// Drops the far list's stale keys and finds its earliest.
+    fn drop_stale_far(&mut self) {
+        let mut far = std::mem::take(&mut self.far);
+        far.retain(|&k| self.is_current(k));
+        self.set_far_min(far.iter().copied().min().unwrap_or(Key::NONE));
+        self.far = far;
+    }
+
+    fn set_far_min(&mut self, key: Key) {
+        self.far_min = key;
+        self.far_time = (key.0 >> 64) as u64;
+    }
+
+    /// Moves the far list's earliest keys into the heap: those due within [`FAR`] of the
+    /// earliest, or the earliest [`REFILL_SHARE`]th of the list if fewer are.
+    fn refill(&mut self) {
+        self.drop_stale_far();
+        if self.far.is_empty() {
+            return;
+        }
+        let first = self.far_min;
+        let window = u128::from(first.time().as_nanos().saturating_add(FAR)) << 64;
+        let mut limit = Key(window.max(first.0 + 1));
+        let share = self.far.len() / REFILL_SHARE;
+        if share > 0 && self.far.iter().filter(|&&k| k < limit).count() < share {
+            self.far.select_nth_unstable(share);
+            limit = self.far[share];
+        }
+        let mut far = std::mem::take(&mut self.far);
+        far.retain(|&k| {
+            let near = k < limit;
+            if near {
+                self.push(k);
+            }
+            !near
+        });
+        self.set_far_min(far.iter().copied().min().unwrap_or(Key::NONE));
+        self.far = far;
     }
 
     /// Adds a key: into the popped root's hole, sinking below any earlier child, or at the end,
     /// climbing while its parent is later.
+    #[inline]
     fn push(&mut self, key: Key) {
         if self.hole {
             self.hole = false;
@@ -295,9 +379,24 @@ impl<E> EventQueue<E> {
         heap[i] = key;
     }
 
-    /// The earliest key, the popped root's hole refilled first if need be.
+    /// The earliest key, the popped root's hole refilled first if need be, and the far list's
+    /// earliest keys moved into the heap once they are the earliest of all.
+    #[inline]
     fn top(&mut self) -> Option<Key> {
         self.fill_hole();
+        match self.heap.first() {
+            Some(&k) if k.time().as_nanos() < self.far_time => Some(k),
+            _ => self.top_far(),
+        }
+    }
+
+    /// [`EventQueue::top`] when the far list may hold the earliest key (rare: kept out of line).
+    #[cold]
+    #[inline(never)]
+    fn top_far(&mut self) -> Option<Key> {
+        if self.far_min < self.heap.first().copied().unwrap_or(Key::NONE) {
+            self.refill();
+        }
         self.heap.first().copied()
     }
 
@@ -453,9 +552,10 @@ mod tests {
         }
         q.schedule(t(1), 7);
         assert!(
-            q.heap.len() < 10_000,
-            "heap kept {} stale keys",
-            q.heap.len()
+            q.heap.len() + q.far.len() < 10_000,
+            "kept {} and {} stale keys",
+            q.heap.len(),
+            q.far.len()
         );
         assert_eq!(q.pop(), Some((t(1), 7)));
         assert_eq!(q.pop(), None);
@@ -463,6 +563,45 @@ mod tests {
 
     #[test]
     fn matches_a_sorted_map_under_random_schedules_cancels_and_pops() {
+        // Few distinct times, so ties are common.
+        matches_a_sorted_map(|r| r % 50);
+    }
+
+    #[test]
+    fn matches_a_sorted_map_with_far_events_dense_and_sparse() {
+        // Near events among far ones, some far ones bunched (a refill moves them by window),
+        // some spread over minutes (a refill moves the earliest share).
+        matches_a_sorted_map(|r| match r % 8 {
+            0 => FAR + r % 1_000,
+            1 => FAR * 3 + r % (FAR * 4),
+            2 => r * 100,
+            _ => r % (FAR / 2),
+        });
+    }
+
+    #[test]
+    fn a_far_event_runs_in_its_place_among_near_ones() {
+        let mut q = EventQueue::new();
+        let far = SimTime::from_nanos(FAR);
+        q.schedule(far, "far");
+        let cancelled = q.schedule(far + Duration::from_nanos(FAR), "cancelled");
+        q.schedule(SimTime::from_nanos(FAR - 1), "near, just before");
+        assert_eq!(q.far.len(), 2);
+        assert_eq!(
+            q.pop(),
+            Some((SimTime::from_nanos(FAR - 1), "near, just before"))
+        );
+        // Now near: it joins the heap, behind the far event scheduled at that time before it.
+        q.schedule(far, "same time, scheduled later");
+        assert_eq!(q.cancel(cancelled), Some("cancelled"));
+        assert_eq!(q.pop(), Some((far, "far")));
+        assert_eq!(q.pop(), Some((far, "same time, scheduled later")));
+        assert_eq!(q.pop(), None);
+    }
+
+    /// Random schedules (each `delay(r)` nanoseconds ahead for a random `r`), cancels and pops
+    /// give what a sorted map gives.
+    fn matches_a_sorted_map(delay: impl Fn(u64) -> u64) {
         use std::collections::BTreeMap;
         let mut q = EventQueue::new();
         let mut model: BTreeMap<(SimTime, u64), u64> = BTreeMap::new();
@@ -477,8 +616,7 @@ mod tests {
         for n in 0..200_000u64 {
             match rand(10) {
                 0..=4 => {
-                    // Few distinct times, so ties are common.
-                    let at = q.now() + Duration::from_nanos(rand(50));
+                    let at = q.now() + Duration::from_nanos(delay(rand(u64::MAX >> 34)));
                     ids.push((q.schedule(at, n), at, n));
                     model.insert((at, n), n);
                 }

@@ -69,6 +69,11 @@ fn errno_slot(e: Errno) -> usize {
 }
 
 impl Observer for Counter {
+    fn wants_hops(&self) -> bool {
+        // A TTL death is its own event; a forwarded packet changes no count here.
+        false
+    }
+
     fn packet(&mut self, _net: &Network, ev: &PacketEvent<'_>) {
         if ev.kind == PacketEventKind::TtlExpired {
             self.ttl_expired += 1;

@@ -36,6 +36,7 @@ pub struct Wakeups {
 impl Wakeups {
     /// Takes in what a TCP call reported: released sockets lose their wakeup, and each
     /// reported deadline gets a wakeup no later than it (`event` builds the queue's event).
+    #[inline]
     pub fn schedule<E>(
         &mut self,
         out: &mut Output,

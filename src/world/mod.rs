@@ -121,6 +121,8 @@ struct Core {
     /// [`PACKET_POOL`]), and each hop moves a pointer, not the packet.
     #[allow(clippy::vec_box)] // the boxes are what is reused
     packet_pool: Vec<Box<Packet>>,
+    /// The observer's [`Observer::wants_hops`], asked as each run starts.
+    hops: bool,
     stats: RunStats,
 }
 
@@ -271,6 +273,7 @@ impl World {
                 loopback_free: vec![SimTime::ZERO; node_count],
                 wires: (0..link_count).map(|_| Default::default()).collect(),
                 packet_pool: Vec::new(),
+                hops: true,
                 stats: RunStats::default(),
             },
             apps,
@@ -302,6 +305,7 @@ impl World {
 
     /// Runs every event up to and including `until`, reporting to `obs`.
     pub fn run(&mut self, until: SimTime, obs: &mut dyn Observer) -> RunStats {
+        self.core.hops = obs.wants_hops();
         while let Some(t) = self.core.queue.peek_time() {
             if t > until {
                 break;
@@ -323,9 +327,7 @@ impl World {
             if !self.core.dirty.is_empty() && t > self.core.dirty_at {
                 self.core.report_counts(obs);
             }
-            let Some((_, event)) = self.core.queue.pop() else {
-                break;
-            };
+            let event = self.core.queue.pop_peeked();
             self.core.stats.events += 1;
             self.core.stats.end = t;
             self.dispatch(event, obs);
@@ -458,7 +460,9 @@ impl World {
             Verdict::Local => core.deliver(node, packet, obs),
             Verdict::Forward(out) => {
                 packet.meta.hops = packet.meta.hops.saturating_add(1);
-                core.report(obs, PacketEventKind::Forward, node, &packet);
+                if core.hops {
+                    core.report(obs, PacketEventKind::Forward, node, &packet);
+                }
                 core.transmit(obs, node, out, packet);
             }
             Verdict::TtlExpired => {
@@ -699,7 +703,9 @@ impl Core {
         let epoch = link.epoch();
         match link.transmit(port.side, now, packet.wire_len()) {
             Ok(mut tx) => {
-                obs.link(&self.net, now, port, &packet);
+                if self.hops {
+                    obs.link(&self.net, now, port, &packet);
+                }
                 tx.arrival += extra;
                 if let Some(d) = copy_after {
                     tx.duplicate = Some(tx.arrival + d);
@@ -712,7 +718,9 @@ impl Core {
                         seg.tag.packet = copy.meta.id;
                     }
                     self.report(obs, PacketEventKind::Duplicate, node, &copy);
-                    obs.link(&self.net, now, port, &copy);
+                    if self.hops {
+                        obs.link(&self.net, now, port, &copy);
+                    }
                     self.launch(port, at, epoch, copy);
                 }
                 self.launch(port, tx.arrival, epoch, packet);

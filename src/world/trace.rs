@@ -135,6 +135,12 @@ pub trait Observer {
     fn packet(&mut self, _net: &Network, _ev: &PacketEvent<'_>) {}
     /// A packet went onto a link (what a tap on that link would capture).
     fn link(&mut self, _net: &Network, _time: SimTime, _port: Port, _packet: &Packet) {}
+    /// Whether [`Observer::link`] and the [`PacketEventKind::Forward`] events are wanted; asked
+    /// at the start of each run. Nearly every call is one of these, so an observer that only
+    /// counts what hosts send and receive says no and the world spares them.
+    fn wants_hops(&self) -> bool {
+        true
+    }
     /// A route or link changed.
     fn network(&mut self, _net: &Network, _ev: &NetworkEvent) {}
     /// TCP on `node` changed a state, released a connection, or delivered foreign bytes.
@@ -168,4 +174,8 @@ pub trait Observer {
 /// An observer that ignores everything (benchmarks).
 pub struct NullObserver;
 
-impl Observer for NullObserver {}
+impl Observer for NullObserver {
+    fn wants_hops(&self) -> bool {
+        false
+    }
+}
