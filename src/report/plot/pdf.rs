@@ -71,7 +71,6 @@ fn deflate_streams(pdf: &[u8]) -> Vec<u8> {
 }
 
 fn deflate_streams_with(pdf: &[u8], level: u8) -> Option<Vec<u8>> {
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
     let number = |digits: &[u8]| {
         std::str::from_utf8(digits)
             .ok()?
@@ -123,12 +122,16 @@ fn deflate_streams_with(pdf: &[u8], level: u8) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Where `needle` first occurs in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 /// One object (`N 0 obj` to the next object) with its stream deflated, or `None` when it has
 /// no stream, already has a filter, or is not laid out as `deflate_streams` expects.
 fn deflated_object(object: &[u8], level: u8) -> Option<Vec<u8>> {
     const LENGTH: &[u8] = b"obj\n<<\n  /Length ";
     const OPEN: &[u8] = b"\n>>\nstream\n";
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
     let len_at = find(object, LENGTH)? + LENGTH.len();
     let len_end = len_at + find(&object[len_at..], b"\n")?;
     let length: usize = std::str::from_utf8(&object[len_at..len_end])
