@@ -97,7 +97,7 @@ fn deflate_streams_with(pdf: &[u8], level: u8) -> Option<Vec<u8>> {
         .collect::<Option<_>>()?;
     objects.sort_unstable();
     let mut out = Vec::with_capacity(pdf.len() / 3);
-    out.extend_from_slice(&pdf[..objects.first()?.0]);
+    out.extend_from_slice(pdf.get(..objects.first()?.0)?);
     let mut offsets = vec![None; count];
     for (k, &(start, i)) in objects.iter().enumerate() {
         let end = objects.get(k + 1).map_or(xref, |o| o.0);
@@ -117,7 +117,7 @@ fn deflate_streams_with(pdf: &[u8], level: u8) -> Option<Vec<u8>> {
         }
         out.extend_from_slice(&entry(i)[10..]);
     }
-    out.extend_from_slice(&pdf[trailer..at]);
+    out.extend_from_slice(pdf.get(trailer..at)?);
     out.extend_from_slice(format!("startxref\n{new_xref}\n%%EOF").as_bytes());
     Some(out)
 }
@@ -143,19 +143,20 @@ fn deflated_object(object: &[u8], level: u8) -> Option<Vec<u8>> {
         return None;
     }
     let data_at = dict_end + OPEN.len();
-    let data = object.get(data_at..data_at + length)?;
-    if !object[data_at + length..].starts_with(b"\nendstream") {
+    let data_end = data_at.checked_add(length)?;
+    let data = object.get(data_at..data_end)?;
+    if !object[data_end..].starts_with(b"\nendstream") {
         return None;
     }
     let packed = miniz_oxide::deflate::compress_to_vec_zlib(data, level);
     let mut new = Vec::with_capacity(object.len() - length + packed.len() + 24);
     new.extend_from_slice(&object[..len_at]);
     new.extend_from_slice(packed.len().to_string().as_bytes());
-    new.extend_from_slice(&object[len_end..dict_end]);
+    new.extend_from_slice(object.get(len_end..dict_end)?);
     new.extend_from_slice(b"\n  /Filter /FlateDecode");
     new.extend_from_slice(OPEN);
     new.extend_from_slice(&packed);
-    new.extend_from_slice(&object[data_at + length..]);
+    new.extend_from_slice(&object[data_end..]);
     Some(new)
 }
 
@@ -207,7 +208,7 @@ fn canonical(pdf: Vec<u8>) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::{DEFLATE_LEVEL, canonical, deflate_streams_with, svg_to_pdf};
+    use super::{DEFLATE_LEVEL, canonical, deflate_streams_with, find, svg_to_pdf};
 
     /// (object number, offset) of each in-use cross-reference entry.
     fn xref(pdf: &[u8]) -> Vec<(usize, usize)> {
@@ -299,6 +300,33 @@ mod tests {
         let pdf = svg_to_pdf(SVG).unwrap();
         let cut = &pdf[..pdf.len() - 40];
         assert_eq!(super::deflate_streams(cut), cut);
+        // A stream's length past its object's end: that object is copied as it is.
+        let uncompressed = svg2pdf::to_pdf(
+            &usvg::Tree::from_str(SVG, &usvg::Options::default()).unwrap(),
+            svg2pdf::ConversionOptions {
+                compress: false,
+                embed_text: false,
+                ..svg2pdf::ConversionOptions::default()
+            },
+            svg2pdf::PageOptions::default(),
+        )
+        .unwrap();
+        let at = find(&uncompressed, b"/Length ").unwrap() + 8;
+        let digits = uncompressed[at..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        let mut long = uncompressed.clone();
+        long[at..at + digits].fill(b'9');
+        let object = &long[at - 30..at + 30];
+        let out = deflate_streams_with(&long, 2).unwrap();
+        assert!(find(&out, object).is_some(), "the object is kept");
+        // An offset past the end: the whole PDF is refused, never read out of bounds.
+        let mut bad = uncompressed.clone();
+        // The last cross-reference entry: 10 digits of offset, then " 00000 n\r\n".
+        let last = bad.windows(3).rposition(|w| w == b" n\r").unwrap() - 16;
+        bad[last..last + 10].copy_from_slice(b"9999999999");
+        assert_eq!(deflate_streams_with(&bad, 2), None);
     }
 
     #[test]
