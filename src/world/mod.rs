@@ -386,7 +386,10 @@ impl World {
                 port,
                 epoch,
                 packet,
-            } => self.arrive(port, epoch, packet, obs),
+            } => {
+                let wire_len = packet.wire_len() as u32;
+                self.arrive(port, epoch, wire_len, packet, obs)
+            }
             Event::Wire(port) => {
                 let core = &mut self.core;
                 let wire = &mut core.wires[port.link.0 as usize][port.side as usize];
@@ -394,7 +397,7 @@ impl World {
                 if let Some((at, ticket)) = wire.head() {
                     core.queue.schedule_ticket(at, ticket, Event::Wire(port));
                 }
-                self.arrive(port, f.epoch, f.packet, obs);
+                self.arrive(port, f.epoch, f.wire_len, f.packet, obs);
             }
             Event::Loopback { node, packet } => self.core.deliver(node, packet, obs),
             Event::RouteChange(i) => self.core.route_change(i as usize, obs),
@@ -442,7 +445,15 @@ impl World {
         f(self.apps[app as usize].as_mut(), &mut ctx);
     }
 
-    fn arrive(&mut self, port: Port, epoch: u32, mut packet: Box<Packet>, obs: &mut dyn Observer) {
+    /// A packet of IP total length `wire_len` reaches the far end of `port`'s link.
+    fn arrive(
+        &mut self,
+        port: Port,
+        epoch: u32,
+        wire_len: u32,
+        mut packet: Box<Packet>,
+        obs: &mut dyn Observer,
+    ) {
         let core = &mut self.core;
         let now = core.queue.now();
         let link = &core.net.links[port.link.0 as usize];
@@ -463,7 +474,7 @@ impl World {
                 if core.hops {
                     core.report(obs, PacketEventKind::Forward, node, &packet);
                 }
-                core.transmit(obs, node, out, packet);
+                core.transmit(obs, node, out, wire_len, packet);
             }
             Verdict::TtlExpired => {
                 core.report(obs, PacketEventKind::TtlExpired, node, &packet);
@@ -663,7 +674,8 @@ impl Core {
         match self.net.originate(node, &packet) {
             Verdict::Forward(port) => {
                 self.report(obs, PacketEventKind::Send, node, &packet);
-                self.transmit(obs, node, port, packet);
+                let wire_len = packet.wire_len() as u32;
+                self.transmit(obs, node, port, wire_len, packet);
             }
             Verdict::Local => {
                 self.report(obs, PacketEventKind::Send, node, &packet);
@@ -679,8 +691,17 @@ impl Core {
         }
     }
 
-    /// Offers a packet to a link and schedules its arrival (and any duplicate's).
-    fn transmit(&mut self, obs: &mut dyn Observer, node: NodeId, port: Port, packet: Box<Packet>) {
+    /// Offers a packet of IP total length `wire_len` to a link and schedules its arrival (and
+    /// any duplicate's).
+    fn transmit(
+        &mut self,
+        obs: &mut dyn Observer,
+        node: NodeId,
+        port: Port,
+        wire_len: u32,
+        packet: Box<Packet>,
+    ) {
+        debug_assert_eq!(wire_len as usize, packet.wire_len());
         let now = self.queue.now();
         let mut extra = Duration::ZERO;
         let mut copy_after = None;
@@ -701,7 +722,7 @@ impl Core {
         }
         let link = self.net.link_mut(port.link);
         let epoch = link.epoch();
-        match link.transmit(port.side, now, packet.wire_len()) {
+        match link.transmit(port.side, now, wire_len as usize) {
             Ok(mut tx) => {
                 if self.hops {
                     obs.link(&self.net, now, port, &packet);
@@ -721,16 +742,16 @@ impl Core {
                     if self.hops {
                         obs.link(&self.net, now, port, &copy);
                     }
-                    self.launch(port, at, epoch, copy);
+                    self.launch(port, at, epoch, wire_len, copy);
                 }
-                self.launch(port, tx.arrival, epoch, packet);
+                self.launch(port, tx.arrival, epoch, wire_len, packet);
             }
             Err(why) => self.drop(obs, node, &packet, why.into()),
         }
     }
 
     /// Puts a packet on a link's wire, to reach the far end at `at`.
-    fn launch(&mut self, port: Port, at: SimTime, epoch: u32, packet: Box<Packet>) {
+    fn launch(&mut self, port: Port, at: SimTime, epoch: u32, wire_len: u32, packet: Box<Packet>) {
         let ticket = self.queue.ticket();
         let wire = &mut self.wires[port.link.0 as usize][port.side as usize];
         if !wire.takes(at, ticket) {
@@ -746,6 +767,7 @@ impl Core {
             at,
             ticket,
             epoch,
+            wire_len,
             packet,
         };
         if wire.push(f) {

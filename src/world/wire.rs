@@ -17,6 +17,9 @@ pub(super) struct InFlight {
     pub ticket: Ticket,
     /// The link's epoch when it was sent (a link that went down since loses it).
     pub epoch: u32,
+    /// Its IP total length, found once when it was sent: a router forwards it without reading
+    /// the segment (a second cache line, cold by the time the packet arrives).
+    pub wire_len: u32,
     pub packet: Box<Packet>,
 }
 
