@@ -133,7 +133,7 @@ impl HttpServer {
         };
         let from = c.request.len().saturating_sub(3);
         data.write_to(&mut c.request);
-        if c.responded || !c.request[from..].windows(4).any(|w| w == b"\r\n\r\n") {
+        if c.responded || memchr::memmem::find(&c.request[from..], b"\r\n\r\n").is_none() {
             // Like Flask, a client that closes early does not cancel the handler.
             return;
         }
@@ -313,7 +313,7 @@ fn response_size(head: &[u8]) -> Option<Option<u64>> {
     loop {
         let mut from = start;
         let cr = loop {
-            let at = from + head.get(from..)?.iter().position(|&b| b == b'\r')?;
+            let at = from + memchr::memchr(b'\r', head.get(from..)?)?;
             if head.get(at + 1) == Some(&b'\n') {
                 break at;
             }
