@@ -3,12 +3,15 @@
 //! connections at 100 per second and fetches 10 KB on each, so the bottleneck runs at about
 //! 80% and TIME_WAIT levels off at about 6,000 sockets per client.
 //!
-//! Each size runs the `timewait` binary twice, as a user would: with the default outputs and
-//! with `--outputs none`; it prints wall time, cost per connection and peak memory.
+//! Each size runs the `timewait` binary as a user would, with `--outputs none` and with the
+//! default outputs, alternating; it prints the medians of wall and CPU time (the child's user
+//! plus system time, writer threads included), the cost per connection, connections per wall
+//! second, the default outputs' wall time over `--outputs none`'s, and peak memory.
 //!
-//! `cargo bench --bench churn` runs 10^4 and 10^5 connections; `-- --large` adds 10^6 (the
-//! default outputs write about 1.8 GB there); `-- --emit N` prints the scenario for N
-//! connections, to run by hand (`timewait run churn.toml --outputs none`).
+//! `cargo bench --bench churn` runs 10^4 and 10^5 connections once each; `-- --reps N` runs
+//! each pair N times (medians: a shared machine's wall times move by tens of percent);
+//! `-- --large` adds 10^6 (the default outputs write about 1.8 GB there); `-- --emit N` prints
+//! the scenario for N connections, to run by hand (`timewait run churn.toml --outputs none`).
 
 use std::process::Command;
 use std::time::Instant;
@@ -58,50 +61,85 @@ fn scenario_text(conns: u64) -> String {
 }
 
 /// Peak resident memory of the largest child so far, in MiB (Linux reports KiB).
-fn children_peak_mib() -> f64 {
+/// Resource use of the waited-for children so far: peak resident memory of the largest, in
+/// MiB (Linux reports KiB), and their user plus system time, in seconds.
+fn children_usage() -> (f64, f64) {
     // SAFETY: getrusage only writes into the struct it is given.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
-    u.ru_maxrss as f64 / 1024.0
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    (
+        u.ru_maxrss as f64 / 1024.0,
+        secs(u.ru_utime) + secs(u.ru_stime),
+    )
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--emit") {
-        let n = args
-            .get(i + 1)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(10_000);
-        print!("{}", scenario_text(n));
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    if args.iter().any(|a| a == "--emit") {
+        print!("{}", scenario_text(value("--emit").unwrap_or(10_000)));
         return;
     }
+    let reps = value("--reps").unwrap_or(1).max(1);
     let mut sizes = vec![10_000u64, 100_000];
     if args.iter().any(|a| a == "--large") {
         sizes.push(1_000_000);
     }
     let dir = tempfile::tempdir().expect("a temporary folder");
-    println!("connections  outputs   wall s   us/conn   peak MiB (largest child so far)");
+    println!(
+        "connections  outputs   wall s    CPU s   us/conn   conns/s   x none   peak MiB (largest child so far)"
+    );
     // Ascending sizes, so the children's peak is this run's.
     for &n in &sizes {
         let file = dir.path().join(format!("churn_{n}.toml"));
         std::fs::write(&file, scenario_text(n)).expect("writes the scenario");
-        for mode in ["none", "default"] {
-            let out = dir.path().join(format!("out_{n}_{mode}"));
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_timewait"));
-            cmd.arg("run").arg(&file).arg("--out").arg(&out).arg("-q");
-            if mode == "none" {
-                cmd.args(["--outputs", "none"]);
+        let modes = ["none", "default"];
+        let mut wall = [vec![], vec![]];
+        let mut cpu = [vec![], vec![]];
+        for _ in 0..reps {
+            for (m, mode) in modes.iter().enumerate() {
+                let out = dir.path().join(format!("out_{n}_{mode}"));
+                let mut cmd = Command::new(env!("CARGO_BIN_EXE_timewait"));
+                cmd.arg("run").arg(&file).arg("--out").arg(&out).arg("-q");
+                if *mode == "none" {
+                    cmd.args(["--outputs", "none"]);
+                }
+                let before = children_usage().1;
+                let start = Instant::now();
+                let status = cmd.output().expect("runs timewait").status;
+                wall[m].push(start.elapsed().as_secs_f64());
+                cpu[m].push(children_usage().1 - before);
+                assert!(status.success(), "timewait failed on {n} connections");
+                let _ = std::fs::remove_dir_all(&out);
             }
-            let start = Instant::now();
-            let status = cmd.output().expect("runs timewait").status;
-            let wall = start.elapsed().as_secs_f64();
-            assert!(status.success(), "timewait failed on {n} connections");
+        }
+        let none = median(wall[0].clone());
+        for (m, mode) in modes.iter().enumerate() {
+            let w = median(wall[m].clone());
             println!(
-                "{n:>11}  {mode:<8} {wall:>7.2}  {:>8.1}  {:>9.1}",
-                wall * 1e6 / n as f64,
-                children_peak_mib()
+                "{n:>11}  {mode:<8} {w:>7.2}  {:>7.2}  {:>8.1}  {:>8.0}  {:>7.2}  {:>9.1}",
+                median(cpu[m].clone()),
+                w * 1e6 / n as f64,
+                n as f64 / w,
+                w / none,
+                children_usage().0
             );
-            let _ = std::fs::remove_dir_all(&out);
         }
     }
 }
