@@ -387,7 +387,7 @@ impl World {
                 epoch,
                 packet,
             } => {
-                let wire_len = packet.wire_len() as u32;
+                let wire_len = packet.wire_len();
                 self.arrive(port, epoch, wire_len, packet, obs)
             }
             Event::Wire(port) => {
@@ -450,7 +450,7 @@ impl World {
         &mut self,
         port: Port,
         epoch: u32,
-        wire_len: u32,
+        wire_len: usize,
         mut packet: Box<Packet>,
         obs: &mut dyn Observer,
     ) {
@@ -674,7 +674,7 @@ impl Core {
         match self.net.originate(node, &packet) {
             Verdict::Forward(port) => {
                 self.report(obs, PacketEventKind::Send, node, &packet);
-                let wire_len = packet.wire_len() as u32;
+                let wire_len = packet.wire_len();
                 self.transmit(obs, node, port, wire_len, packet);
             }
             Verdict::Local => {
@@ -698,10 +698,10 @@ impl Core {
         obs: &mut dyn Observer,
         node: NodeId,
         port: Port,
-        wire_len: u32,
+        wire_len: usize,
         packet: Box<Packet>,
     ) {
-        debug_assert_eq!(wire_len as usize, packet.wire_len());
+        debug_assert_eq!(wire_len, packet.wire_len());
         let now = self.queue.now();
         let mut extra = Duration::ZERO;
         let mut copy_after = None;
@@ -722,7 +722,7 @@ impl Core {
         }
         let link = self.net.link_mut(port.link);
         let epoch = link.epoch();
-        match link.transmit(port.side, now, wire_len as usize) {
+        match link.transmit(port.side, now, wire_len) {
             Ok(mut tx) => {
                 if self.hops {
                     obs.link(&self.net, now, port, &packet);
@@ -751,7 +751,14 @@ impl Core {
     }
 
     /// Puts a packet on a link's wire, to reach the far end at `at`.
-    fn launch(&mut self, port: Port, at: SimTime, epoch: u32, wire_len: u32, packet: Box<Packet>) {
+    fn launch(
+        &mut self,
+        port: Port,
+        at: SimTime,
+        epoch: u32,
+        wire_len: usize,
+        packet: Box<Packet>,
+    ) {
         let ticket = self.queue.ticket();
         let wire = &mut self.wires[port.link.0 as usize][port.side as usize];
         if !wire.takes(at, ticket) {

@@ -19,7 +19,7 @@ pub(super) struct InFlight {
     pub epoch: u32,
     /// Its IP total length, found once when it was sent: a router forwards it without reading
     /// the segment (a second cache line, cold by the time the packet arrives).
-    pub wire_len: u32,
+    pub wire_len: usize,
     pub packet: Box<Packet>,
 }
 
