@@ -60,7 +60,6 @@ fn scenario_text(conns: u64) -> String {
     s
 }
 
-/// Peak resident memory of the largest child so far, in MiB (Linux reports KiB).
 /// Resource use of the waited-for children so far: peak resident memory of the largest, in
 /// MiB (Linux reports KiB), and their user plus system time, in seconds.
 fn children_usage() -> (f64, f64) {
@@ -74,6 +73,7 @@ fn children_usage() -> (f64, f64) {
     )
 }
 
+/// The middle value (the mean of the two middle ones for an even count).
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
