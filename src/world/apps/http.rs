@@ -1,7 +1,7 @@
 //! HTTP-like applications: a Flask-like server with slow handlers, and a curl-like client with
 //! `--connect-timeout` and `-m` (max time) and curl's own error messages.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::net::SocketAddrV4;
 
 use super::{App, AppTimer, AppTimers};
@@ -71,7 +71,8 @@ pub struct HttpServer {
     /// The bytes each route answers with (the last one is the 404), and the note it leaves.
     responses: Vec<(Payload, String)>,
     listener: Option<u32>,
-    conns: BTreeMap<SocketHandle, ServerConn>,
+    /// Looked up by key, never iterated: a hash map keeps runs deterministic.
+    conns: FxHashMap<SocketHandle, ServerConn>,
     timers: AppTimers<ServerDue>,
 }
 
@@ -101,7 +102,7 @@ impl HttpServer {
             spec,
             responses,
             listener: None,
-            conns: BTreeMap::new(),
+            conns: FxHashMap::default(),
             timers: AppTimers::default(),
         }
     }
@@ -362,7 +363,8 @@ pub struct HttpClient {
     spec: HttpClientSpec,
     /// The request, the same on every connection.
     request: Payload,
-    conns: BTreeMap<SocketHandle, ClientConn>,
+    /// Looked up by key, never iterated: a hash map keeps runs deterministic.
+    conns: FxHashMap<SocketHandle, ClientConn>,
     timers: AppTimers<ClientDue>,
     /// Where a response's first bytes are parsed (see [`HttpClient::read`]).
     scratch: Vec<u8>,
@@ -380,7 +382,7 @@ impl HttpClient {
         HttpClient {
             spec,
             request: Payload::from(request),
-            conns: BTreeMap::new(),
+            conns: FxHashMap::default(),
             timers: AppTimers::default(),
             scratch: Vec::new(),
         }

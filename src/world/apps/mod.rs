@@ -10,7 +10,7 @@ pub use http::{
 };
 pub use stream::{Receiver, ReceiverSpec, Sender, SenderSpec};
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
 
 use super::{AppCtx, AppId};
@@ -68,14 +68,15 @@ pub struct AppTimer {
 /// An application's pending timers and what each is for. A cancelled timer's entry goes with
 /// it, so the table holds only timers that can still fire (a long run's memory stays flat).
 struct AppTimers<D> {
-    due: BTreeMap<u64, D>,
+    /// Looked up by key, never iterated: a hash map keeps runs deterministic.
+    due: FxHashMap<u64, D>,
     next: u64,
 }
 
 impl<D> Default for AppTimers<D> {
     fn default() -> Self {
         AppTimers {
-            due: BTreeMap::new(),
+            due: FxHashMap::default(),
             next: 0,
         }
     }

@@ -1,7 +1,7 @@
 //! Stream applications: a sender that connects, writes N bytes and closes (once, or as a series
 //! of incarnations from a fixed port), and a receiver that reads everything and closes.
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 use std::net::SocketAddrV4;
 
 use super::{App, AppTimers};
@@ -64,7 +64,8 @@ enum Due {
 /// Connects, writes, closes; optionally again and again.
 pub struct Sender {
     spec: SenderSpec,
-    conns: BTreeMap<SocketHandle, Conn>,
+    /// Looked up by key, never iterated: a hash map keeps runs deterministic.
+    conns: FxHashMap<SocketHandle, Conn>,
     timers: AppTimers<Due>,
 }
 
@@ -73,7 +74,7 @@ impl Sender {
     pub fn new(spec: SenderSpec) -> Sender {
         Sender {
             spec,
-            conns: BTreeMap::new(),
+            conns: FxHashMap::default(),
             timers: AppTimers::default(),
         }
     }
@@ -249,8 +250,9 @@ pub struct Receiver {
     spec: ReceiverSpec,
     listener: Option<u32>,
     open: Vec<SocketHandle>,
-    /// Reply bytes written so far, per connection replying.
-    replies: BTreeMap<SocketHandle, u64>,
+    /// Reply bytes written so far, per connection replying (looked up by key, never iterated:
+    /// a hash map keeps runs deterministic).
+    replies: FxHashMap<SocketHandle, u64>,
 }
 
 impl Receiver {
@@ -260,7 +262,7 @@ impl Receiver {
             spec,
             listener: None,
             open: Vec::new(),
-            replies: BTreeMap::new(),
+            replies: FxHashMap::default(),
         }
     }
 
