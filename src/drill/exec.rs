@@ -285,7 +285,7 @@ impl Exec {
                 self.local_iss = o.segment.seq;
                 self.iss_ports = Some(ports);
             }
-            self.sent.push_back((self.now, o.segment));
+            self.sent.push_back((self.now, *o.segment));
         }
         for (_, h, ev) in out.events {
             let Some(fd) = self.fds.values_mut().find(|f| f.sock == Sock::Conn(h)) else {

@@ -256,6 +256,7 @@ impl<E> EventQueue<E> {
     /// Removes the earliest event, which [`EventQueue::peek_time`] has just found (nothing
     /// scheduled or cancelled since), advancing the clock to its time: a caller that peeks to
     /// decide whether to go on spares a second search.
+    #[inline]
     pub fn pop_peeked(&mut self) -> E {
         debug_assert!(!self.hole, "pop_peeked without peek_time");
         let key = self.heap[0];
@@ -276,6 +277,7 @@ impl<E> EventQueue<E> {
     }
 
     /// The time of the earliest pending event, if any.
+    #[inline]
     pub fn peek_time(&mut self) -> Option<SimTime> {
         while let Some(key) = self.top() {
             if self.is_current(key) {

@@ -15,8 +15,8 @@ use super::sack::{self, SackReport, Scoreboard};
 use super::segment::{ConnId, Flags, SackBlocks, Segment, Tag, Timestamps};
 use super::seq::SeqNum;
 use super::state::{
-    ConnError, ConnRecord, Corruption, FourTuple, Outgoing, Output, Probe, SocketEvent,
-    SocketTimer, State, TcpLog, TimerKind, Transition,
+    ConnError, ConnRecord, Corruption, FourTuple, Output, Probe, SocketEvent, SocketTimer, State,
+    TcpLog, TimerKind, Transition,
 };
 use super::timers::{Timer, Timers};
 use crate::sim::{Duration, SimTime};
@@ -653,10 +653,7 @@ impl Socket {
             self.sack_rx.sent();
             self.timers.stop(Timer::DelayedAck);
         }
-        out.segments.push(Outgoing {
-            tuple: self.tuple,
-            segment: seg,
-        });
+        out.send(self.tuple, seg);
     }
 
     /// `<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`: the answer to unacceptable segments and the
@@ -715,10 +712,7 @@ impl Socket {
                 conn: self.conn,
                 ..Tag::default()
             };
-            out.segments.push(Outgoing {
-                tuple: self.tuple,
-                segment: rst,
-            });
+            out.send(self.tuple, rst);
         }
     }
 
@@ -1056,10 +1050,7 @@ impl Socket {
         if f.ack() && (seg.ack <= self.iss || seg.ack > self.snd_max) {
             // An ACK for something we never sent: reset it, unless it is itself a reset.
             if let Some(rst) = Segment::reset_for(seg) {
-                out.segments.push(Outgoing {
-                    tuple: self.tuple,
-                    segment: rst,
-                });
+                out.send(self.tuple, rst);
             }
             // Linux: the peer may have held an old connection the RST just ended, so the SYN
             // goes again at once rather than after the RTO.
@@ -1265,10 +1256,7 @@ impl Socket {
                 }
             } else {
                 if let Some(rst) = Segment::reset_for(seg) {
-                    out.segments.push(Outgoing {
-                        tuple: self.tuple,
-                        segment: rst,
-                    });
+                    out.send(self.tuple, rst);
                 }
                 return;
             }

@@ -17,8 +17,8 @@ use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
 use super::socket::Socket;
 use super::state::{
-    FourTuple, ListenDropKind, NetstatRow, Outgoing, Output, SocketEvent, SocketTimer, State,
-    TcpLog, TimerKind, Transition,
+    FourTuple, ListenDropKind, NetstatRow, Output, SocketEvent, SocketTimer, State, TcpLog,
+    TimerKind, Transition,
 };
 use super::time_wait::{ReopenIss, TimeWait, TimeWaitTable, TwVerdict};
 use super::wakeup::Wakeup;
@@ -465,10 +465,7 @@ impl Stack {
             let tw = *tw;
             match tw.judge(seg, &self.config) {
                 TwVerdict::Ack { restart } => {
-                    out.segments.push(Outgoing {
-                        tuple,
-                        segment: tw.ack(now),
-                    });
+                    out.send(tuple, tw.ack(now));
                     if restart {
                         self.time_wait.restart(&tuple, now + self.config.time_wait);
                     }
@@ -488,10 +485,7 @@ impl Stack {
                 {
                     // Linux `tcp_v4_rcv`: TCP_TW_SYN finds no listener and falls through to
                     // TCP_TW_ACK, so the SYN is acknowledged and TIME_WAIT stays.
-                    out.segments.push(Outgoing {
-                        tuple,
-                        segment: tw.ack(now),
-                    });
+                    out.send(tuple, tw.ack(now));
                     return;
                 }
                 TwVerdict::Reopen(rule) => {
@@ -516,10 +510,7 @@ impl Stack {
                 },
                 ..Tag::default()
             };
-            out.segments.push(Outgoing {
-                tuple,
-                segment: rst,
-            });
+            out.send(tuple, rst);
         }
     }
 

@@ -425,8 +425,8 @@ pub struct SocketTimer {
 pub struct Outgoing {
     /// Source and destination.
     pub tuple: FourTuple,
-    /// The segment.
-    pub segment: Segment,
+    /// The segment, boxed as it will travel (see [`Output::send`]).
+    pub segment: Box<Segment>,
 }
 
 /// What one call into TCP produced. The host drains it after each call.
@@ -447,6 +447,9 @@ pub struct Output {
     pub log: Vec<TcpLog>,
     /// Log a [`Probe`] for every ACK a sender processes (off unless a report wants them).
     pub probe: bool,
+    /// Emptied segment boxes for [`Output::send`], which the host returns as it sends: a
+    /// segment is written once, into the box it travels in, and sending allocates nothing.
+    pub spare: Vec<Box<Segment>>,
 }
 
 impl Output {
@@ -457,6 +460,18 @@ impl Output {
             && self.segments.is_empty()
             && self.events.is_empty()
             && self.log.is_empty()
+    }
+
+    /// Queues `segment` to be sent on `tuple` (from its local to its remote address).
+    pub fn send(&mut self, tuple: FourTuple, segment: Segment) {
+        let segment = match self.spare.pop() {
+            Some(mut b) => {
+                *b = segment;
+                b
+            }
+            None => Box::new(segment),
+        };
+        self.segments.push(Outgoing { tuple, segment });
     }
 
     /// Empties every list, keeping their allocations.

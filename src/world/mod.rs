@@ -516,13 +516,13 @@ impl Core {
     }
 
     /// A packet `node` sends from `src` to `dst` carrying `segment`, in a box: an emptied one
-    /// from the pool (with its segment's box), or a new one.
+    /// from the pool (its segment's box goes back to TCP's spares), or a new one.
     fn tcp_packet(
         &mut self,
         node: NodeId,
         src: Ipv4Addr,
         dst: Ipv4Addr,
-        segment: crate::tcp::Segment,
+        mut segment: Box<crate::tcp::Segment>,
     ) -> Box<Packet> {
         let Some(mut p) = self.packet_pool.pop() else {
             return Box::new(Packet {
@@ -530,7 +530,7 @@ impl Core {
                 dst,
                 ttl: self.default_ttl,
                 ip_id: 0,
-                body: Body::Tcp(Box::new(segment)),
+                body: Body::Tcp(segment),
                 ttl_clock: SimTime::ZERO,
                 meta: placeholder_provenance(node),
             });
@@ -538,7 +538,8 @@ impl Core {
         let Body::Tcp(seg) = &mut p.body else {
             unreachable!("the pool holds TCP packets only")
         };
-        **seg = segment;
+        std::mem::swap(seg, &mut segment);
+        self.tcp_out.spare.push(segment);
         p.src = src;
         p.dst = dst;
         p.ttl = self.default_ttl;
