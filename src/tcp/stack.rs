@@ -284,37 +284,49 @@ impl Stack {
         };
         match state {
             State::Closed | State::TimeWait => {
-                let slot = &mut self.slots[i];
-                let Some(s) = slot.socket.take() else { return };
-                slot.generation = slot.generation.wrapping_add(1);
-                self.free.push(i as u32);
-                self.conns.remove(&s.tuple);
-                if let Some(p) = s.parent
-                    && let Some(Some(l)) = self.listeners.get_mut(p as usize)
-                {
-                    if s.established_or_later() {
-                        l.accept_queue.retain(|c| *c != h);
-                    } else {
-                        l.leave_syn_queue(s.syn_ack_timed_out());
-                    }
-                }
+                // Read where it lies, then dropped there: a socket is too big to move out.
+                let Some(s) = self.slots[i].socket.as_ref() else {
+                    return;
+                };
+                let (tuple, conn, parent) = (s.tuple, s.conn, s.parent);
+                let (established, syn_ack_timed_out) =
+                    (s.established_or_later(), s.syn_ack_timed_out());
                 // Decided first, so a socket that skips TIME_WAIT is recorded as ending CLOSED.
                 let skip = (state == State::TimeWait)
-                    .then(|| self.time_wait_skip(&s, out))
+                    .then(|| self.time_wait_skip(s, out))
                     .flatten();
                 let mut record = s.record(now);
+                let time_wait =
+                    (state == State::TimeWait && skip.is_none()).then(|| self.time_wait_of(s, now));
+                let slot = &mut self.slots[i];
+                slot.socket = None;
+                slot.generation = slot.generation.wrapping_add(1);
+                self.free.push(i as u32);
+                self.conns.remove(&tuple);
+                if let Some(p) = parent
+                    && let Some(Some(l)) = self.listeners.get_mut(p as usize)
+                {
+                    if established {
+                        l.accept_queue.retain(|c| *c != h);
+                    } else {
+                        l.leave_syn_queue(syn_ack_timed_out);
+                    }
+                }
                 if skip.is_some() {
                     record.final_state = State::Closed;
                 }
                 out.log.push(TcpLog::Closed(record));
                 out.released.push(h);
-                match (state, skip) {
-                    (State::TimeWait, None) => self.enter_time_wait(&s, now, out),
-                    (_, Some(cause)) => {
-                        self.vacate(&s.tuple);
-                        log_tw_end(s.conn, s.tuple, cause, Duration::ZERO, out);
+                match (time_wait, skip) {
+                    (Some(tw), _) => {
+                        self.time_wait.insert(tw, now + self.config.time_wait);
+                        self.arm_time_wait(out);
                     }
-                    _ => self.vacate(&s.tuple),
+                    (None, Some(cause)) => {
+                        self.vacate(&tuple);
+                        log_tw_end(conn, tuple, cause, Duration::ZERO, out);
+                    }
+                    (None, None) => self.vacate(&tuple),
                 }
             }
             _ => {
@@ -349,24 +361,21 @@ impl Stack {
         }
     }
 
-    fn enter_time_wait(&mut self, s: &Socket, now: SimTime, out: &mut Output) {
+    /// The TIME_WAIT record that `s`, closing, leaves behind.
+    fn time_wait_of(&self, s: &Socket, now: SimTime) -> TimeWait {
         let (ts_recent, ts_recent_at) = s.ts_recent().unwrap_or((0, now));
-        self.time_wait.insert(
-            TimeWait {
-                tuple: s.tuple,
-                conn: s.conn,
-                snd_nxt: s.snd_nxt(),
-                rcv_nxt: s.rcv_nxt(),
-                rcv_wnd: s.advertised_window(),
-                ts_recent,
-                ts_offset: self.ts_offset(*s.tuple.remote.ip()),
-                ts_on: s.ts_recent().is_some(),
-                ts_recent_at,
-                since: now,
-            },
-            now + self.config.time_wait,
-        );
-        self.arm_time_wait(out);
+        TimeWait {
+            tuple: s.tuple,
+            conn: s.conn,
+            snd_nxt: s.snd_nxt(),
+            rcv_nxt: s.rcv_nxt(),
+            rcv_wnd: s.advertised_window(),
+            ts_recent,
+            ts_offset: self.ts_offset(*s.tuple.remote.ip()),
+            ts_on: s.ts_recent().is_some(),
+            ts_recent_at,
+            since: now,
+        }
     }
 
     /// Reports the TIME_WAIT table's next expiry.
