@@ -226,7 +226,7 @@ impl Net {
             self.sent.push(Sent {
                 at: now,
                 from: host,
-                seg: o.segment,
+                seg: *o.segment,
                 dropped: action == Some(FaultAction::Drop),
             });
         }
