@@ -257,6 +257,9 @@ impl fmt::Debug for Payload {
     }
 }
 
+/// Pieces' worth of allocation a recycled [`PayloadQueue`] keeps.
+const KEPT_PIECES: usize = 16;
+
 /// A byte queue of payloads (a send or receive buffer): appended at the back, consumed from
 /// the front, sliced anywhere, without copying bytes.
 #[derive(Clone, Default)]
@@ -271,6 +274,15 @@ pub struct PayloadQueue {
 }
 
 impl PayloadQueue {
+    /// Empties the queue for reuse: positions start over, and at most a few pieces' worth
+    /// of allocation is kept.
+    pub fn recycle(&mut self) {
+        self.pieces.clear();
+        self.pieces.shrink_to(KEPT_PIECES);
+        self.head = 0;
+        self.tail = 0;
+    }
+
     /// Bytes held.
     pub fn len(&self) -> usize {
         (self.tail - self.head) as usize
@@ -372,6 +384,28 @@ mod tests {
         assert_eq!(whole[0], b'a' + ((100 + shift) % 26) as u8);
         let other = Payload::pattern(ConnId { host: 1, n: 3 }, 100, 50).to_vec();
         assert_ne!(other, whole[..50]);
+    }
+
+    #[test]
+    fn a_recycled_queue_is_empty_and_holds_new_bytes_as_a_new_one_would() {
+        let mut q = PayloadQueue::default();
+        for i in 0..40 {
+            q.push(&Payload::pattern(ConnId { host: 0, n: i }, 0, 100));
+        }
+        q.consume(1_234);
+        q.recycle();
+        assert!(q.is_empty());
+        assert_eq!(q.len(), 0);
+        assert!(
+            q.pieces.capacity() <= 2 * KEPT_PIECES,
+            "a big queue's room is not hoarded"
+        );
+        let fresh = Payload::pattern(C, 5, 300);
+        q.push(&fresh);
+        assert_eq!(q.len(), 300);
+        assert_eq!(q.slice(0, 300).to_vec(), fresh.to_vec());
+        assert_eq!(q.take(300).to_vec(), fresh.to_vec());
+        assert!(q.is_empty());
     }
 
     #[test]

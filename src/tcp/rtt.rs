@@ -7,6 +7,9 @@ use std::collections::VecDeque;
 use super::seq::SeqNum;
 use crate::sim::SimTime;
 
+/// Segments' worth of allocation a recycled send log keeps.
+const KEPT_SENT: usize = 16;
+
 /// The send times an RTT sample is taken from.
 #[derive(Clone, Debug)]
 pub enum RttSampler {
@@ -40,14 +43,29 @@ pub struct Sent {
 }
 
 impl RttSampler {
+    /// The send log's allocation, emptied and trimmed to a few segments, for another
+    /// connection's [`RttSampler::every_ack`].
+    pub fn recycle(&mut self) -> SentLog {
+        let mut log = match self {
+            RttSampler::EveryAck(log) => std::mem::take(log),
+            RttSampler::OneTimed(_) => SentLog::default(),
+        };
+        log.queue.clear();
+        log.queue.shrink_to(KEPT_SENT);
+        log.retransmitted = 0;
+        log
+    }
+
     /// Karn's single timed segment (the RFC 6298 preset).
     pub fn one_timed() -> RttSampler {
         RttSampler::OneTimed(None)
     }
 
-    /// Every segment timed (the Linux preset).
-    pub fn every_ack() -> RttSampler {
-        RttSampler::EveryAck(SentLog::default())
+    /// Every segment timed (the Linux preset), in `log`'s allocation: a new log, or one
+    /// emptied by [`RttSampler::recycle`].
+    pub fn every_ack(log: SentLog) -> RttSampler {
+        debug_assert!(log.queue.is_empty() && log.retransmitted == 0);
+        RttSampler::EveryAck(log)
     }
 
     /// `[seq, end)` left now; `retransmission` when it resends sequence space sent before.
@@ -222,7 +240,7 @@ mod tests {
 
     #[test]
     fn every_ack_times_the_oldest_segment_it_covers() {
-        let mut s = RttSampler::every_ack();
+        let mut s = RttSampler::every_ack(SentLog::default());
         s.sent(SeqNum(0), SeqNum(100), t(0), false);
         s.sent(SeqNum(100), SeqNum(200), t(5), false);
         s.sent(SeqNum(200), SeqNum(300), t(7), false);
@@ -233,8 +251,25 @@ mod tests {
     }
 
     #[test]
+    fn a_recycled_log_forgets_the_old_connections_segments() {
+        let mut old = RttSampler::every_ack(SentLog::default());
+        for i in 0..40u32 {
+            old.sent(SeqNum(i * 100), SeqNum(i * 100 + 100), t(1), i % 2 == 0);
+        }
+        let log = old.recycle();
+        assert!(
+            log.queue.capacity() <= 2 * KEPT_SENT,
+            "a long log's room is not hoarded"
+        );
+        // The next connection's first ACK times its own segment, not the old ones before it.
+        let mut s = RttSampler::every_ack(log);
+        s.sent(SeqNum(100), SeqNum(200), t(50), false);
+        assert_eq!(s.acked(SeqNum(200)), Some(t(50)));
+    }
+
+    #[test]
     fn an_ack_covering_a_retransmitted_segment_gives_no_sample() {
-        let mut s = RttSampler::every_ack();
+        let mut s = RttSampler::every_ack(SentLog::default());
         s.sent(SeqNum(0), SeqNum(100), t(0), false);
         s.sent(SeqNum(100), SeqNum(200), t(5), false);
         s.sent(SeqNum(0), SeqNum(100), t(300), true);
@@ -243,7 +278,7 @@ mod tests {
 
     #[test]
     fn a_sack_times_the_lowest_newly_sacked_original_and_the_later_ack_skips_it() {
-        let mut s = RttSampler::every_ack();
+        let mut s = RttSampler::every_ack(SentLog::default());
         for i in 0..4u32 {
             s.sent(SeqNum(i * 100), SeqNum(i * 100 + 100), t(i as u64), false);
         }
@@ -282,7 +317,7 @@ mod tests {
             }
             first
         }
-        let mut s = RttSampler::every_ack();
+        let mut s = RttSampler::every_ack(SentLog::default());
         let mut q = Vec::new();
         for i in 0..300u32 {
             s.sent(SeqNum(i * 100), SeqNum(i * 100 + 100), t(i as u64), false);

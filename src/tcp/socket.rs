@@ -10,7 +10,7 @@ use super::congestion::{CongestionControl, Phase, Reaction};
 use super::payload::{Payload, PayloadQueue};
 use super::reassembly::Reassembly;
 use super::rto::RtoEstimator;
-use super::rtt::RttSampler;
+use super::rtt::{RttSampler, SentLog};
 use super::sack::{self, SackReport, Scoreboard};
 use super::segment::{ConnId, Flags, SackBlocks, Segment, Tag, Timestamps};
 use super::seq::SeqNum;
@@ -165,7 +165,17 @@ pub struct Socket {
     last_oow_ack: Option<SimTime>,
 }
 
+/// A closed socket's queues, emptied, with some of their allocation: a stack hands them to
+/// the next socket it opens, so a busy host does not allocate them for every connection.
+#[derive(Default)]
+pub struct Queues {
+    send: PayloadQueue,
+    recv: PayloadQueue,
+    sent: SentLog,
+}
+
 impl Socket {
+    #[allow(clippy::too_many_arguments)]
     fn new(
         conn: ConnId,
         tuple: FourTuple,
@@ -174,6 +184,7 @@ impl Socket {
         config: Rc<TcpConfig>,
         opened: Opened,
         ts_offset: u32,
+        queues: Queues,
     ) -> Socket {
         let (rto, rtt) = match config.timers {
             TimerPreset::Linux => (
@@ -183,7 +194,7 @@ impl Socket {
                     config.rto_max,
                     config.hz,
                 ),
-                RttSampler::every_ack(),
+                RttSampler::every_ack(queues.sent),
             ),
             TimerPreset::Rfc6298 => (
                 RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
@@ -214,14 +225,14 @@ impl Socket {
             snd_wl2: SeqNum(0),
             max_snd_wnd: 0,
             peer_mss: DEFAULT_MSS,
-            send_buf: PayloadQueue::default(),
+            send_buf: queues.send,
             una_off: 0,
             fin_queued: false,
             want_writable: false,
             irs: None,
             rcv_nxt: SeqNum(0),
             rcv_off: 0,
-            recv_buf: PayloadQueue::default(),
+            recv_buf: queues.recv,
             eof_read: false,
             ooo: Reassembly::default(),
             fin_at: None,
@@ -266,9 +277,19 @@ impl Socket {
         config: Rc<TcpConfig>,
         ts_offset: u32,
         owner: u32,
+        queues: Queues,
         out: &mut Output,
     ) -> Socket {
-        let mut s = Socket::new(conn, tuple, iss, now, config, Opened::Active, ts_offset);
+        let mut s = Socket::new(
+            conn,
+            tuple,
+            iss,
+            now,
+            config,
+            Opened::Active,
+            ts_offset,
+            queues,
+        );
         s.owner = Some(owner);
         s.set_state(State::SynSent, "connect", now, out);
         s.send_syn(now, out);
@@ -286,9 +307,19 @@ impl Socket {
         config: Rc<TcpConfig>,
         ts_offset: u32,
         syn: &Segment,
+        queues: Queues,
         out: &mut Output,
     ) -> Socket {
-        let mut s = Socket::new(conn, tuple, iss, now, config, Opened::Passive, ts_offset);
+        let mut s = Socket::new(
+            conn,
+            tuple,
+            iss,
+            now,
+            config,
+            Opened::Passive,
+            ts_offset,
+            queues,
+        );
         s.learn_peer(syn, now);
         s.snd_wnd = syn.window as u32;
         s.max_snd_wnd = s.max_snd_wnd.max(s.snd_wnd);
@@ -297,6 +328,18 @@ impl Socket {
         s.set_state(State::SynReceived, "SYN received", now, out);
         s.send_syn(now, out);
         s
+    }
+
+    /// Empties this closed socket's queues for the next socket (see [`Queues`]).
+    pub fn take_queues(&mut self) -> Queues {
+        let mut q = Queues {
+            send: std::mem::take(&mut self.send_buf),
+            recv: std::mem::take(&mut self.recv_buf),
+            sent: self.rtt.recycle(),
+        };
+        q.send.recycle();
+        q.recv.recycle();
+        q
     }
 
     /// Records what the peer's SYN tells us: IRS, MSS, timestamps, and its incarnation.

@@ -15,7 +15,7 @@ use super::isn::IsnGenerator;
 use super::payload::Payload;
 use super::segment::{ConnId, Segment, Tag};
 use super::seq::SeqNum;
-use super::socket::Socket;
+use super::socket::{Queues, Socket};
 use super::state::{
     FourTuple, ListenDropKind, NetstatRow, Output, SocketEvent, SocketTimer, State, TcpLog,
     TimerKind, Transition,
@@ -137,7 +137,12 @@ pub struct Stack {
     occupancy: FxHashMap<(Ipv4Addr, SocketAddrV4), u32>,
     /// Where the next ephemeral port search starts, per (local address, remote endpoint).
     port_hint: FxHashMap<(Ipv4Addr, SocketAddrV4), u32>,
+    /// Closed sockets' queues, for the next sockets opened (at most [`SPARE_QUEUES`]).
+    spare_queues: Vec<Queues>,
 }
+
+/// Closed sockets' queues a stack keeps for reuse.
+const SPARE_QUEUES: usize = 16;
 
 fn handle(index: u32, generation: u32) -> SocketHandle {
     (generation as u64) << 32 | index as u64
@@ -168,6 +173,7 @@ impl Stack {
             next_conn: 0,
             occupancy: FxHashMap::default(),
             port_hint: FxHashMap::default(),
+            spare_queues: Vec::new(),
         }
     }
 
@@ -299,6 +305,11 @@ impl Stack {
                 let time_wait =
                     (state == State::TimeWait && skip.is_none()).then(|| self.time_wait_of(s, now));
                 let slot = &mut self.slots[i];
+                if self.spare_queues.len() < SPARE_QUEUES
+                    && let Some(s) = slot.socket.as_mut()
+                {
+                    self.spare_queues.push(s.take_queues());
+                }
                 slot.socket = None;
                 slot.generation = slot.generation.wrapping_add(1);
                 self.free.push(i as u32);
@@ -622,7 +633,18 @@ impl Stack {
         };
         let conn = self.new_conn();
         let ts = self.ts_offset(*tuple.remote.ip());
-        let mut s = Socket::accept_syn(conn, tuple, iss, now, self.config.clone(), ts, seg, out);
+        let queues = self.spare_queues.pop().unwrap_or_default();
+        let mut s = Socket::accept_syn(
+            conn,
+            tuple,
+            iss,
+            now,
+            self.config.clone(),
+            ts,
+            seg,
+            queues,
+            out,
+        );
         s.parent = Some(lid);
         let h = self.insert(s);
         self.settle(h, now, out);
@@ -732,7 +754,18 @@ impl Stack {
         };
         let conn = self.new_conn();
         let ts = self.ts_offset(*remote.ip());
-        let s = Socket::connect(conn, tuple, iss, now, self.config.clone(), ts, owner, out);
+        let queues = self.spare_queues.pop().unwrap_or_default();
+        let s = Socket::connect(
+            conn,
+            tuple,
+            iss,
+            now,
+            self.config.clone(),
+            ts,
+            owner,
+            queues,
+            out,
+        );
         let h = self.insert(s);
         self.settle(h, now, out);
         Ok(h)
