@@ -231,7 +231,9 @@ impl Drop for StagedDir {
 
 /// Creates the marked staging folder `stage` and registers it for removal on a signal.
 pub(crate) fn make_stage(stage: &Path) -> io::Result<()> {
-    staged().push(stage.to_path_buf());
+    // Under the lock: a signal's cleanup waits until the folder and its marker exist.
+    let mut list = staged();
+    list.push(stage.to_path_buf());
     fs::create_dir(stage).and_then(|()| mark(stage))
 }
 
@@ -376,7 +378,7 @@ pub fn remove_staged_on_signal() -> io::Result<()> {
                 // Held until exit, so no commit can start after the folders are gone.
                 let list = staged();
                 for p in list.iter() {
-                    let _ = fs::remove_dir_all(p);
+                    remove_racing_writers(p);
                 }
                 let _ = signal_hook::low_level::emulate_default_handler(sig);
                 std::process::exit(128 + sig);
@@ -384,6 +386,18 @@ pub fn remove_staged_on_signal() -> io::Result<()> {
         });
     }
     Ok(())
+}
+
+/// Removes `dir` while other threads may still be creating files in it (a writer opening its
+/// file makes the last `rmdir` fail with "directory not empty"): tries again until it is gone.
+#[cfg(unix)]
+fn remove_racing_writers(dir: &Path) {
+    for _ in 0..100 {
+        if fs::remove_dir_all(dir).is_ok() || !dir.exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// Test builds only: `TIMEWAIT_FAILPOINT=NAME` aborts the process at that step, as a crash or
