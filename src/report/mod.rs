@@ -231,10 +231,11 @@ impl Recorder {
     }
 }
 
-impl Observer for Recorder {
-    fn packet(&mut self, net: &Network, ev: &PacketEvent<'_>) {
-        self.tally.packet(net, ev);
-        self.tcp.packet(ev);
+impl Recorder {
+    /// The files' part of [`Observer::packet`], out of line: without the event log or the
+    /// capture (the default), the summary's counts are all a packet costs.
+    #[inline(never)]
+    fn packet_files(&mut self, ev: &PacketEvent<'_>) {
         if let Some(log) = &mut self.events {
             let r = log.packet(ev);
             self.keep(r);
@@ -247,6 +248,17 @@ impl Observer for Recorder {
         {
             let r = w.packet(ev.time, ev.packet);
             self.keep(r);
+        }
+    }
+}
+
+impl Observer for Recorder {
+    #[inline]
+    fn packet(&mut self, net: &Network, ev: &PacketEvent<'_>) {
+        self.tally.packet(net, ev);
+        self.tcp.packet(ev);
+        if self.events.is_some() || self.capture.is_some() {
+            self.packet_files(ev);
         }
     }
 
