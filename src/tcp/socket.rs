@@ -175,7 +175,6 @@ pub struct Queues {
 }
 
 impl Socket {
-    #[allow(clippy::too_many_arguments)]
     fn new(
         conn: ConnId,
         tuple: FourTuple,
@@ -184,7 +183,6 @@ impl Socket {
         config: Rc<TcpConfig>,
         opened: Opened,
         ts_offset: u32,
-        queues: Queues,
     ) -> Socket {
         let (rto, rtt) = match config.timers {
             TimerPreset::Linux => (
@@ -194,7 +192,7 @@ impl Socket {
                     config.rto_max,
                     config.hz,
                 ),
-                RttSampler::every_ack(queues.sent),
+                RttSampler::every_ack(SentLog::default()),
             ),
             TimerPreset::Rfc6298 => (
                 RtoEstimator::new(config.rto_initial, config.rto_min, config.rto_max),
@@ -225,14 +223,14 @@ impl Socket {
             snd_wl2: SeqNum(0),
             max_snd_wnd: 0,
             peer_mss: DEFAULT_MSS,
-            send_buf: queues.send,
+            send_buf: PayloadQueue::default(),
             una_off: 0,
             fin_queued: false,
             want_writable: false,
             irs: None,
             rcv_nxt: SeqNum(0),
             rcv_off: 0,
-            recv_buf: queues.recv,
+            recv_buf: PayloadQueue::default(),
             eof_read: false,
             ooo: Reassembly::default(),
             fin_at: None,
@@ -280,16 +278,8 @@ impl Socket {
         queues: Queues,
         out: &mut Output,
     ) -> Socket {
-        let mut s = Socket::new(
-            conn,
-            tuple,
-            iss,
-            now,
-            config,
-            Opened::Active,
-            ts_offset,
-            queues,
-        );
+        let mut s = Socket::new(conn, tuple, iss, now, config, Opened::Active, ts_offset);
+        s.reuse(queues);
         s.owner = Some(owner);
         s.set_state(State::SynSent, "connect", now, out);
         s.send_syn(now, out);
@@ -310,16 +300,8 @@ impl Socket {
         queues: Queues,
         out: &mut Output,
     ) -> Socket {
-        let mut s = Socket::new(
-            conn,
-            tuple,
-            iss,
-            now,
-            config,
-            Opened::Passive,
-            ts_offset,
-            queues,
-        );
+        let mut s = Socket::new(conn, tuple, iss, now, config, Opened::Passive, ts_offset);
+        s.reuse(queues);
         s.learn_peer(syn, now);
         s.snd_wnd = syn.window as u32;
         s.max_snd_wnd = s.max_snd_wnd.max(s.snd_wnd);
@@ -328,6 +310,16 @@ impl Socket {
         s.set_state(State::SynReceived, "SYN received", now, out);
         s.send_syn(now, out);
         s
+    }
+
+    /// Takes `queues`' allocations for this new socket's (empty, never allocated) queues.
+    fn reuse(&mut self, queues: Queues) {
+        debug_assert!(self.send_buf.is_empty() && self.recv_buf.is_empty());
+        self.send_buf = queues.send;
+        self.recv_buf = queues.recv;
+        if let RttSampler::EveryAck(_) = self.rtt {
+            self.rtt = RttSampler::every_ack(queues.sent);
+        }
     }
 
     /// Empties this closed socket's queues for the next socket (see [`Queues`]).

@@ -633,18 +633,9 @@ impl Stack {
         };
         let conn = self.new_conn();
         let ts = self.ts_offset(*tuple.remote.ip());
+        let config = self.config.clone();
         let queues = self.spare_queues.pop().unwrap_or_default();
-        let mut s = Socket::accept_syn(
-            conn,
-            tuple,
-            iss,
-            now,
-            self.config.clone(),
-            ts,
-            seg,
-            queues,
-            out,
-        );
+        let mut s = Socket::accept_syn(conn, tuple, iss, now, config, ts, seg, queues, out);
         s.parent = Some(lid);
         let h = self.insert(s);
         self.settle(h, now, out);
@@ -754,18 +745,9 @@ impl Stack {
         };
         let conn = self.new_conn();
         let ts = self.ts_offset(*remote.ip());
+        let config = self.config.clone();
         let queues = self.spare_queues.pop().unwrap_or_default();
-        let s = Socket::connect(
-            conn,
-            tuple,
-            iss,
-            now,
-            self.config.clone(),
-            ts,
-            owner,
-            queues,
-            out,
-        );
+        let s = Socket::connect(conn, tuple, iss, now, config, ts, owner, queues, out);
         let h = self.insert(s);
         self.settle(h, now, out);
         Ok(h)
