@@ -448,7 +448,8 @@ pub struct Output {
     /// Log a [`Probe`] for every ACK a sender processes (off unless a report wants them).
     pub probe: bool,
     /// Emptied segment boxes for [`Output::send`], which the host returns as it sends: a
-    /// segment is written once, into the box it travels in, and sending allocates nothing.
+    /// segment is written once, into the box it travels in, and once boxes come back,
+    /// sending allocates nothing.
     pub spare: Vec<Box<Segment>>,
 }
 
