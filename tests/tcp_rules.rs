@@ -766,6 +766,41 @@ fn rfc6191_a_syn_with_a_newer_timestamp_reopens_time_wait_even_below_rcv_nxt() {
     assert_eq!(tw.net.events_of(C, ch), [(at + D, SocketEvent::Connected)]);
 }
 
+// RFC 7323 §5.4 (Linux since 4.13: one offset per host pair): the TIME_WAIT record keeps the
+// clock its connection ran on, so the ACK it sends an old duplicate carries the TSval the
+// socket would have sent then (its last TSval plus the milliseconds since) and echoes TS.Recent.
+#[test]
+fn a_time_wait_ack_runs_on_its_connections_timestamp_clock() {
+    let ts = |c: TcpConfig| TcpConfig {
+        timestamps: true,
+        ..c
+    };
+    let mut tw = server_holds_time_wait(ts(TcpConfig::default()), ts(TcpConfig::default()));
+    let (last_at, last) = tw.net.sent_by(S, |_| true).pop().expect("the server sent");
+    let last = last.timestamps.expect("timestamps on");
+    let ms = |at: SimTime| (at.as_nanos() / 1_000_000) as u32;
+    let old = tw.net.sent_by(C, is_data)[0].1.clone();
+    tw.net.run_until(t(secs(1)));
+    let ack = only(tw.net.poke(S, old));
+    assert_eq!(
+        (ack.flags, ack.seq, ack.ack),
+        (Flags::ACK, tw.snd_nxt, tw.rcv_nxt)
+    );
+    let echoed = tw.net.stacks[S]
+        .time_wait()
+        .get(&tw.tuple)
+        .expect("TIME_WAIT stays")
+        .0
+        .ts_recent;
+    assert_eq!(
+        ack.timestamps,
+        Some(Timestamps {
+            tsval: last.tsval.wrapping_add(ms(tw.net.now) - ms(last_at)),
+            tsecr: echoed,
+        })
+    );
+}
+
 // RFC 6191 §2: with timestamps, a SYN with an older TSval, or an equal one and a SEQ not above
 // the old RCV.NXT, is silently dropped and TIME_WAIT stays; equal TSval and a higher SEQ reopens.
 #[test]

@@ -438,6 +438,10 @@ impl Socket {
     pub fn ts_recent(&self) -> Option<(u32, SimTime)> {
         self.ts.map(|t| (t.recent, t.recent_at))
     }
+    /// Our timestamp clock offset towards the peer's address (RFC 7323 §5.4).
+    pub fn ts_offset(&self) -> u32 {
+        self.ts_offset
+    }
     /// The congestion controller (cwnd, ssthresh, recovery phase).
     pub fn congestion(&self) -> &CongestionControl {
         &self.cc

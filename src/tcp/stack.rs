@@ -137,6 +137,9 @@ pub struct Stack {
     occupancy: FxHashMap<(Ipv4Addr, SocketAddrV4), u32>,
     /// Where the next ephemeral port search starts, per (local address, remote endpoint).
     port_hint: FxHashMap<(Ipv4Addr, SocketAddrV4), u32>,
+    /// [`Stack::ts_offset`] per remote address, hashed once: at most one entry per address
+    /// in the topology.
+    ts_offsets: FxHashMap<Ipv4Addr, u32>,
     /// Closed sockets' queues, for the next sockets opened (at most [`SPARE_QUEUES`]).
     spare_queues: Vec<Queues>,
 }
@@ -173,6 +176,7 @@ impl Stack {
             next_conn: 0,
             occupancy: FxHashMap::default(),
             port_hint: FxHashMap::default(),
+            ts_offsets: FxHashMap::default(),
             spare_queues: Vec::new(),
         }
     }
@@ -237,11 +241,13 @@ impl Stack {
 
     /// Our timestamp clock offset towards `remote`: one per host pair (as Linux since 4.13), so
     /// the clock keeps rising across incarnations.
-    fn ts_offset(&self, remote: Ipv4Addr) -> u32 {
-        let mut h = SipHasher24::new_with_keys(self.secret.0, self.secret.1);
-        h.write(&self.addr.octets());
-        h.write(&remote.octets());
-        h.finish() as u32
+    fn ts_offset(&mut self, remote: Ipv4Addr) -> u32 {
+        *self.ts_offsets.entry(remote).or_insert_with(|| {
+            let mut h = SipHasher24::new_with_keys(self.secret.0, self.secret.1);
+            h.write(&self.addr.octets());
+            h.write(&remote.octets());
+            h.finish() as u32
+        })
     }
 
     fn occupy(&mut self, t: &FourTuple) {
@@ -382,7 +388,7 @@ impl Stack {
             rcv_nxt: s.rcv_nxt(),
             rcv_wnd: s.advertised_window(),
             ts_recent,
-            ts_offset: self.ts_offset(*s.tuple.remote.ip()),
+            ts_offset: s.ts_offset(),
             ts_on: s.ts_recent().is_some(),
             ts_recent_at,
             since: now,
