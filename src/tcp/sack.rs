@@ -153,6 +153,10 @@ impl Scoreboard {
     pub fn advance(&mut self, una: SeqNum) {
         self.high_rxt = self.high_rxt.filter(|&h| h > una);
         self.lost_below = self.lost_below.filter(|&h| h > una);
+        if self.ranges.is_empty() {
+            // Nearly every ACK outside a loss episode.
+            return;
+        }
         // The ranges are sorted by their ends too: those wholly below `una` come first.
         let gone = self.ranges.partition_point(|&(_, r)| r <= una);
         self.ranges.drain(..gone);
