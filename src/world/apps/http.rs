@@ -141,7 +141,11 @@ impl HttpServer {
         c.responded = true;
         c.handling = true;
         let path = request_path(&c.request);
-        let route = self.spec.handlers.iter().position(|r| r.path == path);
+        let route = self
+            .spec
+            .handlers
+            .iter()
+            .position(|r| r.path.as_bytes() == path);
         let delay = route.map_or(Duration::ZERO, |i| self.spec.handlers[i].delay);
         self.after(
             ctx,
@@ -182,11 +186,13 @@ impl HttpServer {
     }
 }
 
-/// The path of "GET /myget HTTP/1.1".
-fn request_path(request: &[u8]) -> String {
+/// The path of "GET /myget HTTP/1.1": the request line's second word.
+fn request_path(request: &[u8]) -> &[u8] {
     let line = request.split(|b| *b == b'\r').next().unwrap_or_default();
-    let text = String::from_utf8_lossy(line);
-    text.split_whitespace().nth(1).unwrap_or("/").to_string()
+    line.split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
+        .nth(1)
+        .unwrap_or(b"/")
 }
 
 /// A body like the seed's "success get", repeated to the size asked for.
@@ -589,7 +595,19 @@ impl App for HttpClient {
 
 #[cfg(test)]
 mod tests {
-    use super::response_size;
+    use super::{request_path, response_size};
+
+    #[test]
+    fn a_request_is_routed_by_the_second_word_of_its_request_line() {
+        assert_eq!(
+            request_path(b"GET /myget HTTP/1.1\r\nHost: x\r\n\r\n"),
+            b"/myget"
+        );
+        // Runs of blanks separate words (RFC 9112 §3 asks for one; servers accept more).
+        assert_eq!(request_path(b"GET \t /a/b  HTTP/1.1\r\n\r\n"), b"/a/b");
+        // Only the request line counts, and a line without a target asks for the root.
+        assert_eq!(request_path(b"GET\r\nX: /not\r\n\r\n"), b"/");
+    }
 
     #[test]
     fn a_response_ends_after_its_content_length_or_when_the_server_closes() {
