@@ -232,6 +232,7 @@ impl Link {
     }
 
     /// Offers a packet of `bytes` to direction `side` at `now`.
+    #[inline]
     pub fn transmit(
         &mut self,
         side: u8,
